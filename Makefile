@@ -1,0 +1,37 @@
+# Every target creates .venv and installs what it needs on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint fmt schema bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## serve the API on the embedded default at http://127.0.0.1:8000/graphql
+	$(BIN)/philos serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+
+test: $(STAMP)  ## lint, type-check, then the whole suite (starts the real servers it needs)
+	$(BIN)/ruff check philos tests
+	$(BIN)/ruff format --check philos tests
+	$(BIN)/mypy philos
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check philos tests
+	$(BIN)/ruff format --check philos tests
+	$(BIN)/mypy philos
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix philos tests
+	$(BIN)/ruff format philos tests
+
+schema: $(STAMP)  ## rewrite schema.graphql from the code
+	$(BIN)/philos export-schema > schema.graphql
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Philos: a GraphQL API for a system of philosophical concepts."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,78 @@
+"""Command line: ``philos serve | seed | export-schema``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "philos.gateway.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        proxy_headers=True,
+        timeout_graceful_shutdown=args.graceful_timeout,
+        log_level="info",
+    )
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from philos.config import get_settings
+    from philos.datasources.wiring import build_stores
+    from philos.seed.loader import reset, seed
+
+    async def run() -> dict[str, int]:
+        stores = await build_stores(get_settings())
+        try:
+            if args.reset:
+                await reset(stores)
+            return await seed(stores)
+        finally:
+            await stores.aclose()
+
+    added = asyncio.run(run())
+    print(", ".join(f"{n} {kind} added" for kind, n in added.items()))
+    return 0
+
+
+def _export_schema(_args: argparse.Namespace) -> int:
+    from philos.schema.root import build_schema
+
+    sys.stdout.write(build_schema().as_str() + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="philos", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the GraphQL API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve.add_argument(
+        "--graceful-timeout", type=int, default=20, help="seconds to drain requests on SIGTERM"
+    )
+    serve.set_defaults(run=_serve)
+
+    seed = sub.add_parser("seed", help="load the sample corpus (only what is missing)")
+    seed.add_argument("--reset", action="store_true", help="empty the database first")
+    seed.set_defaults(run=_seed)
+
+    export = sub.add_parser("export-schema", help="print the GraphQL SDL")
+    export.set_defaults(run=_export_schema)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

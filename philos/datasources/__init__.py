@@ -1,0 +1,1 @@
+"""Ports (``ports.py``) and the adapters that implement them, wired in ``wiring.py``."""

@@ -1,0 +1,202 @@
+"""ConceptStore on SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
+from philos.datasources.sql.tables import concepts_t, relations_t, theses_t
+from philos.domain import (
+    Concept,
+    ConceptFilter,
+    ConceptOrder,
+    ConflictError,
+    NotFoundError,
+    Page,
+    PageResult,
+)
+
+c = concepts_t.c
+
+_ORDER: dict[ConceptOrder, list[Any]] = {
+    ConceptOrder.NAME_ASC: [func.lower(c.name).asc(), c.id.asc()],
+    ConceptOrder.NAME_DESC: [func.lower(c.name).desc(), c.id.desc()],
+    ConceptOrder.ERA_ASC: [c.era_from.is_(None).asc(), c.era_from.asc(), func.lower(c.name).asc()],
+    ConceptOrder.ERA_DESC: [c.era_from.is_(None).asc(), c.era_from.desc(), func.lower(c.name).asc()],
+    ConceptOrder.CREATED_AT_ASC: [c.created_at.asc(), c.id.asc()],
+    ConceptOrder.CREATED_AT_DESC: [c.created_at.desc(), c.id.desc()],
+    ConceptOrder.UPDATED_AT_DESC: [c.updated_at.desc(), c.id.desc()],
+}
+
+
+def concept_from_row(row: Row[Any]) -> Concept:
+    m = row._mapping
+    return Concept(
+        id=m["id"],
+        slug=m["slug"],
+        name=m["name"],
+        summary=m["summary"],
+        body=m["body"],
+        tradition=m["tradition"],
+        era_from=m["era_from"],
+        era_to=m["era_to"],
+        tags=split_tags(m["tags"]),
+        aliases=tuple(m["aliases"] or ()),
+        wikidata_id=m["wikidata_id"],
+        sep_url=m["sep_url"],
+        author_id=m["author_id"],
+        created_at=aware(m["created_at"]),
+        updated_at=aware(m["updated_at"]),
+        version=m["version"],
+    )
+
+
+def _values(concept: Concept) -> dict[str, Any]:
+    return {
+        "id": concept.id,
+        "slug": concept.slug,
+        "name": concept.name,
+        "summary": concept.summary,
+        "body": concept.body,
+        "tradition": concept.tradition,
+        "era_from": concept.era_from,
+        "era_to": concept.era_to,
+        "tags": join_tags(concept.tags),
+        "aliases": list(concept.aliases),
+        "wikidata_id": concept.wikidata_id,
+        "sep_url": concept.sep_url,
+        "author_id": concept.author_id,
+        "created_at": concept.created_at,
+        "updated_at": concept.updated_at,
+        "version": concept.version,
+    }
+
+
+def _where(flt: ConceptFilter) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if flt.search:
+        conds.append(contains_text([c.name, c.summary, c.aliases, c.slug], flt.search))
+    if flt.tradition:
+        conds.append(func.lower(c.tradition) == flt.tradition.lower())
+    conds.extend(c.tags.like(tag_pattern(tag)) for tag in flt.tags)
+    if flt.era_from is not None:
+        # Overlap: a concept whose period ends at or after eraFrom.
+        conds.append(func.coalesce(c.era_to, c.era_from) >= flt.era_from)
+    if flt.era_to is not None:
+        conds.append(c.era_from <= flt.era_to)
+    return conds
+
+
+class SqlConceptStore:
+    name = "sql"
+
+    def __init__(self, db: SqlDatabase, *, owns_graph: bool, owns_theses: bool) -> None:
+        self.db = db
+        # When relations or theses live in this database too, deleting a concept removes them
+        # in the same transaction; otherwise the other stores are told separately.
+        self.owns_graph = owns_graph
+        self.owns_theses = owns_theses
+
+    async def ping(self) -> None:
+        await self.db.ping()
+
+    async def aclose(self) -> None:
+        return None
+
+    async def get_many(self, ids: Sequence[str]) -> dict[str, Concept]:
+        if not ids:
+            return {}
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(concepts_t).where(c.id.in_(set(ids))))
+        return {r.id: concept_from_row(r) for r in rows}
+
+    async def get_many_by_slug(self, slugs: Sequence[str]) -> dict[str, Concept]:
+        if not slugs:
+            return {}
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(concepts_t).where(c.slug.in_(set(slugs))))
+        return {r.slug: concept_from_row(r) for r in rows}
+
+    async def list(
+        self, filter: ConceptFilter, order: ConceptOrder, page: Page
+    ) -> PageResult[Concept]:
+        conds = _where(filter)
+        stmt = (
+            select(concepts_t, func.count().over().label("total_count"))
+            .where(and_(True, *conds))
+            .order_by(*_ORDER[order])
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+            if rows:
+                total = int(rows[0].total_count)
+            else:
+                # Past the end the window count has no row to ride on.
+                count = select(func.count()).select_from(concepts_t).where(and_(True, *conds))
+                total = int((await conn.execute(count)).scalar_one())
+        return PageResult(items=[concept_from_row(r) for r in rows], total=total)
+
+    async def create(self, concept: Concept) -> Concept:
+        try:
+            async with self.db.begin() as conn:
+                await conn.execute(insert(concepts_t).values(**_values(concept)))
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"The slug '{concept.slug}' is already used by another concept; choose another."
+            ) from exc
+        return concept
+
+    async def update(self, concept: Concept, expected_version: int) -> Concept:
+        values = _values(concept)
+        del values["id"], values["created_at"], values["author_id"]
+        values["version"] = expected_version + 1
+        try:
+            async with self.db.begin() as conn:
+                result = await conn.execute(
+                    update(concepts_t)
+                    .where(c.id == concept.id, c.version == expected_version)
+                    .values(**values)
+                )
+                if result.rowcount == 0:
+                    current = (
+                        await conn.execute(select(c.version).where(c.id == concept.id))
+                    ).scalar_one_or_none()
+                    if current is None:
+                        raise NotFoundError("concept", concept.id)
+                    raise ConflictError(
+                        f"The concept was changed by someone else: it is at version {current}, "
+                        f"not {expected_version}. Reload it and apply your change again.",
+                        current_version=current,
+                    )
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"The slug '{concept.slug}' is already used by another concept; choose another."
+            ) from exc
+        stored = await self.get_many([concept.id])
+        return stored[concept.id]
+
+    async def delete(self, concept_id: str) -> bool:
+        async with self.db.begin() as conn:
+            exists = (await conn.execute(select(c.id).where(c.id == concept_id))).first()
+            if exists is None:
+                return False
+            if self.owns_graph:
+                await conn.execute(
+                    delete(relations_t).where(
+                        or_(
+                            relations_t.c.source_id == concept_id,
+                            relations_t.c.target_id == concept_id,
+                        )
+                    )
+                )
+            if self.owns_theses:
+                await conn.execute(delete(theses_t).where(theses_t.c.concept_id == concept_id))
+            await conn.execute(delete(concepts_t).where(c.id == concept_id))
+        return True

@@ -1,0 +1,256 @@
+"""GraphStore on SQL: relations as rows, traversal by recursive CTEs.
+
+The walk CTE collects distinct ``(concept, depth)`` pairs with ``UNION`` (not ``UNION ALL``), so a
+cycle can only repeat a pair that is already there: the depth limit plus that de-duplication bound
+the walk to ``nodes × depth`` rows however the graph loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    Integer,
+    Row,
+    String,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.exc import IntegrityError
+
+from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql.common import aware
+from philos.datasources.sql.tables import relations_t
+from philos.domain import (
+    ConflictError,
+    Direction,
+    Path,
+    Provenance,
+    ProvenanceKind,
+    Relation,
+    RelationType,
+)
+
+r = relations_t.c
+
+
+def relation_from_row(row: Row[Any]) -> Relation:
+    m = row._mapping
+    return Relation(
+        id=m["id"],
+        source_id=m["source_id"],
+        target_id=m["target_id"],
+        type=RelationType(m["type"]),
+        weight=m["weight"],
+        note=m["note"],
+        provenance=Provenance(kind=ProvenanceKind(m["provenance"]), model=m["model"]),
+        author_id=m["author_id"],
+        created_at=aware(m["created_at"]),
+    )
+
+
+def _type_filter(types: Sequence[RelationType] | None) -> list[Any]:
+    return [r.type.in_([t.value for t in types])] if types else []
+
+
+def _steps(direction: Direction, types: Sequence[RelationType] | None) -> CTE:
+    """One row per traversable step ``a -> b`` in the requested direction."""
+    conds = _type_filter(types)
+    forward = select(r.source_id.label("a"), r.target_id.label("b")).where(*conds)
+    backward = select(r.target_id.label("a"), r.source_id.label("b")).where(*conds)
+    if direction is Direction.OUTGOING:
+        return forward.cte("steps")
+    if direction is Direction.INCOMING:
+        return backward.cte("steps")
+    return union_all(forward, backward).cte("steps")
+
+
+def _walk(root: str, depth: int, direction: Direction, types: Sequence[RelationType] | None) -> Any:
+    steps = _steps(direction, types)
+    start = select(
+        literal(root, String).label("cid"), literal(0, Integer).label("depth")
+    ).cte("walk", recursive=True)
+    step = select(steps.c.b, (start.c.depth + 1).label("depth")).join(
+        start, steps.c.a == start.c.cid
+    ).where(start.c.depth < depth)
+    walk = start.union(step)
+    return (
+        select(walk.c.cid, func.min(walk.c.depth).label("distance"))
+        .group_by(walk.c.cid)
+    )
+
+
+class SqlGraphStore:
+    name = "sql"
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self.db = db
+
+    async def ping(self) -> None:
+        await self.db.ping()
+
+    async def aclose(self) -> None:
+        return None
+
+    async def get_relations(self, ids: Sequence[str]) -> dict[str, Relation]:
+        if not ids:
+            return {}
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(relations_t).where(r.id.in_(set(ids))))
+        return {row.id: relation_from_row(row) for row in rows}
+
+    async def edges_of(
+        self,
+        concept_ids: Sequence[str],
+        direction: Direction,
+        types: Sequence[RelationType] | None = None,
+    ) -> dict[str, list[Relation]]:
+        result: dict[str, list[Relation]] = {cid: [] for cid in concept_ids}
+        if not concept_ids:
+            return result
+        keys = set(concept_ids)
+        if direction is Direction.OUTGOING:
+            touch = r.source_id.in_(keys)
+        elif direction is Direction.INCOMING:
+            touch = r.target_id.in_(keys)
+        else:
+            touch = or_(r.source_id.in_(keys), r.target_id.in_(keys))
+        stmt = (
+            select(relations_t)
+            .where(touch, *_type_filter(types))
+            .order_by(r.type, r.weight.desc(), r.id)
+        )
+        async with self.db.connect() as conn:
+            rows = await conn.execute(stmt)
+            for row in rows:
+                rel = relation_from_row(row)
+                if direction is not Direction.INCOMING and rel.source_id in keys:
+                    result[rel.source_id].append(rel)
+                if (
+                    direction is not Direction.OUTGOING
+                    and rel.target_id in keys
+                    and rel.target_id != rel.source_id
+                ):
+                    result[rel.target_id].append(rel)
+        return result
+
+    async def neighbours(
+        self,
+        concept_id: str,
+        depth: int,
+        types: Sequence[RelationType] | None = None,
+        direction: Direction = Direction.BOTH,
+    ) -> dict[str, int]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(_walk(concept_id, depth, direction, types))
+            return {row.cid: row.distance for row in rows if row.cid != concept_id}
+
+    async def shortest_path(
+        self,
+        from_id: str,
+        to_id: str,
+        max_depth: int,
+        types: Sequence[RelationType] | None = None,
+    ) -> Path | None:
+        if from_id == to_id:
+            return Path(concept_ids=[from_id], relations=[])
+        async with self.db.connect() as conn:
+            rows = await conn.execute(_walk(from_id, max_depth, Direction.BOTH, types))
+            distance = {row.cid: row.distance for row in rows}
+            if to_id not in distance:
+                return None
+            # Walk back from the target, each step to a node one closer to the source; ties
+            # go to the lowest (type, id) so the same graph always gives the same path.
+            ids = [to_id]
+            rels: list[Relation] = []
+            current = to_id
+            for k in range(distance[to_id] - 1, -1, -1):
+                closer = [cid for cid, d in distance.items() if d == k]
+                stmt = (
+                    select(relations_t)
+                    .where(
+                        or_(
+                            and_(r.source_id == current, r.target_id.in_(closer)),
+                            and_(r.target_id == current, r.source_id.in_(closer)),
+                        ),
+                        *_type_filter(types),
+                    )
+                    .order_by(r.type, r.id)
+                    .limit(1)
+                )
+                row = (await conn.execute(stmt)).first()
+                if row is None:  # pragma: no cover - the distances guarantee a step exists
+                    return None
+                rel = relation_from_row(row)
+                current = rel.source_id if rel.target_id == current else rel.target_id
+                ids.append(current)
+                rels.append(rel)
+        ids.reverse()
+        rels.reverse()
+        return Path(concept_ids=ids, relations=rels)
+
+    async def subgraph(
+        self,
+        root_id: str,
+        depth: int,
+        types: Sequence[RelationType] | None = None,
+        max_nodes: int = 500,
+    ) -> tuple[list[str], list[Relation], bool]:
+        reach = await self.neighbours(root_id, depth, types, Direction.BOTH)
+        ordered = sorted(reach.items(), key=lambda kv: (kv[1], kv[0]))
+        truncated = len(ordered) > max_nodes - 1
+        nodes = [root_id] + [cid for cid, _ in ordered[: max_nodes - 1]]
+        keys = set(nodes)
+        stmt = (
+            select(relations_t)
+            .where(r.source_id.in_(keys), r.target_id.in_(keys), *_type_filter(types))
+            .order_by(r.type, r.id)
+        )
+        async with self.db.connect() as conn:
+            rows = await conn.execute(stmt)
+            edges = [relation_from_row(row) for row in rows]
+        return nodes, edges, truncated
+
+    async def relate(self, relation: Relation) -> Relation:
+        values = {
+            "id": relation.id,
+            "source_id": relation.source_id,
+            "target_id": relation.target_id,
+            "type": relation.type.value,
+            "weight": relation.weight,
+            "note": relation.note,
+            "provenance": relation.provenance.kind.value,
+            "model": relation.provenance.model,
+            "author_id": relation.author_id,
+            "created_at": relation.created_at,
+        }
+        try:
+            async with self.db.begin() as conn:
+                await conn.execute(insert(relations_t).values(**values))
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"These concepts are already related by {relation.type.value}; "
+                "a (source, target, type) triple can exist only once."
+            ) from exc
+        return relation
+
+    async def remove_relation(self, relation_id: str) -> bool:
+        async with self.db.begin() as conn:
+            result = await conn.execute(delete(relations_t).where(r.id == relation_id))
+        return bool(result.rowcount)
+
+    async def remove_concept(self, concept_id: str) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(
+                delete(relations_t).where(
+                    or_(r.source_id == concept_id, r.target_id == concept_id)
+                )
+            )

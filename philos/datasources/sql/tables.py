@@ -1,0 +1,109 @@
+"""The SQL schema, declared with SQLModel; queries use the Core tables (``*_t``) directly.
+
+Lists that are only ever read whole (aliases, arguments, sources) are JSON columns, so a thesis
+and its arguments come back in one row. Tags are kept as ``|tag|tag|``: tags are validated to
+``[a-z0-9-]``, so ``LIKE '%|tag|%'`` is an exact, portable membership test on SQLite and
+PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts() -> Any:
+    return Field(sa_column_kwargs={}, sa_type=DateTime(timezone=True))
+
+
+class ConceptRow(SQLModel, table=True):
+    __tablename__ = "concepts"
+
+    id: str = Field(primary_key=True, max_length=36)
+    slug: str = Field(max_length=80, unique=True)
+    name: str = Field(max_length=120, index=True)
+    summary: str = Field(max_length=500)
+    body: str = Field(default="")
+    tradition: str | None = Field(default=None, max_length=60, index=True)
+    era_from: int | None = Field(default=None, index=True)
+    era_to: int | None = None
+    tags: str = Field(default="")
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    wikidata_id: str | None = Field(default=None, max_length=20)
+    sep_url: str | None = Field(default=None, max_length=300)
+    author_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    version: int = 1
+
+
+class RelationRow(SQLModel, table=True):
+    __tablename__ = "relations"
+    __table_args__ = (
+        UniqueConstraint("source_id", "target_id", "type", name="uq_relation_triple"),
+        Index("ix_relations_target", "target_id", "type"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    source_id: str = Field(max_length=36, index=True)
+    target_id: str = Field(max_length=36)
+    type: str = Field(max_length=20)
+    weight: float = 0.5
+    note: str | None = Field(default=None, max_length=300)
+    provenance: str = Field(default="HUMAN", max_length=10)
+    model: str | None = Field(default=None, max_length=100)
+    author_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = _ts()
+
+
+class ThesisRow(SQLModel, table=True):
+    __tablename__ = "theses"
+    __table_args__ = (Index("ix_theses_concept_created", "concept_id", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    concept_id: str = Field(max_length=36)
+    statement: str = Field(max_length=1000)
+    stance: str = Field(max_length=10)
+    arguments: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    sources: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    related_concept_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    tags: str = Field(default="")
+    provenance: str = Field(default="HUMAN", max_length=10)
+    model: str | None = Field(default=None, max_length=100)
+    prompt_version: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="PUBLISHED", max_length=10)
+    author_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    version: int = 1
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=36)
+    email: str = Field(max_length=254, unique=True)
+    display_name: str = Field(max_length=80)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(default="READER", max_length=10)
+    created_at: datetime = _ts()
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+metadata = SQLModel.metadata
+concepts_t = table_of(ConceptRow)
+relations_t = table_of(RelationRow)
+theses_t = table_of(ThesisRow)
+users_t = table_of(UserRow)

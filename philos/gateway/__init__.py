@@ -1,0 +1,1 @@
+"""The HTTP side: Starlette app, GraphQL endpoint, health, readiness and metrics."""

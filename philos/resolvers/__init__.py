@@ -1,0 +1,1 @@
+"""Thin async functions: context → loaders/stores → domain → GraphQL types."""

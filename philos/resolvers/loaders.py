@@ -1,0 +1,92 @@
+"""Per-request DataLoaders: one batched store call per list level, whatever the list size.
+
+Loaders are built afresh for every request (a loader that outlived its request would serve
+stale data). Keys that carry arguments (direction, types, stance…) are grouped by those arguments
+so each group is still one store call. Batch functions answer in key order, by key.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from philos.datasources.wiring import Stores
+from philos.domain import Concept, Direction, Relation, RelationType, Stance, Thesis, User
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+G = TypeVar("G", bound=Hashable)
+
+EdgeKey = tuple[str, Direction, tuple[RelationType, ...]]
+ThesesKey = tuple[str, Stance | None, int | None]
+
+
+def _by_id(
+    fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]],
+) -> DataLoader[str, V | None]:
+    async def load(keys: list[str]) -> list[V | None]:
+        found = await fetch(keys)
+        return [found.get(k) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _grouped(
+    group_of: Callable[[K], G],
+    fetch: Callable[[G, list[str]], Awaitable[dict[str, V]]],
+    id_of: Callable[[K], str],
+    default: Callable[[], V],
+) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> list[V]:
+        groups: dict[G, list[str]] = defaultdict(list)
+        for key in keys:
+            groups[group_of(key)].append(id_of(key))
+        answers: dict[G, dict[str, V]] = {}
+        for group, ids in groups.items():
+            answers[group] = await fetch(group, ids)
+        return [answers[group_of(k)].get(id_of(k), default()) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass
+class Loaders:
+    concept: DataLoader[str, Concept | None]
+    concept_by_slug: DataLoader[str, Concept | None]
+    thesis: DataLoader[str, Thesis | None]
+    user: DataLoader[str, User | None]
+    edges: DataLoader[EdgeKey, list[Relation]]
+    theses_of: DataLoader[ThesesKey, list[Thesis]]
+    thesis_count: DataLoader[str, int]
+
+
+def build_loaders(stores: Stores) -> Loaders:
+    async def edges(group: tuple[Direction, tuple[RelationType, ...]], ids: list[str]) -> dict[
+        str, list[Relation]
+    ]:
+        direction, types = group
+        return await stores.graph.edges_of(ids, direction, types or None)
+
+    async def theses(group: tuple[Stance | None, int | None], ids: list[str]) -> dict[
+        str, list[Thesis]
+    ]:
+        stance, limit = group
+        return await stores.theses.by_concepts(ids, stance, limit)
+
+    async def counts(keys: list[str]) -> list[int]:
+        found = await stores.theses.count_by_concepts(keys)
+        return [found.get(k, 0) for k in keys]
+
+    return Loaders(
+        concept=_by_id(stores.concepts.get_many),
+        concept_by_slug=_by_id(stores.concepts.get_many_by_slug),
+        thesis=_by_id(stores.theses.get_many),
+        user=_by_id(stores.users.get_many),
+        edges=_grouped(lambda k: (k[1], k[2]), edges, lambda k: k[0], list),
+        theses_of=_grouped(lambda k: (k[1], k[2]), theses, lambda k: k[0], list),
+        thesis_count=DataLoader(load_fn=counts),
+    )

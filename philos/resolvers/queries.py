@@ -1,0 +1,126 @@
+"""Query resolvers."""
+
+from __future__ import annotations
+
+from philos import domain
+from philos.schema.context import Context
+from philos.schema.limits import MAX_PAGE, UserInputError, check_range, decode_cursor, encode_cursor
+from philos.schema.types import (
+    Concept,
+    ConceptConnection,
+    ConceptEdge,
+    ConceptPath,
+    Graph,
+    PageInfo,
+    Relation,
+    Thesis,
+    ThesisConnection,
+    ThesisEdge,
+)
+from philos.validation import is_id
+
+
+async def concept(ctx: Context, id: str | None, slug: str | None) -> Concept | None:
+    if (id is None) == (slug is None):
+        raise UserInputError("Pass exactly one of `id` or `slug`.")
+    if id is not None:
+        found = await ctx.loaders.concept.load(id) if is_id(id) else None
+    else:
+        found = await ctx.loaders.concept_by_slug.load(slug or "")
+    return Concept.from_domain(found) if found else None
+
+
+def _page_info(offset: int, count: int, total: int) -> PageInfo:
+    return PageInfo(
+        has_next_page=offset + count < total,
+        has_previous_page=offset > 0,
+        start_cursor=encode_cursor(offset) if count else None,
+        end_cursor=encode_cursor(offset + count - 1) if count else None,
+    )
+
+
+async def concepts(
+    ctx: Context,
+    flt: domain.ConceptFilter,
+    order: domain.ConceptOrder,
+    first: int,
+    after: str | None,
+) -> ConceptConnection:
+    check_range("first", first, 1, MAX_PAGE)
+    if flt.era_from is not None and flt.era_to is not None and flt.era_to < flt.era_from:
+        raise UserInputError("`filter.eraTo` must not be before `filter.eraFrom`.")
+    offset = decode_cursor(after)
+    result = await ctx.stores.concepts.list(flt, order, domain.Page(offset=offset, limit=first))
+    for item in result.items:  # later fields of the same request reuse these
+        ctx.loaders.concept.prime(item.id, item)
+    return ConceptConnection(
+        edges=[
+            ConceptEdge(cursor=encode_cursor(offset + i), node=Concept.from_domain(c))
+            for i, c in enumerate(result.items)
+        ],
+        page_info=_page_info(offset, len(result.items), result.total),
+        total_count=result.total,
+    )
+
+
+async def thesis(ctx: Context, id: str) -> Thesis | None:
+    found = await ctx.loaders.thesis.load(id) if is_id(id) else None
+    return Thesis.from_domain(found) if found else None
+
+
+async def theses(
+    ctx: Context, flt: domain.ThesisFilter, first: int, after: str | None
+) -> ThesisConnection:
+    check_range("first", first, 1, MAX_PAGE)
+    offset = decode_cursor(after)
+    result = await ctx.stores.theses.list(flt, domain.Page(offset=offset, limit=first))
+    return ThesisConnection(
+        edges=[
+            ThesisEdge(cursor=encode_cursor(offset + i), node=Thesis.from_domain(t))
+            for i, t in enumerate(result.items)
+        ],
+        page_info=_page_info(offset, len(result.items), result.total),
+        total_count=result.total,
+    )
+
+
+async def _concepts_in_order(ctx: Context, ids: list[str]) -> list[Concept]:
+    found = await ctx.loaders.concept.load_many(ids)
+    return [Concept.from_domain(c) for c in found if c is not None]
+
+
+async def path(
+    ctx: Context,
+    from_id: str,
+    to_id: str,
+    max_depth: int,
+    types: list[domain.RelationType] | None,
+) -> ConceptPath | None:
+    check_range("maxDepth", max_depth, 1, 6)
+    if not (is_id(from_id) and is_id(to_id)):
+        return None
+    ends = await ctx.loaders.concept.load_many([from_id, to_id])
+    if None in ends:
+        return None
+    found = await ctx.stores.graph.shortest_path(from_id, to_id, max_depth, types)
+    if found is None:
+        return None
+    return ConceptPath(
+        concepts=await _concepts_in_order(ctx, found.concept_ids),
+        relations=[Relation.from_domain(r) for r in found.relations],
+        length=len(found.relations),
+    )
+
+
+async def graph(
+    ctx: Context, root_id: str, depth: int, types: list[domain.RelationType] | None
+) -> Graph | None:
+    check_range("depth", depth, 1, 3)
+    if not is_id(root_id) or await ctx.loaders.concept.load(root_id) is None:
+        return None
+    nodes, edges, truncated = await ctx.stores.graph.subgraph(root_id, depth, types)
+    return Graph(
+        nodes=await _concepts_in_order(ctx, nodes),
+        edges=[Relation.from_domain(r) for r in edges],
+        truncated=truncated,
+    )

@@ -1,0 +1,20 @@
+"""The typed per-request context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from philos.config import Settings
+from philos.datasources.wiring import Stores
+from philos.resolvers.loaders import Loaders
+
+
+@dataclass
+class Context:
+    request: Any
+    response: Any
+    settings: Settings
+    stores: Stores
+    loaders: Loaders
+    request_id: str

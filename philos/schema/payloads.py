@@ -1,0 +1,102 @@
+"""Mutation results: a success type or one of the expected failures, as union members.
+
+Every failure implements ``Problem`` so a client can always ask ``... on Problem { message }``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import strawberry
+
+from philos import domain
+from philos.schema.types import Concept, Relation, Thesis
+
+
+@strawberry.interface(description="An expected failure, with a message a person can act on.")
+class Problem:
+    message: str
+
+
+@strawberry.type(description="The record named in the input does not exist.")
+class NotFound(Problem):
+    id: strawberry.ID
+
+
+@strawberry.type
+class FieldError:
+    field: str = strawberry.field(description="Input path, e.g. 'tags[2]'.")
+    message: str
+
+
+@strawberry.type(description="The input broke one or more rules; nothing was changed.")
+class ValidationFailed(Problem):
+    fields: list[FieldError]
+
+
+@strawberry.type(description="The change clashes with the current data; nothing was changed.")
+class Conflict(Problem):
+    current_version: int | None = strawberry.field(
+        description="For stale updates: the version to reload."
+    )
+
+
+@strawberry.type
+class ConceptSuccess:
+    concept: Concept
+
+
+@strawberry.type
+class RelationSuccess:
+    relation: Relation
+
+
+@strawberry.type
+class ThesisSuccess:
+    thesis: Thesis
+
+
+@strawberry.type(description="The record is gone.")
+class DeleteSuccess:
+    id: strawberry.ID
+
+
+CreateConceptResult = Annotated[
+    ConceptSuccess | ValidationFailed | Conflict, strawberry.union("CreateConceptResult")
+]
+UpdateConceptResult = Annotated[
+    ConceptSuccess | NotFound | ValidationFailed | Conflict, strawberry.union("UpdateConceptResult")
+]
+DeleteResult = Annotated[DeleteSuccess | NotFound, strawberry.union("DeleteResult")]
+RelateConceptsResult = Annotated[
+    RelationSuccess | NotFound | ValidationFailed | Conflict,
+    strawberry.union("RelateConceptsResult"),
+]
+ThesisResult = Annotated[
+    ThesisSuccess | NotFound | ValidationFailed | Conflict, strawberry.union("ThesisResult")
+]
+
+Failure = NotFound | ValidationFailed | Conflict
+S = TypeVar("S")
+
+
+def failure_of(exc: domain.PhilosError) -> Failure:
+    if isinstance(exc, domain.NotFoundError):
+        return NotFound(message=exc.message, id=strawberry.ID(exc.ident))
+    if isinstance(exc, domain.ValidationError):
+        return ValidationFailed(
+            message=exc.message,
+            fields=[FieldError(field=p.field, message=p.message) for p in exc.problems],
+        )
+    if isinstance(exc, domain.ConflictError):
+        return Conflict(message=exc.message, current_version=exc.current_version)
+    raise exc
+
+
+async def attempt(action: Callable[[], Awaitable[S]]) -> S | Failure:
+    """Run a mutation's work; expected failures come back as payloads, the rest propagates."""
+    try:
+        return await action()
+    except domain.PhilosError as exc:
+        return failure_of(exc)

@@ -1,0 +1,198 @@
+"""The root Query and Mutation types and the Schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.types import Info
+
+from philos import domain
+from philos.resolvers import concepts as concept_ops
+from philos.resolvers import queries
+from philos.resolvers import theses as thesis_ops
+from philos.schema.context import Context
+from philos.schema.enums import ConceptOrder, RelationType, Stance
+from philos.schema.inputs import (
+    AddArgumentInput,
+    CreateConceptInput,
+    CreateThesisInput,
+    RelateConceptsInput,
+    UpdateConceptInput,
+    UpdateThesisInput,
+)
+from philos.schema.payloads import (
+    CreateConceptResult,
+    DeleteResult,
+    RelateConceptsResult,
+    ThesisResult,
+    UpdateConceptResult,
+)
+from philos.schema.types import (
+    Concept,
+    ConceptConnection,
+    ConceptPath,
+    Graph,
+    Thesis,
+    ThesisConnection,
+)
+
+PhilosInfo = Info[Context, None]
+
+
+@strawberry.input(description="Narrow a concept list; all given conditions must hold.")
+class ConceptFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Case-insensitive text in name, slug, summary or aliases."
+    )
+    tradition: str | None = strawberry.field(default=None, description="Exact, case-insensitive.")
+    tags: list[str] | None = strawberry.field(default=None, description="Concepts with every tag.")
+    era_from: int | None = strawberry.field(
+        default=None, description="Concepts whose period ends in or after this year."
+    )
+    era_to: int | None = strawberry.field(
+        default=None, description="Concepts whose period starts in or before this year."
+    )
+
+    def to_domain(self) -> domain.ConceptFilter:
+        search = (self.search or "").strip()[:200] or None
+        return domain.ConceptFilter(
+            search=search,
+            tradition=(self.tradition or "").strip() or None,
+            tags=tuple(t.strip().lower() for t in self.tags or () if t.strip()),
+            era_from=self.era_from,
+            era_to=self.era_to,
+        )
+
+
+@strawberry.input(description="Narrow a thesis list; all given conditions must hold.")
+class ThesisFilter:
+    concept_id: strawberry.ID | None = None
+    stance: Stance | None = None
+    search: str | None = strawberry.field(default=None, description="Text in the statement.")
+
+    def to_domain(self) -> domain.ThesisFilter:
+        return domain.ThesisFilter(
+            concept_id=str(self.concept_id) if self.concept_id else None,
+            stance=domain.Stance(self.stance) if self.stance else None,
+            search=(self.search or "").strip()[:200] or None,
+        )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One concept, by `id` or by `slug` (exactly one of them).")
+    async def concept(
+        self, info: PhilosInfo, id: strawberry.ID | None = None, slug: str | None = None
+    ) -> Concept | None:
+        return await queries.concept(info.context, id, slug)
+
+    @strawberry.field(description="Concepts, filtered and ordered, a page (1–100) at a time.")
+    async def concepts(
+        self,
+        info: PhilosInfo,
+        filter: ConceptFilter | None = None,
+        order_by: ConceptOrder = ConceptOrder.NAME_ASC,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ConceptConnection:
+        flt = filter.to_domain() if filter else domain.ConceptFilter()
+        return await queries.concepts(info.context, flt, order_by, first, after)
+
+    @strawberry.field(description="One thesis by id.")
+    async def thesis(self, info: PhilosInfo, id: strawberry.ID) -> Thesis | None:
+        return await queries.thesis(info.context, id)
+
+    @strawberry.field(description="Theses, newest first, a page (1–100) at a time.")
+    async def theses(
+        self,
+        info: PhilosInfo,
+        filter: ThesisFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ThesisConnection:
+        flt = filter.to_domain() if filter else domain.ThesisFilter()
+        return await queries.theses(info.context, flt, first, after)
+
+    @strawberry.field(
+        description="A shortest chain of relations (either direction) between two concepts, "
+        "at most `maxDepth` (1–6) steps; null when there is none."
+    )
+    async def path(
+        self,
+        info: PhilosInfo,
+        from_id: strawberry.ID,
+        to_id: strawberry.ID,
+        max_depth: int = 4,
+        types: list[RelationType] | None = None,
+    ) -> ConceptPath | None:
+        return await queries.path(info.context, from_id, to_id, max_depth, types)
+
+    @strawberry.field(
+        description="The concepts within `depth` (1–3) steps of a root and the relations "
+        "among them, for drawing; null when the root does not exist."
+    )
+    async def graph(
+        self,
+        info: PhilosInfo,
+        root_id: strawberry.ID,
+        depth: int = 1,
+        types: list[RelationType] | None = None,
+    ) -> Graph | None:
+        return await queries.graph(info.context, root_id, depth, types)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a concept.")
+    async def create_concept(
+        self, info: PhilosInfo, input: CreateConceptInput
+    ) -> CreateConceptResult:
+        return await concept_ops.create_concept(info.context, input)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Change a concept; pass the version you read.")
+    async def update_concept(
+        self, info: PhilosInfo, input: UpdateConceptInput
+    ) -> UpdateConceptResult:
+        return await concept_ops.update_concept(info.context, input)
+
+    @strawberry.mutation(description="Delete a concept with its relations and theses.")
+    async def delete_concept(self, info: PhilosInfo, id: strawberry.ID) -> DeleteResult:
+        return await concept_ops.delete_concept(info.context, id)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Relate two concepts: source TYPE target.")
+    async def relate_concepts(
+        self, info: PhilosInfo, input: RelateConceptsInput
+    ) -> RelateConceptsResult:
+        return await concept_ops.relate_concepts(info.context, input)
+
+    @strawberry.mutation(description="Remove a relation.")
+    async def remove_relation(self, info: PhilosInfo, id: strawberry.ID) -> DeleteResult:
+        return await concept_ops.remove_relation(info.context, id)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Add a thesis about a concept.")
+    async def create_thesis(self, info: PhilosInfo, input: CreateThesisInput) -> ThesisResult:
+        return await thesis_ops.create_thesis(info.context, input)
+
+    @strawberry.mutation(description="Change a thesis; arguments change through add/removeArgument.")
+    async def update_thesis(self, info: PhilosInfo, input: UpdateThesisInput) -> ThesisResult:
+        return await thesis_ops.update_thesis(info.context, input)
+
+    @strawberry.mutation(description="Delete a thesis.")
+    async def delete_thesis(self, info: PhilosInfo, id: strawberry.ID) -> DeleteResult:
+        return await thesis_ops.delete_thesis(info.context, id)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Add an argument for or against a thesis.")
+    async def add_argument(self, info: PhilosInfo, input: AddArgumentInput) -> ThesisResult:
+        return await thesis_ops.add_argument(info.context, input)
+
+    @strawberry.mutation(description="Remove an argument from a thesis.")
+    async def remove_argument(
+        self, info: PhilosInfo, thesis_id: strawberry.ID, argument_id: strawberry.ID
+    ) -> ThesisResult:
+        return await thesis_ops.remove_argument(info.context, thesis_id, argument_id)
+
+
+def build_schema(extensions: Iterable[SchemaExtension | type[SchemaExtension]] = ()) -> strawberry.Schema:
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=list(extensions))

@@ -1,0 +1,277 @@
+"""The GraphQL object types. Scalar fields are plain attributes copied from the domain record;
+only fields that reach another record have resolvers, and those go through the request's
+DataLoaders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+import strawberry
+from strawberry.types import Info
+
+from philos import domain
+from philos.schema.context import Context
+from philos.schema.enums import (
+    Direction,
+    Polarity,
+    ProvenanceKind,
+    RelationType,
+    Role,
+    Stance,
+    ThesisStatus,
+)
+from philos.schema.limits import check_range
+
+PhilosInfo = Info[Context, None]
+
+
+@strawberry.type(description="Who or what made a record.")
+class Provenance:
+    kind: ProvenanceKind
+    model: str | None = strawberry.field(description="The AI model, for AI-made records.")
+    prompt_version: str | None
+
+    @classmethod
+    def from_domain(cls, p: domain.Provenance) -> Provenance:
+        return cls(kind=p.kind, model=p.model, prompt_version=p.prompt_version)
+
+
+@strawberry.type(description="A person who writes in Philos. Only public fields are exposed.")
+class User:
+    id: strawberry.ID
+    display_name: str
+    role: Role
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, u: domain.User) -> User:
+        return cls(id=strawberry.ID(u.id), display_name=u.display_name, role=u.role,
+                   created_at=u.created_at)
+
+
+@strawberry.type(description="A philosophical concept: the anchor every relation and thesis refers to.")
+class Concept:
+    id: strawberry.ID
+    slug: str = strawberry.field(description="Unique, URL-safe name, e.g. 'categorical-imperative'.")
+    name: str
+    summary: str = strawberry.field(description="At most 500 characters of plain text.")
+    body: str = strawberry.field(description="Longer markdown text; may be empty.")
+    tradition: str | None
+    era_from: int | None = strawberry.field(description="First year of the concept's period; BCE negative.")
+    era_to: int | None = strawberry.field(description="Last year of the concept's period; BCE negative.")
+    tags: list[str]
+    aliases: list[str]
+    wikidata_id: str | None
+    sep_url: str | None = strawberry.field(description="Stanford Encyclopedia of Philosophy entry.")
+    created_at: datetime
+    updated_at: datetime
+    version: int = strawberry.field(description="Pass it back to updateConcept; it changes on every update.")
+    author_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_domain(cls, c: domain.Concept) -> Concept:
+        return cls(
+            id=strawberry.ID(c.id), slug=c.slug, name=c.name, summary=c.summary, body=c.body,
+            tradition=c.tradition, era_from=c.era_from, era_to=c.era_to, tags=list(c.tags),
+            aliases=list(c.aliases), wikidata_id=c.wikidata_id, sep_url=c.sep_url,
+            created_at=c.created_at, updated_at=c.updated_at, version=c.version,
+            author_id=c.author_id,
+        )
+
+    @strawberry.field(description="Relations touching this concept, by type then weight.")
+    async def relations(
+        self,
+        info: PhilosInfo,
+        direction: Direction = Direction.BOTH,
+        types: list[RelationType] | None = None,
+    ) -> list[Relation]:
+        key = (str(self.id), direction, tuple(sorted(set(types or ()))))
+        rels = await info.context.loaders.edges.load(key)
+        return [Relation.from_domain(r) for r in rels]
+
+    @strawberry.field(description="Concepts within `depth` steps (1–3), nearest first.")
+    async def neighbours(
+        self,
+        info: PhilosInfo,
+        depth: int = 1,
+        types: list[RelationType] | None = None,
+        direction: Direction = Direction.BOTH,
+    ) -> list[Neighbour]:
+        check_range("depth", depth, 1, 3)
+        found = await info.context.stores.graph.neighbours(str(self.id), depth, types, direction)
+        ids = sorted(found, key=lambda cid: (found[cid], cid))
+        concepts = await info.context.loaders.concept.load_many(ids)
+        return [
+            Neighbour(concept=Concept.from_domain(c), distance=found[c.id])
+            for c in concepts
+            if c is not None
+        ]
+
+    @strawberry.field(description="Theses about this concept, newest first.")
+    async def theses(
+        self, info: PhilosInfo, stance: Stance | None = None, first: int = 20
+    ) -> list[Thesis]:
+        check_range("first", first, 1, 100)
+        found = await info.context.loaders.theses_of.load((str(self.id), stance, first))
+        return [Thesis.from_domain(t) for t in found]
+
+    @strawberry.field(description="How many theses this concept has.")
+    async def thesis_count(self, info: PhilosInfo) -> int:
+        return await info.context.loaders.thesis_count.load(str(self.id))
+
+    @strawberry.field(description="Who created the concept, if known.")
+    async def author(self, info: PhilosInfo) -> User | None:
+        if self.author_id is None:
+            return None
+        user = await info.context.loaders.user.load(self.author_id)
+        return User.from_domain(user) if user else None
+
+
+@strawberry.type(description="A concept reached from another, with its distance in steps.")
+class Neighbour:
+    concept: Concept
+    distance: int
+
+
+@strawberry.type(description="A typed, directed link: source TYPE target (e.g. A INFLUENCED_BY B).")
+class Relation:
+    id: strawberry.ID
+    type: RelationType
+    weight: float = strawberry.field(description="How strong or central the link is, 0 to 1.")
+    note: str | None
+    provenance: Provenance
+    created_at: datetime
+    source_id: strawberry.ID
+    target_id: strawberry.ID
+
+    @classmethod
+    def from_domain(cls, r: domain.Relation) -> Relation:
+        return cls(
+            id=strawberry.ID(r.id), type=r.type, weight=r.weight, note=r.note,
+            provenance=Provenance.from_domain(r.provenance), created_at=r.created_at,
+            source_id=strawberry.ID(r.source_id), target_id=strawberry.ID(r.target_id),
+        )
+
+    @strawberry.field
+    async def source(self, info: PhilosInfo) -> Concept | None:
+        found = await info.context.loaders.concept.load(str(self.source_id))
+        return Concept.from_domain(found) if found else None
+
+    @strawberry.field
+    async def target(self, info: PhilosInfo) -> Concept | None:
+        found = await info.context.loaders.concept.load(str(self.target_id))
+        return Concept.from_domain(found) if found else None
+
+
+@strawberry.type(description="A reason for or against a thesis.")
+class Argument:
+    id: strawberry.ID
+    polarity: Polarity
+    text: str
+    strength: float = strawberry.field(description="0 (weak) to 1 (decisive).")
+
+
+@strawberry.type(description="A published work a thesis rests on.")
+class Source:
+    author: str
+    work: str
+    year: int | None = strawberry.field(description="Year of the work; BCE negative.")
+    url: str | None
+
+
+@strawberry.type(description="A claim about a concept, with arguments and sources.")
+class Thesis:
+    id: strawberry.ID
+    concept_id: strawberry.ID
+    statement: str
+    stance: Stance
+    arguments: list[Argument]
+    sources: list[Source]
+    related_concept_ids: list[strawberry.ID]
+    tags: list[str]
+    provenance: Provenance
+    status: ThesisStatus
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def from_domain(cls, t: domain.Thesis) -> Thesis:
+        return cls(
+            id=strawberry.ID(t.id), concept_id=strawberry.ID(t.concept_id),
+            statement=t.statement, stance=t.stance,
+            arguments=[
+                Argument(id=strawberry.ID(a.id), polarity=a.polarity, text=a.text,
+                         strength=a.strength)
+                for a in t.arguments
+            ],
+            sources=[Source(author=s.author, work=s.work, year=s.year, url=s.url)
+                     for s in t.sources],
+            related_concept_ids=[strawberry.ID(i) for i in t.related_concept_ids],
+            tags=list(t.tags), provenance=Provenance.from_domain(t.provenance),
+            status=t.status, created_at=t.created_at, updated_at=t.updated_at,
+            version=t.version,
+        )
+
+    @strawberry.field(description="The concept the thesis is about.")
+    async def concept(self, info: PhilosInfo) -> Concept | None:
+        found = await info.context.loaders.concept.load(str(self.concept_id))
+        return Concept.from_domain(found) if found else None
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class ConceptEdge:
+    cursor: str
+    node: Concept
+
+
+@strawberry.type(description="A page of concepts (Relay connection).")
+class ConceptConnection:
+    edges: list[ConceptEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="All concepts matching the filter.")
+
+    @strawberry.field(description="The page's concepts, without cursors.")
+    def nodes(self) -> list[Concept]:
+        return [e.node for e in self.edges]
+
+
+@strawberry.type
+class ThesisEdge:
+    cursor: str
+    node: Thesis
+
+
+@strawberry.type(description="A page of theses (Relay connection).")
+class ThesisConnection:
+    edges: list[ThesisEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @strawberry.field(description="The page's theses, without cursors.")
+    def nodes(self) -> list[Thesis]:
+        return [e.node for e in self.edges]
+
+
+@strawberry.type(description="A shortest chain of relations between two concepts.")
+class ConceptPath:
+    concepts: list[Concept] = strawberry.field(description="From the start to the end, inclusive.")
+    relations: list[Relation] = strawberry.field(description="relations[i] links concepts[i] and concepts[i+1], in either direction.")
+    length: int = strawberry.field(description="Number of relations on the path.")
+
+
+@strawberry.type(description="A neighbourhood of a concept, ready to draw.")
+class Graph:
+    nodes: list[Concept]
+    edges: list[Relation]
+    truncated: bool = strawberry.field(description="True when nodes past the size cap were left out.")
+
+

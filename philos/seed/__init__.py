@@ -1,0 +1,1 @@
+"""The sample corpus (``corpus.toml``) and its loader."""

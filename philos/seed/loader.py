@@ -1,0 +1,158 @@
+"""Load the sample corpus, idempotently.
+
+Concepts are matched by slug: one that exists is left alone, so seeding twice (or seeding a
+database that users have edited) changes nothing already there. Relations are skipped when their
+(source, target, type) exists; theses when the concept already has one with the same statement.
+Ids are derived from the slugs and statements (UUID v5), so every installation gives the sample
+records the same ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from philos import domain
+from philos.datasources.wiring import Stores
+from philos.validation import SLUG_RE
+
+logger = logging.getLogger("philos.seed")
+NAMESPACE = uuid.UUID("5b0f4a52-6a0c-4f5e-9a57-2d4c0b6e8f31")
+
+
+def _uid(*parts: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
+
+
+@dataclass(frozen=True)
+class Corpus:
+    concepts: list[domain.Concept]
+    relations: list[domain.Relation]
+    theses: list[domain.Thesis]
+
+
+def read_corpus(text: str | None = None) -> Corpus:
+    """Parse and check the corpus; raises ``ValueError`` naming the first bad entry."""
+    if text is None:
+        text = resources.files("philos.seed").joinpath("corpus.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    concepts = [_concept(i, raw) for i, raw in enumerate(data.get("concepts", []))]
+    by_slug = {c.slug: c for c in concepts}
+    if len(by_slug) != len(concepts):
+        raise ValueError("corpus: duplicate concept slug")
+    relations = [_relation(i, raw, by_slug) for i, raw in enumerate(data.get("relations", []))]
+    triples = {(r.source_id, r.target_id, r.type) for r in relations}
+    if len(triples) != len(relations):
+        raise ValueError("corpus: duplicate (source, target, type) relation")
+    theses = [_thesis(i, raw, by_slug) for i, raw in enumerate(data.get("theses", []))]
+    return Corpus(concepts=concepts, relations=relations, theses=theses)
+
+
+def _concept(i: int, raw: dict[str, Any]) -> domain.Concept:
+    slug = raw["slug"]
+    if not SLUG_RE.match(slug) or len(raw["summary"]) > 500:
+        raise ValueError(f"corpus: concept #{i} ({slug!r}) breaks the slug or summary rules")
+    return domain.Concept(
+        id=_uid("concept", slug),
+        slug=slug,
+        name=raw["name"],
+        summary=raw["summary"],
+        body=raw.get("body", ""),
+        tradition=raw.get("tradition"),
+        era_from=raw.get("era_from"),
+        era_to=raw.get("era_to"),
+        tags=tuple(raw.get("tags", ())),
+        aliases=tuple(raw.get("aliases", ())),
+        wikidata_id=raw.get("wikidata_id"),
+        sep_url=raw.get("sep_url"),
+    )
+
+
+def _relation(i: int, raw: dict[str, Any], by_slug: dict[str, domain.Concept]) -> domain.Relation:
+    try:
+        source, target = by_slug[raw["source"]], by_slug[raw["target"]]
+    except KeyError as exc:
+        raise ValueError(f"corpus: relation #{i} names an unknown concept {exc}") from exc
+    if source.id == target.id:
+        raise ValueError(f"corpus: relation #{i} relates {source.slug!r} to itself")
+    kind = domain.RelationType(raw["type"])
+    return domain.Relation(
+        id=_uid("relation", source.slug, target.slug, kind.value),
+        source_id=source.id,
+        target_id=target.id,
+        type=kind,
+        weight=float(raw.get("weight", 0.5)),
+        note=raw.get("note"),
+    )
+
+
+def _thesis(i: int, raw: dict[str, Any], by_slug: dict[str, domain.Concept]) -> domain.Thesis:
+    concept = by_slug.get(raw["concept"])
+    if concept is None:
+        raise ValueError(f"corpus: thesis #{i} names an unknown concept {raw['concept']!r}")
+    thesis_id = _uid("thesis", concept.slug, raw["statement"])
+    return domain.Thesis(
+        id=thesis_id,
+        concept_id=concept.id,
+        statement=raw["statement"],
+        stance=domain.Stance(raw["stance"]),
+        arguments=tuple(
+            domain.Argument(
+                id=_uid("argument", thesis_id, str(j)),
+                polarity=domain.Polarity(a["polarity"]),
+                text=a["text"],
+                strength=float(a.get("strength", 0.5)),
+            )
+            for j, a in enumerate(raw.get("arguments", []))
+        ),
+        sources=tuple(
+            domain.Source(author=s["author"], work=s["work"], year=s.get("year"), url=s.get("url"))
+            for s in raw.get("sources", [])
+        ),
+        tags=tuple(raw.get("tags", ())),
+    )
+
+
+async def seed(stores: Stores, corpus: Corpus | None = None) -> dict[str, int]:
+    """Insert what is missing; returns how many records of each kind were added."""
+    corpus = corpus or read_corpus()
+    added = {"concepts": 0, "relations": 0, "theses": 0}
+    existing = await stores.concepts.get_many_by_slug([c.slug for c in corpus.concepts])
+    for concept in corpus.concepts:
+        if concept.slug not in existing:
+            await stores.concepts.create(concept)
+            added["concepts"] += 1
+    ids = [c.id for c in corpus.concepts]
+    present = await stores.graph.edges_of(ids, domain.Direction.OUTGOING)
+    have = {(r.source_id, r.target_id, r.type) for rels in present.values() for r in rels}
+    for relation in corpus.relations:
+        if (relation.source_id, relation.target_id, relation.type) not in have:
+            await stores.graph.relate(relation)
+            added["relations"] += 1
+    current = await stores.theses.by_concepts(ids)
+    statements = {(t.concept_id, t.statement) for ts in current.values() for t in ts}
+    for thesis in corpus.theses:
+        if (thesis.concept_id, thesis.statement) not in statements:
+            await stores.theses.create(thesis)
+            added["theses"] += 1
+    logger.info("seeded %s", added)
+    return added
+
+
+async def seed_if_empty(stores: Stores) -> dict[str, int] | None:
+    page = await stores.concepts.list(
+        domain.ConceptFilter(), domain.ConceptOrder.NAME_ASC, domain.Page(limit=1)
+    )
+    if page.total:
+        return None
+    return await seed(stores)
+
+
+async def reset(stores: Stores) -> None:
+    """Drop and recreate the SQL schema (the other stores follow concept deletions)."""
+    await stores.sql.drop_schema()
+    await stores.sql.create_schema()
