@@ -40,8 +40,9 @@ READY_TIMEOUT_SECONDS = 2.0
 def make_schema() -> Any:
     schema = build_schema(
         extensions=[
-            ParserCache(maxsize=512),
-            ValidationCache(maxsize=512),
+            # Factories: the caches themselves live at module level, shared by all requests.
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
             OperationMetrics,
             MaskUnexpectedErrors,
         ]

@@ -119,8 +119,11 @@ async def graph(
     if not is_id(root_id) or await ctx.loaders.concept.load(root_id) is None:
         return None
     nodes, edges, truncated = await ctx.stores.graph.subgraph(root_id, depth, types)
+    concepts = await _concepts_in_order(ctx, nodes)
+    # The root first, then by name: a stable order for clients that lay the graph out.
+    concepts[1:] = sorted(concepts[1:], key=lambda c: (c.name.lower(), str(c.id)))
     return Graph(
-        nodes=await _concepts_in_order(ctx, nodes),
+        nodes=concepts,
         edges=[Relation.from_domain(r) for r in edges],
         truncated=truncated,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -194,5 +194,7 @@ class Mutation:
         return await thesis_ops.remove_argument(info.context, thesis_id, argument_id)
 
 
-def build_schema(extensions: Iterable[SchemaExtension | type[SchemaExtension]] = ()) -> strawberry.Schema:
+def build_schema(
+    extensions: Iterable[Callable[[], SchemaExtension] | type[SchemaExtension]] = (),
+) -> strawberry.Schema:
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=list(extensions))

@@ -99,13 +99,11 @@ class Concept:
     ) -> list[Neighbour]:
         check_range("depth", depth, 1, 3)
         found = await info.context.stores.graph.neighbours(str(self.id), depth, types, direction)
-        ids = sorted(found, key=lambda cid: (found[cid], cid))
-        concepts = await info.context.loaders.concept.load_many(ids)
-        return [
-            Neighbour(concept=Concept.from_domain(c), distance=found[c.id])
-            for c in concepts
-            if c is not None
+        concepts = [
+            c for c in await info.context.loaders.concept.load_many(list(found)) if c is not None
         ]
+        concepts.sort(key=lambda c: (found[c.id], c.name.lower(), c.id))
+        return [Neighbour(concept=Concept.from_domain(c), distance=found[c.id]) for c in concepts]
 
     @strawberry.field(description="Theses about this concept, newest first.")
     async def theses(
