@@ -1,0 +1,1 @@
+"""Real backend servers for the test suite (see README.md)."""

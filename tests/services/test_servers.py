@@ -1,0 +1,137 @@
+"""Smoke tests of the throwaway servers through the real Python drivers."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from neo4j import AsyncGraphDatabase
+from pymongo import AsyncMongoClient
+
+from tests.services.plugin import ServiceControl, backend_enabled, external_url
+
+
+async def test_postgres_answers_and_has_the_philos_database(postgres_url: str) -> None:
+    conn = await asyncpg.connect(postgres_url, timeout=10)
+    try:
+        assert await conn.fetchval("select 1") == 1
+        assert await conn.fetchval("select current_database()") == "philos_concepts"
+        assert await conn.fetchval("select current_user") == "philos"
+        await conn.execute("create temporary table t (id int primary key, name text)")
+        await conn.execute("insert into t values (1, 'Being')")
+        assert await conn.fetchval("select name from t where id = 1") == "Being"
+    finally:
+        await conn.close()
+
+
+async def test_postgres_preloads_pg_stat_statements_when_installed(postgres_url: str) -> None:
+    if external_url("postgres") is not None:
+        pytest.skip("only checked on the throwaway server")
+    conn = await asyncpg.connect(postgres_url, timeout=10)
+    try:
+        preload = await conn.fetchval("show shared_preload_libraries")
+        installed = await conn.fetchval(
+            "select count(*) from pg_available_extensions where name = 'pg_stat_statements'"
+        )
+        if not installed:
+            pytest.skip("the pg_stat_statements contrib module is not installed here")
+        assert "pg_stat_statements" in preload
+        assert await conn.fetchval(
+            "select count(*) from pg_extension where extname = 'pg_stat_statements'"
+        )
+        await conn.fetchval("select count(*) from pg_stat_statements")
+    finally:
+        await conn.close()
+
+
+async def test_redis_set_get(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        key = f"philos-test:{uuid.uuid4()}"
+        assert await client.set(key, "concept", ex=60)
+        assert await client.get(key) == b"concept"
+        assert await client.delete(key) == 1
+    finally:
+        await client.aclose()
+
+
+async def test_neo4j_return_1_and_create_read_node(neo4j_uri: str) -> None:
+    async with AsyncGraphDatabase.driver(neo4j_uri, auth=None) as driver:
+        records, _, _ = await driver.execute_query("RETURN 1 AS one")
+        assert records[0]["one"] == 1
+        key = str(uuid.uuid4())
+        await driver.execute_query("CREATE (:SmokeConcept {key: $key, name: 'Being'})", key=key)
+        records, _, _ = await driver.execute_query(
+            "MATCH (c:SmokeConcept {key: $key}) RETURN c.name AS name", key=key
+        )
+        assert [r["name"] for r in records] == ["Being"]
+        await driver.execute_query("MATCH (c:SmokeConcept {key: $key}) DELETE c", key=key)
+
+
+async def test_mongodb_insert_find_and_index(mongodb_uri: str) -> None:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        mongodb_uri, serverSelectionTimeoutMS=10_000
+    )
+    try:
+        collection = client["philos_smoke"][f"theses_{uuid.uuid4().hex[:8]}"]
+        await collection.insert_one({"slug": "being", "text": "Being is."})
+        found = await collection.find_one({"slug": "being"})
+        assert found is not None and found["text"] == "Being is."
+        name = await collection.create_index("slug", unique=True)
+        names = [ix["name"] async for ix in await collection.list_indexes()]
+        assert name in names
+        await collection.drop()
+    finally:
+        await client.close()
+
+
+def test_backend_enabled_matches_selection() -> None:
+    assert backend_enabled("sqlite") in (True, False)
+    with pytest.raises(ValueError, match="unknown backend"):
+        backend_enabled("oracle")
+
+
+async def test_neo4j_stop_and_restart_on_same_port_keeps_data(
+    neo4j_uri: str, service_control: ServiceControl
+) -> None:
+    server = service_control.server("neo4j")
+    port = server.port
+    key = str(uuid.uuid4())
+    async with AsyncGraphDatabase.driver(neo4j_uri, auth=None) as driver:
+        await driver.execute_query("CREATE (:Restart {key: $key})", key=key)
+    with service_control.outage("neo4j"):
+        assert not server.is_running()
+        async with AsyncGraphDatabase.driver(
+            neo4j_uri, auth=None, connection_acquisition_timeout=2
+        ) as driver:
+            with pytest.raises(Exception):  # noqa: B017 - any driver error: the server is down
+                await driver.verify_connectivity()
+    assert server.port == port and server.url == neo4j_uri
+    async with AsyncGraphDatabase.driver(neo4j_uri, auth=None) as driver:
+        records, _, _ = await driver.execute_query(
+            "MATCH (r:Restart {key: $key}) RETURN count(r) AS n", key=key
+        )
+        assert records[0]["n"] == 1
+
+
+async def test_ferretdb_crash_and_restart_on_same_port(
+    mongodb_uri: str, service_control: ServiceControl
+) -> None:
+    server = service_control.server("mongo")
+    port = server.port
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        mongodb_uri, serverSelectionTimeoutMS=10_000
+    )
+    try:
+        collection = client["philos_smoke"]["restart"]
+        await collection.insert_one({"k": "kept"})
+        service_control.kill("mongo")
+        assert not server.is_running()
+        assert service_control.start("mongo") == mongodb_uri
+        assert server.port == port
+        assert await collection.find_one({"k": "kept"}) is not None
+        await collection.drop()
+    finally:
+        await client.close()
