@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     anthropic_api_key: str | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
 
     seed_on_start: bool = Field(default=True, validation_alias="PHILOS_SEED_ON_START")
-    max_body_bytes: int = Field(default=1_048_576, ge=1024, validation_alias="PHILOS_MAX_BODY_BYTES")
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, validation_alias="PHILOS_MAX_BODY_BYTES"
+    )
     graphiql: bool | None = Field(default=None, validation_alias="PHILOS_GRAPHIQL")
     log_level: str = Field(default="INFO", validation_alias="PHILOS_LOG_LEVEL")
 

@@ -33,7 +33,13 @@ class Checker:
         self.problems.append(FieldProblem(field, message))
 
     def text(
-        self, field: str, value: str | None, *, min_len: int = 0, max_len: int, required: bool = False
+        self,
+        field: str,
+        value: str | None,
+        *,
+        min_len: int = 0,
+        max_len: int,
+        required: bool = False,
     ) -> str | None:
         if value is None:
             if required:

@@ -33,7 +33,10 @@ def sql_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "sql_url" in metafunc.fixturenames:
+    explicit = any(
+        m.args and m.args[0] == "sql_url" for m in metafunc.definition.iter_markers("parametrize")
+    )
+    if "sql_url" in metafunc.fixturenames and not explicit:
         metafunc.parametrize("sql_url", SQL_BACKENDS, indirect=True, scope="session")
 
 

@@ -8,6 +8,7 @@ call. Results are keyed by id, never positional. Each port has ``ping`` (for ``/
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -23,7 +24,6 @@ from philos.domain import (
     Relation,
     RelationType,
     Stance,
-    Subgraph,
     Thesis,
     ThesisFilter,
     User,
@@ -70,7 +70,7 @@ class GraphStore(Store, Protocol):
         concept_ids: Sequence[str],
         direction: Direction,
         types: Sequence[RelationType] | None = None,
-    ) -> dict[str, list[Relation]]:
+    ) -> dict[str, builtins.list[Relation]]:
         """Relations touching each concept, keyed by concept id, ordered by type then id."""
 
     async def neighbours(
@@ -97,7 +97,7 @@ class GraphStore(Store, Protocol):
         depth: int,
         types: Sequence[RelationType] | None = None,
         max_nodes: int = 500,
-    ) -> tuple[list[str], list[Relation], bool]:
+    ) -> tuple[builtins.list[str], builtins.list[Relation], bool]:
         """Node ids (root first), the relations among them, and whether nodes were cut."""
 
     async def relate(self, relation: Relation) -> Relation:
@@ -119,7 +119,7 @@ class ThesisStore(Store, Protocol):
         concept_ids: Sequence[str],
         stance: Stance | None = None,
         limit_per_concept: int | None = None,
-    ) -> dict[str, list[Thesis]]:
+    ) -> dict[str, builtins.list[Thesis]]:
         """Theses of each concept, newest first."""
 
     async def count_by_concepts(self, concept_ids: Sequence[str]) -> dict[str, int]: ...
@@ -145,4 +145,3 @@ class UserStore(Store, Protocol):
     async def get_by_email(self, email: str) -> User | None: ...
 
     async def create(self, user: User) -> User: ...
-

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -18,7 +19,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
@@ -34,7 +34,6 @@ from philos.schema.root import build_schema
 
 logger = logging.getLogger("philos")
 READY_TIMEOUT_SECONDS = 2.0
-
 
 
 def make_schema() -> Any:

@@ -15,7 +15,7 @@ from graphql import GraphQLError
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from strawberry.extensions import SchemaExtension
 
-disable_created_metrics()  # the *_created series only add noise to every scrape
+disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created series only add noise to every scrape
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 GRAPHQL_REQUESTS = Counter(

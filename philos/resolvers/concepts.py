@@ -50,9 +50,8 @@ def _check_concept_fields(
     for i, alias in enumerate(aliases):
         cleaned_aliases.append(ck.text(f"aliases[{i}]", alias, max_len=120, required=True) or "")
     out["aliases"] = tuple(dict.fromkeys(cleaned_aliases))
-    if wikidata_id is not None:
-        if not WIKIDATA_RE.match(wikidata_id):
-            ck.add("wikidataId", "must look like 'Q12345'.")
+    if wikidata_id is not None and not WIKIDATA_RE.match(wikidata_id):
+        ck.add("wikidataId", "must look like 'Q12345'.")
     out["wikidata_id"] = wikidata_id
     return out
 
@@ -62,22 +61,32 @@ async def create_concept(ctx: Context, data: CreateConceptInput) -> ConceptSucce
         ck = Checker()
         slug = ck.slug("slug", data.slug)
         fields = _check_concept_fields(
-            ck, name=data.name, summary=data.summary, body=data.body, tradition=data.tradition,
-            era_from=data.era_from, era_to=data.era_to, aliases=data.aliases,
-            wikidata_id=data.wikidata_id, sep_url=data.sep_url,
+            ck,
+            name=data.name,
+            summary=data.summary,
+            body=data.body,
+            tradition=data.tradition,
+            era_from=data.era_from,
+            era_to=data.era_to,
+            aliases=data.aliases,
+            wikidata_id=data.wikidata_id,
+            sep_url=data.sep_url,
         )
         tags = ck.tags("tags", data.tags)
         ck.done()
         now = domain.utcnow()
         concept = domain.Concept(
-            id=domain.new_id(), slug=slug, tags=tags, created_at=now, updated_at=now,
+            id=domain.new_id(),
+            slug=slug,
+            tags=tags,
+            created_at=now,
+            updated_at=now,
             **fields,  # type: ignore[arg-type]
         )
         stored = await ctx.stores.concepts.create(concept)
         return ConceptSuccess(concept=Concept.from_domain(stored))
 
     return await attempt(run)
-
 
 
 async def update_concept(ctx: Context, data: UpdateConceptInput) -> ConceptSuccess | Failure:
@@ -105,8 +114,13 @@ async def update_concept(ctx: Context, data: UpdateConceptInput) -> ConceptSucce
         )
         ck.done()
         changed = domain.Concept(
-            id=current.id, slug=slug, tags=tags, author_id=current.author_id,
-            created_at=current.created_at, updated_at=domain.utcnow(), version=data.version,
+            id=current.id,
+            slug=slug,
+            tags=tags,
+            author_id=current.author_id,
+            created_at=current.created_at,
+            updated_at=domain.utcnow(),
+            version=data.version,
             **fields,  # type: ignore[arg-type]
         )
         stored = await ctx.stores.concepts.update(changed, data.version)
@@ -149,8 +163,12 @@ async def relate_concepts(ctx: Context, data: RelateConceptsInput) -> RelationSu
         ck.done()
         await require_concepts(ctx, {"sourceId": source_id, "targetId": target_id})
         relation = domain.Relation(
-            id=domain.new_id(), source_id=source_id, target_id=target_id,
-            type=domain.RelationType(data.type), weight=data.weight, note=note,
+            id=domain.new_id(),
+            source_id=source_id,
+            target_id=target_id,
+            type=domain.RelationType(data.type),
+            weight=data.weight,
+            note=note,
         )
         stored = await ctx.stores.graph.relate(relation)
         return RelationSuccess(relation=Relation.from_domain(stored))

@@ -65,15 +65,15 @@ class Loaders:
 
 
 def build_loaders(stores: Stores) -> Loaders:
-    async def edges(group: tuple[Direction, tuple[RelationType, ...]], ids: list[str]) -> dict[
-        str, list[Relation]
-    ]:
+    async def edges(
+        group: tuple[Direction, tuple[RelationType, ...]], ids: list[str]
+    ) -> dict[str, list[Relation]]:
         direction, types = group
         return await stores.graph.edges_of(ids, direction, types or None)
 
-    async def theses(group: tuple[Stance | None, int | None], ids: list[str]) -> dict[
-        str, list[Thesis]
-    ]:
+    async def theses(
+        group: tuple[Stance | None, int | None], ids: list[str]
+    ) -> dict[str, list[Thesis]]:
         stance, limit = group
         return await stores.theses.by_concepts(ids, stance, limit)
 

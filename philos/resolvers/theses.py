@@ -69,10 +69,17 @@ async def create_thesis(ctx: Context, data: CreateThesisInput) -> ThesisSuccess 
         )
         now = domain.utcnow()
         thesis = domain.Thesis(
-            id=domain.new_id(), concept_id=concept_id, statement=statement or "",
-            stance=domain.Stance(data.stance), arguments=arguments, sources=sources,
-            related_concept_ids=related, tags=tags, status=domain.ThesisStatus(data.status),
-            created_at=now, updated_at=now,
+            id=domain.new_id(),
+            concept_id=concept_id,
+            statement=statement or "",
+            stance=domain.Stance(data.stance),
+            arguments=arguments,
+            sources=sources,
+            related_concept_ids=related,
+            tags=tags,
+            status=domain.ThesisStatus(data.status),
+            created_at=now,
+            updated_at=now,
         )
         stored = await ctx.stores.theses.create(thesis)
         return ThesisSuccess(thesis=Thesis.from_domain(stored))
@@ -83,17 +90,19 @@ async def create_thesis(ctx: Context, data: CreateThesisInput) -> ThesisSuccess 
 async def update_thesis(ctx: Context, data: UpdateThesisInput) -> ThesisSuccess | Failure:
     async def run() -> ThesisSuccess:
         thesis_id = str(data.id)
-        current = (await ctx.stores.theses.get_many([thesis_id])).get(thesis_id) if is_id(
-            thesis_id
-        ) else None
+        current = (
+            (await ctx.stores.theses.get_many([thesis_id])).get(thesis_id)
+            if is_id(thesis_id)
+            else None
+        )
         if current is None:
             raise domain.NotFoundError("thesis", thesis_id)
         ck = Checker()
         statement = current.statement
         if data.statement is not UNSET:
-            statement = ck.text(
-                "statement", data.statement, min_len=10, max_len=1000, required=True
-            ) or ""
+            statement = (
+                ck.text("statement", data.statement, min_len=10, max_len=1000, required=True) or ""
+            )
         stance = current.stance
         if data.stance is not UNSET:
             if data.stance is None:
@@ -117,10 +126,20 @@ async def update_thesis(ctx: Context, data: UpdateThesisInput) -> ThesisSuccess 
         if related != current.related_concept_ids:
             await require_concepts(ctx, {f"r{i}": r for i, r in enumerate(related)})
         changed = domain.Thesis(
-            id=current.id, concept_id=current.concept_id, statement=statement, stance=stance,
-            arguments=current.arguments, sources=sources, related_concept_ids=related, tags=tags,
-            provenance=current.provenance, status=status, author_id=current.author_id,
-            created_at=current.created_at, updated_at=domain.utcnow(), version=current.version,
+            id=current.id,
+            concept_id=current.concept_id,
+            statement=statement,
+            stance=stance,
+            arguments=current.arguments,
+            sources=sources,
+            related_concept_ids=related,
+            tags=tags,
+            provenance=current.provenance,
+            status=status,
+            author_id=current.author_id,
+            created_at=current.created_at,
+            updated_at=domain.utcnow(),
+            version=current.version,
         )
         stored = await ctx.stores.theses.update(changed, data.version)
         return ThesisSuccess(thesis=Thesis.from_domain(stored))
@@ -150,7 +169,11 @@ async def add_argument(ctx: Context, data: AddArgumentInput) -> ThesisSuccess | 
             raise domain.NotFoundError("thesis", thesis_id)
         if len(current.arguments) >= MAX_ARGUMENTS:
             raise domain.ValidationError(
-                [domain.FieldProblem("thesisId", f"a thesis holds at most {MAX_ARGUMENTS} arguments.")]
+                [
+                    domain.FieldProblem(
+                        "thesisId", f"a thesis holds at most {MAX_ARGUMENTS} arguments."
+                    )
+                ]
             )
         stored = await ctx.stores.theses.add_argument(thesis_id, argument)
         return ThesisSuccess(thesis=Thesis.from_domain(stored))

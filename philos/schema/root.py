@@ -175,7 +175,9 @@ class Mutation:
     async def create_thesis(self, info: PhilosInfo, input: CreateThesisInput) -> ThesisResult:
         return await thesis_ops.create_thesis(info.context, input)
 
-    @strawberry.mutation(description="Change a thesis; arguments change through add/removeArgument.")
+    @strawberry.mutation(
+        description="Change a thesis; arguments change through add/removeArgument."
+    )
     async def update_thesis(self, info: PhilosInfo, input: UpdateThesisInput) -> ThesisResult:
         return await thesis_ops.update_thesis(info.context, input)
 

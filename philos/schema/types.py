@@ -6,6 +6,7 @@ DataLoaders.
 from __future__ import annotations
 
 from datetime import datetime
+
 import strawberry
 from strawberry.types import Info
 
@@ -45,36 +46,61 @@ class User:
 
     @classmethod
     def from_domain(cls, u: domain.User) -> User:
-        return cls(id=strawberry.ID(u.id), display_name=u.display_name, role=u.role,
-                   created_at=u.created_at)
+        return cls(
+            id=strawberry.ID(u.id),
+            display_name=u.display_name,
+            role=u.role,
+            created_at=u.created_at,
+        )
 
 
-@strawberry.type(description="A philosophical concept: the anchor every relation and thesis refers to.")
+@strawberry.type(
+    description="A philosophical concept: the anchor every relation and thesis refers to."
+)
 class Concept:
     id: strawberry.ID
-    slug: str = strawberry.field(description="Unique, URL-safe name, e.g. 'categorical-imperative'.")
+    slug: str = strawberry.field(
+        description="Unique, URL-safe name, e.g. 'categorical-imperative'."
+    )
     name: str
     summary: str = strawberry.field(description="At most 500 characters of plain text.")
     body: str = strawberry.field(description="Longer markdown text; may be empty.")
     tradition: str | None
-    era_from: int | None = strawberry.field(description="First year of the concept's period; BCE negative.")
-    era_to: int | None = strawberry.field(description="Last year of the concept's period; BCE negative.")
+    era_from: int | None = strawberry.field(
+        description="First year of the concept's period; BCE negative."
+    )
+    era_to: int | None = strawberry.field(
+        description="Last year of the concept's period; BCE negative."
+    )
     tags: list[str]
     aliases: list[str]
     wikidata_id: str | None
     sep_url: str | None = strawberry.field(description="Stanford Encyclopedia of Philosophy entry.")
     created_at: datetime
     updated_at: datetime
-    version: int = strawberry.field(description="Pass it back to updateConcept; it changes on every update.")
+    version: int = strawberry.field(
+        description="Pass it back to updateConcept; it changes on every update."
+    )
     author_id: strawberry.Private[str | None]
 
     @classmethod
     def from_domain(cls, c: domain.Concept) -> Concept:
         return cls(
-            id=strawberry.ID(c.id), slug=c.slug, name=c.name, summary=c.summary, body=c.body,
-            tradition=c.tradition, era_from=c.era_from, era_to=c.era_to, tags=list(c.tags),
-            aliases=list(c.aliases), wikidata_id=c.wikidata_id, sep_url=c.sep_url,
-            created_at=c.created_at, updated_at=c.updated_at, version=c.version,
+            id=strawberry.ID(c.id),
+            slug=c.slug,
+            name=c.name,
+            summary=c.summary,
+            body=c.body,
+            tradition=c.tradition,
+            era_from=c.era_from,
+            era_to=c.era_to,
+            tags=list(c.tags),
+            aliases=list(c.aliases),
+            wikidata_id=c.wikidata_id,
+            sep_url=c.sep_url,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            version=c.version,
             author_id=c.author_id,
         )
 
@@ -145,9 +171,14 @@ class Relation:
     @classmethod
     def from_domain(cls, r: domain.Relation) -> Relation:
         return cls(
-            id=strawberry.ID(r.id), type=r.type, weight=r.weight, note=r.note,
-            provenance=Provenance.from_domain(r.provenance), created_at=r.created_at,
-            source_id=strawberry.ID(r.source_id), target_id=strawberry.ID(r.target_id),
+            id=strawberry.ID(r.id),
+            type=r.type,
+            weight=r.weight,
+            note=r.note,
+            provenance=Provenance.from_domain(r.provenance),
+            created_at=r.created_at,
+            source_id=strawberry.ID(r.source_id),
+            target_id=strawberry.ID(r.target_id),
         )
 
     @strawberry.field
@@ -196,18 +227,25 @@ class Thesis:
     @classmethod
     def from_domain(cls, t: domain.Thesis) -> Thesis:
         return cls(
-            id=strawberry.ID(t.id), concept_id=strawberry.ID(t.concept_id),
-            statement=t.statement, stance=t.stance,
+            id=strawberry.ID(t.id),
+            concept_id=strawberry.ID(t.concept_id),
+            statement=t.statement,
+            stance=t.stance,
             arguments=[
-                Argument(id=strawberry.ID(a.id), polarity=a.polarity, text=a.text,
-                         strength=a.strength)
+                Argument(
+                    id=strawberry.ID(a.id), polarity=a.polarity, text=a.text, strength=a.strength
+                )
                 for a in t.arguments
             ],
-            sources=[Source(author=s.author, work=s.work, year=s.year, url=s.url)
-                     for s in t.sources],
+            sources=[
+                Source(author=s.author, work=s.work, year=s.year, url=s.url) for s in t.sources
+            ],
             related_concept_ids=[strawberry.ID(i) for i in t.related_concept_ids],
-            tags=list(t.tags), provenance=Provenance.from_domain(t.provenance),
-            status=t.status, created_at=t.created_at, updated_at=t.updated_at,
+            tags=list(t.tags),
+            provenance=Provenance.from_domain(t.provenance),
+            status=t.status,
+            created_at=t.created_at,
+            updated_at=t.updated_at,
             version=t.version,
         )
 
@@ -262,7 +300,9 @@ class ThesisConnection:
 @strawberry.type(description="A shortest chain of relations between two concepts.")
 class ConceptPath:
     concepts: list[Concept] = strawberry.field(description="From the start to the end, inclusive.")
-    relations: list[Relation] = strawberry.field(description="relations[i] links concepts[i] and concepts[i+1], in either direction.")
+    relations: list[Relation] = strawberry.field(
+        description="relations[i] links concepts[i] and concepts[i+1], in either direction."
+    )
     length: int = strawberry.field(description="Number of relations on the path.")
 
 
@@ -270,6 +310,6 @@ class ConceptPath:
 class Graph:
     nodes: list[Concept]
     edges: list[Relation]
-    truncated: bool = strawberry.field(description="True when nodes past the size cap were left out.")
-
-
+    truncated: bool = strawberry.field(
+        description="True when nodes past the size cap were left out."
+    )

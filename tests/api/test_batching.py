@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,7 +52,7 @@ async def add_bulk(stores: Stores, n: int) -> None:
                 arguments=(domain.Argument(domain.new_id(), domain.Polarity.PRO, "Because."),),
             )
         )
-    for a, b in zip(ids, ids[1:], strict=False):
+    for a, b in itertools.pairwise(ids):
         await stores.graph.relate(
             domain.Relation(
                 id=domain.new_id(), source_id=a, target_id=b, type=domain.RelationType.RELATED_TO

@@ -22,7 +22,9 @@ async def test_mutation_over_get_is_405(api: Api) -> None:
     before = await api.data("{ concepts { totalCount } }")
     response = await api.client.get(
         "/graphql",
-        params={"query": 'mutation { createConcept(input: {slug: "aa", name: "A", summary: "B"}) { __typename } }'},
+        params={
+            "query": 'mutation { createConcept(input: {slug: "aa", name: "A", summary: "B"}) { __typename } }'
+        },
     )
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"

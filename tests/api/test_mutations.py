@@ -12,7 +12,9 @@ from philos.datasources.wiring import Stores
 from tests.api.conftest import Api
 
 MISSING = "0b6c9a1e-7d7e-4f1e-8a0e-5f0f3a9d2c11"
-RESULT = "__typename ... on Problem { message } ... on ValidationFailed { fields { field message } }"
+RESULT = (
+    "__typename ... on Problem { message } ... on ValidationFailed { fields { field message } }"
+)
 GONE = "__typename ... on Problem { message } ... on DeleteSuccess { id }"
 
 
@@ -143,7 +145,7 @@ async def test_update_concept_bad_input_and_missing(api: Api) -> None:
     await unchanged(api, before)
 
 
-DELETE = f'mutation($id: ID!) {{ deleteConcept(id: $id) {{ {GONE} }} }}'
+DELETE = f"mutation($id: ID!) {{ deleteConcept(id: $id) {{ {GONE} }} }}"
 
 
 async def test_delete_concept_removes_its_relations_and_theses(api: Api) -> None:
@@ -172,15 +174,22 @@ async def test_delete_concept_wrong_id(api: Api, ident: str) -> None:
 RELATE = f"""mutation($input: RelateConceptsInput!) {{ relateConcepts(input: $input) {{ {RESULT}
     ... on RelationSuccess {{ relation {{ id type weight note provenance {{ kind }}
         source {{ slug }} target {{ slug }} }} }} }} }}"""
-REMOVE = f'mutation($id: ID!) {{ removeRelation(id: $id) {{ {GONE} }} }}'
+REMOVE = f"mutation($id: ID!) {{ removeRelation(id: $id) {{ {GONE} }} }}"
 
 
 async def test_relate_and_remove(api: Api) -> None:
     wu, ata = await api.concept_id("wu-wei"), await api.concept_id("ataraxia")
     data = await api.data(
         RELATE,
-        {"input": {"sourceId": wu, "targetId": ata, "type": "ANALOGOUS_TO", "weight": 0.3,
-                   "note": "Both name a calm that is not striven for."}},
+        {
+            "input": {
+                "sourceId": wu,
+                "targetId": ata,
+                "type": "ANALOGOUS_TO",
+                "weight": 0.3,
+                "note": "Both name a calm that is not striven for.",
+            }
+        },
     )
     rel = data["relateConcepts"]["relation"]
     assert rel["source"]["slug"] == "wu-wei" and rel["target"]["slug"] == "ataraxia"
@@ -231,7 +240,7 @@ CREATE_THESIS = (
 UPDATE_THESIS = (
     f"mutation($input: UpdateThesisInput!) {{ updateThesis(input: $input) {{ {THESIS} }} }}"
 )
-DELETE_THESIS = f'mutation($id: ID!) {{ deleteThesis(id: $id) {{ {GONE} }} }}'
+DELETE_THESIS = f"mutation($id: ID!) {{ deleteThesis(id: $id) {{ {GONE} }} }}"
 ADD_ARG = f"mutation($input: AddArgumentInput!) {{ addArgument(input: $input) {{ {THESIS} }} }}"
 REMOVE_ARG = f"""mutation($t: ID!, $a: ID!) {{ removeArgument(thesisId: $t, argumentId: $a) {{
     {THESIS} }} }}"""
@@ -265,7 +274,9 @@ async def test_thesis_lifecycle(api: Api) -> None:
     thesis = await _new_thesis(api)
     assert thesis["concept"]["slug"] == "wu-wei"
     assert thesis["status"] == "DRAFT"
-    assert thesis["sources"] == [{"author": "Laozi", "work": "Daodejing", "year": -400, "url": None}]
+    assert thesis["sources"] == [
+        {"author": "Laozi", "work": "Daodejing", "year": -400, "url": None}
+    ]
     updated = await api.data(
         UPDATE_THESIS,
         {"input": {"id": thesis["id"], "version": 1, "status": "PUBLISHED", "stance": "QUALIFIES"}},
@@ -276,8 +287,14 @@ async def test_thesis_lifecycle(api: Api) -> None:
     assert updated["updateThesis"]["thesis"]["version"] == 2
     added = await api.data(
         ADD_ARG,
-        {"input": {"thesisId": thesis["id"], "polarity": "CON",
-                   "text": "Some order needs active enforcement.", "strength": 0.5}},
+        {
+            "input": {
+                "thesisId": thesis["id"],
+                "polarity": "CON",
+                "text": "Some order needs active enforcement.",
+                "strength": 0.5,
+            }
+        },
     )
     args = added["addArgument"]["thesis"]["arguments"]
     assert [a["polarity"] for a in args] == ["PRO", "CON"]
@@ -338,8 +355,12 @@ async def test_thesis_update_conflicts_and_missing(api: Api) -> None:
     assert stale["updateThesis"]["__typename"] == "Conflict"
     assert stale["updateThesis"]["currentVersion"] == 2
     cleared = await api.data(UPDATE_THESIS, {"input": {"id": thesis["id"], "stance": None}})
-    assert cleared["updateThesis"]["fields"] == [{"field": "stance", "message": "cannot be cleared."}]
-    missing = await api.data(UPDATE_THESIS, {"input": {"id": MISSING, "statement": "Whatever it is."}})
+    assert cleared["updateThesis"]["fields"] == [
+        {"field": "stance", "message": "cannot be cleared."}
+    ]
+    missing = await api.data(
+        UPDATE_THESIS, {"input": {"id": MISSING, "statement": "Whatever it is."}}
+    )
     assert missing["updateThesis"]["__typename"] == "NotFound"
     for ident in (MISSING, "nope"):
         gone = await api.data(DELETE_THESIS, {"id": ident})

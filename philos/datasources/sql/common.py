@@ -33,7 +33,9 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def contains_text(columns: list[ColumnElement[str] | ColumnClause[str]], needle: str) -> ColumnElement[bool]:
+def contains_text(
+    columns: list[ColumnElement[str] | ColumnClause[str]], needle: str
+) -> ColumnElement[bool]:
     """Case-insensitive substring match on any of the columns, with LIKE metacharacters escaped."""
     pattern = f"%{_like_escape(needle.lower())}%"
     return or_(*(func.lower(cast(c, String)).like(pattern, escape="\\") for c in columns))

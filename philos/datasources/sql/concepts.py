@@ -27,7 +27,11 @@ _ORDER: dict[ConceptOrder, list[Any]] = {
     ConceptOrder.NAME_ASC: [func.lower(c.name).asc(), c.id.asc()],
     ConceptOrder.NAME_DESC: [func.lower(c.name).desc(), c.id.desc()],
     ConceptOrder.ERA_ASC: [c.era_from.is_(None).asc(), c.era_from.asc(), func.lower(c.name).asc()],
-    ConceptOrder.ERA_DESC: [c.era_from.is_(None).asc(), c.era_from.desc(), func.lower(c.name).asc()],
+    ConceptOrder.ERA_DESC: [
+        c.era_from.is_(None).asc(),
+        c.era_from.desc(),
+        func.lower(c.name).asc(),
+    ],
     ConceptOrder.CREATED_AT_ASC: [c.created_at.asc(), c.id.asc()],
     ConceptOrder.CREATED_AT_DESC: [c.created_at.desc(), c.id.desc()],
     ConceptOrder.UPDATED_AT_DESC: [c.updated_at.desc(), c.id.desc()],

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
+    ColumnElement,
     Integer,
     Row,
     String,
@@ -75,17 +76,16 @@ def _steps(direction: Direction, types: Sequence[RelationType] | None) -> CTE:
 
 def _walk(root: str, depth: int, direction: Direction, types: Sequence[RelationType] | None) -> Any:
     steps = _steps(direction, types)
-    start = select(
-        literal(root, String).label("cid"), literal(0, Integer).label("depth")
-    ).cte("walk", recursive=True)
-    step = select(steps.c.b, (start.c.depth + 1).label("depth")).join(
-        start, steps.c.a == start.c.cid
-    ).where(start.c.depth < depth)
-    walk = start.union(step)
-    return (
-        select(walk.c.cid, func.min(walk.c.depth).label("distance"))
-        .group_by(walk.c.cid)
+    start = select(literal(root, String).label("cid"), literal(0, Integer).label("depth")).cte(
+        "walk", recursive=True
     )
+    step = (
+        select(steps.c.b, (start.c.depth + 1).label("depth"))
+        .join(start, steps.c.a == start.c.cid)
+        .where(start.c.depth < depth)
+    )
+    walk = start.union(step)
+    return select(walk.c.cid, func.min(walk.c.depth).label("distance")).group_by(walk.c.cid)
 
 
 class SqlGraphStore:
@@ -117,6 +117,7 @@ class SqlGraphStore:
         if not concept_ids:
             return result
         keys = set(concept_ids)
+        touch: ColumnElement[bool]
         if direction is Direction.OUTGOING:
             touch = r.source_id.in_(keys)
         elif direction is Direction.INCOMING:
@@ -250,7 +251,5 @@ class SqlGraphStore:
     async def remove_concept(self, concept_id: str) -> None:
         async with self.db.begin() as conn:
             await conn.execute(
-                delete(relations_t).where(
-                    or_(r.source_id == concept_id, r.target_id == concept_id)
-                )
+                delete(relations_t).where(or_(r.source_id == concept_id, r.target_id == concept_id))
             )

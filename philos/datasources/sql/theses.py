@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -148,11 +149,11 @@ class SqlThesisStore:
         concept_ids: Sequence[str],
         stance: Stance | None = None,
         limit_per_concept: int | None = None,
-    ) -> dict[str, list[Thesis]]:
-        result: dict[str, list[Thesis]] = {cid: [] for cid in concept_ids}
+    ) -> dict[str, builtins.list[Thesis]]:
+        result: dict[str, builtins.list[Thesis]] = {cid: [] for cid in concept_ids}
         if not concept_ids:
             return result
-        conds: list[ColumnElement[bool]] = [t.concept_id.in_(set(concept_ids))]
+        conds: builtins.list[ColumnElement[bool]] = [t.concept_id.in_(set(concept_ids))]
         if stance:
             conds.append(t.stance == stance.value)
         if limit_per_concept is None:
@@ -221,7 +222,7 @@ class SqlThesisStore:
         return await self._edit_arguments(thesis_id, lambda args: [*args, argument])
 
     async def remove_argument(self, thesis_id: str, argument_id: str) -> Thesis:
-        def drop(args: list[Argument]) -> list[Argument]:
+        def drop(args: builtins.list[Argument]) -> builtins.list[Argument]:
             kept = [a for a in args if a.id != argument_id]
             if len(kept) == len(args):
                 raise NotFoundError("argument", argument_id)
@@ -230,7 +231,7 @@ class SqlThesisStore:
         return await self._edit_arguments(thesis_id, drop)
 
     async def _edit_arguments(
-        self, thesis_id: str, edit: Callable[[list[Argument]], list[Argument]]
+        self, thesis_id: str, edit: Callable[[builtins.list[Argument]], builtins.list[Argument]]
     ) -> Thesis:
         # Read, edit, and write back only if nobody wrote in between (compare-and-set on the
         # version), retrying a few times: works the same on SQLite and PostgreSQL.
