@@ -27,6 +27,10 @@ def sql_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     """The URL of one SQL backend; tests that use it run once per backend."""
     backend = request.param
     if backend == "sqlite":
+        from tests.services.plugin import backend_enabled
+
+        if not backend_enabled("sqlite"):
+            pytest.skip("backend sqlite not selected by PHILOS_TEST_BACKENDS")
         return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'philos.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url

@@ -105,8 +105,13 @@ class GraphStore(Store, Protocol):
 
     async def remove_relation(self, relation_id: str) -> bool: ...
 
+    async def upsert_concepts(self, concepts: Sequence[Concept]) -> None:
+        """Make the store's copy of these concepts (id, slug, name) current (idempotent).
+
+        A store that reads concepts from the concept database itself does nothing."""
+
     async def remove_concept(self, concept_id: str) -> None:
-        """Drop every relation touching the concept (idempotent)."""
+        """Drop every relation touching the concept, and any copy of it (idempotent)."""
 
 
 class ThesisStore(Store, Protocol):

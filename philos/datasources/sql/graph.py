@@ -31,6 +31,7 @@ from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.common import aware
 from philos.datasources.sql.tables import relations_t
 from philos.domain import (
+    Concept,
     ConflictError,
     Direction,
     Path,
@@ -247,6 +248,9 @@ class SqlGraphStore:
         async with self.db.begin() as conn:
             result = await conn.execute(delete(relations_t).where(r.id == relation_id))
         return bool(result.rowcount)
+
+    async def upsert_concepts(self, concepts: Sequence[Concept]) -> None:
+        return None  # concepts are read from the concepts table itself
 
     async def remove_concept(self, concept_id: str) -> None:
         async with self.db.begin() as conn:

@@ -1,0 +1,151 @@
+"""ThesisStore contract: the same cases and the same answers on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from philos.datasources.ports import ThesisStore
+from philos.domain import (
+    Argument,
+    ConflictError,
+    NotFoundError,
+    Page,
+    Polarity,
+    Provenance,
+    ProvenanceKind,
+    Source,
+    Stance,
+    Thesis,
+    ThesisFilter,
+    ThesisStatus,
+)
+
+A, B, C = (f"00000000-0000-4000-8000-{n:012d}" for n in (1, 2, 3))
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def tid(n: int) -> str:
+    return f"22222222-0000-4000-8000-{n:012d}"
+
+
+def aid(n: int) -> str:
+    return f"33333333-0000-4000-8000-{n:012d}"
+
+
+def thesis(n: int, concept: str, stance: Stance, statement: str) -> Thesis:
+    at = T0 + timedelta(minutes=n)
+    return Thesis(
+        id=tid(n),
+        concept_id=concept,
+        statement=statement,
+        stance=stance,
+        arguments=(Argument(aid(n), Polarity.PRO, f"Reason number {n}.", 0.25),),
+        sources=(
+            Source("Plato", "Republic", -375, None),
+            Source("Hume", "Treatise", 1739, "https://example.org/t"),
+        ),
+        related_concept_ids=(C,) if n == 1 else (),
+        tags=("ethics", "mind") if n % 2 else (),
+        provenance=Provenance(ProvenanceKind.AI, "model-x", "v1") if n == 2 else Provenance(),
+        status=ThesisStatus.DRAFT if n == 3 else ThesisStatus.PUBLISHED,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+ALL = [
+    thesis(1, A, Stance.AFFIRMS, "The soul is immortal."),
+    thesis(2, A, Stance.DENIES, "Virtue cannot be taught."),
+    thesis(3, A, Stance.AFFIRMS, "Knowledge is recollection of the Forms."),
+    thesis(4, B, Stance.QUALIFIES, "Pleasure is the good, if rightly measured."),
+]
+
+
+async def build(store: ThesisStore) -> None:
+    for t in ALL:
+        await store.create(t)
+
+
+async def test_round_trip_keeps_every_field(thesis_store: ThesisStore) -> None:
+    await build(thesis_store)
+    got = await thesis_store.get_many([tid(1), tid(2), tid(99)])
+    assert set(got) == {tid(1), tid(2)}
+    assert got[tid(1)] == ALL[0]
+    assert got[tid(2)] == ALL[1]
+
+
+async def test_list_filters_pages_and_counts(thesis_store: ThesisStore) -> None:
+    await build(thesis_store)
+    page = await thesis_store.list(ThesisFilter(), Page(offset=0, limit=2))
+    assert [t.id for t in page.items] == [tid(4), tid(3)]  # newest first
+    assert page.total == 4
+    rest = await thesis_store.list(ThesisFilter(), Page(offset=2, limit=5))
+    assert [t.id for t in rest.items] == [tid(2), tid(1)]
+    past = await thesis_store.list(ThesisFilter(), Page(offset=10, limit=5))
+    assert past.items == [] and past.total == 4
+    by_concept = await thesis_store.list(ThesisFilter(concept_id=A, stance=Stance.AFFIRMS), Page())
+    assert [t.id for t in by_concept.items] == [tid(3), tid(1)]
+    found = await thesis_store.list(ThesisFilter(search="VIRTUE"), Page())
+    assert [t.id for t in found.items] == [tid(2)]
+    odd = await thesis_store.list(ThesisFilter(search="50% off"), Page())
+    assert odd.items == [] and odd.total == 0
+
+
+async def test_by_concepts_and_counts(thesis_store: ThesisStore) -> None:
+    await build(thesis_store)
+    grouped = await thesis_store.by_concepts([A, B, C])
+    assert {k: [t.id for t in v] for k, v in grouped.items()} == {
+        A: [tid(3), tid(2), tid(1)],
+        B: [tid(4)],
+        C: [],
+    }
+    affirms = await thesis_store.by_concepts([A, B], Stance.AFFIRMS)
+    assert [t.id for t in affirms[A]] == [tid(3), tid(1)] and affirms[B] == []
+    limited = await thesis_store.by_concepts([A, B], limit_per_concept=2)
+    assert [t.id for t in limited[A]] == [tid(3), tid(2)] and len(limited[B]) == 1
+    assert await thesis_store.count_by_concepts([A, B, C]) == {A: 3, B: 1, C: 0}
+
+
+async def test_update_checks_version(thesis_store: ThesisStore) -> None:
+    await build(thesis_store)
+    changed = ALL[3].__class__(
+        **{**_fields(ALL[3]), "statement": "Pleasure is one good among many."}
+    )
+    stored = await thesis_store.update(changed, 1)
+    assert stored.statement == "Pleasure is one good among many." and stored.version == 2
+    with pytest.raises(ConflictError) as info:
+        await thesis_store.update(changed, 1)
+    assert info.value.current_version == 2
+    unchecked = await thesis_store.update(changed, None)
+    assert unchecked.version == 3
+    ghost = ALL[0].__class__(**{**_fields(ALL[0]), "id": tid(77)})
+    with pytest.raises(NotFoundError):
+        await thesis_store.update(ghost, None)
+
+
+async def test_arguments_and_deletes(thesis_store: ThesisStore) -> None:
+    await build(thesis_store)
+    added = await thesis_store.add_argument(
+        tid(1), Argument(aid(50), Polarity.CON, "Bodies decay.", 0.5)
+    )
+    assert [a.id for a in added.arguments] == [aid(1), aid(50)]
+    assert added.version == 2
+    removed = await thesis_store.remove_argument(tid(1), aid(1))
+    assert [a.id for a in removed.arguments] == [aid(50)]
+    with pytest.raises(NotFoundError):
+        await thesis_store.remove_argument(tid(1), aid(1))
+    with pytest.raises(NotFoundError):
+        await thesis_store.add_argument(
+            tid(99), Argument(aid(51), Polarity.PRO, "Nothing here.", 0.5)
+        )
+    assert await thesis_store.delete(tid(4)) is True
+    assert await thesis_store.delete(tid(4)) is False
+    await thesis_store.remove_concept(A)
+    await thesis_store.remove_concept(A)
+    assert await thesis_store.count_by_concepts([A, B]) == {A: 0, B: 0}
+
+
+def _fields(t: Thesis) -> dict[str, object]:
+    return {name: getattr(t, name) for name in Thesis.__dataclass_fields__}
