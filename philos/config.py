@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     mongodb_uri: str | None = Field(default=None, validation_alias="MONGODB_URI")
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     anthropic_api_key: str | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    neo4j_user: str | None = Field(default=None, validation_alias="NEO4J_USER")
+    neo4j_password: str | None = Field(default=None, validation_alias="NEO4J_PASSWORD")
+    mongodb_database: str = Field(
+        default="philos_theses", validation_alias="PHILOS_MONGODB_DATABASE"
+    )
+    cache_ttl: float = Field(default=300.0, ge=0, validation_alias="PHILOS_CACHE_TTL")
 
     seed_on_start: bool = Field(default=True, validation_alias="PHILOS_SEED_ON_START")
     max_body_bytes: int = Field(

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete
 
 from philos.config import Settings
+from philos.datasources.cache import MemoryCache
 from philos.datasources.sql.tables import metadata
 from philos.datasources.wiring import Stores, build_stores
 
@@ -56,10 +57,12 @@ async def session_stores(
 
 @pytest.fixture
 async def stores(session_stores: Stores) -> AsyncIterator[Stores]:
-    """The backend's stores, emptied before each test."""
+    """The backend's stores, emptied (cache included) before each test."""
     async with session_stores.sql.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             await conn.execute(delete(table))
+    assert isinstance(session_stores.cache, MemoryCache)
+    session_stores.cache.clear()
     yield session_stores
 
 

@@ -9,7 +9,7 @@ call. Results are keyed by id, never positional. Each port has ``ping`` (for ``/
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from philos.domain import (
@@ -150,3 +150,15 @@ class UserStore(Store, Protocol):
     async def get_by_email(self, email: str) -> User | None: ...
 
     async def create(self, user: User) -> User: ...
+
+
+class Cache(Store, Protocol):
+    """Bytes by key with a TTL; an atomic counter. Misses are simply absent from answers."""
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]: ...
+
+    async def set_many(self, items: Mapping[str, bytes], ttl: float) -> None: ...
+
+    async def delete(self, keys: Sequence[str]) -> None: ...
+
+    async def incr(self, key: str) -> int: ...

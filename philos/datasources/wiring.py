@@ -1,16 +1,40 @@
-"""The one place that picks adapters from configuration."""
+"""The one place that picks adapters from configuration.
+
+- ``DATABASE_URL`` (default: SQLite under ``PHILOS_DATA_DIR``) holds concepts and users, and
+  relations and theses unless they live elsewhere;
+- ``NEO4J_URI`` moves the relationship graph to Neo4j, ``MONGODB_URI`` the theses to MongoDB;
+  concept changes then reach them through the outbox relay;
+- ``REDIS_URL`` makes the cache Redis (shared by replicas) instead of in-process;
+- ``PHILOS_CACHE_TTL=0`` turns read-through caching off.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
 
 from philos.config import Settings
-from philos.datasources.ports import ConceptStore, GraphStore, Store, ThesisStore, UserStore
+from philos.datasources.cache import MemoryCache, RedisCache
+from philos.datasources.cached import CachedConceptStore, CachedThesisStore, thesis_key
+from philos.datasources.outbox import OutboxRelay
+from philos.datasources.ports import (
+    Cache,
+    ConceptStore,
+    GraphStore,
+    Store,
+    ThesisStore,
+    UserStore,
+)
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.graph import SqlGraphStore
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlUserStore
+
+logger = logging.getLogger("philos.wiring")
+SETUP_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass
@@ -20,6 +44,9 @@ class Stores:
     graph: GraphStore
     theses: ThesisStore
     users: UserStore
+    cache: Cache = field(default_factory=MemoryCache)
+    relay: OutboxRelay | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def by_role(self) -> dict[str, Store]:
         """Each store under the name /ready reports it by."""
@@ -28,9 +55,47 @@ class Stores:
             "graph": self.graph,
             "theses": self.theses,
             "users": self.users,
+            "cache": self.cache,
         }
 
+    @property
+    def external(self) -> bool:
+        return self.relay is not None
+
+    async def delete_concept(self, concept_id: str) -> bool:
+        """Delete a concept and everything that refers to it.
+
+        In the SQL database that is one transaction; separate graph and thesis stores hear of
+        it through the outbox, which is relayed at once (and retried later if that fails).
+        Cached theses of the concept are forgotten either way.
+        """
+        doomed = await self.theses.by_concepts([concept_id])
+        deleted = await self.concepts.delete(concept_id)
+        if deleted:
+            await self.cache.delete([thesis_key(t.id) for t in doomed.get(concept_id, [])])
+            await self.relay_now()
+        return deleted
+
+    async def relay_now(self) -> None:
+        """Carry pending concept changes to the other stores before answering, so a client
+        reads its own writes; on failure the background relay retries."""
+        if self.relay is not None:
+            try:
+                await asyncio.wait_for(self.relay.drain(limit=50), SETUP_TIMEOUT_SECONDS)
+            except Exception as exc:  # the entry stays in the outbox
+                logger.warning("outbox relay deferred: %r", exc)
+            self.relay.kick()
+
+    def start_background(self) -> None:
+        if self.relay is not None:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+
     async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         seen: set[int] = set()
         for store in self.by_role().values():
             if id(store) not in seen:
@@ -39,14 +104,67 @@ class Stores:
         await self.sql.aclose()
 
 
+async def _setup(store: object) -> None:
+    setup = getattr(store, "setup", None)
+    if setup is None:
+        return
+    try:
+        await asyncio.wait_for(setup(), SETUP_TIMEOUT_SECONDS)
+    except Exception as exc:  # start anyway: the store's fields fail, the rest answers
+        logger.error("could not set up %s store: %r", getattr(store, "name", store), exc)
+
+
 async def build_stores(settings: Settings) -> Stores:
     """Open every store and make sure its schema exists."""
     db = SqlDatabase(settings.sql_url)
     await db.create_schema()
+
+    graph: GraphStore
+    if settings.neo4j_uri:
+        from philos.datasources.neo4j import Neo4jGraphStore
+
+        graph = Neo4jGraphStore(
+            settings.neo4j_uri, user=settings.neo4j_user, password=settings.neo4j_password
+        )
+        await _setup(graph)
+    else:
+        graph = SqlGraphStore(db)
+
+    theses: ThesisStore
+    if settings.mongodb_uri:
+        from philos.datasources.mongo import MongoThesisStore
+
+        theses = MongoThesisStore(settings.mongodb_uri, database=settings.mongodb_database)
+        await _setup(theses)
+    else:
+        theses = SqlThesisStore(db)
+
+    external = bool(settings.neo4j_uri or settings.mongodb_uri)
+    concepts: ConceptStore = SqlConceptStore(
+        db,
+        owns_graph=not settings.neo4j_uri,
+        owns_theses=not settings.mongodb_uri,
+        outbox=external,
+    )
+    cache: Cache = RedisCache(settings.redis_url) if settings.redis_url else MemoryCache()
+    if settings.cache_ttl > 0:
+        concepts = CachedConceptStore(concepts, cache, settings.cache_ttl)
+        theses = CachedThesisStore(theses, cache, settings.cache_ttl)
+    relay = (
+        OutboxRelay(
+            db,
+            graph if settings.neo4j_uri else None,
+            theses if settings.mongodb_uri else None,
+        )
+        if external
+        else None
+    )
     return Stores(
         sql=db,
-        concepts=SqlConceptStore(db, owns_graph=True, owns_theses=True),
-        graph=SqlGraphStore(db),
-        theses=SqlThesisStore(db),
+        concepts=concepts,
+        graph=graph,
+        theses=theses,
         users=SqlUserStore(db),
+        cache=cache,
+        relay=relay,
     )

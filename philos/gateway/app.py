@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
                 from philos.seed.loader import seed_if_empty
 
                 await seed_if_empty(state["stores"])
+            state["stores"].start_background()
         try:
             yield
         finally:

@@ -84,6 +84,7 @@ async def create_concept(ctx: Context, data: CreateConceptInput) -> ConceptSucce
             **fields,  # type: ignore[arg-type]
         )
         stored = await ctx.stores.concepts.create(concept)
+        await ctx.stores.relay_now()
         return ConceptSuccess(concept=Concept.from_domain(stored))
 
     return await attempt(run)
@@ -124,6 +125,7 @@ async def update_concept(ctx: Context, data: UpdateConceptInput) -> ConceptSucce
             **fields,  # type: ignore[arg-type]
         )
         stored = await ctx.stores.concepts.update(changed, data.version)
+        await ctx.stores.relay_now()
         return ConceptSuccess(concept=Concept.from_domain(stored))
 
     return await attempt(run)
@@ -131,13 +133,8 @@ async def update_concept(ctx: Context, data: UpdateConceptInput) -> ConceptSucce
 
 async def delete_concept(ctx: Context, concept_id: str) -> DeleteSuccess | Failure:
     async def run() -> DeleteSuccess:
-        if not is_id(concept_id) or not await ctx.stores.concepts.delete(concept_id):
+        if not is_id(concept_id) or not await ctx.stores.delete_concept(concept_id):
             raise domain.NotFoundError("concept", concept_id)
-        # Relations and theses held outside the concept's database are dropped separately.
-        if not getattr(ctx.stores.concepts, "owns_graph", False):
-            await ctx.stores.graph.remove_concept(concept_id)
-        if not getattr(ctx.stores.concepts, "owns_theses", False):
-            await ctx.stores.theses.remove_concept(concept_id)
         return DeleteSuccess(id=strawberry.ID(concept_id))
 
     return await attempt(run)

@@ -84,7 +84,7 @@ async def test_health_and_ready(api: Api) -> None:
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
-        "stores": {"concepts": "ok", "graph": "ok", "theses": "ok", "users": "ok"},
+        "stores": {"concepts": "ok", "graph": "ok", "theses": "ok", "users": "ok", "cache": "ok"},
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t
@@ -99,12 +100,16 @@ def _where(flt: ConceptFilter) -> list[ColumnElement[bool]]:
 class SqlConceptStore:
     name = "sql"
 
-    def __init__(self, db: SqlDatabase, *, owns_graph: bool, owns_theses: bool) -> None:
+    def __init__(
+        self, db: SqlDatabase, *, owns_graph: bool, owns_theses: bool, outbox: bool = False
+    ) -> None:
         self.db = db
         # When relations or theses live in this database too, deleting a concept removes them
-        # in the same transaction; otherwise the other stores are told separately.
+        # in the same transaction. Otherwise each change is also written to the outbox, in the
+        # same transaction, and a relay carries it to the other stores.
         self.owns_graph = owns_graph
         self.owns_theses = owns_theses
+        self.outbox = outbox
 
     async def ping(self) -> None:
         await self.db.ping()
@@ -151,6 +156,8 @@ class SqlConceptStore:
         try:
             async with self.db.begin() as conn:
                 await conn.execute(insert(concepts_t).values(**_values(concept)))
+                if self.outbox:
+                    await enqueue(conn, TOPIC_UPSERT, concept)
         except IntegrityError as exc:
             raise ConflictError(
                 f"The slug '{concept.slug}' is already used by another concept; choose another."
@@ -179,6 +186,8 @@ class SqlConceptStore:
                         f"not {expected_version}. Reload it and apply your change again.",
                         current_version=current,
                     )
+                if self.outbox:
+                    await enqueue(conn, TOPIC_UPSERT, concept)
         except IntegrityError as exc:
             raise ConflictError(
                 f"The slug '{concept.slug}' is already used by another concept; choose another."
@@ -203,4 +212,6 @@ class SqlConceptStore:
             if self.owns_theses:
                 await conn.execute(delete(theses_t).where(theses_t.c.concept_id == concept_id))
             await conn.execute(delete(concepts_t).where(c.id == concept_id))
+            if self.outbox:
+                await enqueue(conn, TOPIC_DELETE, concept_id)
         return True

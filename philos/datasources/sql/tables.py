@@ -98,6 +98,22 @@ class UserRow(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class OutboxRow(SQLModel, table=True):
+    """Changes to concepts that other stores must hear about, written in the same transaction
+    as the change itself and deleted once applied (see ``datasources/outbox.py``)."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=40)
+    concept_id: str = Field(max_length=36)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
 def table_of(model: type[SQLModel]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -107,3 +123,4 @@ concepts_t = table_of(ConceptRow)
 relations_t = table_of(RelationRow)
 theses_t = table_of(ThesisRow)
 users_t = table_of(UserRow)
+outbox_t = table_of(OutboxRow)

@@ -1,0 +1,114 @@
+"""The Cache port's adapters: an in-process LRU (embedded default) and Redis.
+
+Both behave the same: byte values, a TTL per entry, batch get/set, delete, and an atomic
+counter (``incr``) that later features use for data versions and rate limits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from prometheus_client import Counter
+
+from philos.gateway.metrics import REGISTRY
+
+CACHE_REQUESTS = Counter(
+    "philos_cache_requests",
+    "Cache look-ups by cache and result (hit, miss).",
+    ["cache", "result"],
+    registry=REGISTRY,
+)
+
+
+class MemoryCache:
+    """A bounded LRU with per-entry expiry; one per process."""
+
+    name = "memory"
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._counters: dict[str, int] = {}
+
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._data.clear()
+        self._counters.clear()
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        now = time.monotonic()
+        found: dict[str, bytes] = {}
+        for key in keys:
+            entry = self._data.get(key)
+            if entry is None:
+                continue
+            expires, value = entry
+            if expires <= now:
+                del self._data[key]
+                continue
+            self._data.move_to_end(key)
+            found[key] = value
+        return found
+
+    async def set_many(self, items: Mapping[str, bytes], ttl: float) -> None:
+        expires = time.monotonic() + ttl
+        for key, value in items.items():
+            self._data[key] = (expires, value)
+            self._data.move_to_end(key)
+        while len(self._data) > self.max_entries:
+            self._data.popitem(last=False)
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._data.pop(key, None)
+
+    async def incr(self, key: str) -> int:
+        self._counters[key] = self._counters.get(key, 0) + 1
+        return self._counters[key]
+
+
+class RedisCache:
+    """The same contract on Redis, so replicas share entries and invalidations."""
+
+    name = "redis"
+
+    def __init__(self, url: str, *, prefix: str = "philos:") -> None:
+        from redis.asyncio import Redis
+
+        self._redis: Any = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        if not keys:
+            return {}
+        values = await self._redis.mget([self.prefix + k for k in keys])
+        return {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+
+    async def set_many(self, items: Mapping[str, bytes], ttl: float) -> None:
+        if not items:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, value in items.items():
+                pipe.set(self.prefix + key, value, px=max(1, int(ttl * 1000)))
+            await pipe.execute()
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        if keys:
+            await self._redis.delete(*(self.prefix + k for k in keys))
+
+    async def incr(self, key: str) -> int:
+        return int(await self._redis.incr(self.prefix + key))
