@@ -147,6 +147,7 @@ class Thesis:
     tags: tuple[str, ...] = ()
     provenance: Provenance = field(default_factory=Provenance)
     status: ThesisStatus = ThesisStatus.PUBLISHED
+    synthesis_of: tuple[str, ...] = ()  # the thesis and antithesis a synthesis reconciles
     author_id: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)

@@ -43,6 +43,7 @@ def load_thesis(raw: bytes) -> Thesis:
     )
     d["sources"] = tuple(Source(**s) for s in d["sources"])
     d["related_concept_ids"] = tuple(d["related_concept_ids"])
+    d["synthesis_of"] = tuple(d.get("synthesis_of", ()))
     d["tags"] = tuple(d["tags"])
     p = d["provenance"]
     d["provenance"] = Provenance(ProvenanceKind(p["kind"]), p["model"], p["prompt_version"])

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from philos import domain
@@ -144,7 +145,9 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class ContentMutation:
+    """Concepts, relations, theses and arguments."""
+
     @strawberry.mutation(description="Create a concept.")
     async def create_concept(
         self, info: PhilosInfo, input: CreateConceptInput
@@ -199,4 +202,10 @@ class Mutation:
 def build_schema(
     extensions: Iterable[Callable[[], SchemaExtension] | type[SchemaExtension]] = (),
 ) -> strawberry.Schema:
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=list(extensions))
+    return strawberry.Schema(
+        query=Query, mutation=merge_types("Mutation", MUTATIONS), extensions=list(extensions)
+    )
+
+
+# Each feature contributes its mutations as one class; they meet here in one Mutation type.
+MUTATIONS: tuple[type, ...] = (ContentMutation,)

@@ -47,6 +47,7 @@ def thesis(n: int, concept: str, stance: Stance, statement: str) -> Thesis:
             Source("Hume", "Treatise", 1739, "https://example.org/t"),
         ),
         related_concept_ids=(C,) if n == 1 else (),
+        synthesis_of=(tid(1), tid(2)) if n == 3 else (),
         tags=("ethics", "mind") if n % 2 else (),
         provenance=Provenance(ProvenanceKind.AI, "model-x", "v1") if n == 2 else Provenance(),
         status=ThesisStatus.DRAFT if n == 3 else ThesisStatus.PUBLISHED,

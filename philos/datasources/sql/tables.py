@@ -76,6 +76,7 @@ class ThesisRow(SQLModel, table=True):
     related_concept_ids: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    synthesis_of: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     tags: str = Field(default="")
     provenance: str = Field(default="HUMAN", max_length=10)
     model: str | None = Field(default=None, max_length=100)

@@ -61,6 +61,7 @@ def thesis_from_row(row: Row[Any]) -> Thesis:
         arguments=tuple(argument_from_dict(a) for a in m["arguments"]),
         sources=tuple(source_from_dict(s) for s in m["sources"]),
         related_concept_ids=tuple(m["related_concept_ids"]),
+        synthesis_of=tuple(m["synthesis_of"]),
         tags=split_tags(m["tags"]),
         provenance=Provenance(
             kind=ProvenanceKind(m["provenance"]),
@@ -84,6 +85,7 @@ def _values(th: Thesis) -> dict[str, Any]:
         "arguments": [argument_to_dict(a) for a in th.arguments],
         "sources": [source_to_dict(s) for s in th.sources],
         "related_concept_ids": list(th.related_concept_ids),
+        "synthesis_of": list(th.synthesis_of),
         "tags": join_tags(th.tags),
         "provenance": th.provenance.kind.value,
         "model": th.provenance.model,
