@@ -12,6 +12,7 @@ see README.md in this directory.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import hashlib
@@ -41,6 +42,7 @@ __all__ = [
     "build_ferretdb",
     "build_neo4j",
     "free_port",
+    "sweep_leftovers",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -232,7 +234,7 @@ def build_ferretdb(force: bool = False) -> Path:
         binary.parent.mkdir(parents=True, exist_ok=True)
         partial = binary.with_name(binary.name + ".partial")
         _run_build(
-            [go, "build", "-o", str(partial), "."],
+            [go, "build", "-buildvcs=false", "-o", str(partial), "."],
             FERRETDB_PROJECT,
             CACHE_DIR / "logs" / "ferretdb-build.log",
             "FerretDB",
@@ -243,6 +245,95 @@ def build_ferretdb(force: bool = False) -> Path:
             if old != binary and not old.name.endswith(".partial"):
                 old.unlink(missing_ok=True)
         return binary
+
+
+# --- scratch directories and leftovers of killed runs ------------------------------------
+
+#: Parent of the servers' temp dirs (one per OS user, so permissions never clash).
+SCRATCH_ROOT = Path(tempfile.gettempdir()) / f"philos-test-services-{os.getuid()}"
+_swept = False
+
+
+def _process_token(pid: int) -> str | None:
+    """``"PID STARTTIME"`` identifying a live process (PIDs get reused; start times don't)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    if len(fields) <= 19 or fields[0] in ("Z", "X"):  # zombies are as good as gone
+        return None
+    return f"{pid} {fields[19]}"
+
+
+def _token_alive(token: str) -> bool:
+    parts = token.split()
+    return len(parts) == 2 and parts[0].isdigit() and _process_token(int(parts[0])) == token
+
+
+def _new_scratch_dir(name: str) -> Path:
+    global _swept
+    SCRATCH_ROOT.mkdir(mode=0o755, exist_ok=True)
+    if not _swept:
+        _swept = True
+        sweep_leftovers()
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=SCRATCH_ROOT))
+    (path / "owner").write_text(_process_token(os.getpid()) or "")
+    return path
+
+
+def sweep_leftovers() -> list[Path]:
+    """Stop servers and delete temp dirs left by earlier runs whose Python process died
+    (e.g. SIGKILLed pytest). Only processes recorded in those dirs are signalled, and only
+    if their PID still has the recorded start time (or, for PostgreSQL, runs in that dir)."""
+    removed: list[Path] = []
+    if not SCRATCH_ROOT.is_dir():
+        return removed
+    for path in SCRATCH_ROOT.iterdir():
+        owner = path / "owner"
+        try:
+            if not path.is_dir() or (
+                time.time() - path.stat().st_mtime < 60 and not owner.exists()
+            ):
+                continue  # being created right now
+            if owner.exists() and _token_alive(owner.read_text().strip()):
+                continue
+        except OSError:
+            continue
+        _stop_leftover(path)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _stop_leftover(path: Path) -> None:
+    pidfile = path / "server.pid"
+    with contextlib.suppress(OSError, ValueError):
+        token = pidfile.read_text().strip()
+        if token and _token_alive(token):
+            os.kill(int(token.split()[0]), signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while _token_alive(token) and time.monotonic() < deadline:
+                time.sleep(0.05)
+    postmaster = path / "data" / "postmaster.pid"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pid = int(postmaster.read_text().splitlines()[0])
+        if Path(f"/proc/{pid}/cwd").resolve() == (path / "data").resolve():
+            os.kill(pid, signal.SIGQUIT)  # immediate shutdown of that postmaster
+            deadline = time.monotonic() + 10
+            while _process_token(pid) is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+
+_LIVE: set[Server] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """Last resort: stop servers still running when the interpreter exits."""
+    for server in list(_LIVE):
+        with contextlib.suppress(Exception):
+            server.stop()
 
 
 class Server:
@@ -261,11 +352,7 @@ class Server:
         self._fixed_port = port is not None
         self.port: int = port if port is not None else free_port()
         self._own_dir = base_dir is None
-        self.base_dir = (
-            Path(base_dir)
-            if base_dir is not None
-            else Path(tempfile.mkdtemp(prefix=f"philos-{self.name}-"))
-        )
+        self.base_dir = Path(base_dir) if base_dir is not None else _new_scratch_dir(self.name)
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.base_dir / "server.log"
         self._proc: _Process | None = None
@@ -307,6 +394,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop gracefully (SIGTERM, then SIGKILL after ``stop_timeout``)."""
+        _LIVE.discard(self)
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -314,6 +402,7 @@ class Server:
 
     def kill(self) -> None:
         """Stop abruptly (SIGKILL), simulating a crash; ``start()`` again recovers."""
+        _LIVE.discard(self)
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -415,6 +504,7 @@ class Server:
             raise
         self.last_start_seconds = time.monotonic() - started
         self.starts += 1
+        _LIVE.add(self)
         return self.url
 
     def _abort(self) -> None:
@@ -468,7 +558,7 @@ class Server:
     ) -> subprocess.Popen[bytes]:
         with log.open("ab") as out:
             try:
-                return subprocess.Popen(
+                proc = subprocess.Popen(
                     list(cmd),
                     cwd=cwd or self.base_dir,
                     stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
@@ -479,6 +569,9 @@ class Server:
                 )
             except OSError as exc:
                 raise ServerError(f"{self.name}: cannot run {cmd[0]}: {exc}") from exc
+        # Lets a later run stop this process if our interpreter dies without cleaning up.
+        (self.base_dir / "server.pid").write_text(_process_token(proc.pid) or "")
+        return proc
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -746,6 +839,7 @@ class PostgresServer(Server):
             self.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", database=self.database)
 
     def _pg_ctl_stop(self, mode: str) -> None:
+        _LIVE.discard(self)
         pid = self.pid
         if pid is None:
             self._proc = None

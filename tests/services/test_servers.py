@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
 import uuid
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -10,7 +14,14 @@ import redis.asyncio as aioredis
 from neo4j import AsyncGraphDatabase
 from pymongo import AsyncMongoClient
 
-from tests.services.plugin import ServiceControl, backend_enabled, external_url
+from tests.services.plugin import (
+    SERVER_TYPES,
+    ServiceControl,
+    ServiceManager,
+    backend_enabled,
+    external_url,
+)
+from tests.services.servers import LOG_TAIL_LINES, RedisServer, ServerError, sweep_leftovers
 
 
 async def test_postgres_answers_and_has_the_philos_database(postgres_url: str) -> None:
@@ -135,3 +146,75 @@ async def test_ferretdb_crash_and_restart_on_same_port(
         await collection.drop()
     finally:
         await client.close()
+
+
+class _BrokenRedis(RedisServer):
+    """A redis-server that refuses its configuration and exits at once."""
+
+    def _launch(self, log: Path) -> subprocess.Popen[bytes]:
+        binary = shutil.which("redis-server") or "redis-server"
+        return self._popen([binary, "--port", str(self.port), "--no-such-directive", "x"], log)
+
+
+def test_a_server_that_exits_raises_with_its_log_tail() -> None:
+    if not backend_enabled("redis"):
+        pytest.skip("backend redis not selected by PHILOS_TEST_BACKENDS")
+    server = _BrokenRedis()
+    try:
+        with pytest.raises(ServerError) as info:
+            server.start()
+        message = str(info.value)
+        assert "exited with code" in message
+        assert f"last {LOG_TAIL_LINES} lines of {server.log_path}" in message
+        assert "no-such-directive" in message  # redis's own complaint, from the log
+        assert not server.is_running()
+    finally:
+        server.cleanup()
+
+
+def test_a_taken_port_is_reported_not_waited_for() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        server = RedisServer(port=port)
+        try:
+            with pytest.raises(ServerError, match="is taken by another process"):
+                server.start()
+        finally:
+            server.cleanup()
+
+
+def test_the_plugin_fails_rather_than_skips_when_a_server_cannot_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not backend_enabled("redis"):
+        pytest.skip("backend redis not selected by PHILOS_TEST_BACKENDS")
+    monkeypatch.setitem(SERVER_TYPES, "redis", _BrokenRedis)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    manager = ServiceManager()
+    try:
+        with pytest.raises(pytest.fail.Exception, match="could not start the throwaway redis"):
+            manager.url("redis")
+        # remembered: the next test fails at once, without a second start attempt
+        with pytest.raises(pytest.fail.Exception, match="no-such-directive"):
+            manager.url("redis")
+    finally:
+        manager.close()
+
+
+def test_leftovers_of_a_dead_run_are_stopped_and_removed() -> None:
+    if not backend_enabled("redis"):
+        pytest.skip("backend redis not selected by PHILOS_TEST_BACKENDS")
+    server = RedisServer()  # creates its dir under SCRATCH_ROOT, owned by this process
+    try:
+        server.start()
+        pid = server.pid
+        assert pid is not None
+        assert server.base_dir not in sweep_leftovers()  # our own: left alone
+        (server.base_dir / "owner").write_text("999999999 1")  # as if our run had died
+        assert server.base_dir in sweep_leftovers()
+        assert not server.base_dir.exists()
+        assert not server.is_running()
+    finally:
+        server.cleanup()
