@@ -4,6 +4,10 @@
 // It prints "READY mongodb://HOST:PORT/" on stdout once the listener accepts
 // connections, and exits on SIGTERM/SIGINT or when its standard input is closed
 // (so it never outlives the Python process that started it).
+//
+// Compared with the ferretdb command: the embeddable package keeps its process state in
+// memory (no state dir), disables and locks telemetry itself, and starts no debug HTTP
+// listener, so none of --state-dir, --telemetry or --debug-addr is needed.
 package main
 
 import (
