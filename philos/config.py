@@ -35,12 +35,27 @@ class Settings(BaseSettings):
     )
     cache_ttl: float = Field(default=300.0, ge=0, validation_alias="PHILOS_CACHE_TTL")
 
+    jwt_secret: str | None = Field(default=None, validation_alias="JWT_SECRET")
     seed_on_start: bool = Field(default=True, validation_alias="PHILOS_SEED_ON_START")
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, validation_alias="PHILOS_MAX_BODY_BYTES"
     )
     graphiql: bool | None = Field(default=None, validation_alias="PHILOS_GRAPHIQL")
     log_level: str = Field(default="INFO", validation_alias="PHILOS_LOG_LEVEL")
+
+    # AI mutations (Claude). Off unless ANTHROPIC_API_KEY is set; see docs/ai.md.
+    anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
+    ai_model: str = Field(default="claude-sonnet-5-5", validation_alias="PHILOS_AI_MODEL")
+    ai_timeout: float = Field(default=60.0, gt=0, validation_alias="PHILOS_AI_TIMEOUT")
+    ai_max_retries: int = Field(default=1, ge=0, le=3, validation_alias="PHILOS_AI_MAX_RETRIES")
+    ai_max_output_tokens: int = Field(
+        default=4096, ge=256, le=16_384, validation_alias="PHILOS_AI_MAX_OUTPUT_TOKENS"
+    )
+    ai_quota: int = Field(default=30, ge=0, validation_alias="PHILOS_AI_QUOTA")
+    ai_quota_window: int = Field(default=3600, ge=1, validation_alias="PHILOS_AI_QUOTA_WINDOW")
+    ai_max_concurrency: int = Field(default=4, ge=1, validation_alias="PHILOS_AI_MAX_CONCURRENCY")
+    ai_queue_timeout: float = Field(default=10.0, ge=0, validation_alias="PHILOS_AI_QUEUE_TIMEOUT")
+    ai_cache_ttl: float = Field(default=86_400.0, ge=0, validation_alias="PHILOS_AI_CACHE_TTL")
 
     @property
     def sql_url(self) -> str:

@@ -164,6 +164,33 @@ class User:
     created_at: datetime = field(default_factory=utcnow)
 
 
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    id: str
+    user_id: str
+    family_id: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: a signed-in user, or nobody (``user_id`` None, role READER)."""
+
+    user_id: str | None = None
+    role: Role = Role.READER
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user_id is not None
+
+
+ANONYMOUS = Principal()
+
+
 # Queries -----------------------------------------------------------------------------------
 
 
@@ -239,6 +266,14 @@ class ValidationError(PhilosError):
         summary = " ".join(f"{p.field}: {p.message}" for p in problems)
         super().__init__(f"The input is not valid. {summary}")
         self.problems = problems
+
+
+class ForbiddenError(PhilosError):
+    """The caller may not do this; the message says what role or sign-in it needs."""
+
+
+class AuthError(PhilosError):
+    """Credentials or a token were wrong, expired or revoked."""
 
 
 class ConflictError(PhilosError):

@@ -19,8 +19,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SQL_BACKENDS = ["sqlite", "postgres"]
 
 
-def settings_for(url: str, data_dir: Path) -> Settings:
-    return Settings(DATABASE_URL=url, PHILOS_DATA_DIR=data_dir, PHILOS_ENV="test")
+JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789-abcdefghij"
+
+
+def settings_for(url: str, data_dir: Path, **extra: object) -> Settings:
+    return Settings(
+        DATABASE_URL=url,
+        PHILOS_DATA_DIR=data_dir,
+        PHILOS_ENV="test",
+        JWT_SECRET=JWT_SECRET,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture(scope="session")

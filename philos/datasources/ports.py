@@ -9,8 +9,9 @@ call. Results are keyed by id, never positional. Each port has ``ping`` (for ``/
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from philos.domain import (
     Argument,
@@ -21,8 +22,10 @@ from philos.domain import (
     Page,
     PageResult,
     Path,
+    RefreshToken,
     Relation,
     RelationType,
+    Role,
     Stance,
     Thesis,
     ThesisFilter,
@@ -151,6 +154,21 @@ class UserStore(Store, Protocol):
 
     async def create(self, user: User) -> User: ...
 
+    async def count(self) -> int: ...
+
+    async def set_role(self, user_id: str, role: Role) -> User | None: ...
+
+
+class RefreshTokenStore(Store, Protocol):
+    async def create(self, token: RefreshToken) -> None: ...
+
+    async def get_by_hash(self, token_hash: str) -> RefreshToken | None: ...
+
+    async def mark_used(self, token_id: str) -> bool:
+        """Mark a token used; False if it already was (a replay), so rotation is race-safe."""
+
+    async def revoke_family(self, family_id: str) -> None: ...
+
 
 class Cache(Store, Protocol):
     """Bytes by key with a TTL; an atomic counter. Misses are simply absent from answers."""
@@ -162,3 +180,75 @@ class Cache(Store, Protocol):
     async def delete(self, keys: Sequence[str]) -> None: ...
 
     async def incr(self, key: str) -> int: ...
+
+
+# The LLM port ------------------------------------------------------------------------------
+#
+# One call: a system prompt, the user's turn, the shape the answer must have, and an output
+# budget. The adapter forces the answer into that shape (a tool call), validates it again with
+# ``StructuredOutput.parse`` and raises ``LlmError`` for everything that is not a usable answer.
+#
+#     LlmError                 (.usage: tokens spent before it went wrong, if any)
+#      +-- LlmRateLimited      the provider or our own limits say "later" (.retry_after seconds)
+#      +-- LlmFailed           (.reason) timeout, connection, overloaded, upstream, max_tokens,
+#                              refusal, invalid_output
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredOutput(Generic[T]):
+    """The answer a model must give, as the input of one forced tool call.
+
+    ``parse`` validates that input on our side and raises ``ValueError`` when it does not fit.
+    """
+
+    name: str
+    description: str
+    schema: Mapping[str, Any]
+    parse: Callable[[Any], T]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LlmAnswer(Generic[T]):
+    output: T
+    usage: TokenUsage
+    stop_reason: str
+    model: str
+
+
+class LlmError(Exception):
+    def __init__(self, message: str, usage: TokenUsage | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage or TokenUsage()
+
+
+class LlmRateLimited(LlmError):
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LlmFailed(LlmError):
+    def __init__(self, reason: str, message: str, usage: TokenUsage | None = None) -> None:
+        super().__init__(message, usage)
+        self.reason = reason
+
+
+class LLM(Protocol):
+    name: str
+    model: str
+
+    async def complete(
+        self, *, system: str, user: str, output: StructuredOutput[T], max_tokens: int
+    ) -> LlmAnswer[T]:
+        """Ask once; the answer is validated. Raises ``LlmRateLimited`` or ``LlmFailed``."""
+
+    async def aclose(self) -> None: ...

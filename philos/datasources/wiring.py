@@ -23,6 +23,7 @@ from philos.datasources.ports import (
     Cache,
     ConceptStore,
     GraphStore,
+    RefreshTokenStore,
     Store,
     ThesisStore,
     UserStore,
@@ -31,7 +32,7 @@ from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.graph import SqlGraphStore
 from philos.datasources.sql.theses import SqlThesisStore
-from philos.datasources.sql.users import SqlUserStore
+from philos.datasources.sql.users import SqlRefreshTokenStore, SqlUserStore
 
 logger = logging.getLogger("philos.wiring")
 SETUP_TIMEOUT_SECONDS = 10.0
@@ -44,6 +45,7 @@ class Stores:
     graph: GraphStore
     theses: ThesisStore
     users: UserStore
+    tokens: RefreshTokenStore
     cache: Cache = field(default_factory=MemoryCache)
     relay: OutboxRelay | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -165,6 +167,7 @@ async def build_stores(settings: Settings) -> Stores:
         graph=graph,
         theses=theses,
         users=SqlUserStore(db),
+        tokens=SqlRefreshTokenStore(db),
         cache=cache,
         relay=relay,
     )

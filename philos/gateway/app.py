@@ -25,6 +25,8 @@ from strawberry.types import ExecutionContext
 
 from philos.config import Settings, get_settings
 from philos.datasources.wiring import Stores, build_stores
+from philos.domain import ANONYMOUS, AuthError
+from philos.gateway.auth import Tokens, load_secret
 from philos.gateway.errors import MaskUnexpectedErrors
 from philos.gateway.metrics import REGISTRY, OperationMetrics
 from philos.gateway.middleware import BodyLimit, RequestId
@@ -57,7 +59,9 @@ def make_schema() -> Any:
 
 
 class PhilosGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: Any, settings: Settings, state: dict[str, Any]) -> None:
+    def __init__(
+        self, schema: Any, settings: Settings, state: dict[str, Any], tokens: Tokens
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
@@ -65,9 +69,22 @@ class PhilosGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.state = state
+        self.tokens = tokens
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         stores: Stores = self.state["stores"]
+        principal = ANONYMOUS
+        authorization = request.headers.get("authorization")
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise HTTPException(
+                    401, "Send the access token as `Authorization: Bearer <token>`."
+                )
+            try:
+                principal = self.tokens.principal(token.strip())
+            except AuthError as exc:
+                raise HTTPException(401, exc.message) from exc
         return Context(
             request=request,
             response=response,
@@ -75,6 +92,8 @@ class PhilosGraphQL(GraphQL[Context, None]):
             stores=stores,
             loaders=build_loaders(stores),
             request_id=request.scope.get("state", {}).get("request_id", ""),
+            tokens=self.tokens,
+            principal=principal,
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -100,6 +119,9 @@ def http_error(status: int, reason: str) -> Response:
         headers["Allow"] = "POST"
     elif status == 405:
         headers["Allow"] = "GET, POST"
+    elif status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+
     return JSONResponse({"errors": [{"message": reason}]}, status_code=status, headers=headers)
 
 
@@ -125,7 +147,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
             if owned:
                 await state["stores"].aclose()
 
-    graphql = PhilosGraphQL(make_schema(), settings, state)
+    graphql = PhilosGraphQL(make_schema(), settings, state, Tokens(load_secret(settings)))
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from philos import domain
+from philos.resolvers.permissions import require_editor, require_owner_or_admin
 from philos.schema.context import Context
 from philos.schema.inputs import CreateConceptInput, RelateConceptsInput, UpdateConceptInput
 from philos.schema.payloads import (
@@ -58,6 +59,7 @@ def _check_concept_fields(
 
 async def create_concept(ctx: Context, data: CreateConceptInput) -> ConceptSuccess | Failure:
     async def run() -> ConceptSuccess:
+        require_editor(ctx.principal, "create concepts")
         ck = Checker()
         slug = ck.slug("slug", data.slug)
         fields = _check_concept_fields(
@@ -79,6 +81,7 @@ async def create_concept(ctx: Context, data: CreateConceptInput) -> ConceptSucce
             id=domain.new_id(),
             slug=slug,
             tags=tags,
+            author_id=ctx.principal.user_id,
             created_at=now,
             updated_at=now,
             **fields,  # type: ignore[arg-type]
@@ -92,10 +95,12 @@ async def create_concept(ctx: Context, data: CreateConceptInput) -> ConceptSucce
 
 async def update_concept(ctx: Context, data: UpdateConceptInput) -> ConceptSuccess | Failure:
     async def run() -> ConceptSuccess:
+        require_editor(ctx.principal, "change concepts")
         concept_id = str(data.id)
         current = (await ctx.stores.concepts.get_many([concept_id])).get(concept_id)
         if current is None:
             raise domain.NotFoundError("concept", concept_id)
+        require_owner_or_admin(ctx.principal, current.author_id, "change this concept")
         ck = Checker()
         slug = current.slug if data.slug is UNSET else ck.slug("slug", data.slug or "")
         fields = _check_concept_fields(
@@ -133,7 +138,12 @@ async def update_concept(ctx: Context, data: UpdateConceptInput) -> ConceptSucce
 
 async def delete_concept(ctx: Context, concept_id: str) -> DeleteSuccess | Failure:
     async def run() -> DeleteSuccess:
-        if not is_id(concept_id) or not await ctx.stores.delete_concept(concept_id):
+        require_editor(ctx.principal, "delete concepts")
+        current = (await ctx.stores.concepts.get_many([concept_id])).get(concept_id)
+        if current is None or not is_id(concept_id):
+            raise domain.NotFoundError("concept", concept_id)
+        require_owner_or_admin(ctx.principal, current.author_id, "delete this concept")
+        if not await ctx.stores.delete_concept(concept_id):
             raise domain.NotFoundError("concept", concept_id)
         return DeleteSuccess(id=strawberry.ID(concept_id))
 
@@ -151,6 +161,7 @@ async def require_concepts(ctx: Context, ids: dict[str, str]) -> None:
 
 async def relate_concepts(ctx: Context, data: RelateConceptsInput) -> RelationSuccess | Failure:
     async def run() -> RelationSuccess:
+        require_editor(ctx.principal, "relate concepts")
         source_id, target_id = str(data.source_id), str(data.target_id)
         ck = Checker()
         ck.unit("weight", data.weight)
@@ -166,6 +177,7 @@ async def relate_concepts(ctx: Context, data: RelateConceptsInput) -> RelationSu
             type=domain.RelationType(data.type),
             weight=data.weight,
             note=note,
+            author_id=ctx.principal.user_id,
         )
         stored = await ctx.stores.graph.relate(relation)
         return RelationSuccess(relation=Relation.from_domain(stored))
@@ -175,7 +187,12 @@ async def relate_concepts(ctx: Context, data: RelateConceptsInput) -> RelationSu
 
 async def remove_relation(ctx: Context, relation_id: str) -> DeleteSuccess | Failure:
     async def run() -> DeleteSuccess:
-        if not is_id(relation_id) or not await ctx.stores.graph.remove_relation(relation_id):
+        require_editor(ctx.principal, "remove relations")
+        current = (await ctx.stores.graph.get_relations([relation_id])).get(relation_id)
+        if current is None or not is_id(relation_id):
+            raise domain.NotFoundError("relation", relation_id)
+        require_owner_or_admin(ctx.principal, current.author_id, "remove this relation")
+        if not await ctx.stores.graph.remove_relation(relation_id):
             raise domain.NotFoundError("relation", relation_id)
         return DeleteSuccess(id=strawberry.ID(relation_id))
 

@@ -6,6 +6,7 @@ import strawberry
 
 from philos import domain
 from philos.resolvers.concepts import require_concepts
+from philos.resolvers.permissions import require_editor, require_owner_or_admin
 from philos.schema.context import Context
 from philos.schema.inputs import (
     AddArgumentInput,
@@ -50,8 +51,20 @@ def _related(ck: Checker, ids: list[strawberry.ID]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ck.id(f"relatedConceptIds[{i}]", str(v)) for i, v in enumerate(ids)))
 
 
+async def _owned_thesis(ctx: Context, thesis_id: str, action: str) -> domain.Thesis:
+    require_editor(ctx.principal, action)
+    current = (
+        (await ctx.stores.theses.get_many([thesis_id])).get(thesis_id) if is_id(thesis_id) else None
+    )
+    if current is None:
+        raise domain.NotFoundError("thesis", thesis_id)
+    require_owner_or_admin(ctx.principal, current.author_id, action)
+    return current
+
+
 async def create_thesis(ctx: Context, data: CreateThesisInput) -> ThesisSuccess | Failure:
     async def run() -> ThesisSuccess:
+        require_editor(ctx.principal, "write theses")
         ck = Checker()
         concept_id = str(data.concept_id)
         statement = ck.text("statement", data.statement, min_len=10, max_len=1000, required=True)
@@ -78,6 +91,7 @@ async def create_thesis(ctx: Context, data: CreateThesisInput) -> ThesisSuccess 
             related_concept_ids=related,
             tags=tags,
             status=domain.ThesisStatus(data.status),
+            author_id=ctx.principal.user_id,
             created_at=now,
             updated_at=now,
         )
@@ -89,6 +103,7 @@ async def create_thesis(ctx: Context, data: CreateThesisInput) -> ThesisSuccess 
 
 async def update_thesis(ctx: Context, data: UpdateThesisInput) -> ThesisSuccess | Failure:
     async def run() -> ThesisSuccess:
+        require_editor(ctx.principal, "change theses")
         thesis_id = str(data.id)
         current = (
             (await ctx.stores.theses.get_many([thesis_id])).get(thesis_id)
@@ -97,6 +112,7 @@ async def update_thesis(ctx: Context, data: UpdateThesisInput) -> ThesisSuccess 
         )
         if current is None:
             raise domain.NotFoundError("thesis", thesis_id)
+        require_owner_or_admin(ctx.principal, current.author_id, "change this thesis")
         ck = Checker()
         statement = current.statement
         if data.statement is not UNSET:
@@ -149,7 +165,8 @@ async def update_thesis(ctx: Context, data: UpdateThesisInput) -> ThesisSuccess 
 
 async def delete_thesis(ctx: Context, thesis_id: str) -> DeleteSuccess | Failure:
     async def run() -> DeleteSuccess:
-        if not is_id(thesis_id) or not await ctx.stores.theses.delete(thesis_id):
+        await _owned_thesis(ctx, thesis_id, "delete this thesis")
+        if not await ctx.stores.theses.delete(thesis_id):
             raise domain.NotFoundError("thesis", thesis_id)
         return DeleteSuccess(id=strawberry.ID(thesis_id))
 
@@ -159,14 +176,11 @@ async def delete_thesis(ctx: Context, thesis_id: str) -> DeleteSuccess | Failure
 async def add_argument(ctx: Context, data: AddArgumentInput) -> ThesisSuccess | Failure:
     async def run() -> ThesisSuccess:
         thesis_id = str(data.thesis_id)
+        require_editor(ctx.principal, "add arguments")
         ck = Checker()
         argument = _argument(ck, "", data)
         ck.done()
-        if not is_id(thesis_id):
-            raise domain.NotFoundError("thesis", thesis_id)
-        current = (await ctx.stores.theses.get_many([thesis_id])).get(thesis_id)
-        if current is None:
-            raise domain.NotFoundError("thesis", thesis_id)
+        current = await _owned_thesis(ctx, thesis_id, "add arguments to this thesis")
         if len(current.arguments) >= MAX_ARGUMENTS:
             raise domain.ValidationError(
                 [
@@ -185,8 +199,7 @@ async def remove_argument(
     ctx: Context, thesis_id: str, argument_id: str
 ) -> ThesisSuccess | Failure:
     async def run() -> ThesisSuccess:
-        if not is_id(thesis_id):
-            raise domain.NotFoundError("thesis", thesis_id)
+        await _owned_thesis(ctx, thesis_id, "remove arguments from this thesis")
         if not is_id(argument_id):
             raise domain.NotFoundError("argument", argument_id)
         stored = await ctx.stores.theses.remove_argument(thesis_id, argument_id)

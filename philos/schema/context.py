@@ -7,6 +7,8 @@ from typing import Any
 
 from philos.config import Settings
 from philos.datasources.wiring import Stores
+from philos.domain import ANONYMOUS, Principal
+from philos.gateway.auth import Tokens
 from philos.resolvers.loaders import Loaders
 
 
@@ -18,3 +20,10 @@ class Context:
     stores: Stores
     loaders: Loaders
     request_id: str
+    tokens: Tokens
+    principal: Principal = ANONYMOUS
+
+    @property
+    def client_ip(self) -> str:
+        client = getattr(self.request, "client", None)
+        return client.host if client else "unknown"

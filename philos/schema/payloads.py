@@ -42,6 +42,16 @@ class Conflict(Problem):
     )
 
 
+@strawberry.type(description="The caller may not do this; the message says what is needed.")
+class Forbidden(Problem):
+    pass
+
+
+@strawberry.type(description="Wrong credentials, or an expired, revoked or reused token.")
+class AuthFailed(Problem):
+    pass
+
+
 @strawberry.type
 class ConceptSuccess:
     concept: Concept
@@ -63,21 +73,24 @@ class DeleteSuccess:
 
 
 CreateConceptResult = Annotated[
-    ConceptSuccess | ValidationFailed | Conflict, strawberry.union("CreateConceptResult")
+    ConceptSuccess | ValidationFailed | Conflict | Forbidden,
+    strawberry.union("CreateConceptResult"),
 ]
 UpdateConceptResult = Annotated[
-    ConceptSuccess | NotFound | ValidationFailed | Conflict, strawberry.union("UpdateConceptResult")
+    ConceptSuccess | NotFound | ValidationFailed | Conflict | Forbidden,
+    strawberry.union("UpdateConceptResult"),
 ]
-DeleteResult = Annotated[DeleteSuccess | NotFound, strawberry.union("DeleteResult")]
+DeleteResult = Annotated[DeleteSuccess | NotFound | Forbidden, strawberry.union("DeleteResult")]
 RelateConceptsResult = Annotated[
-    RelationSuccess | NotFound | ValidationFailed | Conflict,
+    RelationSuccess | NotFound | ValidationFailed | Conflict | Forbidden,
     strawberry.union("RelateConceptsResult"),
 ]
 ThesisResult = Annotated[
-    ThesisSuccess | NotFound | ValidationFailed | Conflict, strawberry.union("ThesisResult")
+    ThesisSuccess | NotFound | ValidationFailed | Conflict | Forbidden,
+    strawberry.union("ThesisResult"),
 ]
 
-Failure = NotFound | ValidationFailed | Conflict
+Failure = NotFound | ValidationFailed | Conflict | Forbidden
 S = TypeVar("S")
 
 
@@ -91,6 +104,8 @@ def failure_of(exc: domain.PhilosError) -> Failure:
         )
     if isinstance(exc, domain.ConflictError):
         return Conflict(message=exc.message, current_version=exc.current_version)
+    if isinstance(exc, domain.ForbiddenError):
+        return Forbidden(message=exc.message)
     raise exc
 
 
@@ -98,5 +113,15 @@ async def attempt(action: Callable[[], Awaitable[S]]) -> S | Failure:
     """Run a mutation's work; expected failures come back as payloads, the rest propagates."""
     try:
         return await action()
+    except domain.PhilosError as exc:
+        return failure_of(exc)
+
+
+async def attempt_auth(action: Callable[[], Awaitable[S]]) -> S | Failure | AuthFailed:
+    """``attempt`` for account mutations, where bad credentials are an expected failure too."""
+    try:
+        return await action()
+    except domain.AuthError as exc:
+        return AuthFailed(message=exc.message)
     except domain.PhilosError as exc:
         return failure_of(exc)

@@ -13,6 +13,7 @@ from philos import domain
 from philos.resolvers import concepts as concept_ops
 from philos.resolvers import queries
 from philos.resolvers import theses as thesis_ops
+from philos.schema.auth import AuthMutation, Me, resolve_me
 from philos.schema.context import Context
 from philos.schema.enums import ConceptOrder, RelationType, Stance
 from philos.schema.inputs import (
@@ -83,6 +84,10 @@ class ThesisFilter:
 
 @strawberry.type
 class Query:
+    @strawberry.field(description="The signed-in user; null without a valid access token.")
+    async def me(self, info: PhilosInfo) -> Me | None:
+        return await resolve_me(info)
+
     @strawberry.field(description="One concept, by `id` or by `slug` (exactly one of them).")
     async def concept(
         self, info: PhilosInfo, id: strawberry.ID | None = None, slug: str | None = None
@@ -208,4 +213,7 @@ def build_schema(
 
 
 # Each feature contributes its mutations as one class; they meet here in one Mutation type.
-MUTATIONS: tuple[type, ...] = (ContentMutation,)
+MUTATIONS: tuple[type, ...] = (
+    ContentMutation,
+    AuthMutation,
+)

@@ -99,6 +99,22 @@ class UserRow(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class RefreshTokenRow(SQLModel, table=True):
+    """Opaque refresh tokens, stored only as SHA-256 hashes. Tokens issued by rotation share a
+    family; presenting a used token again revokes the whole family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: str = Field(primary_key=True, max_length=36)
+    user_id: str = Field(max_length=36, index=True)
+    family_id: str = Field(max_length=36, index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
 class OutboxRow(SQLModel, table=True):
     """Changes to concepts that other stores must hear about, written in the same transaction
     as the change itself and deleted once applied (see ``datasources/outbox.py``)."""
@@ -125,3 +141,4 @@ relations_t = table_of(RelationRow)
 theses_t = table_of(ThesisRow)
 users_t = table_of(UserRow)
 outbox_t = table_of(OutboxRow)
+refresh_tokens_t = table_of(RefreshTokenRow)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.common import aware
-from philos.datasources.sql.tables import users_t
-from philos.domain import ConflictError, Role, User
+from philos.datasources.sql.tables import refresh_tokens_t, users_t
+from philos.domain import ConflictError, RefreshToken, Role, User, utcnow
 
 u = users_t.c
+rt = refresh_tokens_t.c
 
 
 def user_from_row(row: Row[Any]) -> User:
@@ -70,3 +71,74 @@ class SqlUserStore:
         except IntegrityError as exc:
             raise ConflictError(f"An account with the email '{user.email}' exists.") from exc
         return user
+
+    async def count(self) -> int:
+        async with self.db.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(users_t))).scalar_one())
+
+    async def set_role(self, user_id: str, role: Role) -> User | None:
+        async with self.db.begin() as conn:
+            await conn.execute(update(users_t).where(u.id == user_id).values(role=role.value))
+        return (await self.get_many([user_id])).get(user_id)
+
+
+class SqlRefreshTokenStore:
+    name = "sql"
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self.db = db
+
+    async def ping(self) -> None:
+        await self.db.ping()
+
+    async def aclose(self) -> None:
+        return None
+
+    async def create(self, token: RefreshToken) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(
+                insert(refresh_tokens_t).values(
+                    id=token.id,
+                    user_id=token.user_id,
+                    family_id=token.family_id,
+                    token_hash=token.token_hash,
+                    created_at=token.created_at,
+                    expires_at=token.expires_at,
+                )
+            )
+
+    async def get_by_hash(self, token_hash: str) -> RefreshToken | None:
+        async with self.db.connect() as conn:
+            row = (
+                await conn.execute(select(refresh_tokens_t).where(rt.token_hash == token_hash))
+            ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return RefreshToken(
+            id=m["id"],
+            user_id=m["user_id"],
+            family_id=m["family_id"],
+            token_hash=m["token_hash"],
+            created_at=aware(m["created_at"]),
+            expires_at=aware(m["expires_at"]),
+            used_at=aware(m["used_at"]) if m["used_at"] else None,
+            revoked_at=aware(m["revoked_at"]) if m["revoked_at"] else None,
+        )
+
+    async def mark_used(self, token_id: str) -> bool:
+        async with self.db.begin() as conn:
+            result = await conn.execute(
+                update(refresh_tokens_t)
+                .where(rt.id == token_id, rt.used_at.is_(None), rt.revoked_at.is_(None))
+                .values(used_at=utcnow())
+            )
+        return bool(result.rowcount)
+
+    async def revoke_family(self, family_id: str) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(refresh_tokens_t)
+                .where(rt.family_id == family_id, rt.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )

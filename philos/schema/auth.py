@@ -1,0 +1,133 @@
+"""Accounts in the schema: register, login, refreshToken, logout, setUserRole; and ``me``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from philos import domain
+from philos.gateway.auth import ACCESS_TTL
+from philos.resolvers import users
+from philos.schema.context import Context
+from philos.schema.enums import Role
+from philos.schema.payloads import (
+    AuthFailed,
+    Conflict,
+    Failure,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    attempt,
+    attempt_auth,
+)
+from philos.schema.types import User
+
+PhilosInfo = Info[Context, None]
+
+
+@strawberry.type(description="Your own account, as only you see it.")
+class Me:
+    id: strawberry.ID
+    email: str
+    display_name: str
+    role: Role
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, u: domain.User) -> Me:
+        return cls(
+            id=strawberry.ID(u.id),
+            email=u.email,
+            display_name=u.display_name,
+            role=u.role,
+            created_at=u.created_at,
+        )
+
+
+@strawberry.type(description="Signed in. Send `Authorization: Bearer <accessToken>`.")
+class AuthSuccess:
+    access_token: str
+    expires_in: int = strawberry.field(description="Seconds until the access token expires.")
+    refresh_token: str = strawberry.field(
+        description="Single use: refreshToken returns a new one. Keep it secret."
+    )
+    user: Me
+
+
+@strawberry.type
+class SignedOut:
+    ok: bool
+
+
+@strawberry.type
+class UserSuccess:
+    user: User
+
+
+RegisterResult = Annotated[
+    AuthSuccess | ValidationFailed | Conflict, strawberry.union("RegisterResult")
+]
+LoginResult = Annotated[AuthSuccess | AuthFailed, strawberry.union("LoginResult")]
+LogoutResult = Annotated[SignedOut | AuthFailed, strawberry.union("LogoutResult")]
+SetUserRoleResult = Annotated[
+    UserSuccess | NotFound | Forbidden, strawberry.union("SetUserRoleResult")
+]
+
+
+async def _signed_in(action: object) -> AuthSuccess | Failure | AuthFailed:
+    async def run() -> AuthSuccess:
+        access, refresh, user = await action  # type: ignore[misc]
+        return AuthSuccess(
+            access_token=access,
+            expires_in=int(ACCESS_TTL.total_seconds()),
+            refresh_token=refresh,
+            user=Me.from_domain(user),
+        )
+
+    return await attempt_auth(run)
+
+
+@strawberry.type
+class AuthMutation:
+    @strawberry.mutation(description="Create an account (the first one becomes ADMIN).")
+    async def register(
+        self, info: PhilosInfo, email: str, password: str, display_name: str
+    ) -> RegisterResult:
+        return await _signed_in(users.register(info.context, email, password, display_name))  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Sign in with email and password.")
+    async def login(self, info: PhilosInfo, email: str, password: str) -> LoginResult:
+        return await _signed_in(users.login(info.context, email, password))  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Trade a refresh token for new tokens; the old one dies.")
+    async def refresh_token(self, info: PhilosInfo, refresh_token: str) -> LoginResult:
+        return await _signed_in(users.refresh(info.context, refresh_token))  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Sign out: the refresh token and its rotations stop working.")
+    async def logout(self, info: PhilosInfo, refresh_token: str) -> LogoutResult:
+        async def run() -> SignedOut:
+            await users.logout(info.context, refresh_token)
+            return SignedOut(ok=True)
+
+        return await attempt_auth(run)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Change a user's role (ADMIN only).")
+    async def set_user_role(
+        self, info: PhilosInfo, user_id: strawberry.ID, role: Role
+    ) -> SetUserRoleResult:
+        async def run() -> UserSuccess:
+            user = await users.set_role(info.context, str(user_id), role)
+            return UserSuccess(user=User.from_domain(user))
+
+        return await attempt(run)  # type: ignore[return-value]
+
+
+async def resolve_me(info: PhilosInfo) -> Me | None:
+    principal = info.context.principal
+    if principal.user_id is None:
+        return None
+    user = await info.context.loaders.user.load(principal.user_id)
+    return Me.from_domain(user) if user else None
