@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, validation_alias="PHILOS_MAX_BODY_BYTES"
     )
+    max_depth: int = Field(default=10, ge=1, validation_alias="PHILOS_MAX_DEPTH")
+    max_aliases: int = Field(default=15, ge=0, validation_alias="PHILOS_MAX_ALIASES")
+    max_tokens: int = Field(default=2000, ge=10, validation_alias="PHILOS_MAX_TOKENS")
+    max_cost: int = Field(default=25_000, ge=1, validation_alias="PHILOS_MAX_COST")
+    max_batch: int = Field(default=0, ge=0, le=10, validation_alias="PHILOS_MAX_BATCH")
+    rate_limit_ip: int = Field(default=600, ge=0, validation_alias="PHILOS_RATE_LIMIT_IP")
+    rate_limit_user: int = Field(default=1200, ge=0, validation_alias="PHILOS_RATE_LIMIT_USER")
+    rate_limit_window: float = Field(default=60.0, gt=0, validation_alias="PHILOS_RATE_WINDOW")
     graphiql: bool | None = Field(default=None, validation_alias="PHILOS_GRAPHIQL")
     log_level: str = Field(default="INFO", validation_alias="PHILOS_LOG_LEVEL")
 

@@ -23,13 +23,14 @@ JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789-abcde
 
 
 def settings_for(url: str, data_dir: Path, **extra: object) -> Settings:
-    return Settings(
-        DATABASE_URL=url,
-        PHILOS_DATA_DIR=data_dir,
-        PHILOS_ENV="test",
-        JWT_SECRET=JWT_SECRET,
-        **extra,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "DATABASE_URL": url,
+        "PHILOS_DATA_DIR": data_dir,
+        "PHILOS_ENV": "test",
+        "JWT_SECRET": JWT_SECRET,
+        **extra,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

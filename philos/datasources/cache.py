@@ -31,7 +31,7 @@ class MemoryCache:
     def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries
         self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
-        self._counters: dict[str, int] = {}
+        self._counters: dict[str, tuple[float, int]] = {}
 
     async def ping(self) -> None:
         return None
@@ -70,9 +70,17 @@ class MemoryCache:
         for key in keys:
             self._data.pop(key, None)
 
-    async def incr(self, key: str) -> int:
-        self._counters[key] = self._counters.get(key, 0) + 1
-        return self._counters[key]
+    async def incr(self, key: str, ttl: float | None = None) -> int:
+        now = time.monotonic()
+        expires, value = self._counters.get(key, (0.0, 0))
+        if expires and expires <= now:
+            expires, value = 0.0, 0
+        if value == 0:
+            expires = now + ttl if ttl else 0.0
+            if len(self._counters) > self.max_entries:  # drop the expired before growing
+                self._counters = {k: v for k, v in self._counters.items() if not v[0] or v[0] > now}
+        self._counters[key] = (expires, value + 1)
+        return value + 1
 
 
 class RedisCache:
@@ -110,5 +118,14 @@ class RedisCache:
         if keys:
             await self._redis.delete(*(self.prefix + k for k in keys))
 
-    async def incr(self, key: str) -> int:
-        return int(await self._redis.incr(self.prefix + key))
+    async def incr(self, key: str, ttl: float | None = None) -> int:
+        full = self.prefix + key
+        if not ttl:
+            return int(await self._redis.incr(full))
+        # Create the counter with its expiry first (NX: only if absent), then count: INCR keeps
+        # the TTL, and MULTI makes the pair atomic.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(full, 0, px=max(1, int(ttl * 1000)), nx=True)
+            pipe.incr(full)
+            _, value = await pipe.execute()
+        return int(value)

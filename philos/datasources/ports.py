@@ -179,7 +179,9 @@ class Cache(Store, Protocol):
 
     async def delete(self, keys: Sequence[str]) -> None: ...
 
-    async def incr(self, key: str) -> int: ...
+    async def incr(self, key: str, ttl: float | None = None) -> int:
+        """Add one and return the new value; ``ttl`` (set when the counter is created) makes
+        it expire, for fixed-window counters."""
 
 
 # The LLM port ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -206,9 +207,13 @@ class ContentMutation:
 
 def build_schema(
     extensions: Iterable[Callable[[], SchemaExtension] | type[SchemaExtension]] = (),
+    config: StrawberryConfig | None = None,
 ) -> strawberry.Schema:
     return strawberry.Schema(
-        query=Query, mutation=merge_types("Mutation", MUTATIONS), extensions=list(extensions)
+        query=Query,
+        mutation=merge_types("Mutation", MUTATIONS),
+        extensions=list(extensions),
+        config=config,
     )
 
 

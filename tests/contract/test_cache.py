@@ -48,6 +48,12 @@ async def test_counter_is_atomic(cache: Cache) -> None:
     assert sorted(results) == list(range(1, 21))
 
 
+async def test_windowed_counter_expires(cache: Cache) -> None:
+    assert [await cache.incr("window", ttl=0.1) for _ in range(3)] == [1, 2, 3]
+    await asyncio.sleep(0.2)
+    assert await cache.incr("window", ttl=0.1) == 1
+
+
 async def test_memory_cache_evicts_least_recently_used() -> None:
     cache = MemoryCache(max_entries=2)
     await cache.set_many({"a": b"1", "b": b"2"}, ttl=30)

@@ -4,6 +4,7 @@ queries answered over TCP."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -108,3 +109,26 @@ def test_graphiql_and_metrics_over_tcp(server: str) -> None:
     assert "graphiql" in page.text.lower()
     metrics = httpx.get(f"{server}/metrics", timeout=5)
     assert "philos_graphql_requests_total" in metrics.text
+
+
+AUDIT = Path(__file__).resolve().parents[1] / "http" / "audit"
+
+
+def test_graphql_over_http_audit(server: str) -> None:
+    """The graphql-http server audit (npm): every MUST and SHOULD, 0 errors and 0 warnings."""
+    if not (AUDIT / "node_modules" / "graphql-http").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=AUDIT, check=True, timeout=300)
+    out = subprocess.run(
+        ["node", "audit.mjs", f"{server}/graphql"],
+        cwd=AUDIT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    results = json.loads(out)
+    assert len(results) >= 50
+    failing = [
+        f"{r['status']}: {r['name']} ({r['reason']})" for r in results if r["status"] != "ok"
+    ]
+    assert failing == []

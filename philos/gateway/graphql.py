@@ -1,0 +1,204 @@
+"""The ``/graphql`` endpoint: Strawberry's ASGI view with our context, limits and the
+GraphQL-over-HTTP rules.
+
+- A client that accepts ``application/graphql-response+json`` gets that media type, and a
+  request that fails before execution (parse, validation, variable coercion, limits) gets 400
+  with no ``data`` entry. Plain ``application/json`` clients get 200 as they always have.
+- POST bodies must be JSON: form and text bodies are 415, so a cross-site form cannot run a
+  mutation (CSRF). GET runs queries only; a mutation over GET is 405 with ``Allow: POST``.
+- Every request counts against a per-IP and, when signed in, a per-user window (429 with
+  ``Retry-After`` past it), in the shared cache when Redis is configured.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext, ExecutionResult
+
+from philos.config import Settings
+from philos.datasources.wiring import Stores
+from philos.domain import ANONYMOUS, AuthError, Principal
+from philos.gateway.auth import Tokens
+from philos.gateway.errors import MaskUnexpectedErrors
+from philos.gateway.limits import CostLimit, limit_rules
+from philos.gateway.metrics import OperationMetrics
+from philos.resolvers.loaders import build_loaders
+from philos.schema.context import Context
+from philos.schema.root import build_schema
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON_TYPES = ("application/json", GRAPHQL_RESPONSE)
+
+
+def make_schema(settings: Settings) -> Any:
+    production = settings.env == "production"
+    extensions: list[Any] = [
+        # Factories: the caches themselves live at module level, shared by all requests.
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: limit_rules(settings.max_depth, settings.max_aliases),
+        lambda: CostLimit(settings.max_cost),
+        OperationMetrics,
+        MaskUnexpectedErrors,
+    ]
+    if production:
+        extensions.append(DisableIntrospection)
+    config = StrawberryConfig(
+        disable_field_suggestions=production,
+        batching_config={"max_operations": settings.max_batch} if settings.max_batch else None,
+    )
+    schema = build_schema(extensions=extensions, config=config)
+
+    def process_errors(
+        errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None  # expected errors are answers, not log lines; see errors.py
+
+    schema.process_errors = process_errors  # type: ignore[method-assign]
+    return schema
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def wants_graphql_response(request: Request | WebSocket) -> bool:
+    return GRAPHQL_RESPONSE in request.headers.get("accept", "")
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Failed before execution: no data, and no error tied to a field path."""
+    return (
+        result.data is None and bool(result.errors) and all(not e.path for e in result.errors or ())
+    )
+
+
+class PhilosGraphQL(GraphQL[Context, None]):
+    def __init__(self, settings: Settings, state: dict[str, Any], tokens: Tokens) -> None:
+        super().__init__(
+            make_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=True,
+        )
+        self.settings = settings
+        self.state = state
+        self.tokens = tokens
+
+    def _principal(self, request: Request | WebSocket) -> Principal:
+        authorization = request.headers.get("authorization")
+        if not authorization:
+            return ANONYMOUS
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPException(401, "Send the access token as `Authorization: Bearer <token>`.")
+        try:
+            return self.tokens.principal(token.strip())
+        except AuthError as exc:
+            raise HTTPException(401, exc.message) from exc
+
+    async def _rate_limit(self, stores: Stores, ip: str, principal: Principal) -> None:
+        window = self.settings.rate_limit_window
+        slot = int(time.time() // window)
+        checks = [(f"rl:ip:{ip}:{slot}", self.settings.rate_limit_ip)]
+        if principal.user_id:
+            checks.append((f"rl:user:{principal.user_id}:{slot}", self.settings.rate_limit_user))
+        for key, limit in checks:
+            if limit and await stores.cache.incr(key, ttl=window) > limit:
+                raise RateLimited(max(1, math.ceil((slot + 1) * window - time.time())))
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        stores: Stores = self.state["stores"]
+        principal = self._principal(request)
+        client = request.client.host if request.client else "unknown"
+        await self._rate_limit(stores, client, principal)
+        return Context(
+            request=request,
+            response=response,
+            settings=self.settings,
+            stores=stores,
+            loaders=build_loaders(stores),
+            request_id=request.scope.get("state", {}).get("request_id", ""),
+            tokens=self.tokens,
+            principal=principal,
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        body = await super().process_result(request, result)
+        if wants_graphql_response(request) and is_request_error(result):
+            body.pop("data", None)
+            request.state.request_error = True
+        return body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        response = self._reject_media_type(request)
+        if response is None:
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                response = http_error(exc.status_code, exc.reason)
+            except RateLimited as exc:
+                response = http_error(429, "Too many requests; slow down.")
+                response.headers["Retry-After"] = str(exc.retry_after)
+            else:
+                self._negotiate(request, response)
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _reject_media_type(request: Request) -> Response | None:
+        if request.method != "POST":
+            return None
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media in JSON_TYPES:
+            return None
+        return http_error(415, "Send the request body as JSON (`Content-Type: application/json`).")
+
+    @staticmethod
+    def _negotiate(request: Request, response: Response) -> None:
+        if not wants_graphql_response(request):
+            return
+        if response.headers.get("content-type", "").startswith("application/json"):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            if getattr(request.state, "request_error", False) and response.status_code == 200:
+                response.status_code = 400
+
+
+def http_error(status: int, reason: str) -> Response:
+    """Transport-level failures as GraphQL-shaped JSON. A mutation sent over GET is 405 with
+    ``Allow: POST`` (GraphQL-over-HTTP), not a generic 400."""
+    headers: dict[str, str] = {}
+    if status == 400 and "mutations are not allowed" in reason.lower():
+        status, reason = 405, "Mutations must be sent with POST, not GET."
+        headers["Allow"] = "POST"
+    elif status == 405:
+        headers["Allow"] = "GET, POST"
+    elif status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return JSONResponse({"errors": [{"message": reason}]}, status_code=status, headers=headers)
