@@ -1,0 +1,76 @@
+{{/*
+Names and labels shared by every template.
+*/}}
+
+{{- define "philos.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "philos.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "philos.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "philos.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "philos.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "philos.labels" -}}
+helm.sh/chart: {{ include "philos.chart" . }}
+{{ include "philos.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/component: api
+app.kubernetes.io/part-of: philos
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "philos.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "philos.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "philos.secretName" -}}
+{{- default (include "philos.fullname" .) .Values.secret.existingSecret }}
+{{- end }}
+
+{{- define "philos.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fail the render when the shutdown timings cannot drain requests: the kubelet sends SIGKILL
+terminationGracePeriodSeconds after it starts the preStop hook.
+*/}}
+{{- define "philos.checkShutdown" -}}
+{{- $s := .Values.shutdown }}
+{{- if ge (add $s.preStopSleepSeconds $s.gracefulTimeoutSeconds | int) ($s.terminationGracePeriodSeconds | int) }}
+{{- fail (printf "shutdown.preStopSleepSeconds (%v) + shutdown.gracefulTimeoutSeconds (%v) must be below shutdown.terminationGracePeriodSeconds (%v)" $s.preStopSleepSeconds $s.gracefulTimeoutSeconds $s.terminationGracePeriodSeconds) }}
+{{- end }}
+{{- end }}
+
+{{- define "philos.checkAutoscaling" -}}
+{{- $a := .Values.autoscaling }}
+{{- if and $a.enabled (gt ($a.minReplicas | int) ($a.maxReplicas | int)) }}
+{{- fail (printf "autoscaling.minReplicas (%v) must not exceed autoscaling.maxReplicas (%v)" $a.minReplicas $a.maxReplicas) }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,481 @@
+"""The Helm chart: lint, render for each value set, validate every object, reject bad values."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.conftest import (
+    CHART,
+    DEPLOY,
+    HERE,
+    KUBE_VERSION,
+    VALUE_SETS,
+    Rendered,
+    assert_ok,
+    module,
+    node_json,
+    render,
+    run,
+    tool,
+)
+
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+EXPECTED_KINDS = {
+    "default": [
+        "ConfigMap",
+        "Deployment",
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+    ],
+    "production": sorted(
+        ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy"]
+        + ["PodDisruptionBudget", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"]
+        + ["ConfigMap"] * 4  # one per Grafana dashboard
+    ),
+    "minimal": ["ConfigMap", "Deployment", "Secret", "Service"],
+    "stores": [
+        "ConfigMap",
+        "Deployment",
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+    ],
+}
+STORE_PORTS = {5432, 7687, 27017, 6379}
+
+
+def pod_spec(r: Rendered) -> dict[str, Any]:
+    return r.one("Deployment")["spec"]["template"]["spec"]
+
+
+def container(r: Rendered) -> dict[str, Any]:
+    containers = pod_spec(r)["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def settings(r: Rendered) -> dict[str, str]:
+    """The ConfigMap the container takes its environment from."""
+    (name,) = [e["configMapRef"]["name"] for e in container(r)["envFrom"] if "configMapRef" in e]
+    (config,) = [o for o in r.all("ConfigMap") if o["metadata"]["name"] == name]
+    data: dict[str, str] = config["data"]
+    return data
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+# --- lint and render -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", ["default", "production", "minimal"])
+def test_helm_lint_strict(value_set: str) -> None:
+    helm = module("helm_python")
+    report = helm.lint(
+        str(CHART), VALUE_SETS[value_set], strict=True, kube_version=f"v{KUBE_VERSION}"
+    )
+    problems = [m for m in report["messages"] if m["severity"] >= 2] + report["errors"]
+    assert report["total_charts_linted"] == 1
+    assert not problems, json.dumps(report, indent=2)
+
+
+@pytest.mark.parametrize("value_set", sorted(EXPECTED_KINDS))
+def test_chart_renders_the_expected_objects(rendered: dict[str, Rendered], value_set: str) -> None:
+    assert rendered[value_set].kinds() == sorted(EXPECTED_KINDS[value_set])
+
+
+@pytest.mark.parametrize("value_set", sorted(EXPECTED_KINDS))
+def test_every_object_is_valid_for_kubernetes_1_30(
+    rendered: dict[str, Rendered], value_set: str
+) -> None:
+    kv = module("kubernetes_validate")
+    failures = []
+    for obj in rendered[value_set].objects:
+        if obj["kind"] in OPERATOR_KINDS:
+            continue  # CRDs: checked with kubernetes-models below
+        try:
+            kv.validate(obj, KUBE_VERSION, strict=True)
+        except kv.ValidationError as exc:
+            failures.append(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message}")
+        except kv.SchemaNotFoundError as exc:
+            failures.append(f"{obj['kind']}: no Kubernetes {KUBE_VERSION} schema ({exc})")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_object_is_valid_for_kubernetes_models(
+    rendered: dict[str, Rendered], node_modules: Path
+) -> None:
+    objects = rendered["production"].objects + rendered["stores"].objects
+    results = node_json(HERE / "validate-models.cjs", objects)
+    assert len(results) == len(objects)
+    failures = [f"{r['kind']}/{r['name']}: {r['error']}" for r in results if not r["ok"]]
+    assert not failures, "\n".join(failures)
+    assert {r["kind"] for r in results} >= OPERATOR_KINDS
+
+
+def test_operator_objects_have_no_unknown_fields(
+    rendered: dict[str, Rendered], node_modules: Path, tmp_path: Path
+) -> None:
+    """The models' validate() accepts unknown keys; TypeScript's excess-property check on the
+    models' interfaces does not, so a misspelt ServiceMonitor field fails here."""
+    lines = []
+    for kind in sorted(OPERATOR_KINDS):
+        module_path = f"@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/{kind}"
+        lines.append(f'import type {{ I{kind} }} from "{module_path}";')
+    for i, obj in enumerate(
+        o for o in rendered["production"].objects if o["kind"] in OPERATOR_KINDS
+    ):
+        lines.append(f"export const object{i}: I{obj['kind']} = {json.dumps(obj)};")
+    (tmp_path / "check.ts").write_text("\n".join(lines) + "\n")
+    (tmp_path / "tsconfig.json").write_text(
+        json.dumps(
+            {
+                "compilerOptions": {
+                    "strict": True,
+                    "noEmit": True,
+                    "module": "commonjs",
+                    "moduleResolution": "node10",
+                    "target": "es2020",
+                    "skipLibCheck": True,
+                    "types": [],
+                    "baseUrl": ".",
+                    "paths": {"*": [f"{node_modules}/*"]},
+                },
+                "files": ["check.ts"],
+            }
+        )
+    )
+    tsc = node_modules / "typescript" / "bin" / "tsc"
+    assert_ok(run([tool("node"), str(tsc), "-p", "tsconfig.json"], cwd=tmp_path), "tsc")
+
+
+# --- values.schema.json ----------------------------------------------------------------------
+
+
+def test_values_schema_is_valid_json_schema() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema["additionalProperties"] is False
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert set(defaults) <= set(schema["properties"]), "values.yaml keys missing from the schema"
+
+
+def with_value(path: str, value: Any) -> dict[str, Any]:
+    """Default values with one key replaced (dotted path)."""
+    values = copy.deepcopy(yaml.safe_load((CHART / "values.yaml").read_text()))
+    *parents, last = path.split(".")
+    node = values
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return values
+
+
+BAD_VALUES = [
+    ("replicaCount", 0),
+    ("replicaCount", "two"),
+    ("image.repository", ""),
+    ("image.pullPolicy", "Sometimes"),
+    ("image.digest", "sha256:nothex"),
+    ("ingress.host", "Not A Host"),
+    ("ingress.path", "graphql"),
+    ("service.type", "ExternalName"),
+    ("autoscaling.targetCPUUtilizationPercentage", 150),
+    ("autoscaling.minReplicas", 0),
+    ("secret.databaseUrl", "mysql://philos@db/philos_concepts"),
+    ("secret.redisUrl", "localhost:6379"),
+    ("secret.jwtSecret", "too-short"),
+    ("secret.existingSecret", "Not_A_Name"),
+    ("config.env", "staging"),
+    ("config.logLevel", "VERBOSE"),
+    ("config.maxBodyBytes", 10),
+    ("config.extraEnv", {"lower_case": "x"}),
+    ("securityContext.readOnlyRootFilesystem", False),
+    ("securityContext.allowPrivilegeEscalation", True),
+    ("networkPolicy.ingressFrom", []),
+    ("networkPolicy.anthropic.cidrs", ["api.anthropic.com"]),
+    ("serviceMonitor.interval", "30 seconds"),
+    ("shutdown.preStopSleepSeconds", -1),
+    ("podDisruptionBudget.maxUnavailable", 0),
+    ("unknownTopLevelKey", True),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), BAD_VALUES, ids=[p for p, _ in BAD_VALUES])
+def test_schema_rejects_bad_values(path: str, value: Any) -> None:
+    helm = module("helm_python")
+    chart = helm.Chart.load(str(CHART))
+    values = with_value(path, value)
+    with pytest.raises(helm.HelmError):
+        chart.validate_schema(values)
+    # ...and a render (helm install/template) refuses them too.
+    with pytest.raises(helm.HelmError):
+        chart.render(values, name="philos", namespace="philos")
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_schema_accepts_the_shipped_values(value_set: str) -> None:
+    helm = module("helm_python")
+    helm.Chart.load(str(CHART)).validate_schema(VALUE_SETS[value_set])
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"shutdown": {"preStopSleepSeconds": 15, "gracefulTimeoutSeconds": 30}},
+            "must be below shutdown.terminationGracePeriodSeconds",
+        ),
+        (
+            {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 3}},
+            "must not exceed autoscaling.maxReplicas",
+        ),
+    ],
+    ids=["shutdown-longer-than-grace-period", "hpa-min-above-max"],
+)
+def test_render_refuses_inconsistent_values(values: dict[str, Any], message: str) -> None:
+    helm = module("helm_python")
+    with pytest.raises(helm.HelmError, match=message):
+        render(values)
+
+
+# --- what the objects say --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_deployment_probes_shutdown_and_hardening(
+    rendered: dict[str, Rendered], value_set: str
+) -> None:
+    r = rendered[value_set]
+    spec, c = pod_spec(r), container(r)
+    assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert c["startupProbe"]["httpGet"]["path"] == "/health"
+    port_names = {p["name"] for p in c["ports"]}
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert c[probe]["httpGet"]["port"] in port_names
+
+    # philos serve --graceful-timeout N, after a preStop sleep, inside the grace period.
+    args = c["args"]
+    assert args[:1] == ["serve"]
+    assert args[args.index("--host") + 1] == "0.0.0.0"
+    graceful = int(args[args.index("--graceful-timeout") + 1])
+    sleep_cmd = c["lifecycle"]["preStop"]["exec"]["command"]
+    assert sleep_cmd[0] == "sleep"
+    assert int(sleep_cmd[1]) + graceful < spec["terminationGracePeriodSeconds"]
+
+    sc = c["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["automountServiceAccountToken"] is False
+
+    # The read-only root needs writable emptyDirs for the data dir and /tmp.
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    data_dir = settings(r)["PHILOS_DATA_DIR"]
+    for path in (data_dir, "/tmp"):
+        assert path in mounts, f"{path} is not mounted"
+        assert "emptyDir" in volumes[mounts[path]]
+    if r.values.get("resources", True):
+        assert c["resources"]["requests"] and c["resources"]["limits"]
+
+
+def test_default_secret_has_only_set_keys(rendered: dict[str, Rendered]) -> None:
+    secret = rendered["default"].one("Secret")
+    assert set(secret["stringData"]) == {"JWT_SECRET"}
+    assert len(secret["stringData"]["JWT_SECRET"]) >= 32
+    assert "DATABASE_URL" in rendered["default"].notes  # warns about the embedded database
+
+
+def test_store_urls_go_to_the_secret_not_the_configmap(rendered: dict[str, Rendered]) -> None:
+    r = rendered["stores"]
+    secret = r.one("Secret")["stringData"]
+    assert secret["DATABASE_URL"].endswith("@postgres:5432/philos_concepts")
+    assert set(secret) == {
+        "DATABASE_URL",
+        "NEO4J_URI",
+        "NEO4J_USER",
+        "NEO4J_PASSWORD",
+        "MONGODB_URI",
+        "REDIS_URL",
+        "JWT_SECRET",
+        "ANTHROPIC_API_KEY",
+    }
+    config = settings(r)
+    assert config["PHILOS_ENV"] == "production"
+    assert not any("://" in str(v) for v in config.values())
+    env_from = container(r)["envFrom"]
+    assert {"secretRef": {"name": r.one("Secret")["metadata"]["name"]}} in env_from
+    assert "WARNING" not in r.notes
+    assert r.one("Deployment")["spec"]["replicas"] == 3
+
+
+def test_existing_secret_is_referenced_not_created(rendered: dict[str, Rendered]) -> None:
+    r = rendered["production"]
+    assert not r.all("Secret")
+    assert {"secretRef": {"name": "philos-connections"}} in container(r)["envFrom"]
+    annotations = r.one("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert "checksum/config" in annotations
+    assert "checksum/secret" not in annotations
+
+
+def test_service_and_pdb_select_the_pods(rendered: dict[str, Rendered]) -> None:
+    r = rendered["production"]
+    pod_labels = r.one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    service = r.one("Service")
+    assert selects(service["spec"]["selector"], pod_labels)
+    assert service["spec"]["ports"][0]["targetPort"] in {p["name"] for p in container(r)["ports"]}
+    pdb = r.one("PodDisruptionBudget")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert selects(pdb["spec"]["selector"]["matchLabels"], pod_labels)
+    assert not rendered["minimal"].all("PodDisruptionBudget")
+
+
+def test_hpa_scales_the_deployment_on_cpu(rendered: dict[str, Rendered]) -> None:
+    r = rendered["production"]
+    hpa, deployment = r.one("HorizontalPodAutoscaler"), r.one("Deployment")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": deployment["metadata"]["name"],
+    }
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 10)
+    (metric,) = hpa["spec"]["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert metric["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    # The HPA owns the replica count: a fixed one would fight it on every upgrade.
+    assert "replicas" not in deployment["spec"]
+
+
+def test_ingress_class_tls_and_host_from_values(rendered: dict[str, Rendered]) -> None:
+    r = rendered["production"]
+    ingress = r.one("Ingress")["spec"]
+    values = VALUE_SETS["production"]["ingress"]
+    assert ingress["ingressClassName"] == values["className"]
+    (rule,) = ingress["rules"]
+    assert rule["host"] == values["host"]
+    assert ingress["tls"] == [
+        {"hosts": [values["host"]], "secretName": values["tls"]["secretName"]}
+    ]
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == r.one("Service")["metadata"]["name"]
+    assert backend["port"]["name"] in {p["name"] for p in r.one("Service")["spec"]["ports"]}
+
+
+def test_network_policy_allows_only_ingress_prometheus_stores_and_anthropic(
+    rendered: dict[str, Rendered],
+) -> None:
+    r = rendered["production"]
+    policy = r.one("NetworkPolicy")["spec"]
+    pod_labels = r.one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert selects(policy["podSelector"]["matchLabels"], pod_labels)
+    assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"]
+
+    (ingress_rule,) = policy["ingress"]
+    sources = {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for peer in ingress_rule["from"]
+    }
+    assert sources == {"ingress-nginx", "monitoring"}
+    assert ingress_rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+
+    egress_ports: set[int] = set()
+    for rule in policy["egress"]:
+        assert rule.get("ports"), f"an egress rule without ports allows everything: {rule}"
+        ports = {p["port"] for p in rule["ports"]}
+        egress_ports |= ports
+        if ports == {443}:
+            cidrs = [peer["ipBlock"]["cidr"] for peer in rule["to"]]
+            assert cidrs, "HTTPS egress must be limited to the Anthropic ranges"
+            for cidr in cidrs:
+                net = ipaddress.ip_network(cidr)
+                assert not net.is_private and net.prefixlen >= 16, f"{cidr} is too wide"
+        elif ports != {53}:
+            assert rule.get("to"), f"production narrows store egress to peers: {rule}"
+    assert egress_ports == STORE_PORTS | {53, 443}
+
+
+def test_service_monitor_scrapes_the_service(rendered: dict[str, Rendered]) -> None:
+    r = rendered["production"]
+    monitor = r.one("ServiceMonitor")
+    service = r.one("Service")
+    assert selects(monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"])
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["path"] == "/metrics"
+    assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    # Gated by a value, not by cluster capabilities.
+    assert not rendered["default"].all("ServiceMonitor")
+
+
+def test_prometheus_rule_carries_the_tested_rule_file(rendered: dict[str, Rendered]) -> None:
+    rule = rendered["production"].one("PrometheusRule")
+    assert rule["spec"] == yaml.safe_load((CHART / "files" / "alerts.yaml").read_text())
+
+
+def test_grafana_dashboards_ship_as_sidecar_configmaps(rendered: dict[str, Rendered]) -> None:
+    files = sorted((CHART / "files" / "dashboards").glob("*.json"))
+    maps = [
+        o for o in rendered["production"].all("ConfigMap") if "dashboard" in o["metadata"]["name"]
+    ]
+    assert len(maps) == len(files)
+    shipped = {}
+    for cm in maps:
+        assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+        shipped.update(cm["data"])
+    assert {name: json.loads(text) for name, text in shipped.items()} == {
+        f.name: json.loads(f.read_text()) for f in files
+    }
+
+
+def test_minimal_release_uses_the_default_service_account(rendered: dict[str, Rendered]) -> None:
+    r = rendered["minimal"]
+    assert pod_spec(r)["serviceAccountName"] == "default"
+    assert r.one("Deployment")["spec"]["replicas"] == 1
+
+
+# --- checkov ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", ["default", "production"])
+def test_checkov_passes_on_the_rendered_chart(
+    rendered: dict[str, Rendered], value_set: str, tmp_path: Path
+) -> None:
+    manifest = tmp_path / f"{value_set}.yaml"
+    manifest.write_text(yaml.safe_dump_all(rendered[value_set].objects))
+    # The NetworkPolicy is off by default (its peers depend on the cluster's ingress controller
+    # and Prometheus), so "pods without a NetworkPolicy" is expected there, and only there.
+    # (--skip-check on the command line replaces the config file's list, so repeat that.)
+    skips = yaml.safe_load((DEPLOY / "checkov.yaml").read_text())["skip-check"]
+    extra = ["--skip-check", ",".join([*skips, "CKV2_K8S_6"])] if value_set == "default" else []
+    result = run(
+        [
+            tool("checkov"),
+            *extra,
+            "--config-file",
+            str(DEPLOY / "checkov.yaml"),
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "-f",
+            str(manifest),
+        ],
+        timeout=180,
+    )
+    assert_ok(result, "checkov on the rendered chart")
+    assert "Passed checks:" in result.stdout
