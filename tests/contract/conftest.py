@@ -21,7 +21,7 @@ from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlUserStore
 
 GRAPH_BACKENDS = ["sqlite", "postgres"]
-THESIS_BACKENDS = ["sqlite", "postgres"]
+THESIS_BACKENDS = ["sqlite", "postgres", "mongo"]
 SQL_ONLY = ["sqlite", "postgres"]
 
 
@@ -64,6 +64,15 @@ async def thesis_store(
         db = await _sql(request, kind, tmp_path)
         yield SqlThesisStore(db)
         await db.aclose()
+        return
+    if kind == "mongo":
+        from philos.datasources.mongo import MongoThesisStore
+
+        store = MongoThesisStore(request.getfixturevalue("mongodb_uri"), database="philos_contract")
+        await store.client[store.database].drop_collection("theses")
+        await store.setup()
+        yield store
+        await store.aclose()
         return
     raise AssertionError(f"no thesis backend {kind}")
 

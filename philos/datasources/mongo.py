@@ -1,0 +1,427 @@
+"""ThesisStore on MongoDB: Beanie documents on pymongo's async client.
+
+One document per thesis in the ``theses`` collection; ``_id`` is the thesis id, and arguments,
+sources and provenance are embedded. The same code runs on MongoDB 7 and on FerretDB v1 (SQLite
+backend), so it uses nothing FerretDB lacks: no transactions, no ``$lookup`` (Beanie links), no
+accumulators other than ``$sum``, no window stages, no text, TTL or partial indexes.
+
+Writes that must not lose a concurrent change are a compare-and-set on ``version`` (filter on
+``_id`` and ``version``, ``$set`` + ``$inc``), atomic on MongoDB. FerretDB v1's SQLite handler
+reads the matching document and writes it back by ``_id`` outside any transaction, so two
+writers of the same version can both succeed there and one change is lost. A store therefore
+also serialises its own writes to one thesis; across processes only MongoDB is safe.
+
+Timestamps: a BSON date holds milliseconds, the domain (and SQL) microseconds. Each timestamp is
+therefore stored twice: ``created_at`` as a BSON date (readable, indexed) and ``created_at_us``
+as integer microseconds since the epoch, which is what is read back. Cutting to milliseconds
+keeps order, so sorting on (``created_at``, ``created_at_us``, ``_id``) is exactly SQL's
+(``created_at``, ``id``) order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from beanie import Document, SortDirection, UpdateResponse, init_beanie
+from pydantic import BaseModel
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.monitoring import CommandListener
+
+from philos.domain import (
+    Argument,
+    ConflictError,
+    NotFoundError,
+    Page,
+    PageResult,
+    Polarity,
+    Provenance,
+    ProvenanceKind,
+    Source,
+    Stance,
+    Thesis,
+    ThesisFilter,
+    ThesisStatus,
+    utcnow,
+)
+
+__all__ = ["MongoThesisStore"]
+
+_OPTIMISTIC_RETRIES = 5
+_WRITE_LOCK_STRIPES = 64
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_NEWEST_FIRST: builtins.list[tuple[str, SortDirection]] = [
+    ("created_at", SortDirection.DESCENDING),
+    ("created_at_us", SortDirection.DESCENDING),
+    ("_id", SortDirection.DESCENDING),
+]
+_BY_CONCEPT_NEWEST_FIRST = [("concept_id", SortDirection.ASCENDING), *_NEWEST_FIRST]
+# Theses of some concepts, newest first (``by_concepts``, ``count_by_concepts``, ``list`` by
+# concept) and all theses newest first (``list``).
+_INDEXES = (
+    IndexModel(_BY_CONCEPT_NEWEST_FIRST, name="concept_id_newest_first"),
+    IndexModel(_NEWEST_FIRST, name="newest_first"),
+)
+
+
+class ArgumentDoc(BaseModel):
+    id: str
+    polarity: Polarity
+    text: str
+    strength: float
+
+
+class SourceDoc(BaseModel):
+    author: str
+    work: str
+    year: int | None = None
+    url: str | None = None
+
+
+class ProvenanceDoc(BaseModel):
+    kind: ProvenanceKind
+    model: str | None = None
+    prompt_version: str | None = None
+
+
+class StoredThesis(BaseModel):
+    """A thesis as stored; ``id`` is the document's ``_id``."""
+
+    id: str
+    concept_id: str
+    statement: str
+    stance: Stance
+    arguments: list[ArgumentDoc]
+    sources: list[SourceDoc]
+    related_concept_ids: list[str]
+    synthesis_of: list[str]
+    tags: list[str]
+    provenance: ProvenanceDoc
+    status: ThesisStatus
+    author_id: str | None
+    created_at: datetime
+    created_at_us: int
+    updated_at: datetime
+    updated_at_us: int
+    version: int
+
+
+def _document_class() -> type[Document]:
+    """A Beanie document class of its own for one store.
+
+    Beanie keeps the database a document class talks to on the class, and rewrites the class
+    when it binds it. A fresh class per store keeps two stores in one process (other
+    databases, other clients) from redirecting each other's queries; the fields come from a
+    plain model, because subclassing a bound document inherits Beanie's rewritten attributes.
+    """
+
+    class ThesisDocument(StoredThesis, Document):  # StoredThesis first: its ``id`` is a str
+        class Settings:
+            name = "theses"
+
+    return ThesisDocument
+
+
+def _micros(at: datetime) -> int:
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // _ONE_US
+
+
+def _from_micros(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _timestamp(field: str, at: datetime) -> dict[str, Any]:
+    return {field: at, f"{field}_us": _micros(at)}
+
+
+def _values(th: Thesis) -> dict[str, Any]:
+    """Every stored field but ``_id``, BSON-ready."""
+    return {
+        "concept_id": th.concept_id,
+        "statement": th.statement,
+        "stance": th.stance.value,
+        "arguments": [_argument_value(a) for a in th.arguments],
+        "sources": [
+            {"author": s.author, "work": s.work, "year": s.year, "url": s.url} for s in th.sources
+        ],
+        "related_concept_ids": list(th.related_concept_ids),
+        "synthesis_of": list(th.synthesis_of),
+        "tags": list(th.tags),
+        "provenance": {
+            "kind": th.provenance.kind.value,
+            "model": th.provenance.model,
+            "prompt_version": th.provenance.prompt_version,
+        },
+        "status": th.status.value,
+        "author_id": th.author_id,
+        **_timestamp("created_at", th.created_at),
+        **_timestamp("updated_at", th.updated_at),
+        "version": th.version,
+    }
+
+
+def _argument_value(a: Argument) -> dict[str, Any]:
+    return {"id": a.id, "polarity": a.polarity.value, "text": a.text, "strength": a.strength}
+
+
+def _thesis(found: object) -> Thesis:
+    doc = _stored(found)
+    return Thesis(
+        id=doc.id,
+        concept_id=doc.concept_id,
+        statement=doc.statement,
+        stance=doc.stance,
+        arguments=tuple(
+            Argument(id=a.id, polarity=a.polarity, text=a.text, strength=a.strength)
+            for a in doc.arguments
+        ),
+        sources=tuple(
+            Source(author=s.author, work=s.work, year=s.year, url=s.url) for s in doc.sources
+        ),
+        related_concept_ids=tuple(doc.related_concept_ids),
+        synthesis_of=tuple(doc.synthesis_of),
+        tags=tuple(doc.tags),
+        provenance=Provenance(
+            kind=doc.provenance.kind,
+            model=doc.provenance.model,
+            prompt_version=doc.provenance.prompt_version,
+        ),
+        status=doc.status,
+        author_id=doc.author_id,
+        created_at=_from_micros(doc.created_at_us),
+        updated_at=_from_micros(doc.updated_at_us),
+        version=doc.version,
+    )
+
+
+def _stored(found: object) -> StoredThesis:
+    if isinstance(found, StoredThesis):
+        return found
+    raise TypeError(f"not a stored thesis: {type(found).__name__}")
+
+
+def _filter(flt: ThesisFilter) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    if flt.concept_id:
+        query["concept_id"] = flt.concept_id
+    if flt.stance:
+        query["stance"] = flt.stance.value
+    if flt.search:
+        # Case-insensitive substring; escaping makes every character of the needle literal.
+        query["statement"] = {"$regex": re.escape(flt.search), "$options": "i"}
+    return query
+
+
+class MongoThesisStore:
+    name = "mongo"
+
+    def __init__(
+        self,
+        uri: str,
+        database: str = "philos_theses",
+        *,
+        event_listeners: Sequence[CommandListener] = (),
+    ) -> None:
+        """``event_listeners`` see every command this store sends (tests count them)."""
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            uri, tz_aware=True, tzinfo=UTC, event_listeners=event_listeners
+        )
+        self.database = database
+        self._documents = _document_class()
+        self._ready = False
+        self._setup_lock = asyncio.Lock()
+        self._write_locks = [asyncio.Lock() for _ in range(_WRITE_LOCK_STRIPES)]
+
+    async def setup(self) -> None:
+        """Bind the document class to the database and create the indexes (idempotent)."""
+        async with self._setup_lock:
+            # Beanie would send every declared index in one createIndexes on each start, and
+            # FerretDB v1.24.2 drops the connection (a server panic) when such a command names
+            # two or more indexes that all exist already. So: only the missing ones, one each.
+            await init_beanie(
+                database=self.client[self.database],
+                document_models=[self._documents],
+                skip_indexes=True,
+            )
+            collection = self._documents.get_pymongo_collection()
+            existing = await collection.index_information()
+            for index in _INDEXES:
+                if index.document["name"] not in existing:
+                    await collection.create_indexes([index])
+            self._ready = True
+
+    async def _docs(self) -> type[Document]:
+        # The app starts even when MongoDB is down at boot (wiring logs the failed setup), so
+        # the first call after it comes back finishes the setup.
+        if not self._ready:
+            await self.setup()
+        return self._documents
+
+    def _write_lock(self, thesis_id: str) -> asyncio.Lock:
+        return self._write_locks[hash(thesis_id) % _WRITE_LOCK_STRIPES]
+
+    async def ping(self) -> None:
+        await self.client.admin.command("ping")
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+    async def get_many(self, ids: Sequence[str]) -> dict[str, Thesis]:
+        if not ids:
+            return {}
+        docs = await (await self._docs()).find({"_id": {"$in": sorted(set(ids))}}).to_list()
+        theses = (_thesis(doc) for doc in docs)
+        return {thesis.id: thesis for thesis in theses}
+
+    async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
+        docs_t = await self._docs()
+        query = _filter(filter)
+        docs: builtins.list[Document] = []
+        if page.limit > 0:  # a MongoDB limit of 0 means "no limit"
+            docs = (
+                await docs_t.find(query)
+                .sort(_NEWEST_FIRST)
+                .skip(page.offset)
+                .limit(page.limit)
+                .to_list()
+            )
+        if 0 < len(docs) < page.limit:
+            total = page.offset + len(docs)  # the last page: no need to count
+        else:
+            total = await docs_t.find(query).count()
+        return PageResult(items=[_thesis(doc) for doc in docs], total=total)
+
+    async def by_concepts(
+        self,
+        concept_ids: Sequence[str],
+        stance: Stance | None = None,
+        limit_per_concept: int | None = None,
+    ) -> dict[str, builtins.list[Thesis]]:
+        result: dict[str, builtins.list[Thesis]] = {cid: [] for cid in concept_ids}
+        if not concept_ids:
+            return result
+        query: dict[str, Any] = {"concept_id": {"$in": sorted(set(concept_ids))}}
+        if stance:
+            query["stance"] = stance.value
+        # No window functions on FerretDB: read each concept's theses newest first in one
+        # query and keep the first ``limit_per_concept`` of each.
+        cap = None if limit_per_concept is None else max(limit_per_concept, 0)
+        async for doc in (await self._docs()).find(query).sort(_BY_CONCEPT_NEWEST_FIRST):
+            kept = result[_stored(doc).concept_id]
+            if cap is None or len(kept) < cap:
+                kept.append(_thesis(doc))
+        return result
+
+    async def count_by_concepts(self, concept_ids: Sequence[str]) -> dict[str, int]:
+        result = dict.fromkeys(concept_ids, 0)
+        if not concept_ids:
+            return result
+        rows = (
+            await (await self._docs())
+            .find({"concept_id": {"$in": sorted(set(concept_ids))}})
+            .aggregate([{"$group": {"_id": "$concept_id", "n": {"$sum": 1}}}])
+            .to_list()
+        )
+        for row in rows:
+            result[row["_id"]] = int(row["n"])
+        return result
+
+    async def create(self, thesis: Thesis) -> Thesis:
+        docs = await self._docs()
+        await docs.model_validate({"id": thesis.id, **_values(thesis)}).insert()
+        return thesis
+
+    async def update(self, thesis: Thesis, expected_version: int | None) -> Thesis:
+        values = _values(thesis)
+        for kept in ("created_at", "created_at_us", "author_id", "version"):
+            del values[kept]
+        match: dict[str, Any] = {"_id": thesis.id}
+        if expected_version is not None:
+            match["version"] = expected_version
+        # One conditional write. It misses when the thesis is gone or, with an expected
+        # version, when someone else wrote first: only then is the version read, for the error.
+        async with self._write_lock(thesis.id):
+            change = {"$set": values, "$inc": {"version": 1}}
+            stored = await self._find_and_update(match, change)
+            if stored is not None:
+                return stored
+            if expected_version is not None:
+                current = await self._version_of(thesis.id)
+                if current is not None:
+                    raise _stale(current, expected_version)
+        raise NotFoundError("thesis", thesis.id)
+
+    async def delete(self, thesis_id: str) -> bool:
+        collection = (await self._docs()).get_pymongo_collection()
+        result = await collection.delete_one({"_id": thesis_id})
+        return result.deleted_count > 0
+
+    async def add_argument(self, thesis_id: str, argument: Argument) -> Thesis:
+        return await self._edit_arguments(thesis_id, lambda args: [*args, argument])
+
+    async def remove_argument(self, thesis_id: str, argument_id: str) -> Thesis:
+        def drop(args: builtins.list[Argument]) -> builtins.list[Argument]:
+            kept = [a for a in args if a.id != argument_id]
+            if len(kept) == len(args):
+                raise NotFoundError("argument", argument_id)
+            return kept
+
+        return await self._edit_arguments(thesis_id, drop)
+
+    async def _edit_arguments(
+        self, thesis_id: str, edit: Callable[[builtins.list[Argument]], builtins.list[Argument]]
+    ) -> Thesis:
+        # Read, edit, and write back only if nobody wrote in between (compare-and-set on the
+        # version), retrying a few times, as the SQL adapter does.
+        for _ in range(_OPTIMISTIC_RETRIES):
+            async with self._write_lock(thesis_id):
+                current = (await self.get_many([thesis_id])).get(thesis_id)
+                if current is None:
+                    raise NotFoundError("thesis", thesis_id)
+                args = edit(list(current.arguments))
+                stored = await self._find_and_update(
+                    {"_id": thesis_id, "version": current.version},
+                    {
+                        "$set": {
+                            "arguments": [_argument_value(a) for a in args],
+                            **_timestamp("updated_at", utcnow()),
+                        },
+                        "$inc": {"version": 1},
+                    },
+                )
+            if stored is not None:
+                return stored
+        raise ConflictError("The thesis is being changed by others right now; try again.")
+
+    async def remove_concept(self, concept_id: str) -> None:
+        collection = (await self._docs()).get_pymongo_collection()
+        await collection.delete_many({"concept_id": concept_id})
+
+    async def _find_and_update(
+        self, match: Mapping[str, Any], change: Mapping[str, Any]
+    ) -> Thesis | None:
+        """Apply ``change`` to the document ``match`` selects; the stored thesis, or None."""
+        docs = await self._docs()
+        stored = await docs.find_one(match).update(
+            change, response_type=UpdateResponse.NEW_DOCUMENT
+        )
+        return None if stored is None else _thesis(stored)
+
+    async def _version_of(self, thesis_id: str) -> int | None:
+        collection = (await self._docs()).get_pymongo_collection()
+        row = await collection.find_one({"_id": thesis_id}, {"version": 1})
+        return None if row is None else int(row["version"])
+
+
+def _stale(current: int, expected: int) -> ConflictError:
+    return ConflictError(
+        f"The thesis was changed by someone else: it is at version {current}, not {expected}. "
+        "Reload it and apply your change again.",
+        current_version=current,
+    )
