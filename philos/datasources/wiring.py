@@ -5,6 +5,7 @@
 - ``NEO4J_URI`` moves the relationship graph to Neo4j, ``MONGODB_URI`` the theses to MongoDB;
   concept changes then reach them through the outbox relay;
 - ``REDIS_URL`` makes the cache Redis (shared by replicas) instead of in-process;
+- ``ANTHROPIC_API_KEY`` turns the AI mutations on (Claude, see ``docs/ai.md``);
 - ``PHILOS_CACHE_TTL=0`` turns read-through caching off.
 """
 
@@ -20,6 +21,7 @@ from philos.datasources.cache import MemoryCache, RedisCache
 from philos.datasources.cached import CachedConceptStore, CachedThesisStore, thesis_key
 from philos.datasources.outbox import OutboxRelay
 from philos.datasources.ports import (
+    LLM,
     Cache,
     ConceptStore,
     GraphStore,
@@ -48,6 +50,7 @@ class Stores:
     tokens: RefreshTokenStore
     cache: Cache = field(default_factory=MemoryCache)
     relay: OutboxRelay | None = None
+    llm: LLM | None = None  # None: AI features off
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def by_role(self) -> dict[str, Store]:
@@ -103,6 +106,8 @@ class Stores:
             if id(store) not in seen:
                 seen.add(id(store))
                 await store.aclose()
+        if self.llm is not None:
+            await self.llm.aclose()
         await self.sql.aclose()
 
 
@@ -114,6 +119,25 @@ async def _setup(store: object) -> None:
         await asyncio.wait_for(setup(), SETUP_TIMEOUT_SECONDS)
     except Exception as exc:  # start anyway: the store's fields fail, the rest answers
         logger.error("could not set up %s store: %r", getattr(store, "name", store), exc)
+
+
+def build_llm(settings: Settings) -> LLM | None:
+    """Claude when ``ANTHROPIC_API_KEY`` is set (``ANTHROPIC_BASE_URL`` points it at another
+    endpoint), behind the per-process concurrency cap; else None, and AI mutations answer
+    ``AiUnavailable``."""
+    if not settings.anthropic_api_key:
+        return None
+    from philos.ai.limits import BoundedLLM
+    from philos.datasources.claude import ClaudeLLM
+
+    claude = ClaudeLLM(
+        api_key=settings.anthropic_api_key,
+        model=settings.ai_model,
+        base_url=settings.anthropic_base_url,
+        timeout=settings.ai_timeout,
+        max_retries=settings.ai_max_retries,
+    )
+    return BoundedLLM(claude, settings.ai_max_concurrency, settings.ai_queue_timeout)
 
 
 async def build_stores(settings: Settings) -> Stores:
@@ -170,4 +194,5 @@ async def build_stores(settings: Settings) -> Stores:
         tokens=SqlRefreshTokenStore(db),
         cache=cache,
         relay=relay,
+        llm=build_llm(settings),
     )

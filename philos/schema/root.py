@@ -14,6 +14,7 @@ from philos import domain
 from philos.resolvers import concepts as concept_ops
 from philos.resolvers import queries
 from philos.resolvers import theses as thesis_ops
+from philos.schema.ai import AiMutation
 from philos.schema.auth import AuthMutation, Me, resolve_me
 from philos.schema.context import Context
 from philos.schema.enums import ConceptOrder, RelationType, Stance
@@ -221,4 +222,5 @@ def build_schema(
 MUTATIONS: tuple[type, ...] = (
     ContentMutation,
     AuthMutation,
+    AiMutation,
 )

@@ -223,6 +223,7 @@ class Thesis:
     created_at: datetime
     updated_at: datetime
     version: int
+    synthesis_of_ids: strawberry.Private[tuple[str, ...]]
 
     @classmethod
     def from_domain(cls, t: domain.Thesis) -> Thesis:
@@ -247,12 +248,21 @@ class Thesis:
             created_at=t.created_at,
             updated_at=t.updated_at,
             version=t.version,
+            synthesis_of_ids=t.synthesis_of,
         )
 
     @strawberry.field(description="The concept the thesis is about.")
     async def concept(self, info: PhilosInfo) -> Concept | None:
         found = await info.context.loaders.concept.load(str(self.concept_id))
         return Concept.from_domain(found) if found else None
+
+    @strawberry.field(
+        description="For a synthesis: the thesis and the antithesis it reconciles (those that "
+        "still exist); empty for other theses."
+    )
+    async def synthesis_of(self, info: PhilosInfo) -> list[Thesis]:
+        found = await info.context.loaders.thesis.load_many(list(self.synthesis_of_ids))
+        return [Thesis.from_domain(t) for t in found if t is not None]
 
 
 @strawberry.type

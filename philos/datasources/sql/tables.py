@@ -142,3 +142,47 @@ theses_t = table_of(ThesisRow)
 users_t = table_of(UserRow)
 outbox_t = table_of(OutboxRow)
 refresh_tokens_t = table_of(RefreshTokenRow)
+
+
+class RelationSuggestionRow(SQLModel, table=True):
+    """Relations a model proposed for a concept, with its rationale; accepted ones point at the
+    relation they became (see ``philos/ai``)."""
+
+    __tablename__ = "relation_suggestions"
+    __table_args__ = (Index("ix_relation_suggestions_concept", "concept_id", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    concept_id: str = Field(max_length=36)
+    source_id: str = Field(max_length=36)
+    target_id: str = Field(max_length=36)
+    type: str = Field(max_length=20)
+    weight: float = 0.5
+    rationale: str = Field(max_length=300)
+    model: str = Field(max_length=100)
+    prompt_version: str = Field(max_length=40)
+    status: str = Field(default="PENDING", max_length=10)
+    relation_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = _ts()
+
+
+class AiCallRow(SQLModel, table=True):
+    """The ledger of successful model calls: model, prompt version, tokens, who asked, and the
+    ids of the records the answer produced."""
+
+    __tablename__ = "ai_calls"
+    __table_args__ = (Index("ix_ai_calls_created", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    mutation: str = Field(max_length=40)
+    model: str = Field(max_length=100)
+    prompt_version: str = Field(max_length=40)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    caller: str = Field(max_length=200)
+    subject_id: str = Field(max_length=36, index=True)
+    produced_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+
+
+relation_suggestions_t = table_of(RelationSuggestionRow)
+ai_calls_t = table_of(AiCallRow)

@@ -1,0 +1,1 @@
+"""Claude-backed mutations: prompts, limits and the work behind each AI mutation."""

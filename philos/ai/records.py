@@ -1,0 +1,50 @@
+"""Records the AI features keep: relation suggestions awaiting review, and the ledger of model
+calls (who asked, which model and prompt version, tokens spent, what came of it)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from philos.domain import RelationType, utcnow
+
+
+class SuggestionStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+
+
+@dataclass(frozen=True, slots=True)
+class RelationSuggestion:
+    """A relation the model proposed for ``concept_id``: source TYPE target, one of them being
+    that concept. It becomes a relation only when someone accepts it."""
+
+    id: str
+    concept_id: str
+    source_id: str
+    target_id: str
+    type: RelationType
+    weight: float
+    rationale: str
+    model: str
+    prompt_version: str
+    status: SuggestionStatus = SuggestionStatus.PENDING
+    relation_id: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class AiCallRecord:
+    """One successful model call and what it produced (thesis, suggestion ids)."""
+
+    id: str
+    mutation: str
+    model: str
+    prompt_version: str
+    input_tokens: int
+    output_tokens: int
+    caller: str
+    subject_id: str
+    produced_ids: tuple[str, ...] = ()
+    created_at: datetime = field(default_factory=utcnow)

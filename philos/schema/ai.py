@@ -1,0 +1,388 @@
+"""The AI mutations (Claude): types, payloads and the ``AiMutation`` feature class.
+
+Every AI mutation answers a union of its success type and the expected failures, all
+implementing ``Problem``: ``AiUnavailable`` (no key configured), ``AiRateLimited`` (try again
+after ``retryAfterSeconds``), ``AiFailed`` (the call failed or its answer was unusable), and the
+usual ``NotFound``, ``ValidationFailed``, ``Conflict`` and ``Forbidden`` (AI mutations need the
+EDITOR role). A failure changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
+
+import strawberry
+
+from philos import domain
+from philos.ai import operations as ops
+from philos.ai.records import RelationSuggestion as SuggestionRecord
+from philos.ai.records import SuggestionStatus
+from philos.ai.service import AiNotConfigured, CallInfo
+from philos.datasources.ports import LlmFailed, LlmRateLimited
+from philos.schema.enums import RelationType, Stance
+from philos.schema.payloads import (
+    Conflict,
+    Failure,
+    Forbidden,
+    NotFound,
+    Problem,
+    RelationSuccess,
+    ValidationFailed,
+    failure_of,
+)
+from philos.schema.types import Concept, PhilosInfo, Provenance, Relation, Thesis
+
+strawberry.enum(SuggestionStatus, description="Whether a relation suggestion was accepted yet.")
+
+
+@strawberry.enum(description="Why an AI call failed.")
+class AiFailureReason(enum.Enum):
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    OVERLOADED = "overloaded"
+    UPSTREAM = "upstream"
+    MAX_TOKENS = "max_tokens"
+    REFUSAL = "refusal"
+    INVALID_OUTPUT = "invalid_output"
+
+
+@strawberry.type(
+    description="AI features are not enabled on this server; the message says how to enable "
+    "them. Nothing was changed."
+)
+class AiUnavailable(Problem):
+    pass
+
+
+@strawberry.type(
+    description="Too many AI requests: the model provider's rate limit, this server's capacity "
+    "or your quota. Nothing was changed; try again after `retryAfterSeconds`."
+)
+class AiRateLimited(Problem):
+    retry_after_seconds: int
+
+
+@strawberry.type(
+    description="The model call failed (timeout, overload, provider error) or its answer was "
+    "unusable (cut off, refused, or not in the required form). Nothing was changed."
+)
+class AiFailed(Problem):
+    reason: AiFailureReason
+
+
+@strawberry.type(description="How an AI result came about: model, prompt version, tokens.")
+class AiCall:
+    model: str
+    prompt_version: str
+    input_tokens: int = strawberry.field(description="Input tokens this request spent.")
+    output_tokens: int = strawberry.field(description="Output tokens this request spent.")
+    cached: bool = strawberry.field(
+        description="The answer came from the result cache: no model call, no tokens spent."
+    )
+    replayed: bool = strawberry.field(
+        description="The first result of the same `idempotencyKey`, returned again as it was."
+    )
+
+    @classmethod
+    def from_info(cls, c: CallInfo) -> AiCall:
+        return cls(
+            model=c.model,
+            prompt_version=c.prompt_version,
+            input_tokens=c.input_tokens,
+            output_tokens=c.output_tokens,
+            cached=c.cached,
+            replayed=c.replayed,
+        )
+
+
+@strawberry.type(
+    description="A relation a model proposed (source TYPE target); "
+    "acceptRelationSuggestion turns it into a relation."
+)
+class RelationSuggestion:
+    id: strawberry.ID
+    type: RelationType
+    weight: float
+    rationale: str
+    status: SuggestionStatus
+    provenance: Provenance
+    created_at: datetime
+    source_id: strawberry.ID
+    target_id: strawberry.ID
+    relation_id: strawberry.ID | None = strawberry.field(
+        description="The relation it became, once accepted."
+    )
+
+    @classmethod
+    def from_record(cls, s: SuggestionRecord) -> RelationSuggestion:
+        return cls(
+            id=strawberry.ID(s.id),
+            type=s.type,
+            weight=s.weight,
+            rationale=s.rationale,
+            status=s.status,
+            provenance=Provenance(
+                kind=domain.ProvenanceKind.AI, model=s.model, prompt_version=s.prompt_version
+            ),
+            created_at=s.created_at,
+            source_id=strawberry.ID(s.source_id),
+            target_id=strawberry.ID(s.target_id),
+            relation_id=strawberry.ID(s.relation_id) if s.relation_id else None,
+        )
+
+    @strawberry.field
+    async def source(self, info: PhilosInfo) -> Concept | None:
+        found = await info.context.loaders.concept.load(str(self.source_id))
+        return Concept.from_domain(found) if found else None
+
+    @strawberry.field
+    async def target(self, info: PhilosInfo) -> Concept | None:
+        found = await info.context.loaders.concept.load(str(self.target_id))
+        return Concept.from_domain(found) if found else None
+
+
+@strawberry.type(description="A thinker central to a concept and what they contributed.")
+class KeyThinker:
+    name: str
+    contribution: str
+
+
+@strawberry.type(description="A concept closely related to the one analysed, and why.")
+class RelatedConcept:
+    concept: Concept
+    reason: str
+
+
+@strawberry.type(description="A structured analysis of a concept, written by a model.")
+class ConceptAnalysis:
+    concept: Concept
+    summary: str
+    key_thinkers: list[KeyThinker]
+    tensions: list[str] = strawberry.field(description="Main tensions and objections.")
+    open_questions: list[str]
+    related_concepts: list[RelatedConcept] = strawberry.field(
+        description="Existing concepts only: every id the model named was checked."
+    )
+
+    @classmethod
+    def from_analysis(cls, a: ops.ConceptAnalysis) -> ConceptAnalysis:
+        return cls(
+            concept=Concept.from_domain(a.concept),
+            summary=a.answer.summary,
+            key_thinkers=[
+                KeyThinker(name=k.name, contribution=k.contribution) for k in a.answer.key_thinkers
+            ],
+            tensions=list(a.answer.tensions),
+            open_questions=list(a.answer.open_questions),
+            related_concepts=[
+                RelatedConcept(concept=Concept.from_domain(c), reason=reason)
+                for c, reason in a.related
+            ],
+        )
+
+
+@strawberry.type
+class GenerateThesesSuccess:
+    theses: list[Thesis] = strawberry.field(description="The new DRAFT theses (provenance AI).")
+    call: AiCall
+
+
+@strawberry.type
+class SuggestRelationsSuccess:
+    suggestions: list[RelationSuggestion]
+    call: AiCall
+
+
+@strawberry.type
+class AnalyzeConceptSuccess:
+    analysis: ConceptAnalysis
+    call: AiCall
+
+
+@strawberry.type
+class SynthesizeThesesSuccess:
+    thesis: Thesis = strawberry.field(description="The new DRAFT synthesis (provenance AI).")
+    call: AiCall
+
+
+AiProblem = AiUnavailable | AiRateLimited | AiFailed
+
+GenerateThesesResult = Annotated[
+    GenerateThesesSuccess
+    | NotFound
+    | ValidationFailed
+    | Conflict
+    | Forbidden
+    | AiUnavailable
+    | AiRateLimited
+    | AiFailed,
+    strawberry.union("GenerateThesesResult"),
+]
+SuggestRelationsResult = Annotated[
+    SuggestRelationsSuccess
+    | NotFound
+    | ValidationFailed
+    | Conflict
+    | Forbidden
+    | AiUnavailable
+    | AiRateLimited
+    | AiFailed,
+    strawberry.union("SuggestRelationsResult"),
+]
+AcceptRelationSuggestionResult = Annotated[
+    RelationSuccess | NotFound | Conflict | Forbidden,
+    strawberry.union("AcceptRelationSuggestionResult"),
+]
+AnalyzeConceptResult = Annotated[
+    AnalyzeConceptSuccess
+    | NotFound
+    | ValidationFailed
+    | Conflict
+    | Forbidden
+    | AiUnavailable
+    | AiRateLimited
+    | AiFailed,
+    strawberry.union("AnalyzeConceptResult"),
+]
+SynthesizeThesesResult = Annotated[
+    SynthesizeThesesSuccess
+    | NotFound
+    | ValidationFailed
+    | Conflict
+    | Forbidden
+    | AiUnavailable
+    | AiRateLimited
+    | AiFailed,
+    strawberry.union("SynthesizeThesesResult"),
+]
+
+S = TypeVar("S")
+
+
+async def ai_attempt(action: Callable[[], Awaitable[S]]) -> S | Failure | AiProblem:
+    """``attempt`` for AI mutations: AI failures are expected failures too."""
+    try:
+        return await action()
+    except AiNotConfigured as exc:
+        return AiUnavailable(message=exc.message)
+    except LlmRateLimited as exc:
+        return AiRateLimited(
+            message=f"{exc.message} Try again in {exc.retry_after} s.",
+            retry_after_seconds=exc.retry_after,
+        )
+    except LlmFailed as exc:
+        return AiFailed(message=exc.message, reason=AiFailureReason(exc.reason))
+    except domain.PhilosError as exc:
+        return failure_of(exc)
+
+
+IDEMPOTENCY = (
+    "Send the same key again (for example when retrying after a network error) to get the "
+    "first result back without a second model call."
+)
+
+
+@strawberry.type
+class AiMutation:
+    """Claude-backed mutations. Each needs ANTHROPIC_API_KEY on the server."""
+
+    @strawberry.mutation(
+        description="Write `count` (1–5) new theses about a concept with a model, optionally "
+        "all with one stance, and store them as DRAFT theses with provenance AI."
+    )
+    async def generate_theses(
+        self,
+        info: PhilosInfo,
+        concept_id: strawberry.ID,
+        count: int = 3,
+        stance: Stance | None = None,
+        idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
+    ) -> GenerateThesesResult:
+        async def run() -> GenerateThesesSuccess:
+            result = await ops.generate_theses(
+                info.context, str(concept_id), count, stance, idempotency_key
+            )
+            return GenerateThesesSuccess(
+                theses=[Thesis.from_domain(t) for t in result.theses],
+                call=AiCall.from_info(result.call),
+            )
+
+        return await ai_attempt(run)
+
+    @strawberry.mutation(
+        description="Ask a model for up to `limit` (1–10) relations between a concept and "
+        "existing concepts. They are stored as suggestions with a rationale, not relations."
+    )
+    async def suggest_relations(
+        self,
+        info: PhilosInfo,
+        concept_id: strawberry.ID,
+        limit: int = 5,
+        idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
+    ) -> SuggestRelationsResult:
+        async def run() -> SuggestRelationsSuccess:
+            result = await ops.suggest_relations(
+                info.context, str(concept_id), limit, idempotency_key
+            )
+            return SuggestRelationsSuccess(
+                suggestions=[RelationSuggestion.from_record(s) for s in result.suggestions],
+                call=AiCall.from_info(result.call),
+            )
+
+        return await ai_attempt(run)
+
+    @strawberry.mutation(
+        description="Turn a relation suggestion into a relation (provenance AI). No model call."
+    )
+    async def accept_relation_suggestion(
+        self, info: PhilosInfo, id: strawberry.ID
+    ) -> AcceptRelationSuggestionResult:
+        async def run() -> RelationSuccess:
+            relation = await ops.accept_relation_suggestion(info.context, str(id))
+            return RelationSuccess(relation=Relation.from_domain(relation))
+
+        return await ai_attempt(run)  # type: ignore[return-value] # raises no AI failure
+
+    @strawberry.mutation(
+        description="A model's structured analysis of a concept: summary, key thinkers, "
+        "tensions, open questions and related existing concepts. Stores nothing."
+    )
+    async def analyze_concept(
+        self,
+        info: PhilosInfo,
+        concept_id: strawberry.ID,
+        idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
+    ) -> AnalyzeConceptResult:
+        async def run() -> AnalyzeConceptSuccess:
+            result = await ops.analyze_concept(info.context, str(concept_id), idempotency_key)
+            return AnalyzeConceptSuccess(
+                analysis=ConceptAnalysis.from_analysis(result.analysis),
+                call=AiCall.from_info(result.call),
+            )
+
+        return await ai_attempt(run)
+
+    @strawberry.mutation(
+        description="Write a synthesis of a thesis and an antithesis with a model and store it "
+        "as a DRAFT thesis (provenance AI) about the thesis's concept; its `synthesisOf` "
+        "names both."
+    )
+    async def synthesize_theses(
+        self,
+        info: PhilosInfo,
+        thesis_id: strawberry.ID,
+        antithesis_id: strawberry.ID,
+        idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
+    ) -> SynthesizeThesesResult:
+        async def run() -> SynthesizeThesesSuccess:
+            result = await ops.synthesize_theses(
+                info.context, str(thesis_id), str(antithesis_id), idempotency_key
+            )
+            return SynthesizeThesesSuccess(
+                thesis=Thesis.from_domain(result.thesis), call=AiCall.from_info(result.call)
+            )
+
+        return await ai_attempt(run)

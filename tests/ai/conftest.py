@@ -1,0 +1,82 @@
+"""Fixtures for the AI mutations: a scripted Anthropic API on 127.0.0.1 and the app wired to it
+with the real SDK, on each SQL backend (the backends and stores come from ``tests/conftest``,
+the GraphQL client from ``tests/api/conftest``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from philos.datasources.ports import LLM
+from philos.datasources.wiring import Stores, build_llm
+from philos.domain import Role
+from philos.gateway.app import create_app
+from philos.seed.loader import seed
+from tests.ai.fake_anthropic import FakeAnthropic
+from tests.api.conftest import SMALL_CORPUS, Api, make_user
+from tests.conftest import settings_for
+
+MODEL = "claude-test-model"
+TIMEOUT = 0.5
+
+OpenAi = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture(scope="session")
+def anthropic_server() -> Iterator[FakeAnthropic]:
+    server = FakeAnthropic()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(anthropic_server: FakeAnthropic) -> Iterator[FakeAnthropic]:
+    anthropic_server.reset()
+    yield anthropic_server
+    anthropic_server.reset()
+
+
+@pytest.fixture
+async def open_ai(
+    stores: Stores, sql_url: str, tmp_path: Path, fake: FakeAnthropic
+) -> AsyncIterator[OpenAi]:
+    """Open the app with AI settings (``open_ai(PHILOS_AI_QUOTA=1)`` overrides them), the
+    sample corpus loaded and an EDITOR signed in."""
+    await seed(stores, SMALL_CORPUS)
+    editor = await make_user(stores, "editor", Role.EDITOR)
+    original = stores.llm
+    opened: list[tuple[httpx.AsyncClient, LLM | None]] = []
+
+    async def open_(**overrides: object) -> Api:
+        values: dict[str, object] = {
+            "ANTHROPIC_API_KEY": "sk-ant-test",
+            "ANTHROPIC_BASE_URL": fake.url,
+            "PHILOS_AI_MODEL": MODEL,
+            "PHILOS_AI_TIMEOUT": TIMEOUT,
+            "PHILOS_AI_QUOTA": 100,
+            **overrides,
+        }
+        settings = settings_for(sql_url, tmp_path, **values)
+        stores.llm = llm = build_llm(settings)
+        app = create_app(settings, stores)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://philos.test"
+        )
+        opened.append((client, llm))
+        return Api(client, stores, editor)
+
+    yield open_
+    for client, llm in opened:
+        await client.aclose()
+        if llm is not None:
+            await llm.aclose()
+    stores.llm = original
+
+
+@pytest.fixture
+async def ai(open_ai: OpenAi) -> Api:
+    return await open_ai()
