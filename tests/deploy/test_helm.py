@@ -258,6 +258,7 @@ def test_deployment_probes_shutdown_and_hardening(
 ) -> None:
     r = rendered[value_set]
     spec, c = pod_spec(r), container(r)
+    assert c["name"] == "philos"  # PhilosPodRestarting selects container="philos"
     assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
     assert c["livenessProbe"]["httpGet"]["path"] == "/health"
     assert c["startupProbe"]["httpGet"]["path"] == "/health"
