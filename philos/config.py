@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     rate_limit_ip: int = Field(default=600, ge=0, validation_alias="PHILOS_RATE_LIMIT_IP")
     rate_limit_user: int = Field(default=1200, ge=0, validation_alias="PHILOS_RATE_LIMIT_USER")
     rate_limit_window: float = Field(default=60.0, gt=0, validation_alias="PHILOS_RATE_WINDOW")
+    store_timeout: float = Field(default=2.0, gt=0, validation_alias="PHILOS_STORE_TIMEOUT")
+    request_timeout: float = Field(default=10.0, gt=0, validation_alias="PHILOS_REQUEST_TIMEOUT")
+    breaker_threshold: int = Field(default=5, ge=1, validation_alias="PHILOS_BREAKER_THRESHOLD")
+    breaker_reset: float = Field(default=15.0, gt=0, validation_alias="PHILOS_BREAKER_RESET")
     graphiql: bool | None = Field(default=None, validation_alias="PHILOS_GRAPHIQL")
     log_level: str = Field(default="INFO", validation_alias="PHILOS_LOG_LEVEL")
 

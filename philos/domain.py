@@ -276,6 +276,16 @@ class AuthError(PhilosError):
     """Credentials or a token were wrong, expired or revoked."""
 
 
+class StoreUnavailableError(PhilosError):
+    """A backing store timed out, failed or is behind an open circuit breaker."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(
+            f"The {store} store is unavailable right now ({reason}); try again shortly."
+        )
+        self.store = store
+
+
 class ConflictError(PhilosError):
     def __init__(self, message: str, current_version: int | None = None) -> None:
         super().__init__(message)

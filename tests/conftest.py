@@ -71,9 +71,15 @@ async def stores(session_stores: Stores) -> AsyncIterator[Stores]:
     async with session_stores.sql.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             await conn.execute(delete(table))
-    assert isinstance(session_stores.cache, MemoryCache)
-    session_stores.cache.clear()
+    memory_cache(session_stores).clear()
     yield session_stores
+
+
+def memory_cache(stores: Stores) -> MemoryCache:
+    """The in-process cache under its guard."""
+    cache = getattr(stores.cache, "inner", stores.cache)
+    assert isinstance(cache, MemoryCache)
+    return cache
 
 
 @pytest.fixture

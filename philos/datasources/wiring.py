@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from philos.config import Settings
 from philos.datasources.cache import MemoryCache, RedisCache
@@ -30,6 +31,7 @@ from philos.datasources.ports import (
     ThesisStore,
     UserStore,
 )
+from philos.datasources.resilience import Breakers, Guarded
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.graph import SqlGraphStore
@@ -37,6 +39,7 @@ from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlRefreshTokenStore, SqlUserStore
 
 logger = logging.getLogger("philos.wiring")
+T = TypeVar("T")
 SETUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -166,13 +169,27 @@ async def build_stores(settings: Settings) -> Stores:
         theses = SqlThesisStore(db)
 
     external = bool(settings.neo4j_uri or settings.mongodb_uri)
-    concepts: ConceptStore = SqlConceptStore(
-        db,
-        owns_graph=not settings.neo4j_uri,
-        owns_theses=not settings.mongodb_uri,
-        outbox=external,
+    breakers = Breakers(settings.breaker_threshold, settings.breaker_reset)
+
+    def guard(store: T, name: str, *, fail_open: bool = False) -> T:
+        return cast(T, Guarded(store, name, breakers, settings.store_timeout, fail_open=fail_open))
+
+    graph = guard(graph, "neo4j" if settings.neo4j_uri else "sql")
+    theses = guard(theses, "mongo" if settings.mongodb_uri else "sql")
+    concepts: ConceptStore = guard(
+        SqlConceptStore(
+            db,
+            owns_graph=not settings.neo4j_uri,
+            owns_theses=not settings.mongodb_uri,
+            outbox=external,
+        ),
+        "sql",
     )
-    cache: Cache = RedisCache(settings.redis_url) if settings.redis_url else MemoryCache()
+    cache: Cache = guard(
+        RedisCache(settings.redis_url) if settings.redis_url else MemoryCache(),
+        "redis" if settings.redis_url else "memory",
+        fail_open=True,
+    )
     if settings.cache_ttl > 0:
         concepts = CachedConceptStore(concepts, cache, settings.cache_ttl)
         theses = CachedThesisStore(theses, cache, settings.cache_ttl)
@@ -190,8 +207,8 @@ async def build_stores(settings: Settings) -> Stores:
         concepts=concepts,
         graph=graph,
         theses=theses,
-        users=SqlUserStore(db),
-        tokens=SqlRefreshTokenStore(db),
+        users=guard(SqlUserStore(db), "sql"),
+        tokens=guard(SqlRefreshTokenStore(db), "sql"),
         cache=cache,
         relay=relay,
         llm=build_llm(settings),

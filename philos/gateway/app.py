@@ -24,6 +24,7 @@ from philos.gateway.middleware import BodyLimit, RequestId
 
 logger = logging.getLogger("philos")
 READY_TIMEOUT_SECONDS = 2.0
+CORE_STORES = ("concepts", "users")
 
 
 def create_app(settings: Settings | None = None, stores: Stores | None = None) -> Starlette:
@@ -54,6 +55,9 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         return JSONResponse({"status": "ok"})
 
     async def ready(_request: Request) -> Response:
+        """Ready while the core SQL store answers. A separate graph or thesis store that is
+        down is reported (its fields answer null with an error) but keeps no pod out of
+        rotation: restarting the API would not bring Neo4j or MongoDB back."""
         stores: Stores | None = state["stores"]
         if stores is None:
             return JSONResponse({"status": "starting"}, status_code=503)
@@ -62,13 +66,14 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
             try:
                 await asyncio.wait_for(store.ping(), READY_TIMEOUT_SECONDS)
                 checks[role] = "ok"
-            except Exception as exc:  # any failure means not ready; say which store
+            except Exception as exc:  # any failure means unavailable; say which store
                 logger.warning("readiness check failed for %s: %r", role, exc)
                 checks[role] = "unavailable"
-        ok = all(v == "ok" for v in checks.values())
+        core_ok = all(checks[role] == "ok" for role in CORE_STORES)
+        status = "ready" if all(v == "ok" for v in checks.values()) else "degraded"
         return JSONResponse(
-            {"status": "ready" if ok else "unavailable", "stores": checks},
-            status_code=200 if ok else 503,
+            {"status": status if core_ok else "unavailable", "stores": checks},
+            status_code=200 if core_ok else 503,
         )
 
     async def metrics(_request: Request) -> Response:

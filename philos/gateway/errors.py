@@ -12,6 +12,8 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from philos.domain import StoreUnavailableError
+
 logger = logging.getLogger("philos.errors")
 
 
@@ -21,10 +23,22 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 class MaskUnexpectedErrors(MaskErrors):
+    """Also turns a store outage into a clear, unmasked error on the fields it affects."""
+
     def __init__(self) -> None:
         super().__init__(should_mask_error=is_unexpected)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if isinstance(error.original_error, StoreUnavailableError):
+            return GraphQLError(
+                message=error.original_error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=None,
+                extensions={"code": "STORE_UNAVAILABLE", "store": error.original_error.store},
+            )
         context = self.execution_context.context
         request_id = getattr(context, "request_id", None) or "unknown"
         logger.error(

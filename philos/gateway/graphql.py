@@ -34,6 +34,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from philos.config import Settings
+from philos.datasources.resilience import request_deadline
 from philos.datasources.wiring import Stores
 from philos.domain import ANONYMOUS, AuthError, Principal
 from philos.gateway.auth import Tokens
@@ -158,6 +159,8 @@ class PhilosGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        # Store calls made for this request share one deadline (see datasources/resilience).
+        request_deadline.set(time.monotonic() + self.settings.request_timeout)
         response = self._reject_media_type(request)
         if response is None:
             try:

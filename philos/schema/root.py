@@ -119,7 +119,7 @@ class Query:
         filter: ThesisFilter | None = None,
         first: int = 20,
         after: str | None = None,
-    ) -> ThesisConnection:
+    ) -> ThesisConnection | None:
         flt = filter.to_domain() if filter else domain.ThesisFilter()
         return await queries.theses(info.context, flt, first, after)
 

@@ -110,7 +110,7 @@ class Concept:
         info: PhilosInfo,
         direction: Direction = Direction.BOTH,
         types: list[RelationType] | None = None,
-    ) -> list[Relation]:
+    ) -> list[Relation] | None:
         key = (str(self.id), direction, tuple(sorted(set(types or ()))))
         rels = await info.context.loaders.edges.load(key)
         return [Relation.from_domain(r) for r in rels]
@@ -122,7 +122,7 @@ class Concept:
         depth: int = 1,
         types: list[RelationType] | None = None,
         direction: Direction = Direction.BOTH,
-    ) -> list[Neighbour]:
+    ) -> list[Neighbour] | None:
         check_range("depth", depth, 1, 3)
         found = await info.context.stores.graph.neighbours(str(self.id), depth, types, direction)
         concepts = [
@@ -134,13 +134,13 @@ class Concept:
     @strawberry.field(description="Theses about this concept, newest first.")
     async def theses(
         self, info: PhilosInfo, stance: Stance | None = None, first: int = 20
-    ) -> list[Thesis]:
+    ) -> list[Thesis] | None:
         check_range("first", first, 1, 100)
         found = await info.context.loaders.theses_of.load((str(self.id), stance, first))
         return [Thesis.from_domain(t) for t in found]
 
     @strawberry.field(description="How many theses this concept has.")
-    async def thesis_count(self, info: PhilosInfo) -> int:
+    async def thesis_count(self, info: PhilosInfo) -> int | None:
         return await info.context.loaders.thesis_count.load(str(self.id))
 
     @strawberry.field(description="Who created the concept, if known.")

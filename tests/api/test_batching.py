@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import event
 
 from philos import domain
-from philos.datasources.cache import MemoryCache
 from philos.datasources.wiring import Stores
 from tests.api.conftest import Api
+from tests.conftest import memory_cache
 
 NESTED = """query($n: Int!) { concepts(first: $n) { totalCount nodes {
     name thesisCount
@@ -66,8 +66,7 @@ async def test_statement_count_is_constant_in_page_size(api: Api) -> None:
     counts = {}
     for n in (10, 50):
         # A cold cache for each size, so every level reaches the database.
-        assert isinstance(api.stores.cache, MemoryCache)
-        api.stores.cache.clear()
+        memory_cache(api.stores).clear()
         with counting(api.stores) as statements:
             data = await api.data(NESTED, {"n": n})
         assert len(data["concepts"]["nodes"]) == n

@@ -88,15 +88,22 @@ async def test_health_and_ready(api: Api) -> None:
     }
 
 
-async def test_ready_reports_a_failing_store(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("role", "status", "code"),
+    [("theses", "degraded", 200), ("graph", "degraded", 200), ("concepts", "unavailable", 503)],
+)
+async def test_ready_follows_the_core_store(
+    api: Api, monkeypatch: pytest.MonkeyPatch, role: str, status: str, code: int
+) -> None:
     async def down() -> None:
         raise ConnectionError("refused")
 
-    monkeypatch.setattr(api.stores.theses, "ping", down)
+    monkeypatch.setattr(getattr(api.stores, role), "ping", down)
     ready = await api.client.get("/ready")
-    assert ready.status_code == 503
-    assert ready.json()["stores"]["theses"] == "unavailable"
-    assert ready.json()["stores"]["concepts"] == "ok"
+    assert ready.status_code == code
+    assert ready.json()["status"] == status
+    assert ready.json()["stores"][role] == "unavailable"
+    assert ready.json()["stores"]["users"] == "ok"
 
 
 async def test_metrics_count_operations_by_name_and_outcome(api: Api) -> None:

@@ -1,0 +1,171 @@
+"""Every store call goes through a guard: a timeout inside the request's deadline, one retry
+with jitter for idempotent reads, a circuit breaker per store (purgatory), and metrics.
+
+Expected outcomes (``PhilosError``: not found, conflict…) pass straight through and do not
+count as failures. Anything else — a timeout, a refused connection, a driver error — counts
+against the breaker and reaches the caller as ``StoreUnavailableError`` naming the store; the
+GraphQL layer turns that into a null field with an error carrying its path. A cache that fails
+is skipped instead: reads miss, writes are dropped, the request goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
+
+from philos.domain import PhilosError, StoreUnavailableError
+from philos.gateway.metrics import REGISTRY
+
+logger = logging.getLogger("philos.stores")
+
+STORE_CALLS = Histogram(
+    "philos_store_call_duration_seconds",
+    "Store call latency by store and method.",
+    ["store", "method"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+STORE_ERRORS = Counter(
+    "philos_store_errors",
+    "Store calls that failed (timeouts, connection and driver errors) by store and method.",
+    ["store", "method"],
+    registry=REGISTRY,
+)
+BREAKER_STATE = Gauge(
+    "philos_breaker_state",
+    "Circuit breaker per store: 0 closed, 0.5 half-open, 1 open.",
+    ["store"],
+    registry=REGISTRY,
+)
+_STATE_VALUE = {"closed": 0.0, "half-opened": 0.5, "opened": 1.0}
+
+READS = frozenset(
+    {
+        "get_many",
+        "get_many_by_slug",
+        "list",
+        "get_relations",
+        "edges_of",
+        "neighbours",
+        "shortest_path",
+        "subgraph",
+        "by_concepts",
+        "count_by_concepts",
+        "get_by_email",
+        "get_by_hash",
+        "count",
+    }
+)
+UNGUARDED = frozenset({"ping", "aclose", "setup"})
+
+# The monotonic time by which the current request must be answered, if any.
+request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "philos_request_deadline", default=None
+)
+
+
+class Breakers:
+    """One breaker per store name; state changes are mirrored in ``philos_breaker_state``."""
+
+    def __init__(self, threshold: int, reset_seconds: float) -> None:
+        self.factory = AsyncCircuitBreakerFactory(
+            default_threshold=threshold, default_ttl=reset_seconds, exclude=[PhilosError]
+        )
+        self.factory.add_listener(self._on_event)
+
+    @staticmethod
+    def _on_event(name: str, event_type: str, event: Any) -> None:
+        if event_type == "state_changed":
+            BREAKER_STATE.labels(name).set(_STATE_VALUE.get(event.state, 0.0))
+            logger.warning("circuit breaker for the %s store is now %s", name, event.state)
+        elif event_type == "circuit_breaker_created":
+            BREAKER_STATE.labels(name).set(0.0)
+
+    async def state(self, name: str) -> str:
+        breaker = await self.factory.get_breaker(name)
+        return str(breaker.context.state)
+
+
+class Guarded:
+    """A store behind the guard. Methods are wrapped; other attributes read through."""
+
+    def __init__(
+        self, inner: Any, store: str, breakers: Breakers, timeout: float, *, fail_open: bool = False
+    ) -> None:
+        self._inner = inner
+        self.inner = inner  # the unguarded store, for tests and tools
+        self._store = store
+        self._breakers = breakers
+        self._timeout = timeout
+        self._fail_open = fail_open
+        self.name = getattr(inner, "name", store)
+
+    def __getattr__(self, attr: str) -> Any:
+        target = getattr(self._inner, attr)
+        if attr in UNGUARDED or attr.startswith("_") or not callable(target):
+            return target
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self._call(attr, target, args, kwargs)
+
+        return call
+
+    def _budget(self) -> float:
+        deadline = request_deadline.get()
+        if deadline is None:
+            return self._timeout
+        return max(0.0, min(self._timeout, deadline - time.monotonic()))
+
+    async def _call(
+        self,
+        method: str,
+        target: Callable[..., Awaitable[Any]],
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+    ) -> Any:
+        attempts = 2 if method in READS else 1
+        for attempt in range(attempts):
+            started = time.perf_counter()
+            try:
+                breaker = await self._breakers.factory.get_breaker(self._store)
+                async with breaker:
+                    budget = self._budget()
+                    if budget <= 0:
+                        raise TimeoutError("request deadline passed")
+                    return await asyncio.wait_for(target(*args, **kwargs), budget)
+            except PhilosError:
+                raise
+            except OpenedState as exc:
+                return self._unavailable(method, "circuit open", exc)
+            except Exception as exc:
+                STORE_ERRORS.labels(self._store, method).inc()
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(random.uniform(0.02, 0.08))  # noqa: S311 - jitter
+                    continue
+                reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+                return self._unavailable(method, reason, exc)
+            finally:
+                STORE_CALLS.labels(self._store, method).observe(time.perf_counter() - started)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unavailable(self, method: str, reason: str, exc: BaseException) -> Any:
+        if self._fail_open:
+            logger.warning(
+                "%s store %s failed (%s); going on without it", self._store, method, reason
+            )
+            return _CACHE_FALLBACK.get(method)
+        logger.warning("%s store %s failed: %s: %r", self._store, method, reason, exc)
+        raise StoreUnavailableError(self._store, reason) from exc
+
+
+# What a failed cache call answers when the cache is skipped.
+_CACHE_FALLBACK: dict[str, Any] = {"get_many": {}, "set_many": None, "delete": None, "incr": 0}
