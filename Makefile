@@ -16,6 +16,7 @@ run: $(STAMP)  ## serve the API on the embedded default at http://127.0.0.1:8000
 	$(BIN)/philos serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 test: $(STAMP)  ## lint, type-check, then the whole suite (starts the real servers it needs)
+	bash tests/deploy/install-tools.sh
 	$(BIN)/ruff check philos tests
 	$(BIN)/ruff format --check philos tests
 	$(BIN)/mypy philos
