@@ -65,14 +65,14 @@ async def take_quota(cache: Cache, caller: str, quota: int, window: int) -> None
     """Count one request for ``caller`` in the current fixed window; raise ``QuotaExceeded``
     past ``quota``. A quota of 0 means no quota.
 
-    The counter key names the window, so a new window starts from zero. (``Cache.incr`` keeps
-    counters without expiry: one small key per caller and window.)
+    The counter key names the window, so a new window starts from zero; each counter expires
+    with its window.
     """
     if quota <= 0:
         return
     now = time.time()
     index = int(now // window)
-    used = await cache.incr(f"ai-quota:{caller}:{window}:{index}")
+    used = await cache.incr(f"ai-quota:{caller}:{window}:{index}", ttl=window)
     if used > quota:
         retry_after = max(1, math.ceil((index + 1) * window - now))
         raise QuotaExceeded(
