@@ -11,15 +11,18 @@ from collections.abc import Sequence
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from philos.config import get_settings
+
     uvicorn.run(
-        "philos.gateway.app:create_app",
+        "philos.gateway.app:serve_app",
         factory=True,
         host=args.host,
         port=args.port,
         reload=args.reload,
         proxy_headers=True,
         timeout_graceful_shutdown=args.graceful_timeout,
-        log_level="info",
+        log_config=None,  # JSON logging, configured by serve_app
+        log_level=get_settings().log_level.lower(),
     )
     return 0
 

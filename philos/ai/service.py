@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
+import structlog
 from pydantic import BaseModel
 
 from philos import domain
@@ -38,6 +39,7 @@ from philos.resolvers.permissions import require_editor
 from philos.schema.context import Context
 
 logger = logging.getLogger("philos.ai")
+ai_log = structlog.stdlib.get_logger("philos.ai")
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
@@ -271,6 +273,14 @@ class AiSession:
             AI_CALLS.labels(self.mutation, outcome).inc()
             AI_TOKENS.labels(self.mutation, "input").inc(usage.input_tokens)
             AI_TOKENS.labels(self.mutation, "output").inc(usage.output_tokens)
+            ai_log.info(
+                "ai.call",
+                ai_mutation=self.mutation,
+                ai_outcome=outcome,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
         info = CallInfo(
             model=answer.model or self.llm.model,
             prompt_version=PROMPT_VERSION,

@@ -96,3 +96,13 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         ],
         lifespan=lifespan,
     )
+
+
+def serve_app() -> Starlette:
+    """The factory ``philos serve`` runs: JSON logs first, then the app. (Configured here, in
+    the serving process, so ``--reload`` workers log the same way.)"""
+    from philos.gateway.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

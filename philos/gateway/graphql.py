@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import orjson
+import structlog
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
@@ -131,6 +132,8 @@ class PhilosGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         stores: Stores = self.state["stores"]
         principal = self._principal(request)
+        if principal.user_id:
+            structlog.contextvars.bind_contextvars(user_id=principal.user_id)
         client = request.client.host if request.client else "unknown"
         await self._rate_limit(stores, client, principal)
         return Context(

@@ -11,12 +11,14 @@ import re
 import time
 from collections.abc import Iterator
 
+import structlog
 from graphql import GraphQLError
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from strawberry.extensions import SchemaExtension
 
 disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created series only add noise to every scrape
 REGISTRY = CollectorRegistry(auto_describe=True)
+access_log = structlog.stdlib.get_logger("philos.access")
 
 GRAPHQL_REQUESTS = Counter(
     "philos_graphql_requests",
@@ -69,5 +71,21 @@ class OperationMetrics(SchemaExtension):
         if ctx.pre_execution_errors:
             errors = ctx.pre_execution_errors
         outcome = "error" if errors else "ok"
+        elapsed = time.perf_counter() - started
         GRAPHQL_REQUESTS.labels(label, outcome).inc()
-        GRAPHQL_DURATION.labels(label).observe(time.perf_counter() - started)
+        GRAPHQL_DURATION.labels(label).observe(elapsed)
+        access_log.info(
+            "graphql.operation",
+            operation=ctx.operation_name or "anonymous",
+            operation_type=_operation_type(ctx),
+            outcome=outcome,
+            duration_ms=round(elapsed * 1000, 2),
+            errors=len(errors or ()),
+        )
+
+
+def _operation_type(ctx: object) -> str | None:
+    try:
+        return str(ctx.operation_type.value)  # type: ignore[attr-defined]
+    except Exception:  # not parsed (a syntax error): no type to report
+        return None

@@ -28,9 +28,14 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("embedded")
+class Served(str):
+    """The base URL of a running `philos serve`, with its process and log file."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
+def start_server(data_dir: Path, *args: str) -> Served:
     port = free_port()
     env = {
         k: v
@@ -38,13 +43,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if k not in {"DATABASE_URL", "NEO4J_URI", "MONGODB_URI", "REDIS_URL", "ANTHROPIC_API_KEY"}
     }
     env["PHILOS_DATA_DIR"] = str(data_dir)
-    log = (data_dir / "server.log").open("wb")
+    log_path = data_dir / "server.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "philos", "serve", "--port", str(port)],
+        [sys.executable, "-m", "philos", "serve", "--port", str(port), *args],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    log.close()
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -59,16 +66,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         proc.kill()
     if proc.poll() is not None:
-        pytest.fail("philos serve exited:\n" + (data_dir / "server.log").read_text()[-3000:])
-    assert (data_dir / "philos.db").exists()
-    yield base
-    proc.send_signal(signal.SIGTERM)
+        pytest.fail("philos serve exited:\n" + log_path.read_text()[-3000:])
+    served = Served(base)
+    served.proc = proc
+    served.log = log_path
+    return served
+
+
+def stop_server(served: Served) -> None:
+    served.proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=20)
+        served.proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
+        if served.proc.poll() is None:
+            served.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    data_dir = tmp_path_factory.mktemp("embedded")
+    served = start_server(data_dir)
+    assert (data_dir / "philos.db").exists()
+    yield served
+    stop_server(served)
 
 
 def readme_queries() -> list[str]:
@@ -81,7 +101,7 @@ def test_readme_has_five_example_queries() -> None:
 
 
 @pytest.mark.parametrize("index", range(5))
-def test_readme_example_queries_answer(server: str, index: int) -> None:
+def test_readme_example_queries_answer(server: Served, index: int) -> None:
     query = readme_queries()[index]
     response = httpx.post(f"{server}/graphql", json={"query": query}, timeout=10)
     assert response.status_code == 200
@@ -132,3 +152,63 @@ def test_graphql_over_http_audit(server: str) -> None:
         f"{r['status']}: {r['name']} ({r['reason']})" for r in results if r["status"] != "ok"
     ]
     assert failing == []
+
+
+def test_json_logs_carry_the_request_id(server: Served) -> None:
+    response = httpx.post(
+        f"{server}/graphql",
+        json={"query": "query LogMe { concepts(first: 1) { totalCount } }"},
+        headers={"x-request-id": "log-test-7"},
+        timeout=10,
+    )
+    assert response.headers["x-request-id"] == "log-test-7"
+    deadline = time.monotonic() + 5
+    line: dict[str, object] | None = None
+    while line is None and time.monotonic() < deadline:
+        for raw in server.log.read_text().splitlines():
+            entry = json.loads(raw)  # every line is one JSON object
+            if (
+                entry.get("event") == "graphql.operation"
+                and entry.get("request_id") == "log-test-7"
+            ):
+                line = entry
+        time.sleep(0.1)
+    assert line is not None
+    assert line["operation"] == "LogMe" and line["outcome"] == "ok"
+    assert line["level"] == "info" and line["logger"] == "philos.access"
+    assert isinstance(line["duration_ms"], float) and "timestamp" in line
+
+
+def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
+    """A request whose body is still arriving when SIGTERM comes is answered, not dropped."""
+    served = start_server(tmp_path, "--graceful-timeout", "10")
+    try:
+        body = json.dumps({"query": "{ concepts(first: 3) { totalCount } }"}).encode()
+        port = int(served.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+            head = (
+                f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            sock.sendall(head + body[:10])
+            time.sleep(0.3)
+            served.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            assert served.proc.poll() is None  # still draining
+            sock.sendall(body[10:])
+            answer = b""
+            while b"totalCount" not in answer:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert b'"totalCount":142' in answer
+        # uvicorn re-raises the signal once drained, so the exit reads as "terminated".
+        assert served.proc.wait(timeout=15) in (0, -signal.SIGTERM)
+        # New connections are refused once it is shutting down.
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{served}/health", timeout=2)
+    finally:
+        if served.proc.poll() is None:
+            served.proc.kill()
