@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     mongodb_database: str = Field(
         default="philos_theses", validation_alias="PHILOS_MONGODB_DATABASE"
     )
+    response_cache_ttl: float = Field(
+        default=60.0, ge=0, validation_alias="PHILOS_RESPONSE_CACHE_TTL"
+    )
     cache_ttl: float = Field(default=300.0, ge=0, validation_alias="PHILOS_CACHE_TTL")
 
     jwt_secret: str | None = Field(default=None, validation_alias="JWT_SECRET")

@@ -24,7 +24,8 @@ CACHE_REQUESTS = Counter(
 
 
 class MemoryCache:
-    """A bounded LRU with per-entry expiry; one per process."""
+    """A bounded LRU with per-entry expiry; one per process. Counters are kept apart from the
+    LRU and never evicted (the response cache's data versions must not fall back to 0)."""
 
     name = "memory"
 
@@ -49,6 +50,9 @@ class MemoryCache:
         for key in keys:
             entry = self._data.get(key)
             if entry is None:
+                counter = self._counters.get(key)
+                if counter is not None and (not counter[0] or counter[0] > now):
+                    found[key] = str(counter[1]).encode()  # as Redis answers GET on a counter
                 continue
             expires, value = entry
             if expires <= now:

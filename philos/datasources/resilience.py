@@ -99,7 +99,14 @@ class Guarded:
     """A store behind the guard. Methods are wrapped; other attributes read through."""
 
     def __init__(
-        self, inner: Any, store: str, breakers: Breakers, timeout: float, *, fail_open: bool = False
+        self,
+        inner: Any,
+        store: str,
+        breakers: Breakers,
+        timeout: float,
+        *,
+        fail_open: bool = False,
+        after_write: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._inner = inner
         self.inner = inner  # the unguarded store, for tests and tools
@@ -107,6 +114,7 @@ class Guarded:
         self._breakers = breakers
         self._timeout = timeout
         self._fail_open = fail_open
+        self._after_write = after_write  # e.g. bump the data version the response cache checks
         self.name = getattr(inner, "name", store)
 
     def __getattr__(self, attr: str) -> Any:
@@ -115,7 +123,13 @@ class Guarded:
             return target
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self._call(attr, target, args, kwargs)
+            if attr in READS or self._after_write is None:
+                return await self._call(attr, target, args, kwargs)
+            try:
+                return await self._call(attr, target, args, kwargs)
+            finally:
+                # Even a failed write may have changed something (a timeout after commit).
+                await self._after_write()
 
         return call
 

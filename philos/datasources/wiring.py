@@ -37,6 +37,7 @@ from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.graph import SqlGraphStore
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlRefreshTokenStore, SqlUserStore
+from philos.datasources.versions import DataVersions
 
 logger = logging.getLogger("philos.wiring")
 T = TypeVar("T")
@@ -53,6 +54,7 @@ class Stores:
     tokens: RefreshTokenStore
     cache: Cache = field(default_factory=MemoryCache)
     relay: OutboxRelay | None = None
+    versions: DataVersions | None = None
     llm: LLM | None = None  # None: AI features off
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -170,12 +172,40 @@ async def build_stores(settings: Settings) -> Stores:
 
     external = bool(settings.neo4j_uri or settings.mongodb_uri)
     breakers = Breakers(settings.breaker_threshold, settings.breaker_reset)
+    cache: Cache = cast(
+        Cache,
+        Guarded(
+            RedisCache(settings.redis_url) if settings.redis_url else MemoryCache(),
+            "redis" if settings.redis_url else "memory",
+            breakers,
+            settings.store_timeout,
+            fail_open=True,
+        ),
+    )
+    versions = DataVersions(cache)
 
-    def guard(store: T, name: str, *, fail_open: bool = False) -> T:
-        return cast(T, Guarded(store, name, breakers, settings.store_timeout, fail_open=fail_open))
+    def guard(store: T, name: str, *changes: str) -> T:
+        """Put a store behind its guard; a write bumps the data versions of ``changes``."""
 
-    graph = guard(graph, "neo4j" if settings.neo4j_uri else "sql")
-    theses = guard(theses, "mongo" if settings.mongodb_uri else "sql")
+        async def bump() -> None:
+            await versions.bump(*changes)
+
+        return cast(
+            T,
+            Guarded(
+                store, name, breakers, settings.store_timeout, after_write=bump if changes else None
+            ),
+        )
+
+    graph = guard(graph, "neo4j" if settings.neo4j_uri else "sql", "graph")
+    theses = guard(theses, "mongo" if settings.mongodb_uri else "sql", "theses")
+    # Deleting a concept also deletes, in the same transaction, the relations and theses kept
+    # in the SQL database, so a concept write counts as a write to those too.
+    concept_changes = ["concepts"]
+    if not settings.neo4j_uri:
+        concept_changes.append("graph")
+    if not settings.mongodb_uri:
+        concept_changes.append("theses")
     concepts: ConceptStore = guard(
         SqlConceptStore(
             db,
@@ -184,11 +214,7 @@ async def build_stores(settings: Settings) -> Stores:
             outbox=external,
         ),
         "sql",
-    )
-    cache: Cache = guard(
-        RedisCache(settings.redis_url) if settings.redis_url else MemoryCache(),
-        "redis" if settings.redis_url else "memory",
-        fail_open=True,
+        *concept_changes,
     )
     if settings.cache_ttl > 0:
         concepts = CachedConceptStore(concepts, cache, settings.cache_ttl)
@@ -207,8 +233,9 @@ async def build_stores(settings: Settings) -> Stores:
         concepts=concepts,
         graph=graph,
         theses=theses,
-        users=guard(SqlUserStore(db), "sql"),
+        users=guard(SqlUserStore(db), "sql", "users"),
         tokens=guard(SqlRefreshTokenStore(db), "sql"),
+        versions=versions,
         cache=cache,
         relay=relay,
         llm=build_llm(settings),

@@ -48,6 +48,12 @@ async def test_counter_is_atomic(cache: Cache) -> None:
     assert sorted(results) == list(range(1, 21))
 
 
+async def test_counters_read_back_as_bytes(cache: Cache) -> None:
+    await cache.incr("version")
+    await cache.incr("version")
+    assert await cache.get_many(["version"]) == {"version": b"2"}
+
+
 async def test_windowed_counter_expires(cache: Cache) -> None:
     assert [await cache.incr("window", ttl=0.1) for _ in range(3)] == [1, 2, 3]
     await asyncio.sleep(0.2)
