@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import neo4j
+import pytest
 from sqlalchemy import event
 
 from philos import domain
 from philos.datasources.wiring import Stores
 from tests.api.conftest import Api
-from tests.conftest import memory_cache
+from tests.conftest import MONGO_COMMANDS, clear_cache, unwrap
 
 NESTED = """query($n: Int!) { concepts(first: $n) { totalCount nodes {
     name thesisCount
@@ -23,6 +25,7 @@ NESTED = """query($n: Int!) { concepts(first: $n) { totalCount nodes {
 
 @contextmanager
 def counting(stores: Stores) -> Iterator[list[str]]:
+    """SQL statements, through SQLAlchemy's cursor hook."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -34,6 +37,33 @@ def counting(stores: Stores) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def round_trips(stores: Stores) -> Iterator[dict[str, list[str]]]:
+    """SQL statements, Cypher queries (wrapping the driver's transaction ``run``) and MongoDB commands
+    (a pymongo command listener) made inside the block."""
+    seen: dict[str, list[str]] = {"sql": [], "cypher": [], "mongo": []}
+    monkeypatch = pytest.MonkeyPatch()
+    graph = unwrap(stores.graph)
+    if getattr(graph, "name", "") == "neo4j":
+        # Every query, execute_query's included, runs through a managed transaction.
+        tx_run = neo4j.AsyncManagedTransaction.run
+
+        async def counted_run(tx: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            seen["cypher"].append(query)
+            return await tx_run(tx, query, *args, **kwargs)
+
+        monkeypatch.setattr(neo4j.AsyncManagedTransaction, "run", counted_run)
+    MONGO_COMMANDS.commands = seen["mongo"]
+    MONGO_COMMANDS.recording = True
+    try:
+        with counting(stores) as statements:
+            seen["sql"] = statements
+            yield seen
+    finally:
+        MONGO_COMMANDS.recording = False
+        monkeypatch.undo()
 
 
 async def add_bulk(stores: Stores, n: int) -> None:
@@ -61,23 +91,31 @@ async def add_bulk(stores: Stores, n: int) -> None:
         )
 
 
-async def test_statement_count_is_constant_in_page_size(api: Api) -> None:
+async def test_statement_count_is_constant_in_page_size(api: Api, backend: str) -> None:
     await add_bulk(api.stores, 60)
-    counts = {}
+    counts: dict[int, dict[str, int]] = {}
     for n in (10, 50):
-        # A cold cache for each size, so every level reaches the database.
-        memory_cache(api.stores).clear()
-        with counting(api.stores) as statements:
+        # A cold cache for each size, so every level reaches the stores.
+        await clear_cache(api.stores)
+        with round_trips(api.stores) as seen:
             data = await api.data(NESTED, {"n": n})
         assert len(data["concepts"]["nodes"]) == n
-        counts[n] = len(statements)
+        counts[n] = {kind: len(calls) for kind, calls in seen.items()}
+    assert counts[10] == counts[50], counts
+    if backend == "production":
+        # SQL: the page and the relation targets. Cypher: relations, then the targets'
+        # relations (split in two, as explained below). Mongo: theses and their counts.
+        assert counts[50]["sql"] <= 2 and counts[50]["cypher"] <= 3, counts
+        assert counts[50]["mongo"] <= 2, counts
+        return
+    counts_sql = {n: c["sql"] for n, c in counts.items()}
     # Six batched loads: the page (with its total), relations, their targets, the targets'
     # relations, theses (arguments ride along; their concept is primed from the page) and
     # thesis counts. The targets' relations take two statements here, not one: targets that
     # are on the page resolve from the primed loader before the others come back from the
     # database, so that level's loads arrive in two ticks. The split depends on the data's
     # shape, never on the page size.
-    assert counts[10] == counts[50] == 7, counts
+    assert counts_sql[10] == counts_sql[50] == 7, counts
 
 
 async def test_loader_answers_by_key_not_position(api: Api) -> None:

@@ -81,7 +81,7 @@ def test_every_concept_has_a_thesis_and_a_relation() -> None:
         assert c.id in related, c.slug
 
 
-@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_seeding_twice_adds_nothing_the_second_time(stores: Stores) -> None:
     first = await seed(stores, CORPUS)
     assert first == {
