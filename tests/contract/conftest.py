@@ -20,7 +20,7 @@ from philos.datasources.sql.tables import metadata
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlUserStore
 
-GRAPH_BACKENDS = ["sqlite", "postgres"]
+GRAPH_BACKENDS = ["sqlite", "postgres", "neo4j"]
 THESIS_BACKENDS = ["sqlite", "postgres", "mongo"]
 SQL_ONLY = ["sqlite", "postgres"]
 
@@ -51,6 +51,15 @@ async def graph_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
         db = await _sql(request, kind, tmp_path)
         yield SqlGraphStore(db)
         await db.aclose()
+        return
+    if kind == "neo4j":
+        from philos.datasources.neo4j import Neo4jGraphStore
+
+        store = Neo4jGraphStore(request.getfixturevalue("neo4j_uri"))
+        await store.setup()
+        await store.driver.execute_query("MATCH (n) DETACH DELETE n", database_=store.database)
+        yield store
+        await store.aclose()
         return
     raise AssertionError(f"no graph backend {kind}")
 
