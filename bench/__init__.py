@@ -1,0 +1,1 @@
+"""Load benchmark of Philos against PostGraphile; see docs/benchmarks.md."""

@@ -1,0 +1,151 @@
+"""The benchmark harness's own parts, CI-safe: no timings, no Node, no wrk.
+
+The dataset generator is loaded at a tiny size into a database of its own on the session's
+PostgreSQL and checked for row counts and referential integrity; the Philos versions of the
+benchmark queries are validated against Philos's schema.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from graphql import parse, validate
+
+from bench.dataset import (
+    POSTGRAPHILE_COMMENTS,
+    DatasetSpec,
+    annotate_for_postgraphile,
+    asyncpg_url,
+    generate,
+    integrity,
+    load,
+    with_database,
+)
+from bench.queries import CYCLE, QUERIES, Shape, build_pool, render
+from philos.schema.root import build_schema
+
+TINY = DatasetSpec(
+    concepts=12, theses_per_concept=3, arguments_per_thesis=2, relations_per_concept=2
+)
+
+
+@pytest.fixture
+async def bench_db(postgres_url: str) -> AsyncIterator[str]:
+    """A fresh database next to the session's one, dropped afterwards."""
+    name = f"philos_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(asyncpg_url(postgres_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    except asyncpg.InsufficientPrivilegeError as exc:
+        await admin.close()
+        pytest.fail(f"the PostgreSQL role of {postgres_url} needs CREATEDB for this test: {exc}")
+    try:
+        yield with_database(postgres_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def test_generation_is_deterministic_and_sized() -> None:
+    first, second = generate(TINY), generate(TINY)
+    assert first.concepts == second.concepts
+    assert first.theses == second.theses
+    assert first.relations == second.relations
+    expected = TINY.expected
+    assert len(first.concepts) == expected["concepts"] == 12
+    assert len(first.theses) == expected["theses"] == 36
+    assert sum(len(t["arguments"]) for t in first.theses) == expected["arguments"] == 72
+    assert len(first.relations) == expected["relations"] == 24
+    assert len(set(first.slugs)) == 12
+    names = [c["name"] for c in first.concepts]
+    # Both servers page in name order; Philos sorts by lower(name), PostGraphile by name.
+    assert sorted(names) == sorted(names, key=str.lower)
+    assert generate(DatasetSpec(concepts=12, seed=8)).concepts != first.concepts
+
+
+def test_spec_rejects_impossible_relations() -> None:
+    with pytest.raises(ValueError, match="relations_per_concept"):
+        DatasetSpec(concepts=3, relations_per_concept=3)
+
+
+async def test_tiny_dataset_loads_with_integrity(bench_db: str) -> None:
+    counts = await load(bench_db, TINY)
+    assert {k: counts[k] for k in ("concepts", "theses", "relations")} == {
+        "concepts": 12,
+        "theses": 36,
+        "relations": 24,
+    }
+    report = await integrity(bench_db, TINY)
+    assert report == {
+        "concepts": 12,
+        "theses": 36,
+        "relations": 24,
+        "arguments": 72,
+        "orphan_theses": 0,
+        "orphan_relation_sources": 0,
+        "orphan_relation_targets": 0,
+        "self_loops": 0,
+        "duplicate_triples": 0,
+        "concepts_with_other_thesis_count": 0,
+        "concepts_with_other_relation_count": 0,
+    }
+
+    # Loading again replaces the rows rather than adding to them.
+    await load(bench_db, TINY)
+    assert (await integrity(bench_db, TINY))["concepts"] == 12
+
+    # PostGraphile's virtual foreign keys are comments only: no constraint is added.
+    await annotate_for_postgraphile(bench_db)
+    conn = await asyncpg.connect(asyncpg_url(bench_db))
+    try:
+        for table, comment in POSTGRAPHILE_COMMENTS.items():
+            stored = await conn.fetchval("SELECT obj_description($1::regclass, 'pg_class')", table)
+            assert stored == comment
+        foreign_keys = await conn.fetchval(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+            "AND conrelid IN ('theses'::regclass, 'relations'::regclass)"
+        )
+        assert foreign_keys == 0
+    finally:
+        await conn.close()
+
+
+def test_philos_queries_validate_against_the_schema() -> None:
+    schema = build_schema()._schema
+    data = generate(TINY)
+    shape = Shape(theses_per_concept=3, relations_per_concept=2)
+    for key, query in QUERIES.items():
+        pool = build_pool(key, data.slugs)
+        cycle = query.cycles["philos"](shape)
+        assert pool.capacity(cycle) >= len(pool.lines) >= 1, key
+        templates = [query.templates["philos"](value) for value in pool.lines]
+        assert len(set(templates)) == len(templates), key
+        for value, cyc in ((pool.hot, cycle[0]), (pool.lines[0], cycle[len(cycle) - 1])):
+            body = json.loads(query.body("philos", value, cyc))
+            assert CYCLE not in json.dumps(body), key
+            errors = validate(schema, parse(body["query"]))
+            assert not errors, (key, errors)
+
+
+def test_cycle_placeholder_takes_numbers_lists_and_names() -> None:
+    template = json.dumps({"query": "{ t" + CYCLE + ": __typename }", "variables": {"k": CYCLE}})
+    assert json.loads(render(template, "42")) == {
+        "query": "{ t42: __typename }",
+        "variables": {"k": 42},
+    }
+    assert json.loads(render(json.dumps({"types": CYCLE}), '["IS_A","OPPOSES"]')) == {
+        "types": ["IS_A", "OPPOSES"]
+    }
+
+
+def test_repeats_count_requests_seen_before() -> None:
+    from bench.run import count_repeats
+
+    assert count_repeats(pool=91_296, warmup=400, measured=2_000) == 0
+    assert count_repeats(pool=1_000, warmup=100, measured=600) == 100  # hits the warm-up's
+    assert count_repeats(pool=1_000, warmup=0, measured=2_500) == 1_500  # wraps around
+    assert count_repeats(pool=1_000, warmup=3_000, measured=5) == 5
