@@ -69,6 +69,9 @@ def backend_settings(backend: str, request: pytest.FixtureRequest) -> dict[str, 
         "MONGODB_URI": request.getfixturevalue("mongodb_uri"),
         "PHILOS_MONGODB_DATABASE": "philos_api_tests",
         "REDIS_URL": request.getfixturevalue("redis_url"),
+        # Short enough that outage tests see failures and recoveries quickly.
+        "PHILOS_STORE_TIMEOUT": 2,
+        "PHILOS_BREAKER_RESET": 1,
     }
 
 

@@ -1,12 +1,13 @@
 """The outbox and its relay: how concept changes reach a separate graph or thesis store.
 
-A concept change and its outbox entry commit in one SQL transaction, so an entry exists exactly
-when the change happened. The relay applies entries in order, each idempotently (a node upsert
-by id; a delete that is a no-op the second time), deleting an entry once it is applied. A failing
-entry stays, with its error, and is retried after a growing, jittered delay; entries behind it
-wait, so changes to one concept are never applied out of order. Several replicas may relay at
-once: on PostgreSQL each takes its entry with ``FOR UPDATE SKIP LOCKED``, and applying twice is
-harmless anyway.
+A concept change and its outbox entries (one per store that must hear of it) commit in one SQL
+transaction, so entries exist exactly when the change happened. The relay applies each store's
+entries in order, each idempotently (a node upsert by id; a delete that is a no-op the second
+time), deleting an entry once it is applied. A failing entry stays, with its error, and is
+retried after a growing, jittered delay; that store's later entries wait behind it, so changes
+are never applied out of order, while the other store's entries go on. Several replicas may
+relay at once: an entry being applied is locked (``FOR UPDATE``; others skip that store until
+it is done), and applying twice is harmless anyway.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +33,17 @@ logger = logging.getLogger("philos.outbox")
 
 TOPIC_UPSERT = "concept.upsert"
 TOPIC_DELETE = "concept.delete"
+GRAPH = "graph"
+THESES = "theses"
+# Which stores hear of which change: only the graph keeps a copy of concepts (id, slug, name).
+TARGETS = {TOPIC_UPSERT: (GRAPH,), TOPIC_DELETE: (GRAPH, THESES)}
 MAX_DELAY_SECONDS = 60.0
 
 
-async def enqueue(conn: AsyncConnection, topic: str, subject: Concept | str) -> None:
-    """Write an entry inside the caller's transaction."""
+async def enqueue(
+    conn: AsyncConnection, topic: str, subject: Concept | str, stores: Sequence[str]
+) -> None:
+    """Write the entries for ``stores`` (those that are separate) in the caller's transaction."""
     from philos.datasources.sql.tables import outbox_t
 
     if isinstance(subject, Concept):
@@ -44,16 +52,19 @@ async def enqueue(conn: AsyncConnection, topic: str, subject: Concept | str) -> 
     else:
         concept_id, payload = subject, {"id": subject}
     now = utcnow()
-    await conn.execute(
-        insert(outbox_t).values(
-            topic=topic,
-            concept_id=concept_id,
-            payload=payload,
-            created_at=now,
-            attempts=0,
-            next_attempt_at=now,
-        )
-    )
+    for target in TARGETS[topic]:
+        if target in stores:
+            await conn.execute(
+                insert(outbox_t).values(
+                    topic=topic,
+                    target=target,
+                    concept_id=concept_id,
+                    payload=payload,
+                    created_at=now,
+                    attempts=0,
+                    next_attempt_at=now,
+                )
+            )
 
 
 def retry_delay(attempts: int) -> float:
@@ -73,49 +84,67 @@ class OutboxRelay:
         self.theses = theses
         self._wake = asyncio.Event()
 
-    async def apply(self, topic: str, payload: dict[str, Any]) -> None:
-        if topic == TOPIC_UPSERT:
-            if self.graph is not None:
+    @property
+    def targets(self) -> list[str]:
+        return [name for name, store in ((GRAPH, self.graph), (THESES, self.theses)) if store]
+
+    async def apply(self, target: str, topic: str, payload: dict[str, Any]) -> None:
+        if target == GRAPH and self.graph is not None:
+            if topic == TOPIC_UPSERT:
                 concept = Concept(
                     id=payload["id"], slug=payload["slug"], name=payload["name"], summary=""
                 )
                 await self.graph.upsert_concepts([concept])
-        elif topic == TOPIC_DELETE:
-            if self.graph is not None:
+                return
+            if topic == TOPIC_DELETE:
                 await self.graph.remove_concept(payload["id"])
-            if self.theses is not None:
-                await self.theses.remove_concept(payload["id"])
-        else:
-            raise ValueError(f"unknown outbox topic {topic!r}")
+                return
+        if target == THESES and self.theses is not None and topic == TOPIC_DELETE:
+            await self.theses.remove_concept(payload["id"])
+            return
+        raise ValueError(f"no way to apply {topic!r} to {target!r}")
 
     async def drain(self, limit: int = 500) -> int:
-        """Apply due entries in order until none is due or one fails; returns how many."""
+        """Apply each store's due entries in order, until none is due or one fails; returns
+        how many were applied."""
+        done = 0
+        for target in self.targets:
+            done += await self._drain(target, limit - done)
+        return done
+
+    async def _drain(self, target: str, limit: int) -> int:
         from philos.datasources.sql.tables import outbox_t
 
         o = outbox_t.c
         done = 0
         while done < limit:
             async with self.db.begin() as conn:
+                first = (
+                    await conn.execute(
+                        select(o.id).where(o.target == target).order_by(o.id).limit(1)
+                    )
+                ).scalar_one_or_none()
+                if first is None:
+                    return done
                 row = (
                     await conn.execute(
                         select(outbox_t)
-                        .where(o.next_attempt_at <= utcnow())
-                        .order_by(o.id)
-                        .limit(1)
+                        .where(o.id == first, o.next_attempt_at <= utcnow())
                         .with_for_update(skip_locked=True)
                     )
                 ).first()
-                if row is None:
+                if row is None:  # not due yet, or another relay is applying it
                     return done
                 try:
-                    await self.apply(row.topic, row.payload)
+                    await self.apply(target, row.topic, row.payload)
                 except Exception as exc:  # any failure: keep the entry, retry later
                     delay = retry_delay(row.attempts + 1)
                     logger.warning(
-                        "outbox entry %s (%s %s) failed, attempt %s, retry in %.1fs: %r",
+                        "outbox entry %s (%s %s for %s) failed, attempt %s, retry in %.1fs: %r",
                         row.id,
                         row.topic,
                         row.concept_id,
+                        target,
                         row.attempts + 1,
                         delay,
                         exc,

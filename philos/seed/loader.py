@@ -139,6 +139,7 @@ async def seed(stores: Stores, corpus: Corpus | None = None) -> dict[str, int]:
         if (thesis.concept_id, thesis.statement) not in statements:
             await stores.theses.create(thesis)
             added["theses"] += 1
+    await stores.relay_now()  # carry the new concepts to a separate graph store, if any
     logger.info("seeded %s", added)
     return added
 

@@ -110,6 +110,9 @@ class SqlConceptStore:
         self.owns_graph = owns_graph
         self.owns_theses = owns_theses
         self.outbox = outbox
+        self.outbox_stores = [
+            name for name, owned in (("graph", owns_graph), ("theses", owns_theses)) if not owned
+        ]
 
     async def ping(self) -> None:
         await self.db.ping()
@@ -157,7 +160,7 @@ class SqlConceptStore:
             async with self.db.begin() as conn:
                 await conn.execute(insert(concepts_t).values(**_values(concept)))
                 if self.outbox:
-                    await enqueue(conn, TOPIC_UPSERT, concept)
+                    await enqueue(conn, TOPIC_UPSERT, concept, self.outbox_stores)
         except IntegrityError as exc:
             raise ConflictError(
                 f"The slug '{concept.slug}' is already used by another concept; choose another."
@@ -187,7 +190,7 @@ class SqlConceptStore:
                         current_version=current,
                     )
                 if self.outbox:
-                    await enqueue(conn, TOPIC_UPSERT, concept)
+                    await enqueue(conn, TOPIC_UPSERT, concept, self.outbox_stores)
         except IntegrityError as exc:
             raise ConflictError(
                 f"The slug '{concept.slug}' is already used by another concept; choose another."
@@ -213,5 +216,5 @@ class SqlConceptStore:
                 await conn.execute(delete(theses_t).where(theses_t.c.concept_id == concept_id))
             await conn.execute(delete(concepts_t).where(c.id == concept_id))
             if self.outbox:
-                await enqueue(conn, TOPIC_DELETE, concept_id)
+                await enqueue(conn, TOPIC_DELETE, concept_id, self.outbox_stores)
         return True

@@ -123,6 +123,7 @@ class OutboxRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     topic: str = Field(max_length=40)
+    target: str = Field(max_length=20, index=True)  # the store it is for: graph | theses
     concept_id: str = Field(max_length=36)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts()

@@ -1,0 +1,138 @@
+"""Real outages on the production wiring: stop Neo4j or the MongoDB-wire server mid-test.
+
+Queries keep answering (the affected fields are null, each with an error carrying its path),
+/ready stays ready while PostgreSQL is up, and concept changes made during the outage reach the
+stopped store through the outbox once it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Api
+from tests.conftest import unwrap
+from tests.services.plugin import ServiceControl
+
+pytestmark = pytest.mark.parametrize("backend", ["production"], indirect=True)
+
+FORMS = """{ concept(slug: "forms") { name summary relations { type } neighbours { distance }
+    theses { statement } thesisCount } }"""
+_fresh = iter(range(1_000_000))
+
+
+def fresh(query: str) -> str:
+    """The same query under a new alias: a response-cache miss, so the stores are asked."""
+    return query.replace("{ concept(", f"{{ n{next(_fresh)}: __typename concept(", 1)
+
+
+async def recovered(api: Api, query: str, within: float = 20) -> dict[str, Any]:
+    """Poll until the query answers without errors (breakers close after their reset time)."""
+    deadline = time.monotonic() + within
+    while True:
+        body = await api.post(query)
+        if "errors" not in body or time.monotonic() > deadline:
+            return body
+        await asyncio.sleep(0.5)
+
+
+def paths(body: dict[str, Any]) -> dict[tuple[Any, ...], str]:
+    return {tuple(e["path"]): e["extensions"]["code"] for e in body.get("errors", [])}
+
+
+async def test_graph_outage(api: Api, service_control: ServiceControl) -> None:
+    healthy = await api.data(FORMS)
+    with service_control.outage("neo4j"):
+        # A response cached before the outage still answers: no write has happened since.
+        assert await api.data(FORMS) == healthy
+        body = await api.post(fresh(FORMS))
+        concept = body["data"]["concept"]
+        assert concept["name"] == "Theory of Forms"
+        assert concept["theses"] == healthy["concept"]["theses"]
+        assert concept["relations"] is None and concept["neighbours"] is None
+        assert paths(body) == {
+            ("concept", "relations"): "STORE_UNAVAILABLE",
+            ("concept", "neighbours"): "STORE_UNAVAILABLE",
+        }
+        assert all("neo4j store is unavailable" in e["message"] for e in body["errors"])
+        ready = await api.client.get("/ready")
+        assert ready.status_code == 200
+        assert ready.json()["status"] == "degraded"
+        assert ready.json()["stores"]["graph"] == "unavailable"
+    back = await recovered(api, FORMS)
+    assert back == {"data": healthy}
+    later = await recovered(api, fresh(FORMS))
+    assert later["data"]["concept"] == healthy["concept"]
+    assert (await api.client.get("/ready")).json()["status"] == "ready"
+
+
+async def test_thesis_outage(api: Api, service_control: ServiceControl) -> None:
+    healthy = await api.data(FORMS)
+    with service_control.outage("mongo"):
+        body = await api.post(fresh(FORMS))
+        concept = body["data"]["concept"]
+        assert concept["relations"] == healthy["concept"]["relations"]
+        assert concept["theses"] is None and concept["thesisCount"] is None
+        assert set(paths(body)) == {("concept", "theses"), ("concept", "thesisCount")}
+        listing = await api.post("{ theses(first: 7) { totalCount } }")
+        assert listing["data"] == {"theses": None}
+        assert paths(listing) == {("theses",): "STORE_UNAVAILABLE"}
+        assert (await api.client.get("/ready")).status_code == 200
+    later = await recovered(api, fresh(FORMS))
+    assert later["data"]["concept"] == healthy["concept"]
+
+
+async def node(api: Api, concept_id: str) -> dict[str, Any] | None:
+    graph = unwrap(api.stores.graph)
+    records, _, _ = await graph.driver.execute_query(  # type: ignore[attr-defined]
+        "MATCH (c:Concept {id: $id}) RETURN c.slug AS slug, c.name AS name, "
+        "COUNT { (c)--() } AS degree",
+        id=concept_id,
+        database_=graph.database,  # type: ignore[attr-defined]
+    )
+    return dict(records[0]) if records else None
+
+
+CREATE = """mutation { createConcept(input: {slug: "logos", name: "Logos", summary: "Reason."}) {
+    ... on ConceptSuccess { concept { id } } } }"""
+
+
+async def test_concept_changes_reach_the_graph(api: Api) -> None:
+    created = (await api.data(CREATE))["createConcept"]["concept"]["id"]
+    assert await node(api, created) == {"slug": "logos", "name": "Logos", "degree": 0}
+    await api.data(
+        'mutation($id: ID!) { updateConcept(input: {id: $id, version: 1, slug: "logos-2", '
+        'name: "Logos II"}) { __typename } }',
+        {"id": created},
+    )
+    assert await node(api, created) == {"slug": "logos-2", "name": "Logos II", "degree": 0}
+    assert api.stores.relay is not None and await api.stores.relay.pending() == 0
+
+
+async def test_delete_during_a_graph_outage_is_relayed_later(
+    api: Api, service_control: ServiceControl
+) -> None:
+    forms = await api.concept_id("forms")
+    assert api.stores.relay is not None and await api.stores.relay.pending() == 0
+    before = await node(api, forms)
+    assert before == {"slug": "forms", "name": "Theory of Forms", "degree": 2}
+    with service_control.outage("neo4j"):
+        deleted = await api.data(
+            "mutation($id: ID!) { deleteConcept(id: $id) { __typename } }", {"id": forms}
+        )
+        assert deleted["deleteConcept"]["__typename"] == "DeleteSuccess"
+        assert api.stores.relay is not None and await api.stores.relay.pending() == 1
+        # The thesis store was up: the concept's theses went at once; only the graph waits.
+        assert (await api.data("{ theses { totalCount } }"))["theses"]["totalCount"] == 1
+    deadline = time.monotonic() + 30
+    while await api.stores.relay.pending() and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        # Entries wait out their back-off; draining before that is a no-op, not an error.
+        await api.stores.relay.drain()
+    assert await api.stores.relay.pending() == 0
+    assert await node(api, forms) is None
+    neo = await recovered(api, '{ concept(slug: "neoplatonism") { relations { type } } }')
+    assert neo == {"data": {"concept": {"relations": []}}}
