@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -27,7 +28,14 @@ class SqlDatabase:
             kwargs["connect_args"] = {"timeout": 15}
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=False)
+        # JSON columns (arguments, sources, aliases) go through orjson both ways.
+        kwargs["json_serializer"] = lambda value: orjson.dumps(value).decode()
+        kwargs["json_deserializer"] = orjson.loads
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # Reads run in autocommit: no BEGIN/ROLLBACK round trips around each SELECT.
+        self.read_engine: AsyncEngine = self.engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
@@ -44,7 +52,8 @@ class SqlDatabase:
             await conn.execute(text("SELECT 1"))
 
     def connect(self) -> AsyncConnection:
-        return self.engine.connect()
+        """A connection for reads (autocommit); use ``begin()`` for writes."""
+        return self.read_engine.connect()
 
     def begin(self) -> Any:
         return self.engine.begin()
