@@ -17,22 +17,26 @@ run: $(STAMP)  ## serve the API on the embedded default at http://127.0.0.1:8000
 
 test: $(STAMP)  ## lint, type-check, then the whole suite (starts the real servers it needs)
 	bash tests/deploy/install-tools.sh
-	$(BIN)/ruff check philos tests
-	$(BIN)/ruff format --check philos tests
+	$(BIN)/ruff check philos tests bench
+	$(BIN)/ruff format --check philos tests bench
 	$(BIN)/mypy philos
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check philos tests
-	$(BIN)/ruff format --check philos tests
+	$(BIN)/ruff check philos tests bench
+	$(BIN)/ruff format --check philos tests bench
 	$(BIN)/mypy philos
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix philos tests
-	$(BIN)/ruff format philos tests
+	$(BIN)/ruff check --fix philos tests bench
+	$(BIN)/ruff format philos tests bench
 
 schema: $(STAMP)  ## rewrite schema.graphql from the code
 	$(BIN)/philos export-schema > schema.graphql
+
+bench: $(STAMP)  ## Philos vs PostGraphile on a generated dataset; writes bench/results/ (see docs/benchmarks.md)
+	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
