@@ -6,6 +6,7 @@ DataLoaders.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from strawberry.types import Info
@@ -34,7 +35,10 @@ class Provenance:
 
     @classmethod
     def from_domain(cls, p: domain.Provenance) -> Provenance:
-        return cls(kind=p.kind, model=p.model, prompt_version=p.prompt_version)
+        # The domain record already has every field this type reads (the default resolver is
+        # getattr, and resolver methods get the record as ``self``), so it is served as is:
+        # no copy per object on hot list paths.
+        return cast(Provenance, p)
 
 
 @strawberry.type(description="A person who writes in Philos. Only public fields are exposed.")
@@ -46,12 +50,10 @@ class User:
 
     @classmethod
     def from_domain(cls, u: domain.User) -> User:
-        return cls(
-            id=strawberry.ID(u.id),
-            display_name=u.display_name,
-            role=u.role,
-            created_at=u.created_at,
-        )
+        # The domain record already has every field this type reads (the default resolver is
+        # getattr, and resolver methods get the record as ``self``), so it is served as is:
+        # no copy per object on hot list paths.
+        return cast(User, u)
 
 
 @strawberry.type(
@@ -85,24 +87,10 @@ class Concept:
 
     @classmethod
     def from_domain(cls, c: domain.Concept) -> Concept:
-        return cls(
-            id=strawberry.ID(c.id),
-            slug=c.slug,
-            name=c.name,
-            summary=c.summary,
-            body=c.body,
-            tradition=c.tradition,
-            era_from=c.era_from,
-            era_to=c.era_to,
-            tags=list(c.tags),
-            aliases=list(c.aliases),
-            wikidata_id=c.wikidata_id,
-            sep_url=c.sep_url,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            version=c.version,
-            author_id=c.author_id,
-        )
+        # The domain record already has every field this type reads (the default resolver is
+        # getattr, and resolver methods get the record as ``self``), so it is served as is:
+        # no copy per object on hot list paths.
+        return cast(Concept, c)
 
     @strawberry.field(description="Relations touching this concept, by type then weight.")
     async def relations(
@@ -170,16 +158,10 @@ class Relation:
 
     @classmethod
     def from_domain(cls, r: domain.Relation) -> Relation:
-        return cls(
-            id=strawberry.ID(r.id),
-            type=r.type,
-            weight=r.weight,
-            note=r.note,
-            provenance=Provenance.from_domain(r.provenance),
-            created_at=r.created_at,
-            source_id=strawberry.ID(r.source_id),
-            target_id=strawberry.ID(r.target_id),
-        )
+        # The domain record already has every field this type reads (the default resolver is
+        # getattr, and resolver methods get the record as ``self``), so it is served as is:
+        # no copy per object on hot list paths.
+        return cast(Relation, r)
 
     @strawberry.field
     async def source(self, info: PhilosInfo) -> Concept | None:
@@ -223,33 +205,14 @@ class Thesis:
     created_at: datetime
     updated_at: datetime
     version: int
-    synthesis_of_ids: strawberry.Private[tuple[str, ...]]
+    synthesis_of: strawberry.Private[tuple[str, ...]]
 
     @classmethod
     def from_domain(cls, t: domain.Thesis) -> Thesis:
-        return cls(
-            id=strawberry.ID(t.id),
-            concept_id=strawberry.ID(t.concept_id),
-            statement=t.statement,
-            stance=t.stance,
-            arguments=[
-                Argument(
-                    id=strawberry.ID(a.id), polarity=a.polarity, text=a.text, strength=a.strength
-                )
-                for a in t.arguments
-            ],
-            sources=[
-                Source(author=s.author, work=s.work, year=s.year, url=s.url) for s in t.sources
-            ],
-            related_concept_ids=[strawberry.ID(i) for i in t.related_concept_ids],
-            tags=list(t.tags),
-            provenance=Provenance.from_domain(t.provenance),
-            status=t.status,
-            created_at=t.created_at,
-            updated_at=t.updated_at,
-            version=t.version,
-            synthesis_of_ids=t.synthesis_of,
-        )
+        # The domain record already has every field this type reads (the default resolver is
+        # getattr, and resolver methods get the record as ``self``), so it is served as is:
+        # no copy per object on hot list paths.
+        return cast(Thesis, t)
 
     @strawberry.field(description="The concept the thesis is about.")
     async def concept(self, info: PhilosInfo) -> Concept | None:
@@ -257,11 +220,12 @@ class Thesis:
         return Concept.from_domain(found) if found else None
 
     @strawberry.field(
+        name="synthesisOf",
         description="For a synthesis: the thesis and the antithesis it reconciles (those that "
-        "still exist); empty for other theses."
+        "still exist); empty for other theses.",
     )
-    async def synthesis_of(self, info: PhilosInfo) -> list[Thesis]:
-        found = await info.context.loaders.thesis.load_many(list(self.synthesis_of_ids))
+    async def synthesis_of_theses(self, info: PhilosInfo) -> list[Thesis]:
+        found = await info.context.loaders.thesis.load_many(list(self.synthesis_of))
         return [Thesis.from_domain(t) for t in found if t is not None]
 
 
