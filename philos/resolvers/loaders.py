@@ -21,7 +21,8 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 G = TypeVar("G", bound=Hashable)
 
-EdgeKey = tuple[str, Direction, tuple[RelationType, ...]]
+# (concept id, direction, types, whether the relations' end concepts will be read)
+EdgeKey = tuple[str, Direction, tuple[RelationType, ...], bool]
 ThesesKey = tuple[str, Stance | None, int | None]
 
 
@@ -65,11 +66,20 @@ class Loaders:
 
 
 def build_loaders(stores: Stores) -> Loaders:
+    concept: DataLoader[str, Concept | None] = _by_id(stores.concepts.get_many)
+
     async def edges(
-        group: tuple[Direction, tuple[RelationType, ...]], ids: list[str]
+        group: tuple[Direction, tuple[RelationType, ...], bool], ids: list[str]
     ) -> dict[str, list[Relation]]:
-        direction, types = group
-        return await stores.graph.edges_of(ids, direction, types or None)
+        direction, types, with_ends = group
+        found = await stores.graph.edges_of(ids, direction, types or None)
+        if with_ends:
+            # Load the end concepts before answering, in one batch for the whole level: then
+            # every relation's source/target resolves at once and the lists nested under them
+            # start together, as one batch (ends already cached would otherwise run ahead).
+            ends = [c for rels in found.values() for r in rels for c in (r.source_id, r.target_id)]
+            await concept.load_many(ends)
+        return found
 
     async def theses(
         group: tuple[Stance | None, int | None], ids: list[str]
@@ -82,11 +92,11 @@ def build_loaders(stores: Stores) -> Loaders:
         return [found.get(k, 0) for k in keys]
 
     return Loaders(
-        concept=_by_id(stores.concepts.get_many),
+        concept=concept,
         concept_by_slug=_by_id(stores.concepts.get_many_by_slug),
         thesis=_by_id(stores.theses.get_many),
         user=_by_id(stores.users.get_many),
-        edges=_grouped(lambda k: (k[1], k[2]), edges, lambda k: k[0], list),
+        edges=_grouped(lambda k: (k[1], k[2], k[3]), edges, lambda k: k[0], list),
         theses_of=_grouped(lambda k: (k[1], k[2]), theses, lambda k: k[0], list),
         thesis_count=DataLoader(load_fn=counts),
     )

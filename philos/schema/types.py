@@ -99,7 +99,8 @@ class Concept:
         direction: Direction = Direction.BOTH,
         types: list[RelationType] | None = None,
     ) -> list[Relation] | None:
-        key = (str(self.id), direction, tuple(sorted(set(types or ()))))
+        ends = bool(_selected_ends(info))
+        key = (str(self.id), direction, tuple(sorted(set(types or ()))), ends)
         rels = await info.context.loaders.edges.load(key)
         return [Relation.from_domain(r) for r in rels]
 
@@ -137,6 +138,21 @@ class Concept:
             return None
         user = await info.context.loaders.user.load(self.author_id)
         return User.from_domain(user) if user else None
+
+
+def _selected_ends(info: PhilosInfo) -> list[str]:
+    """Which of ``source``/``target`` the query selects under the current field."""
+    ends: set[str] = set()
+    for field in info.selected_fields:
+        for selection in getattr(field, "selections", ()):
+            name = getattr(selection, "name", None)
+            if name in ("source", "target"):
+                ends.add(name)
+            else:  # fragments: look one level into them
+                for inner in getattr(selection, "selections", ()):
+                    if getattr(inner, "name", None) in ("source", "target"):
+                        ends.add(inner.name)
+    return sorted(ends)
 
 
 @strawberry.type(description="A concept reached from another, with its distance in steps.")

@@ -104,18 +104,14 @@ async def test_statement_count_is_constant_in_page_size(api: Api, backend: str) 
     assert counts[10] == counts[50], counts
     if backend == "production":
         # SQL: the page and the relation targets. Cypher: relations, then the targets'
-        # relations (split in two, as explained below). Mongo: theses and their counts.
-        assert counts[50]["sql"] <= 2 and counts[50]["cypher"] <= 3, counts
-        assert counts[50]["mongo"] <= 2, counts
+        # relations. Mongo: theses and their counts.
+        assert counts[50] == {"sql": 2, "cypher": 2, "mongo": 2}, counts
         return
     counts_sql = {n: c["sql"] for n, c in counts.items()}
-    # Six batched loads: the page (with its total), relations, their targets, the targets'
-    # relations, theses (arguments ride along; their concept is primed from the page) and
-    # thesis counts. The targets' relations take two statements here, not one: targets that
-    # are on the page resolve from the primed loader before the others come back from the
-    # database, so that level's loads arrive in two ticks. The split depends on the data's
-    # shape, never on the page size.
-    assert counts_sql[10] == counts_sql[50] == 7, counts
+    # One statement per level: the page (with its total), relations, their targets, the
+    # targets' relations, theses (arguments ride along; their concept is primed from the page)
+    # and thesis counts.
+    assert counts_sql[10] == counts_sql[50] == 6, counts
 
 
 async def test_loader_answers_by_key_not_position(api: Api) -> None:
