@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, FieldNode, OperationDefinitionNode, OperationType, print_ast
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+    print_ast,
+)
 from prometheus_client import Counter
 from strawberry.extensions import SchemaExtension
 
@@ -47,16 +55,22 @@ def _cacheable(document: Any, operation_name: str | None) -> bool:
     )
 
 
-def response_key(document: Any, operation_name: str | None, variables: Any, role: str) -> str:
-    digest = hashlib.sha256()
+@lru_cache(maxsize=1024)
+def _normalised(query: str) -> bytes:
+    # Printing the AST is the costly part of the key, and a query text always prints the same,
+    # so it is done once per distinct text.
+    return hashlib.sha256(print_ast(parse(query, no_location=True)).encode()).digest()
+
+
+def response_key(query: str, operation_name: str | None, variables: Any, role: str) -> str:
+    digest = hashlib.sha256(_normalised(query))
     for part in (
-        print_ast(document).encode(),
         (operation_name or "").encode(),
         orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
         role.encode(),
     ):
-        digest.update(part)
         digest.update(b"\0")
+        digest.update(part)
     return f"rc:{digest.hexdigest()}"
 
 
@@ -79,7 +93,9 @@ class ResponseCache(SchemaExtension):
             yield
             return
         stores = context.stores
-        key = response_key(document, ctx.operation_name, ctx.variables, context.principal.role)
+        key = response_key(
+            ctx.query or "", ctx.operation_name, ctx.variables, context.principal.role
+        )
         versions = await stores.versions.current()
         found = (await stores.cache.get_many([key])).get(key)
         if found is not None:
