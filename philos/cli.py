@@ -1,4 +1,4 @@
-"""Command line: ``philos serve | seed | export-schema``."""
+"""Command line: ``philos serve | seed | migrate | export-schema``."""
 
 from __future__ import annotations
 
@@ -46,6 +46,22 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(_args: argparse.Namespace) -> int:
+    from philos.config import get_settings
+    from philos.datasources.sql import SqlDatabase
+
+    async def run() -> None:
+        db = SqlDatabase(get_settings().sql_url)
+        try:
+            await db.create_schema()
+        finally:
+            await db.aclose()
+
+    asyncio.run(run())
+    print("the SQL schema is at the newest migration")
+    return 0
+
+
 def _export_schema(_args: argparse.Namespace) -> int:
     from philos.schema.root import build_schema
 
@@ -69,6 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed = sub.add_parser("seed", help="load the sample corpus (only what is missing)")
     seed.add_argument("--reset", action="store_true", help="empty the database first")
     seed.set_defaults(run=_seed)
+
+    migrate = sub.add_parser(
+        "migrate", help="bring the SQL schema to the newest migration (start-up does it too)"
+    )
+    migrate.set_defaults(run=_migrate)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=_export_schema)

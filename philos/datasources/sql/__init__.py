@@ -33,19 +33,22 @@ class SqlDatabase:
         kwargs["json_deserializer"] = orjson.loads
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around each SELECT.
-        self.read_engine: AsyncEngine = self.engine.execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
+        self.read_engine: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     async def create_schema(self) -> None:
+        """Bring the schema to the newest migration (Alembic, ``migrations/``). Replicas
+        starting together on PostgreSQL take turns through an advisory lock."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            if not self.is_sqlite:
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            await conn.run_sync(_upgrade)
 
     async def drop_schema(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.drop_all)
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -60,6 +63,24 @@ class SqlDatabase:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+
+
+_LOCK_KEY = 0x5048494C4F53  # "PHILOS": serialises migrations across replicas
+
+
+def alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Any) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(connection), "head")
 
 
 def _ensure_parent_dir(url: str) -> None:
