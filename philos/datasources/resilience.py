@@ -77,8 +77,12 @@ class Breakers:
     """One breaker per store name; state changes are mirrored in ``philos_breaker_state``."""
 
     def __init__(self, threshold: int, reset_seconds: float) -> None:
+        # A cancelled call (graphql-core cancels sibling fields when a non-null one fails)
+        # says nothing about the store's health.
         self.factory = AsyncCircuitBreakerFactory(
-            default_threshold=threshold, default_ttl=reset_seconds, exclude=[PhilosError]
+            default_threshold=threshold,
+            default_ttl=reset_seconds,
+            exclude=[PhilosError, asyncio.CancelledError],
         )
         self.factory.add_listener(self._on_event)
 
@@ -155,7 +159,7 @@ class Guarded:
                     budget = self._budget()
                     if budget <= 0:
                         raise TimeoutError("request deadline passed")
-                    return await asyncio.wait_for(target(*args, **kwargs), budget)
+                    return await _shielded(target(*args, **kwargs), budget)
             except PhilosError:
                 raise
             except OpenedState as exc:
@@ -179,6 +183,29 @@ class Guarded:
             return _CACHE_FALLBACK.get(method)
         logger.warning("%s store %s failed: %s: %r", self._store, method, reason, exc)
         raise StoreUnavailableError(self._store, reason) from exc
+
+
+async def _shielded(call: Awaitable[Any], budget: float) -> Any:
+    """Run a store call to its end even if the caller is cancelled.
+
+    graphql-core cancels the sibling fields of a non-null field that failed; a store call
+    cancelled half-way (say, while its connection opens) would never give its connection back.
+    Shielded, the call finishes on its own and its result is dropped. A timeout still cancels
+    it: that is the store's fault, not the caller's.
+    """
+    task = asyncio.ensure_future(call)
+    task.add_done_callback(_consume)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), budget)
+    except TimeoutError:
+        task.cancel()
+        raise
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    # Fetch the outcome of a call nobody waits for any more, so it is not reported as lost.
+    if not task.cancelled():
+        task.exception()
 
 
 # What a failed cache call answers when the cache is skipped.

@@ -45,20 +45,29 @@ def limit_rules(max_depth: int, max_aliases: int) -> AddValidationRules:
     return AddValidationRules(list(validation_rules(max_depth, max_aliases)))
 
 
+MAX_INT = 2**31 - 1  # GraphQL's Int
+
+
 class _Coster:
+    """Costs saturate just past ``ceiling``: enough to reject, never a huge number."""
+
     def __init__(
         self,
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
         schema: Any,
+        ceiling: int,
     ) -> None:
         self.fragments = fragments
         self.variables = variables
         self.schema = schema
+        self.ceiling = ceiling
 
     def selection_cost(self, selection_set: SelectionSetNode, parent: GraphQLNamedType) -> int:
         total = 0
         for selection in selection_set.selections:
+            if total > self.ceiling:
+                break
             if isinstance(selection, FieldNode):
                 total += self.field_cost(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
@@ -70,7 +79,7 @@ class _Coster:
                 fragment = self.fragments[selection.name.value]
                 target = self.schema.get_type(fragment.type_condition.name.value) or parent
                 total += self.selection_cost(fragment.selection_set, target)
-        return total
+        return min(total, self.ceiling + 1)
 
     def field_cost(self, node: FieldNode, parent: GraphQLNamedType) -> int:
         if node.name.value.startswith("__") or not isinstance(
@@ -89,16 +98,23 @@ class _Coster:
                 if given is not None
                 else first.default_value
             )
-            multiplier = max(1, value if isinstance(value, int) else 1)
+            # The raw variables are not coerced yet: anything but a sane Int counts as 1 here
+            # and fails coercion later with its own error.
+            multiplier = value if isinstance(value, int) and 1 <= value <= MAX_INT else 1
         inner = 0
         if node.selection_set is not None:
             inner = self.selection_cost(node.selection_set, get_named_type(definition.type))
-        return 1 + multiplier * inner
+        return min(1 + multiplier * inner, self.ceiling + 1)
 
 
 def operation_cost(
-    document: Any, operation_name: str | None, variables: Mapping[str, Any] | None, schema: Any
+    document: Any,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    schema: Any,
+    ceiling: int,
 ) -> int:
+    """The operation's cost, or ``ceiling + 1`` for anything dearer."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -114,7 +130,8 @@ def operation_cost(
     if chosen is None:
         return 0
     root = schema.get_root_type(chosen.operation)
-    return _Coster(fragments, variables or {}, schema).selection_cost(chosen.selection_set, root)
+    coster = _Coster(fragments, variables or {}, schema, ceiling)
+    return coster.selection_cost(chosen.selection_set, root)
 
 
 class CostLimit(SchemaExtension):
@@ -126,16 +143,21 @@ class CostLimit(SchemaExtension):
         ctx = self.execution_context
         if ctx.graphql_document is not None:
             cost = operation_cost(
-                ctx.graphql_document, ctx.operation_name, ctx.variables, ctx.schema._schema
+                ctx.graphql_document,
+                ctx.operation_name,
+                ctx.variables,
+                ctx.schema._schema,
+                self.max_cost,
             )
             if cost > self.max_cost:
                 ctx.result = ExecutionResult(
                     data=None,
                     errors=[
                         GraphQLError(
-                            f"The query is too expensive: cost {cost}, limit {self.max_cost}. "
-                            "Ask for smaller pages (`first`) or fewer nested lists.",
-                            extensions={"code": "COST_LIMIT_EXCEEDED", "cost": cost},
+                            f"The query is too expensive: its cost is over the limit of "
+                            f"{self.max_cost}. Ask for smaller pages (`first`) or fewer "
+                            "nested lists.",
+                            extensions={"code": "COST_LIMIT_EXCEEDED", "limit": self.max_cost},
                         )
                     ],
                 )

@@ -11,6 +11,7 @@ with errors are not cached.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
@@ -64,11 +65,11 @@ def _normalised(query: str) -> bytes:
 
 def response_key(query: str, operation_name: str | None, variables: Any, role: str) -> str:
     digest = hashlib.sha256(_normalised(query))
-    for part in (
-        (operation_name or "").encode(),
-        orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
-        role.encode(),
-    ):
+    try:
+        encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # e.g. an integer past 64 bits; coercion will reject it
+        encoded = json.dumps(variables, sort_keys=True, default=repr).encode()
+    for part in ((operation_name or "").encode(), encoded, role.encode()):
         digest.update(b"\0")
         digest.update(part)
     return f"rc:{digest.hexdigest()}"
