@@ -22,37 +22,44 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
-class MaskUnexpectedErrors(MaskErrors):
-    """Also turns a store outage into a clear, unmasked error on the fields it affects."""
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=is_unexpected)
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if isinstance(error.original_error, StoreUnavailableError):
-            return GraphQLError(
-                message=error.original_error.message,
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                original_error=None,
-                extensions={"code": "STORE_UNAVAILABLE", "store": error.original_error.store},
-            )
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", None) or "unknown"
-        logger.error(
-            "unexpected error in %s (request %s)",
-            ".".join(str(p) for p in error.path or ()) or "operation",
-            request_id,
-            exc_info=error.original_error,
-        )
+def masked(error: GraphQLError, request_id: str) -> GraphQLError:
+    """What the client sees of an error whose cause is not a GraphQLError."""
+    if isinstance(error.original_error, StoreUnavailableError):
         return GraphQLError(
-            message=f"Unexpected error. Quote request id {request_id} when reporting it.",
+            message=error.original_error.message,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
             original_error=None,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            extensions={"code": "STORE_UNAVAILABLE", "store": error.original_error.store},
         )
+    logger.error(
+        "unexpected error in %s (request %s)",
+        ".".join(str(p) for p in error.path or ()) or "operation",
+        request_id,
+        exc_info=error.original_error,
+    )
+    return GraphQLError(
+        message=f"Unexpected error. Quote request id {request_id} when reporting it.",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Also turns a store outage into a clear, unmasked error on the fields it affects.
+
+    Errors raised by other extensions' hooks never pass through here; the view masks those
+    with the same ``masked`` (see ``gateway/graphql.py``)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        context = self.execution_context.context
+        return masked(error, getattr(context, "request_id", None) or "unknown")

@@ -39,7 +39,7 @@ from philos.datasources.resilience import request_deadline
 from philos.datasources.wiring import Stores
 from philos.domain import ANONYMOUS, AuthError, Principal
 from philos.gateway.auth import Tokens
-from philos.gateway.errors import MaskUnexpectedErrors
+from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
 from philos.gateway.limits import CostLimit, limit_rules
 from philos.gateway.metrics import OperationMetrics
 from philos.gateway.response_cache import ResponseCache
@@ -153,6 +153,12 @@ class PhilosGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        if result.errors and any(is_unexpected(e) for e in result.errors):
+            # An extension hook that raised: masked and logged like a resolver's error.
+            request_id = request.scope.get("state", {}).get("request_id", "") or "unknown"
+            result.errors = [
+                masked(e, request_id) if is_unexpected(e) else e for e in result.errors
+            ]
         body = await super().process_result(request, result)
         if wants_graphql_response(request) and is_request_error(result):
             body.pop("data", None)

@@ -142,3 +142,21 @@ async def test_unexpected_errors_are_masked(api: Api, monkeypatch: pytest.Monkey
     assert error["message"] == "Unexpected error. Quote request id req-42 when reporting it."
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
     assert "hunter2" not in response.text and "Traceback" not in response.text
+
+
+async def test_errors_from_extension_hooks_are_masked_too(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import philos.gateway.limits
+
+    def explode(*_args: Any, **_kwargs: Any) -> int:
+        raise RuntimeError("secret internals of the cost limit")
+
+    monkeypatch.setattr(philos.gateway.limits, "operation_cost", explode)
+    response = await api.client.post(
+        "/graphql", json={"query": "{ concepts { totalCount } }"}, headers={"x-request-id": "r-9"}
+    )
+    error = response.json()["errors"][0]
+    assert error["message"] == "Unexpected error. Quote request id r-9 when reporting it."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "r-9"}
+    assert "secret" not in response.text
