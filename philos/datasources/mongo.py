@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.monitoring import CommandListener
 
+from philos.datasources.shared import without_argument
 from philos.domain import (
     Argument,
     ConflictError,
@@ -366,13 +367,9 @@ class MongoThesisStore:
         return await self._edit_arguments(thesis_id, lambda args: [*args, argument])
 
     async def remove_argument(self, thesis_id: str, argument_id: str) -> Thesis:
-        def drop(args: builtins.list[Argument]) -> builtins.list[Argument]:
-            kept = [a for a in args if a.id != argument_id]
-            if len(kept) == len(args):
-                raise NotFoundError("argument", argument_id)
-            return kept
-
-        return await self._edit_arguments(thesis_id, drop)
+        return await self._edit_arguments(
+            thesis_id, lambda args: without_argument(args, argument_id)
+        )
 
     async def _edit_arguments(
         self, thesis_id: str, edit: Callable[[builtins.list[Argument]], builtins.list[Argument]]

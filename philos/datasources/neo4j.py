@@ -51,6 +51,7 @@ from neo4j import (
 from neo4j.exceptions import ConstraintError
 from neo4j.time import DateTime as Neo4jDateTime
 
+from philos.datasources.shared import group_edges
 from philos.domain import (
     Concept,
     ConflictError,
@@ -334,9 +335,8 @@ class Neo4jGraphStore:
         direction: Direction,
         types: Sequence[RelationType] | None = None,
     ) -> dict[str, builtins.list[Relation]]:
-        result: dict[str, list[Relation]] = {cid: [] for cid in concept_ids}
         if not concept_ids:
-            return result
+            return {}
         pattern = _ARROWS[direction].format(types=type_pattern(types))
         records, _, _ = await self._driver.execute_query(
             "UNWIND $ids AS key\n"
@@ -345,22 +345,11 @@ class Neo4jGraphStore:
             "MATCH (a)-[r]->(b)\n"
             f"RETURN {_RELATION_COLUMNS}\n"
             "ORDER BY type, props.weight DESC, props.id",
-            ids=list(result),
+            ids=list(dict.fromkeys(concept_ids)),
             database_=self.database,
             routing_=RoutingControl.READ,
         )
-        keys = set(result)
-        for record in records:
-            rel = _relation(record)
-            if direction is not Direction.INCOMING and rel.source_id in keys:
-                result[rel.source_id].append(rel)
-            if (
-                direction is not Direction.OUTGOING
-                and rel.target_id in keys
-                and rel.target_id != rel.source_id
-            ):
-                result[rel.target_id].append(rel)
-        return result
+        return group_edges((_relation(record) for record in records), concept_ids, direction)
 
     async def neighbours(
         self,

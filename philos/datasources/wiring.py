@@ -68,10 +68,6 @@ class Stores:
             "cache": self.cache,
         }
 
-    @property
-    def external(self) -> bool:
-        return self.relay is not None
-
     async def delete_concept(self, concept_id: str) -> bool:
         """Delete a concept and everything that refers to it.
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from philos.datasources.shared import group_edges
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.common import aware
 from philos.datasources.sql.tables import relations_t
@@ -114,9 +115,8 @@ class SqlGraphStore:
         direction: Direction,
         types: Sequence[RelationType] | None = None,
     ) -> dict[str, list[Relation]]:
-        result: dict[str, list[Relation]] = {cid: [] for cid in concept_ids}
         if not concept_ids:
-            return result
+            return {}
         keys = set(concept_ids)
         touch: ColumnElement[bool]
         if direction is Direction.OUTGOING:
@@ -131,18 +131,8 @@ class SqlGraphStore:
             .order_by(r.type, r.weight.desc(), r.id)
         )
         async with self.db.connect() as conn:
-            rows = await conn.execute(stmt)
-            for row in rows:
-                rel = relation_from_row(row)
-                if direction is not Direction.INCOMING and rel.source_id in keys:
-                    result[rel.source_id].append(rel)
-                if (
-                    direction is not Direction.OUTGOING
-                    and rel.target_id in keys
-                    and rel.target_id != rel.source_id
-                ):
-                    result[rel.target_id].append(rel)
-        return result
+            rows = (await conn.execute(stmt)).all()
+        return group_edges((relation_from_row(row) for row in rows), concept_ids, direction)
 
     async def neighbours(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, select, update
 
+from philos.datasources.shared import without_argument
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags
 from philos.datasources.sql.tables import theses_t
@@ -226,13 +227,9 @@ class SqlThesisStore:
         return await self._edit_arguments(thesis_id, lambda args: [*args, argument])
 
     async def remove_argument(self, thesis_id: str, argument_id: str) -> Thesis:
-        def drop(args: builtins.list[Argument]) -> builtins.list[Argument]:
-            kept = [a for a in args if a.id != argument_id]
-            if len(kept) == len(args):
-                raise NotFoundError("argument", argument_id)
-            return kept
-
-        return await self._edit_arguments(thesis_id, drop)
+        return await self._edit_arguments(
+            thesis_id, lambda args: without_argument(args, argument_id)
+        )
 
     async def _edit_arguments(
         self, thesis_id: str, edit: Callable[[builtins.list[Argument]], builtins.list[Argument]]
