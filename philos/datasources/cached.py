@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from philos.datasources import codec
 from philos.datasources.cache import CACHE_REQUESTS
@@ -27,6 +27,7 @@ from philos.domain import (
 )
 
 R = TypeVar("R", Concept, Thesis)
+S = TypeVar("S", ConceptStore, ThesisStore)
 
 
 async def _read_through(
@@ -64,12 +65,14 @@ def thesis_key(thesis_id: str) -> str:
     return f"thesis:{thesis_id}"
 
 
-class CachedConceptStore:
-    def __init__(self, inner: ConceptStore, cache: Cache, ttl: float) -> None:
-        self.inner = inner
+class _Cached(Generic[S]):
+    """What both wrappers share: the wrapped store, the cache, and read-through attributes."""
+
+    def __init__(self, inner: S, cache: Cache, ttl: float) -> None:
+        self.inner: S = inner
         self.cache = cache
         self.ttl = ttl
-        self.name = inner.name
+        self.name: str = inner.name
 
     def __getattr__(self, attr: str) -> object:
         # Adapter-specific attributes (e.g. owns_graph) read through to the wrapped store.
@@ -81,6 +84,9 @@ class CachedConceptStore:
     async def aclose(self) -> None:
         await self.inner.aclose()
 
+
+class CachedConceptStore(_Cached[ConceptStore]):
+    inner: ConceptStore
     async def get_many(self, ids: Sequence[str]) -> dict[str, Concept]:
         return await _read_through(
             self.cache, self.ttl, ids, concept_key, codec.load_concept, self.inner.get_many
@@ -123,22 +129,8 @@ class CachedConceptStore:
             await self._forget(before)
 
 
-class CachedThesisStore:
-    def __init__(self, inner: ThesisStore, cache: Cache, ttl: float) -> None:
-        self.inner = inner
-        self.cache = cache
-        self.ttl = ttl
-        self.name = inner.name
-
-    def __getattr__(self, attr: str) -> object:
-        return getattr(self.inner, attr)
-
-    async def ping(self) -> None:
-        await self.inner.ping()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
+class CachedThesisStore(_Cached[ThesisStore]):
+    inner: ThesisStore
     async def get_many(self, ids: Sequence[str]) -> dict[str, Thesis]:
         return await _read_through(
             self.cache, self.ttl, ids, thesis_key, codec.load_thesis, self.inner.get_many
