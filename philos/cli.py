@@ -1,9 +1,10 @@
-"""Command line: ``philos serve | seed | migrate | export-schema``."""
+"""Command line: ``philos serve | seed | migrate | worker | export-schema``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -62,6 +63,36 @@ def _migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(_args: argparse.Namespace) -> int:
+    """Run the outbox relay alone (the API runs one in-process too; both are safe together)."""
+    import signal
+
+    from philos.config import get_settings
+    from philos.datasources.wiring import build_stores
+
+    async def run() -> int:
+        stores = await build_stores(get_settings())
+        try:
+            if stores.relay is None:
+                print("nothing to relay: neither NEO4J_URI nor MONGODB_URI is set")
+                return 0
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            relay = asyncio.create_task(stores.relay.run())
+            print("relaying concept changes to the separate stores; SIGTERM stops", flush=True)
+            await stop.wait()
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+            return 0
+        finally:
+            await stores.aclose()
+
+    return asyncio.run(run())
+
+
 def _export_schema(_args: argparse.Namespace) -> int:
     from philos.schema.root import build_schema
 
@@ -90,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "migrate", help="bring the SQL schema to the newest migration (start-up does it too)"
     )
     migrate.set_defaults(run=_migrate)
+
+    worker = sub.add_parser(
+        "worker", help="relay concept changes to separate graph/thesis stores until stopped"
+    )
+    worker.set_defaults(run=_worker)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=_export_schema)

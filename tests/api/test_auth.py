@@ -131,6 +131,8 @@ def _token(**overrides: object) -> str:
         (lambda: _token(aud="someone-else"), "not valid"),
         (lambda: _token(iss="someone-else"), "not valid"),
         (lambda: _token(sub=None), "not valid"),
+        (lambda: _token(exp=None), "not valid"),
+        (lambda: _token(nbf=int(time.time()) + 3600), "not valid"),
         (lambda: jwt.encode({"sub": "u"}, JWT_SECRET, algorithm="HS512"), "not valid"),
         (
             lambda: jwt.encode(

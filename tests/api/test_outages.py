@@ -136,3 +136,48 @@ async def test_delete_during_a_graph_outage_is_relayed_later(
     assert await node(api, forms) is None
     neo = await recovered(api, '{ concept(slug: "neoplatonism") { relations { type } } }')
     assert neo == {"data": {"concept": {"relations": []}}}
+
+
+async def test_philos_worker_relays_on_its_own(
+    api: Api, backend_settings: dict[str, object], sql_url: str
+) -> None:
+    import os
+    import signal
+    import sys
+
+    from philos.domain import Concept
+    from tests.conftest import JWT_SECRET
+
+    # A change written straight to the store: no in-process relay runs for it.
+    concept = Concept(
+        id="00000000-0000-4000-8000-00000000beef", slug="nous", name="Nous", summary="Mind."
+    )
+    await api.stores.concepts.create(concept)
+    assert api.stores.relay is not None and await api.stores.relay.pending() == 1
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in backend_settings.items()},
+        "DATABASE_URL": sql_url,
+        "JWT_SECRET": JWT_SECRET,
+    }
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "philos",
+        "worker",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        # Polling the effect of another process: there is nothing here to wait on instead.
+        while await api.stores.relay.pending() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.3)
+        assert await api.stores.relay.pending() == 0
+        assert await node(api, concept.id) == {"slug": "nous", "name": "Nous", "degree": 0}
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(worker.communicate(), 30)
+    assert worker.returncode == 0, out.decode()[-2000:]
+    assert b"relaying concept changes" in out

@@ -102,3 +102,19 @@ def test_deploy_dev_automatic_prod_manual() -> None:
         assert "helm upgrade --install" in text
         assert "deploy/helm/philos" in text or "$CHART" in text
         assert "--atomic" in text
+
+
+def test_github_tests_run_against_real_service_containers() -> None:
+    workflow = load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
+    job = workflow["jobs"]["test"]
+    images = {name: service["image"] for name, service in job["services"].items()}
+    assert images == {
+        "postgres": "postgres:16",
+        "neo4j": "neo4j:5.26-community",
+        "mongo": "mongo:7",
+        "redis": "redis:7",
+    }
+    for variable in ("DATABASE_URL", "NEO4J_URI", "MONGODB_URI", "REDIS_URL"):
+        host = job["env"][variable].split("@")[-1].split("://")[-1].split(":")[0]
+        assert host in job["services"], (variable, host)
+    assert any("bash .ci/run" in step.get("run", "") for step in job["steps"])

@@ -68,7 +68,7 @@ def test_profiles_add_their_services(profile: str, services: set[str]) -> None:
 
 def test_seed_services_images_and_names() -> None:
     services = config([])["services"]
-    assert services["postgres"]["image"] == "postgres:15"
+    assert services["postgres"]["image"] == "postgres:16"
     assert services["neo4j"]["image"] == "neo4j:5.26"
     assert services["mongodb"]["image"] == "mongo:7"
     assert services["redis"]["image"].split(":")[1].startswith("7")

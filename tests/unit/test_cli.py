@@ -55,3 +55,10 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         main(["frobnicate"])
     assert info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_worker_without_separate_stores_says_so(
+    embedded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["worker"]) == 0
+    assert "nothing to relay" in capsys.readouterr().out
