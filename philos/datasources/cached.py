@@ -87,6 +87,7 @@ class _Cached(Generic[S]):
 
 class CachedConceptStore(_Cached[ConceptStore]):
     inner: ConceptStore
+
     async def get_many(self, ids: Sequence[str]) -> dict[str, Concept]:
         return await _read_through(
             self.cache, self.ttl, ids, concept_key, codec.load_concept, self.inner.get_many
@@ -131,6 +132,7 @@ class CachedConceptStore(_Cached[ConceptStore]):
 
 class CachedThesisStore(_Cached[ThesisStore]):
     inner: ThesisStore
+
     async def get_many(self, ids: Sequence[str]) -> dict[str, Thesis]:
         return await _read_through(
             self.cache, self.ttl, ids, thesis_key, codec.load_thesis, self.inner.get_many
