@@ -316,6 +316,8 @@ def test_store_urls_go_to_the_secret_not_the_configmap(rendered: dict[str, Rende
     }
     config = settings(r)
     assert config["PHILOS_ENV"] == "production"
+    # behind the ingress, client addresses come from X-Forwarded-For (per-IP rate limits)
+    assert config["FORWARDED_ALLOW_IPS"] == "*"
     assert not any("://" in str(v) for v in config.values())
     env_from = container(r)["envFrom"]
     assert {"secretRef": {"name": r.one("Secret")["metadata"]["name"]}} in env_from
