@@ -33,7 +33,7 @@ from philos.schema.payloads import (
     ValidationFailed,
     failure_of,
 )
-from philos.schema.types import Concept, PhilosInfo, Provenance, Relation, Thesis
+from philos.schema.types import Concept, PhilosInfo, Provenance, Relation, Thesis, concept_by_id
 
 strawberry.enum(SuggestionStatus, description="Whether a relation suggestion was accepted yet.")
 
@@ -135,13 +135,11 @@ class RelationSuggestion:
 
     @strawberry.field
     async def source(self, info: PhilosInfo) -> Concept | None:
-        found = await info.context.loaders.concept.load(str(self.source_id))
-        return Concept.from_domain(found) if found else None
+        return await concept_by_id(info, self.source_id)
 
     @strawberry.field
     async def target(self, info: PhilosInfo) -> Concept | None:
-        found = await info.context.loaders.concept.load(str(self.target_id))
-        return Concept.from_domain(found) if found else None
+        return await concept_by_id(info, self.target_id)
 
 
 @strawberry.type(description="A thinker central to a concept and what they contributed.")

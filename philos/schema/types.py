@@ -140,6 +140,12 @@ class Concept:
         return User.from_domain(user) if user else None
 
 
+async def concept_by_id(info: PhilosInfo, concept_id: str) -> Concept | None:
+    """A related concept through the request's loader; None once it has been deleted."""
+    found = await info.context.loaders.concept.load(str(concept_id))
+    return Concept.from_domain(found) if found else None
+
+
 def _selected_ends(info: PhilosInfo) -> list[str]:
     """Which of ``source``/``target`` the query selects under the current field."""
     ends: set[str] = set()
@@ -181,13 +187,11 @@ class Relation:
 
     @strawberry.field
     async def source(self, info: PhilosInfo) -> Concept | None:
-        found = await info.context.loaders.concept.load(str(self.source_id))
-        return Concept.from_domain(found) if found else None
+        return await concept_by_id(info, self.source_id)
 
     @strawberry.field
     async def target(self, info: PhilosInfo) -> Concept | None:
-        found = await info.context.loaders.concept.load(str(self.target_id))
-        return Concept.from_domain(found) if found else None
+        return await concept_by_id(info, self.target_id)
 
 
 @strawberry.type(description="A reason for or against a thesis.")
@@ -232,8 +236,7 @@ class Thesis:
 
     @strawberry.field(description="The concept the thesis is about.")
     async def concept(self, info: PhilosInfo) -> Concept | None:
-        found = await info.context.loaders.concept.load(str(self.concept_id))
-        return Concept.from_domain(found) if found else None
+        return await concept_by_id(info, self.concept_id)
 
     @strawberry.field(
         name="synthesisOf",
