@@ -11,10 +11,12 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from philos import domain
+from philos.ai.records import SuggestionStatus
+from philos.datasources.sql.suggestions import SqlSuggestionStore
 from philos.resolvers import concepts as concept_ops
 from philos.resolvers import queries
 from philos.resolvers import theses as thesis_ops
-from philos.schema.ai import AiMutation
+from philos.schema.ai import AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, resolve_me
 from philos.schema.context import Context
 from philos.schema.enums import ConceptOrder, RelationType, Stance
@@ -41,6 +43,7 @@ from philos.schema.types import (
     Thesis,
     ThesisConnection,
 )
+from philos.validation import is_id
 
 PhilosInfo = Info[Context, None]
 
@@ -122,6 +125,20 @@ class Query:
     ) -> ThesisConnection | None:
         flt = filter.to_domain() if filter else domain.ThesisFilter()
         return await queries.theses(info.context, flt, first, after)
+
+    @strawberry.field(
+        description="Relations a model suggested for a concept (see suggestRelations), newest "
+        "first; `status` narrows them (PENDING: still to review)."
+    )
+    async def relation_suggestions(
+        self,
+        info: PhilosInfo,
+        concept_id: strawberry.ID,
+        status: SuggestionStatus | None = None,
+    ) -> list[RelationSuggestion]:
+        store = SqlSuggestionStore(info.context.stores.sql)
+        found = await store.by_concept(str(concept_id), status) if is_id(concept_id) else []
+        return [RelationSuggestion.from_record(s) for s in found]
 
     @strawberry.field(
         description="A shortest chain of relations (either direction) between two concepts, "

@@ -169,6 +169,21 @@ async def test_suggest_then_accept_a_relation(ai: Api, fake: FakeAnthropic) -> N
     assert missing["acceptRelationSuggestion"]["__typename"] == "NotFound"
     assert len(fake.requests) == 1  # accepting asks no model
 
+    listed = """query($c: ID!, $s: SuggestionStatus) {
+        relationSuggestions(conceptId: $c, status: $s) { id status relationId } }"""
+    accepted_now = await ai.data(listed, {"c": forms, "s": "ACCEPTED"})
+    assert accepted_now["relationSuggestions"] == [
+        {"id": suggestion["id"], "status": "ACCEPTED", "relationId": relation["id"]}
+    ]
+    assert (await ai.data(listed, {"c": forms, "s": "PENDING"}))["relationSuggestions"] == []
+    assert (await ai.data(listed, {"c": "not-an-id"}))["relationSuggestions"] == []
+    # Suggestions go with a concept they name.
+    gone = await ai.data(
+        "mutation($id: ID!) { deleteConcept(id: $id) { __typename } }", {"id": wu_wei}
+    )
+    assert gone["deleteConcept"]["__typename"] == "DeleteSuccess"
+    assert (await ai.data(listed, {"c": forms}))["relationSuggestions"] == []
+
 
 async def test_analyze_concept(ai: Api, fake: FakeAnthropic) -> None:
     forms = await ai.concept_id("forms")

@@ -11,7 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
-from philos.datasources.sql.tables import concepts_t, relations_t, theses_t
+from philos.datasources.sql.tables import (
+    concepts_t,
+    relation_suggestions_t,
+    relations_t,
+    theses_t,
+)
 from philos.domain import (
     Concept,
     ConceptFilter,
@@ -214,6 +219,16 @@ class SqlConceptStore:
                 )
             if self.owns_theses:
                 await conn.execute(delete(theses_t).where(theses_t.c.concept_id == concept_id))
+            # AI relation suggestions always live here; none may point at a deleted concept.
+            await conn.execute(
+                delete(relation_suggestions_t).where(
+                    or_(
+                        relation_suggestions_t.c.concept_id == concept_id,
+                        relation_suggestions_t.c.source_id == concept_id,
+                        relation_suggestions_t.c.target_id == concept_id,
+                    )
+                )
+            )
             await conn.execute(delete(concepts_t).where(c.id == concept_id))
             if self.outbox:
                 await enqueue(conn, TOPIC_DELETE, concept_id, self.outbox_stores)

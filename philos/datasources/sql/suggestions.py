@@ -118,6 +118,17 @@ class SqlSuggestionStore:
             rows = await conn.execute(select(relation_suggestions_t).where(s.id.in_(set(ids))))
             return {row.id: suggestion_from_row(row) for row in rows}
 
+    async def by_concept(
+        self, concept_id: str, status: SuggestionStatus | None = None
+    ) -> list[RelationSuggestion]:
+        """The concept's suggestions, newest first."""
+        conds = [s.concept_id == concept_id]
+        if status is not None:
+            conds.append(s.status == status.value)
+        stmt = select(relation_suggestions_t).where(*conds).order_by(s.created_at.desc(), s.id)
+        async with self.db.connect() as conn:
+            return [suggestion_from_row(row) for row in await conn.execute(stmt)]
+
     async def add(
         self, suggestions: Sequence[RelationSuggestion], call: AiCallRecord | None
     ) -> list[RelationSuggestion]:
