@@ -1,4 +1,4 @@
-"""deploy/Dockerfile: hadolint and checkov clean, and the shape issue 6 asks for."""
+"""deploy/Dockerfile: hadolint and checkov clean, multi-stage, non-root, with a health check."""
 
 from __future__ import annotations
 
