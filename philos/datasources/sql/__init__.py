@@ -65,6 +65,21 @@ class SqlDatabase:
         await self.engine.dispose()
 
 
+class SqlStore:
+    """What every store on the SQL database shares: the database it borrows, and its health."""
+
+    name = "sql"
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self.db = db
+
+    async def ping(self) -> None:
+        await self.db.ping()
+
+    async def aclose(self) -> None:
+        return None  # the database is closed by its owner, not by each store
+
+
 _LOCK_KEY = 0x5048494C4F53  # "PHILOS": serialises migrations across replicas
 
 

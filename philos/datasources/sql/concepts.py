@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 
 from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue
-from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql import SqlDatabase, SqlStore
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
 from philos.datasources.sql.tables import (
     concepts_t,
@@ -102,13 +102,11 @@ def _where(flt: ConceptFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-class SqlConceptStore:
-    name = "sql"
-
+class SqlConceptStore(SqlStore):
     def __init__(
         self, db: SqlDatabase, *, owns_graph: bool, owns_theses: bool, outbox: bool = False
     ) -> None:
-        self.db = db
+        super().__init__(db)
         # When relations or theses live in this database too, deleting a concept removes them
         # in the same transaction. Otherwise each change is also written to the outbox, in the
         # same transaction, and a relay carries it to the other stores.
@@ -118,12 +116,6 @@ class SqlConceptStore:
         self.outbox_stores = [
             name for name, owned in (("graph", owns_graph), ("theses", owns_theses)) if not owned
         ]
-
-    async def ping(self) -> None:
-        await self.db.ping()
-
-    async def aclose(self) -> None:
-        return None
 
     async def get_many(self, ids: Sequence[str]) -> dict[str, Concept]:
         if not ids:

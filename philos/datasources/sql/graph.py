@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from philos.datasources.shared import group_edges
-from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import aware
 from philos.datasources.sql.tables import relations_t
 from philos.domain import (
@@ -90,18 +90,7 @@ def _walk(root: str, depth: int, direction: Direction, types: Sequence[RelationT
     return select(walk.c.cid, func.min(walk.c.depth).label("distance")).group_by(walk.c.cid)
 
 
-class SqlGraphStore:
-    name = "sql"
-
-    def __init__(self, db: SqlDatabase) -> None:
-        self.db = db
-
-    async def ping(self) -> None:
-        await self.db.ping()
-
-    async def aclose(self) -> None:
-        return None
-
+class SqlGraphStore(SqlStore):
     async def get_relations(self, ids: Sequence[str]) -> dict[str, Relation]:
         if not ids:
             return {}

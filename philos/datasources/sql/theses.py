@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, select, update
 
 from philos.datasources.shared import without_argument
-from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags
 from philos.datasources.sql.tables import theses_t
 from philos.domain import (
@@ -112,18 +112,7 @@ def _where(flt: ThesisFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-class SqlThesisStore:
-    name = "sql"
-
-    def __init__(self, db: SqlDatabase) -> None:
-        self.db = db
-
-    async def ping(self) -> None:
-        await self.db.ping()
-
-    async def aclose(self) -> None:
-        return None
-
+class SqlThesisStore(SqlStore):
     async def get_many(self, ids: Sequence[str]) -> dict[str, Thesis]:
         if not ids:
             return {}

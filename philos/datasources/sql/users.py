@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import aware
 from philos.datasources.sql.tables import refresh_tokens_t, users_t
 from philos.domain import ConflictError, RefreshToken, Role, User, utcnow
@@ -29,18 +29,7 @@ def user_from_row(row: Row[Any]) -> User:
     )
 
 
-class SqlUserStore:
-    name = "sql"
-
-    def __init__(self, db: SqlDatabase) -> None:
-        self.db = db
-
-    async def ping(self) -> None:
-        await self.db.ping()
-
-    async def aclose(self) -> None:
-        return None
-
+class SqlUserStore(SqlStore):
     async def get_many(self, ids: Sequence[str]) -> dict[str, User]:
         if not ids:
             return {}
@@ -82,18 +71,7 @@ class SqlUserStore:
         return (await self.get_many([user_id])).get(user_id)
 
 
-class SqlRefreshTokenStore:
-    name = "sql"
-
-    def __init__(self, db: SqlDatabase) -> None:
-        self.db = db
-
-    async def ping(self) -> None:
-        await self.db.ping()
-
-    async def aclose(self) -> None:
-        return None
-
+class SqlRefreshTokenStore(SqlStore):
     async def create(self, token: RefreshToken) -> None:
         async with self.db.begin() as conn:
             await conn.execute(
