@@ -37,6 +37,7 @@ class Settings(BaseSettings):
         default=60.0, ge=0, validation_alias="PHILOS_RESPONSE_CACHE_TTL"
     )
     cache_ttl: float = Field(default=300.0, ge=0, validation_alias="PHILOS_CACHE_TTL")
+    sql_compile: bool = Field(default=True, validation_alias="PHILOS_SQL_COMPILE")
 
     jwt_secret: str | None = Field(default=None, validation_alias="JWT_SECRET")
     seed_on_start: bool = Field(default=True, validation_alias="PHILOS_SEED_ON_START")

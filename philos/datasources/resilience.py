@@ -63,6 +63,7 @@ READS = frozenset(
         "get_by_email",
         "get_by_hash",
         "count",
+        "read_json",
     }
 )
 UNGUARDED = frozenset({"ping", "aclose", "setup"})

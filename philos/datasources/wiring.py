@@ -32,7 +32,7 @@ from philos.datasources.ports import (
     UserStore,
 )
 from philos.datasources.resilience import Breakers, Guarded
-from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql import SqlDatabase, SqlJsonReader
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.graph import SqlGraphStore
 from philos.datasources.sql.theses import SqlThesisStore
@@ -56,6 +56,9 @@ class Stores:
     relay: OutboxRelay | None = None
     versions: DataVersions | None = None
     llm: LLM | None = None  # None: AI features off
+    # Set when concepts, relations and theses all live in one PostgreSQL database: queries
+    # that read only them are then answered by one JSON-building statement (philos/compile).
+    json_reader: SqlJsonReader | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def by_role(self) -> dict[str, Store]:
@@ -224,8 +227,12 @@ async def build_stores(settings: Settings) -> Stores:
         if external
         else None
     )
+    json_reader = None
+    if settings.sql_compile and not db.is_sqlite and not external:
+        json_reader = guard(SqlJsonReader(db), "sql")
     return Stores(
         sql=db,
+        json_reader=json_reader,
         concepts=concepts,
         graph=graph,
         theses=theses,

@@ -34,6 +34,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from philos.compile.extension import CompiledQueries
 from philos.config import Settings
 from philos.datasources.resilience import request_deadline
 from philos.datasources.wiring import Stores
@@ -61,6 +62,7 @@ def make_schema(settings: Settings) -> Any:
         lambda: limit_rules(settings.max_depth, settings.max_aliases),
         lambda: CostLimit(settings.max_cost),
         lambda: ResponseCache(settings.response_cache_ttl),
+        CompiledQueries,
         OperationMetrics,
         MaskUnexpectedErrors,
     ]

@@ -111,3 +111,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=15000")
     cur.close()
+
+
+class SqlJsonReader(SqlStore):
+    """Runs statements that build a whole JSON answer (see ``philos/compile``); PostgreSQL
+    only. Called through the same guard as the other SQL stores."""
+
+    async def read_json(self, sql: str, params: tuple[Any, ...]) -> str:
+        async with self.db.connect() as conn:
+            value = (await conn.exec_driver_sql(sql, params)).scalar_one()
+        return str(value)

@@ -9,7 +9,15 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from philos.domain import PageResult
 
-__all__ = ["PageResult", "aware", "contains_text", "join_tags", "split_tags", "tag_pattern"]
+__all__ = [
+    "PageResult",
+    "aware",
+    "contains_text",
+    "join_tags",
+    "like_pattern",
+    "split_tags",
+    "tag_pattern",
+]
 
 
 def aware(value: datetime) -> datetime:
@@ -33,9 +41,14 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def like_pattern(needle: str) -> str:
+    """The LIKE pattern (escape character ``\\``) matching ``needle`` anywhere, lower-cased."""
+    return f"%{_like_escape(needle.lower())}%"
+
+
 def contains_text(
     columns: list[ColumnElement[str] | ColumnClause[str]], needle: str
 ) -> ColumnElement[bool]:
     """Case-insensitive substring match on any of the columns, with LIKE metacharacters escaped."""
-    pattern = f"%{_like_escape(needle.lower())}%"
+    pattern = like_pattern(needle)
     return or_(*(func.lower(cast(c, String)).like(pattern, escape="\\") for c in columns))

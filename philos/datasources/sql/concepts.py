@@ -32,11 +32,18 @@ c = concepts_t.c
 _ORDER: dict[ConceptOrder, list[Any]] = {
     ConceptOrder.NAME_ASC: [func.lower(c.name).asc(), c.id.asc()],
     ConceptOrder.NAME_DESC: [func.lower(c.name).desc(), c.id.desc()],
-    ConceptOrder.ERA_ASC: [c.era_from.is_(None).asc(), c.era_from.asc(), func.lower(c.name).asc()],
+    # Every order ends on the id, so equal keys cannot swap places between pages.
+    ConceptOrder.ERA_ASC: [
+        c.era_from.is_(None).asc(),
+        c.era_from.asc(),
+        func.lower(c.name).asc(),
+        c.id.asc(),
+    ],
     ConceptOrder.ERA_DESC: [
         c.era_from.is_(None).asc(),
         c.era_from.desc(),
         func.lower(c.name).asc(),
+        c.id.asc(),
     ],
     ConceptOrder.CREATED_AT_ASC: [c.created_at.asc(), c.id.asc()],
     ConceptOrder.CREATED_AT_DESC: [c.created_at.desc(), c.id.desc()],

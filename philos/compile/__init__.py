@@ -1,0 +1,1 @@
+"""Queries answered by one JSON-building SQL statement (see ``sql.py``)."""

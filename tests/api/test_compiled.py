@@ -1,0 +1,326 @@
+"""Queries compiled to one SQL statement answer byte for byte what the resolvers answer.
+
+Two apps share one PostgreSQL database seeded with the full corpus: one with the compiler
+(the product default when everything lives in PostgreSQL), one without. Every query here, and
+a few hundred generated selections, must get the same response body from both, and the
+compiled app must have answered with a single statement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from philos.compile.extension import COMPILED
+from philos.datasources.wiring import Stores
+from philos.domain import (
+    Concept,
+    ConceptFilter,
+    ConceptOrder,
+    Page,
+    Relation,
+    RelationType,
+    Role,
+    new_id,
+    utcnow,
+)
+from philos.gateway.app import create_app
+from philos.seed.loader import read_corpus, seed
+from tests.api.conftest import make_user
+from tests.api.test_batching import counting
+from tests.conftest import settings_for
+
+pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="session")
+
+CONCEPT_SCALARS = [
+    "id",
+    "slug",
+    "name",
+    "summary",
+    "body",
+    "tradition",
+    "eraFrom",
+    "eraTo",
+    "tags",
+    "aliases",
+    "wikidataId",
+    "sepUrl",
+    "createdAt",
+    "updatedAt",
+    "version",
+    "__typename",
+]
+THESIS_SCALARS = [
+    "id",
+    "conceptId",
+    "statement",
+    "stance",
+    "tags",
+    "status",
+    "createdAt",
+    "updatedAt",
+    "version",
+    "relatedConceptIds",
+    "__typename",
+]
+RELATION_SCALARS = [
+    "id",
+    "type",
+    "weight",
+    "note",
+    "createdAt",
+    "sourceId",
+    "targetId",
+    "__typename",
+]
+
+QUERIES: list[tuple[str, dict[str, Any]]] = [
+    ("{ __typename }", {}),
+    ("{ concepts { totalCount nodes { " + " ".join(CONCEPT_SCALARS) + " } } }", {}),
+    (
+        "query($after: String) { concepts(first: 7, after: $after) { totalCount "
+        "edges { cursor node { slug } } pageInfo { hasNextPage hasPreviousPage startCursor "
+        "endCursor __typename } __typename } }",
+        {"after": None},
+    ),
+    (
+        "query($after: String) { concepts(first: 100, after: $after) { totalCount nodes { slug } "
+        "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
+        {"after": "b2Zmc2V0OjEzNQ=="},  # offset 135: the last few concepts
+    ),
+    (
+        "query($after: String) { concepts(first: 5, after: $after) { totalCount nodes { slug } "
+        "edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
+        {"after": "b2Zmc2V0OjUwMA=="},  # offset 500: past the end, an empty page
+    ),
+    (
+        "{ concepts(first: 30, orderBy: ERA_ASC) { nodes { slug eraFrom } } "
+        "b: concepts(first: 30, orderBy: ERA_DESC) { nodes { slug eraFrom } } "
+        "c: concepts(first: 30, orderBy: CREATED_AT_DESC) { nodes { slug } } "
+        "d: concepts(first: 30, orderBy: NAME_DESC) { nodes { slug } } "
+        "e: concepts(first: 30, orderBy: UPDATED_AT_DESC) { nodes { slug } } "
+        "f: concepts(first: 30, orderBy: CREATED_AT_ASC) { nodes { slug } } }",
+        {},
+    ),
+    (
+        "query($f: ConceptFilter) { concepts(filter: $f, first: 50) { totalCount "
+        "nodes { slug tags tradition } } }",
+        {"f": {"search": "  FORM  ", "eraFrom": -500, "eraTo": 1900}},
+    ),
+    (
+        "query($f: ConceptFilter) { concepts(filter: $f) { totalCount nodes { slug } } }",
+        {"f": {"tradition": "stoicism", "tags": ["Ethics "]}},
+    ),
+    (
+        "query($f: ConceptFilter) { concepts(filter: $f) { totalCount nodes { slug } "
+        "pageInfo { endCursor hasNextPage } } }",
+        {"f": {"search": "100%_\\"}},  # LIKE metacharacters are matched literally
+    ),
+    (
+        "{ concepts(first: 20) { nodes { name theses(first: 2) { statement stance "
+        "arguments { id polarity text strength __typename } "
+        "sources { author work year url __typename } "
+        "provenance { kind model promptVersion __typename } "
+        + " ".join(THESIS_SCALARS)
+        + " } thesisCount } } }",
+        {},
+    ),
+    (
+        "query($k: Int!, $s: Stance) { concepts(first: 50) { nodes { name "
+        "theses(first: $k, stance: $s) { statement } } } }",
+        {"k": 100, "s": "DENIES"},
+    ),
+    (
+        "query($t: [RelationType!]) { concepts(first: 40) { nodes { name "
+        "out: relations(direction: OUTGOING, types: $t) { type target { name } } "
+        "in: relations(direction: INCOMING) { type source { slug eraFrom } } "
+        "all: relations { " + " ".join(RELATION_SCALARS) + " provenance { kind model } } } } }",
+        {"t": ["INFLUENCED_BY", "OPPOSES", "REFINES", "IS_A", "PART_OF"]},
+    ),
+    (
+        "{ concepts(first: 10) { nodes { relations { target { relations { source { name "
+        "theses(first: 1) { concept { slug author { displayName } } } } } } } } } }",
+        {},
+    ),
+    (
+        "query($s: String!) { concept(slug: $s) { id slug name summary tradition eraFrom eraTo "
+        "author { id displayName role createdAt __typename } } }",
+        {"s": "categorical-imperative"},
+    ),
+    ('{ concept(slug: "no-such-concept") { id } }', {}),
+    ('{ concept(id: "not-an-id") { id } }', {}),
+    ('{ concept(id: "00000000-0000-4000-8000-000000000000") { id } }', {}),
+    (
+        "{ theses(first: 15) { totalCount edges { cursor node { id statement concept { name } } } "
+        "pageInfo { hasNextPage endCursor } } }",
+        {},
+    ),
+    (
+        "query($f: ThesisFilter) { theses(filter: $f, first: 100) { totalCount nodes { id } } }",
+        {"f": {"stance": "AFFIRMS", "search": "the"}},
+    ),
+    (
+        "fragment C on Concept { slug ...N } fragment N on Concept { name } "
+        "query Q { concepts(first: 4) { nodes { ...C ... on Concept { version } "
+        "k: slug slug } } } query Other { __typename }",
+        {},
+    ),
+]
+QUERIES_NAMED = {"fragment C on Concept": "Q"}
+
+
+@pytest.fixture
+async def clients(stores: Stores, sql_url: str, tmp_path: Any) -> AsyncIterator[list[Any]]:
+    """(compiled client, resolver client, stores): the same database, response cache off."""
+    assert stores.json_reader is not None, "the postgres wiring offers the compiled path"
+    await seed(stores, read_corpus())
+    editor = await make_user(stores, "editor", Role.EDITOR)
+    await _add_edge_cases(stores, editor.id)
+    settings = settings_for(sql_url, tmp_path, PHILOS_RESPONSE_CACHE_TTL=0)
+    resolvers_only = dataclasses.replace(stores, json_reader=None)
+    async with (
+        _client(create_app(settings, stores)) as compiled,
+        _client(create_app(settings, resolvers_only)) as plain,
+    ):
+        yield [compiled, plain, stores]
+
+
+def _client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://philos.test")
+
+
+async def _add_edge_cases(stores: Stores, author_id: str) -> None:
+    """Values whose formatting differs most easily: whole-number weights, timestamps with no
+    microseconds, an author, a concept with no tags."""
+    now = utcnow().replace(microsecond=0)
+    lone = Concept(
+        id=new_id(),
+        slug="aaa-edge-case",
+        name="Aaa edge case",
+        summary="A concept made to test formatting.",
+        author_id=author_id,
+        created_at=now,
+        updated_at=now,
+    )
+    await stores.concepts.create(lone)
+    page = await stores.concepts.list(ConceptFilter(), ConceptOrder.NAME_ASC, Page(limit=3))
+    others = [c for c in page.items if c.id != lone.id]
+    for weight, other in zip((1.0, 0.0), others, strict=False):
+        await stores.graph.relate(
+            Relation(
+                id=new_id(),
+                source_id=lone.id,
+                target_id=other.id,
+                type=RelationType.ANALOGOUS_TO,
+                weight=weight,
+                created_at=now,
+            )
+        )
+
+
+async def _post(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> bytes:
+    body: dict[str, Any] = {"query": query, "variables": variables}
+    for marker, name in QUERIES_NAMED.items():
+        if marker in query:
+            body["operationName"] = name
+    response = await client.post("/graphql", json=body)
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def _compiled_count() -> float:
+    return COMPILED.labels("sql")._value.get()
+
+
+async def _compare(clients: list[Any], query: str, variables: dict[str, Any]) -> None:
+    compiled, plain, stores = clients
+    before = _compiled_count()
+    with counting(stores) as statements:
+        fast = await _post(compiled, query, variables)
+    assert _compiled_count() == before + 1, f"not compiled: {query}"
+    assert len(statements) == 1, statements
+    slow = await _post(plain, query, variables)
+    assert b'"errors"' not in slow, slow[:500]
+    assert fast == slow, (
+        f"{query}\n{variables}\ncompiled: {fast[:800]!r}\nresolvers: {slow[:800]!r}"
+    )
+
+
+async def test_compiled_answers_equal_resolver_answers(clients: list[Any]) -> None:
+    for query, variables in QUERIES:
+        await _compare(clients, query, variables)
+
+
+def _selection(rng: random.Random, type_name: str, depth: int) -> str:
+    """A random selection of a concept, thesis or relation, nesting up to ``depth`` more."""
+    if type_name == "Concept":
+        picked = rng.sample(CONCEPT_SCALARS, rng.randint(1, 4))
+        if depth > 0:
+            if rng.random() < 0.5:
+                args = rng.choice(
+                    ["", "(first: 3)", "(stance: AFFIRMS)", "(first: 1, stance: DENIES)"]
+                )
+                picked.append(f"theses{args} {{ {_selection(rng, 'Thesis', depth - 1)} }}")
+            if rng.random() < 0.5:
+                args = rng.choice(
+                    ["", "(direction: OUTGOING)", "(direction: INCOMING, types: [IS_A, REFINES])"]
+                )
+                picked.append(f"relations{args} {{ {_selection(rng, 'Relation', depth - 1)} }}")
+            if rng.random() < 0.3:
+                picked.append("thesisCount")
+        return " ".join(picked)
+    if type_name == "Thesis":
+        picked = rng.sample(THESIS_SCALARS, rng.randint(1, 4))
+        if rng.random() < 0.4:
+            picked.append(
+                "arguments { "
+                + " ".join(rng.sample(["id", "polarity", "text", "strength"], 2))
+                + " }"
+            )
+        if rng.random() < 0.3:
+            picked.append(
+                "sources { " + " ".join(rng.sample(["author", "work", "year", "url"], 2)) + " }"
+            )
+        if depth > 0 and rng.random() < 0.3:
+            picked.append(f"concept {{ {_selection(rng, 'Concept', depth - 1)} }}")
+        return " ".join(picked)
+    picked = rng.sample(RELATION_SCALARS, rng.randint(1, 4))
+    if rng.random() < 0.3:
+        picked.append("provenance { kind model promptVersion }")
+    if depth > 0:
+        end = rng.choice(["source", "target"])
+        picked.append(f"{end} {{ {_selection(rng, 'Concept', depth - 1)} }}")
+    return " ".join(picked)
+
+
+async def test_generated_selections_agree(clients: list[Any]) -> None:
+    rng = random.Random(20261127)
+    for _ in range(150):
+        first = rng.choice([1, 5, 20, 60])
+        after = rng.choice([None, "b2Zmc2V0OjA=", "b2Zmc2V0OjEwMA=="])
+        order = rng.choice(["NAME_ASC", "ERA_DESC", "CREATED_AT_ASC"])
+        query = (
+            f"query($after: String) {{ concepts(first: {first}, after: $after, orderBy: {order}) "
+            f"{{ totalCount nodes {{ {_selection(rng, 'Concept', 2)} }} }} }}"
+        )
+        await _compare(clients, query, {"after": after})
+
+
+async def test_what_cannot_be_compiled_runs_through_the_resolvers(clients: list[Any]) -> None:
+    compiled, plain, _ = clients
+    for query in (
+        "{ concepts { nodes { neighbours { distance } } } }",  # not compiled: the graph walk
+        "{ concepts(first: 1000) { totalCount } }",  # an error: the resolvers report it
+        '{ concepts(after: "bogus") { totalCount } }',
+        "{ concepts(first: 2) { nodes { slug @include(if: false) name } } }",
+        "{ me { id } }",
+    ):
+        before = _compiled_count()
+        fast = await _post(compiled, query, {})
+        assert _compiled_count() == before, query
+        assert fast == await _post(plain, query, {})
