@@ -324,3 +324,19 @@ async def test_what_cannot_be_compiled_runs_through_the_resolvers(clients: list[
         fast = await _post(compiled, query, {})
         assert _compiled_count() == before, query
         assert fast == await _post(plain, query, {})
+
+
+async def test_a_failing_statement_falls_back_to_the_resolvers(
+    clients: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled, plain, stores = clients
+
+    async def fail(*_args: Any) -> str:
+        raise ConnectionResetError("connection lost mid-statement")
+
+    query = "{ concepts(first: 3) { totalCount nodes { slug theses { statement } } } }"
+    expected = await _post(plain, query, {})
+    monkeypatch.setattr(stores.json_reader, "read_json", fail)
+    before = COMPILED.labels("fallback")._value.get()
+    assert await _post(compiled, query, {}) == expected
+    assert COMPILED.labels("fallback")._value.get() == before + 1
