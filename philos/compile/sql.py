@@ -21,27 +21,32 @@ also report any error. The compiler never produces an error of its own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
-    SelectionSetNode,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.utils.str_converters import to_camel_case
 
+from philos.compile.fragments import (
+    CONCEPT_ORDER,
+    NEWEST_FIRST,
+    Unsupported,
+    cursor,
+    enum_value,
+    json_object,
+    typename,
+)
+from philos.compile.objects import Objects
 from philos.datasources.sql.common import like_pattern, tag_pattern
-from philos.domain import ConceptOrder, Direction
+from philos.domain import ConceptOrder
 from philos.schema.limits import MAX_PAGE, UserInputError, check_range, decode_cursor
 from philos.schema.root import ConceptFilter as ConceptFilterInput
 from philos.schema.root import ThesisFilter as ThesisFilterInput
@@ -50,13 +55,6 @@ from philos.validation import is_id
 logger = logging.getLogger("philos.compile")
 
 __all__ = ["Statement", "compile_operation"]
-
-# json_build_object takes at most 100 arguments: 50 keys.
-MAX_KEYS = 50
-
-
-class Unsupported(Exception):
-    """The operation needs the resolvers."""
 
 
 @dataclass(frozen=True)
@@ -92,193 +90,8 @@ def _input(cls: Any, given: Any) -> Any:
     return cls(**{names.get(k, k): v for k, v in given.items()})
 
 
-# --- SQL fragments -------------------------------------------------------------------------
-
-
-def _timestamp(column: str) -> str:
-    """``datetime.isoformat()`` of a UTC timestamp: microseconds only when non-zero."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
-        f"extract(microseconds FROM {utc})::bigint % 1000000 = 0 THEN '' "
-        f"ELSE to_char({utc}, '.US') END || '+00:00')"
-    )
-
-
-def _float(column: str) -> str:
-    """A float as Python writes it: whole numbers keep their ``.0``."""
-    return (
-        f"(CASE WHEN {column} = trunc({column}) AND abs({column}) < 1e15 "
-        f"THEN (trunc({column})::bigint::text || '.0')::json ELSE to_json({column}) END)"
-    )
-
-
-def _tags(column: str) -> str:
-    """``|a|b|`` as ``["a","b"]``."""
-    return f"to_json(array_remove(string_to_array({column}, '|'), ''))"
-
-
-def _cursor(offset: str) -> str:
-    """``encode_cursor``: URL-safe base64 of ``offset:N``."""
-    encoded = f"encode(convert_to('offset:' || ({offset})::text, 'UTF8'), 'base64')"
-    return f"translate({encoded}, '+/', '-_')"
-
-
-def _json_list(element: str, order: str, source: str) -> str:
-    return f"(SELECT coalesce(json_agg({element} ORDER BY {order}), '[]'::json) FROM {source})"
-
-
-def _object(parts: Sequence[tuple[str, str]]) -> str:
-    if not parts or len(parts) > MAX_KEYS:
-        raise Unsupported
-    return "json_build_object(" + ", ".join(f"'{key}', {expr}" for key, expr in parts) + ")"
-
-
-def _typename(name: str) -> str:
-    return f"'{name}'::text"
-
-
-_CONCEPT_COLUMNS = {
-    "id": "id",
-    "slug": "slug",
-    "name": "name",
-    "summary": "summary",
-    "body": "body",
-    "tradition": "tradition",
-    "eraFrom": "era_from",
-    "eraTo": "era_to",
-    "wikidataId": "wikidata_id",
-    "sepUrl": "sep_url",
-    "version": "version",
-}
-_RELATION_COLUMNS = {
-    "id": "id",
-    "type": "type",
-    "note": "note",
-    "sourceId": "source_id",
-    "targetId": "target_id",
-}
-_THESIS_COLUMNS = {
-    "id": "id",
-    "conceptId": "concept_id",
-    "statement": "statement",
-    "stance": "stance",
-    "status": "status",
-    "version": "version",
-}
-_USER_COLUMNS = {"id": "id", "displayName": "display_name", "role": "role"}
-_TIMESTAMPS = {"createdAt": "created_at", "updatedAt": "updated_at"}
-
-# The SQL stores' orders (datasources/sql), with ``{q}`` for the table's alias.
-_CONCEPT_ORDER = {
-    ConceptOrder.NAME_ASC: "lower({q}.name) ASC, {q}.id ASC",
-    ConceptOrder.NAME_DESC: "lower({q}.name) DESC, {q}.id DESC",
-    ConceptOrder.ERA_ASC: "{q}.era_from IS NULL ASC, {q}.era_from ASC, lower({q}.name) ASC, "
-    "{q}.id ASC",
-    ConceptOrder.ERA_DESC: "{q}.era_from IS NULL ASC, {q}.era_from DESC, lower({q}.name) ASC, "
-    "{q}.id ASC",
-    ConceptOrder.CREATED_AT_ASC: "{q}.created_at ASC, {q}.id ASC",
-    ConceptOrder.CREATED_AT_DESC: "{q}.created_at DESC, {q}.id DESC",
-    ConceptOrder.UPDATED_AT_DESC: "{q}.updated_at DESC, {q}.id DESC",
-}
-_NEWEST_FIRST = "{q}.created_at DESC, {q}.id DESC"
-_RELATION_ORDER = "{q}.type, {q}.weight DESC, {q}.id"
-
-
-def _value(enum_or_str: Any) -> str:
-    return str(getattr(enum_or_str, "value", enum_or_str))
-
-
-# --- the compiler --------------------------------------------------------------------------
-
-Field = tuple[str, str, list[FieldNode], dict[str, Any]]  # key, name, nodes, arguments
-
-
-class _Compiler:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        operation_name: str | None,
-        variables: dict[str, Any],
-    ) -> None:
-        self.schema = schema
-        self.document = document
-        self.operation_name = operation_name
-        self.raw_variables = variables
-        self.fragments: dict[str, FragmentDefinitionNode] = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        self.params: list[Any] = []
-        self.aliases = 0
-        self.variables: Any = None
-
-    # helpers
-
-    def param(self, value: Any, sql_type: str) -> str:
-        self.params.append(value)
-        return f"${len(self.params)}::{sql_type}"
-
-    def shared_params(self) -> Callable[[str, Any, str], str]:
-        """Placeholders bound once and reused: a filter appears in the page and in its count."""
-        bound: dict[str, str] = {}
-
-        def shared(key: str, value: Any, sql_type: str) -> str:
-            if key not in bound:
-                bound[key] = self.param(value, sql_type)
-            return bound[key]
-
-        return shared
-
-    def alias(self, prefix: str) -> str:
-        self.aliases += 1
-        return f"{prefix}{self.aliases}"
-
-    def _collect(
-        self, type_name: str, selections: SelectionSetNode, out: dict[str, list[FieldNode]]
-    ) -> None:
-        for selection in selections.selections:
-            if selection.directives:
-                raise Unsupported
-            if isinstance(selection, FieldNode):
-                key = selection.alias.value if selection.alias else selection.name.value
-                out.setdefault(key, []).append(selection)
-                continue
-            if isinstance(selection, InlineFragmentNode):
-                condition, inner = selection.type_condition, selection.selection_set
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is None:
-                    raise Unsupported
-                condition, inner = fragment.type_condition, fragment.selection_set
-            else:  # pragma: no cover - no other selection kinds exist
-                raise Unsupported
-            if condition is not None and condition.name.value != type_name:
-                raise Unsupported
-            self._collect(type_name, inner, out)
-
-    def fields(self, type_name: str, nodes: Iterable[FieldNode]) -> list[Field]:
-        collected: dict[str, list[FieldNode]] = {}
-        for node in nodes:
-            if node.selection_set is None:
-                raise Unsupported
-            self._collect(type_name, node.selection_set, collected)
-        object_type = self.schema.type_map[type_name]
-        assert isinstance(object_type, GraphQLObjectType)
-        out: list[Field] = []
-        for key, field_nodes in collected.items():
-            name = field_nodes[0].name.value
-            if name == "__typename":
-                out.append((key, name, field_nodes, {}))
-                continue
-            definition = object_type.fields.get(name)
-            if definition is None:
-                raise Unsupported
-            arguments = get_argument_values(definition, field_nodes[0], self.variables)
-            out.append((key, name, field_nodes, arguments))
-        return out
-
-    # the operation
+class _Compiler(Objects):
+    """The operation, its root fields and connections."""
 
     def operation(self) -> Statement | None:
         operations = [
@@ -309,14 +122,14 @@ class _Compiler:
         for key, field_nodes in collected.items():
             name = field_nodes[0].name.value
             if name == "__typename":
-                parts.append((key, _typename(query_type.name)))
+                parts.append((key, typename(query_type.name)))
                 continue
             definition = query_type.fields.get(name)
             if definition is None:
                 return None
             arguments = get_argument_values(definition, field_nodes[0], self.variables)
             parts.append((key, self.root_field(name, field_nodes, arguments)))
-        return Statement(f"SELECT {_object(parts)}::text", tuple(self.params))
+        return Statement(f"SELECT {json_object(parts)}::text", tuple(self.params))
 
     def root_field(self, name: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
         if name == "concepts":
@@ -364,7 +177,7 @@ class _Compiler:
         parts: list[tuple[str, str]] = []
         for key, name, field_nodes, _ in self.fields(type_name, nodes):
             if name == "__typename":
-                expr = _typename(type_name)
+                expr = typename(type_name)
             elif name == "totalCount":
                 expr = total
             elif name == "nodes":
@@ -384,7 +197,7 @@ class _Compiler:
             f"FROM {table} {q} WHERE {where(q)} ORDER BY {ordered} "
             f"OFFSET {off} LIMIT {self.param(first, 'bigint')}"
         )
-        return f"(SELECT {_object(parts)} FROM ({page}) {p})"
+        return f"(SELECT {json_object(parts)} FROM ({page}) {p})"
 
     def edge(
         self,
@@ -396,32 +209,32 @@ class _Compiler:
         parts: list[tuple[str, str]] = []
         for key, name, field_nodes, _ in self.fields(edge_type, nodes):
             if name == "__typename":
-                parts.append((key, _typename(edge_type)))
+                parts.append((key, typename(edge_type)))
             elif name == "cursor":
-                parts.append((key, _cursor(f"{p}._i")))
+                parts.append((key, cursor(f"{p}._i")))
             elif name == "node":
                 parts.append((key, node(p, field_nodes)))
             else:
                 raise Unsupported
-        return _object(parts)
+        return json_object(parts)
 
     def page_info(self, nodes: list[FieldNode], off: str, count: str, total: str) -> str:
         parts: list[tuple[str, str]] = []
         for key, name, _, _ in self.fields("PageInfo", nodes):
             if name == "__typename":
-                expr = _typename("PageInfo")
+                expr = typename("PageInfo")
             elif name == "hasNextPage":
                 expr = f"({off} + {count} < {total})"
             elif name == "hasPreviousPage":
                 expr = f"({off} > 0)"
             elif name == "startCursor":
-                expr = f"CASE WHEN {count} > 0 THEN {_cursor(off)} END"
+                expr = f"CASE WHEN {count} > 0 THEN {cursor(off)} END"
             elif name == "endCursor":
-                expr = f"CASE WHEN {count} > 0 THEN {_cursor(f'{off} + {count} - 1')} END"
+                expr = f"CASE WHEN {count} > 0 THEN {cursor(f'{off} + {count} - 1')} END"
             else:
                 raise Unsupported
             parts.append((key, expr))
-        return _object(parts)
+        return json_object(parts)
 
     def concept_connection(self, nodes: list[FieldNode], args: dict[str, Any]) -> str:
         given = _input(ConceptFilterInput, args.get("filter"))
@@ -433,7 +246,7 @@ class _Compiler:
             and flt.era_to < flt.era_from
         ):
             raise Unsupported
-        order = ConceptOrder(_value(args.get("order_by", args.get("orderBy", "NAME_ASC"))))
+        order = ConceptOrder(enum_value(args.get("order_by", args.get("orderBy", "NAME_ASC"))))
         shared = self.shared_params()
 
         def where(q: str) -> str:
@@ -470,7 +283,7 @@ class _Compiler:
             "ConceptEdge",
             "concepts",
             where,
-            _CONCEPT_ORDER[order],
+            CONCEPT_ORDER[order],
             self.concept,
             nodes,
             args,
@@ -501,174 +314,8 @@ class _Compiler:
             "ThesisEdge",
             "theses",
             where,
-            _NEWEST_FIRST,
+            NEWEST_FIRST,
             self.thesis,
             nodes,
             args,
         )
-
-    # objects
-
-    def concept(self, a: str, nodes: list[FieldNode]) -> str:
-        parts: list[tuple[str, str]] = []
-        for key, name, field_nodes, args in self.fields("Concept", nodes):
-            if name == "__typename":
-                expr = _typename("Concept")
-            elif name in _CONCEPT_COLUMNS:
-                expr = f"{a}.{_CONCEPT_COLUMNS[name]}"
-            elif name in _TIMESTAMPS:
-                expr = _timestamp(f"{a}.{_TIMESTAMPS[name]}")
-            elif name == "tags":
-                expr = _tags(f"{a}.tags")
-            elif name == "aliases":
-                expr = f"coalesce({a}.aliases, '[]'::json)"
-            elif name == "theses":
-                expr = self.theses_of(a, field_nodes, args)
-            elif name == "thesisCount":
-                n = self.alias("n")
-                expr = f"(SELECT count(*) FROM theses {n} WHERE {n}.concept_id = {a}.id)"
-            elif name == "relations":
-                expr = self.relations_of(a, field_nodes, args)
-            elif name == "author":
-                u = self.alias("u")
-                user = self.user(u, field_nodes)
-                expr = f"(SELECT {user} FROM users {u} WHERE {u}.id = {a}.author_id)"
-            else:
-                raise Unsupported
-            parts.append((key, expr))
-        return _object(parts)
-
-    def theses_of(self, a: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
-        first = check_range("first", int(args.get("first", 20)), 1, MAX_PAGE)
-        t = self.alias("t")
-        cond = f"{t}.concept_id = {a}.id"
-        if args.get("stance") is not None:
-            cond += f" AND {t}.stance = {self.param(_value(args['stance']), 'varchar')}"
-        order = _NEWEST_FIRST.format(q=t)
-        source = (
-            f"(SELECT * FROM theses {t} WHERE {cond} ORDER BY {order} "
-            f"LIMIT {self.param(first, 'bigint')}) {t}"
-        )
-        return _json_list(self.thesis(t, nodes), order, source)
-
-    def relations_of(self, a: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
-        direction = Direction(_value(args.get("direction", Direction.BOTH)))
-        r = self.alias("r")
-        if direction is Direction.OUTGOING:
-            cond = f"{r}.source_id = {a}.id"
-        elif direction is Direction.INCOMING:
-            cond = f"{r}.target_id = {a}.id"
-        else:
-            cond = f"({r}.source_id = {a}.id OR {r}.target_id = {a}.id)"
-        types = args.get("types")
-        if types:
-            values = sorted({_value(t) for t in types})
-            cond += f" AND {r}.type = ANY({self.param(values, 'varchar[]')})"
-        return _json_list(
-            self.relation(r, nodes), _RELATION_ORDER.format(q=r), f"relations {r} WHERE {cond}"
-        )
-
-    def relation(self, r: str, nodes: list[FieldNode]) -> str:
-        parts: list[tuple[str, str]] = []
-        for key, name, field_nodes, _ in self.fields("Relation", nodes):
-            if name == "__typename":
-                expr = _typename("Relation")
-            elif name in _RELATION_COLUMNS:
-                expr = f"{r}.{_RELATION_COLUMNS[name]}"
-            elif name == "weight":
-                expr = _float(f"{r}.weight")
-            elif name == "createdAt":
-                expr = _timestamp(f"{r}.created_at")
-            elif name == "provenance":
-                expr = self.provenance(field_nodes, f"{r}.provenance", f"{r}.model", "NULL::text")
-            elif name in ("source", "target"):
-                c = self.alias("c")
-                expr = (
-                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "
-                    f"WHERE {c}.id = {r}.{name}_id)"
-                )
-            else:
-                raise Unsupported
-            parts.append((key, expr))
-        return _object(parts)
-
-    def thesis(self, t: str, nodes: list[FieldNode]) -> str:
-        parts: list[tuple[str, str]] = []
-        for key, name, field_nodes, _ in self.fields("Thesis", nodes):
-            if name == "__typename":
-                expr = _typename("Thesis")
-            elif name in _THESIS_COLUMNS:
-                expr = f"{t}.{_THESIS_COLUMNS[name]}"
-            elif name in _TIMESTAMPS:
-                expr = _timestamp(f"{t}.{_TIMESTAMPS[name]}")
-            elif name == "tags":
-                expr = _tags(f"{t}.tags")
-            elif name == "relatedConceptIds":
-                expr = f"coalesce({t}.related_concept_ids, '[]'::json)"
-            elif name == "provenance":
-                expr = self.provenance(
-                    field_nodes, f"{t}.provenance", f"{t}.model", f"{t}.prompt_version"
-                )
-            elif name == "arguments":
-                expr = self.embedded(
-                    "Argument",
-                    f"{t}.arguments",
-                    field_nodes,
-                    ("id", "polarity", "text", "strength"),
-                )
-            elif name == "sources":
-                expr = self.embedded(
-                    "Source", f"{t}.sources", field_nodes, ("author", "work", "year", "url")
-                )
-            elif name == "concept":
-                c = self.alias("c")
-                expr = (
-                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "
-                    f"WHERE {c}.id = {t}.concept_id)"
-                )
-            else:
-                raise Unsupported
-            parts.append((key, expr))
-        return _object(parts)
-
-    def embedded(
-        self, type_name: str, column: str, nodes: list[FieldNode], known: tuple[str, ...]
-    ) -> str:
-        """A list kept as a JSON column (a thesis's arguments or sources), in stored order."""
-        x = self.alias("x")
-        parts: list[tuple[str, str]] = []
-        for key, name, _, _ in self.fields(type_name, nodes):
-            if name == "__typename":
-                parts.append((key, _typename(type_name)))
-            elif name in known:
-                parts.append((key, f"{x}.e -> '{name}'"))
-            else:
-                raise Unsupported
-        return _json_list(
-            _object(parts), f"{x}.n", f"json_array_elements({column}) WITH ORDINALITY AS {x}(e, n)"
-        )
-
-    def provenance(self, nodes: list[FieldNode], kind: str, model: str, prompt: str) -> str:
-        columns = {"kind": kind, "model": model, "promptVersion": prompt}
-        parts: list[tuple[str, str]] = []
-        for key, name, _, _ in self.fields("Provenance", nodes):
-            if name == "__typename":
-                parts.append((key, _typename("Provenance")))
-            elif name in columns:
-                parts.append((key, columns[name]))
-            else:
-                raise Unsupported
-        return _object(parts)
-
-    def user(self, u: str, nodes: list[FieldNode]) -> str:
-        parts: list[tuple[str, str]] = []
-        for key, name, _, _ in self.fields("User", nodes):
-            if name == "__typename":
-                parts.append((key, _typename("User")))
-            elif name in _USER_COLUMNS:
-                parts.append((key, f"{u}.{_USER_COLUMNS[name]}"))
-            elif name == "createdAt":
-                parts.append((key, _timestamp(f"{u}.created_at")))
-            else:
-                raise Unsupported
-        return _object(parts)

@@ -1,0 +1,302 @@
+"""Objects for the query compiler: each GraphQL object type as a ``json_build_object`` over
+its row, lists as ``json_agg`` sub-selects (see ``sql.py``)."""
+
+# Statements are assembled from fixed fragments: table and column names come from fixed maps,
+# aliases are generated, and every value a client sends is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
+from graphql.execution.values import get_argument_values
+
+from philos.compile.fragments import (
+    CONCEPT_COLUMNS,
+    NEWEST_FIRST,
+    RELATION_COLUMNS,
+    RELATION_ORDER,
+    THESIS_COLUMNS,
+    TIMESTAMPS,
+    USER_COLUMNS,
+    Unsupported,
+    enum_value,
+    float_json,
+    json_list,
+    json_object,
+    tags,
+    timestamp,
+    typename,
+)
+from philos.domain import Direction
+from philos.schema.limits import MAX_PAGE, check_range
+
+Field = tuple[str, str, list[FieldNode], dict[str, Any]]  # key, name, nodes, arguments
+
+
+class Objects:
+    """Field collection, bound parameters and the object types below the root."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.document = document
+        self.operation_name = operation_name
+        self.raw_variables = variables
+        self.fragments: dict[str, FragmentDefinitionNode] = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.params: list[Any] = []
+        self.aliases = 0
+        self.variables: Any = None
+
+    # helpers
+
+    def param(self, value: Any, sql_type: str) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}::{sql_type}"
+
+    def shared_params(self) -> Callable[[str, Any, str], str]:
+        """Placeholders bound once and reused: a filter appears in the page and in its count."""
+        bound: dict[str, str] = {}
+
+        def shared(key: str, value: Any, sql_type: str) -> str:
+            if key not in bound:
+                bound[key] = self.param(value, sql_type)
+            return bound[key]
+
+        return shared
+
+    def alias(self, prefix: str) -> str:
+        self.aliases += 1
+        return f"{prefix}{self.aliases}"
+
+    def _collect(
+        self, type_name: str, selections: SelectionSetNode, out: dict[str, list[FieldNode]]
+    ) -> None:
+        for selection in selections.selections:
+            if selection.directives:
+                raise Unsupported
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                out.setdefault(key, []).append(selection)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition, inner = selection.type_condition, selection.selection_set
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is None:
+                    raise Unsupported
+                condition, inner = fragment.type_condition, fragment.selection_set
+            else:  # pragma: no cover - no other selection kinds exist
+                raise Unsupported
+            if condition is not None and condition.name.value != type_name:
+                raise Unsupported
+            self._collect(type_name, inner, out)
+
+    def fields(self, type_name: str, nodes: Iterable[FieldNode]) -> list[Field]:
+        collected: dict[str, list[FieldNode]] = {}
+        for node in nodes:
+            if node.selection_set is None:
+                raise Unsupported
+            self._collect(type_name, node.selection_set, collected)
+        object_type = self.schema.type_map[type_name]
+        assert isinstance(object_type, GraphQLObjectType)
+        out: list[Field] = []
+        for key, field_nodes in collected.items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                out.append((key, name, field_nodes, {}))
+                continue
+            definition = object_type.fields.get(name)
+            if definition is None:
+                raise Unsupported
+            arguments = get_argument_values(definition, field_nodes[0], self.variables)
+            out.append((key, name, field_nodes, arguments))
+        return out
+
+    # the operation
+
+    # objects
+
+    def concept(self, a: str, nodes: list[FieldNode]) -> str:
+        parts: list[tuple[str, str]] = []
+        for key, name, field_nodes, args in self.fields("Concept", nodes):
+            if name == "__typename":
+                expr = typename("Concept")
+            elif name in CONCEPT_COLUMNS:
+                expr = f"{a}.{CONCEPT_COLUMNS[name]}"
+            elif name in TIMESTAMPS:
+                expr = timestamp(f"{a}.{TIMESTAMPS[name]}")
+            elif name == "tags":
+                expr = tags(f"{a}.tags")
+            elif name == "aliases":
+                expr = f"coalesce({a}.aliases, '[]'::json)"
+            elif name == "theses":
+                expr = self.theses_of(a, field_nodes, args)
+            elif name == "thesisCount":
+                n = self.alias("n")
+                expr = f"(SELECT count(*) FROM theses {n} WHERE {n}.concept_id = {a}.id)"
+            elif name == "relations":
+                expr = self.relations_of(a, field_nodes, args)
+            elif name == "author":
+                u = self.alias("u")
+                user = self.user(u, field_nodes)
+                expr = f"(SELECT {user} FROM users {u} WHERE {u}.id = {a}.author_id)"
+            else:
+                raise Unsupported
+            parts.append((key, expr))
+        return json_object(parts)
+
+    def theses_of(self, a: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
+        first = check_range("first", int(args.get("first", 20)), 1, MAX_PAGE)
+        t = self.alias("t")
+        cond = f"{t}.concept_id = {a}.id"
+        if args.get("stance") is not None:
+            cond += f" AND {t}.stance = {self.param(enum_value(args['stance']), 'varchar')}"
+        order = NEWEST_FIRST.format(q=t)
+        source = (
+            f"(SELECT * FROM theses {t} WHERE {cond} ORDER BY {order} "
+            f"LIMIT {self.param(first, 'bigint')}) {t}"
+        )
+        return json_list(self.thesis(t, nodes), order, source)
+
+    def relations_of(self, a: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
+        direction = Direction(enum_value(args.get("direction", Direction.BOTH)))
+        r = self.alias("r")
+        if direction is Direction.OUTGOING:
+            cond = f"{r}.source_id = {a}.id"
+        elif direction is Direction.INCOMING:
+            cond = f"{r}.target_id = {a}.id"
+        else:
+            cond = f"({r}.source_id = {a}.id OR {r}.target_id = {a}.id)"
+        types = args.get("types")
+        if types:
+            values = sorted({enum_value(t) for t in types})
+            cond += f" AND {r}.type = ANY({self.param(values, 'varchar[]')})"
+        return json_list(
+            self.relation(r, nodes), RELATION_ORDER.format(q=r), f"relations {r} WHERE {cond}"
+        )
+
+    def relation(self, r: str, nodes: list[FieldNode]) -> str:
+        parts: list[tuple[str, str]] = []
+        for key, name, field_nodes, _ in self.fields("Relation", nodes):
+            if name == "__typename":
+                expr = typename("Relation")
+            elif name in RELATION_COLUMNS:
+                expr = f"{r}.{RELATION_COLUMNS[name]}"
+            elif name == "weight":
+                expr = float_json(f"{r}.weight")
+            elif name == "createdAt":
+                expr = timestamp(f"{r}.created_at")
+            elif name == "provenance":
+                expr = self.provenance(field_nodes, f"{r}.provenance", f"{r}.model", "NULL::text")
+            elif name in ("source", "target"):
+                c = self.alias("c")
+                expr = (
+                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "
+                    f"WHERE {c}.id = {r}.{name}_id)"
+                )
+            else:
+                raise Unsupported
+            parts.append((key, expr))
+        return json_object(parts)
+
+    def thesis(self, t: str, nodes: list[FieldNode]) -> str:
+        parts: list[tuple[str, str]] = []
+        for key, name, field_nodes, _ in self.fields("Thesis", nodes):
+            if name == "__typename":
+                expr = typename("Thesis")
+            elif name in THESIS_COLUMNS:
+                expr = f"{t}.{THESIS_COLUMNS[name]}"
+            elif name in TIMESTAMPS:
+                expr = timestamp(f"{t}.{TIMESTAMPS[name]}")
+            elif name == "tags":
+                expr = tags(f"{t}.tags")
+            elif name == "relatedConceptIds":
+                expr = f"coalesce({t}.related_concept_ids, '[]'::json)"
+            elif name == "provenance":
+                expr = self.provenance(
+                    field_nodes, f"{t}.provenance", f"{t}.model", f"{t}.prompt_version"
+                )
+            elif name == "arguments":
+                expr = self.embedded(
+                    "Argument",
+                    f"{t}.arguments",
+                    field_nodes,
+                    ("id", "polarity", "text", "strength"),
+                )
+            elif name == "sources":
+                expr = self.embedded(
+                    "Source", f"{t}.sources", field_nodes, ("author", "work", "year", "url")
+                )
+            elif name == "concept":
+                c = self.alias("c")
+                expr = (
+                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "
+                    f"WHERE {c}.id = {t}.concept_id)"
+                )
+            else:
+                raise Unsupported
+            parts.append((key, expr))
+        return json_object(parts)
+
+    def embedded(
+        self, type_name: str, column: str, nodes: list[FieldNode], known: tuple[str, ...]
+    ) -> str:
+        """A list kept as a JSON column (a thesis's arguments or sources), in stored order."""
+        x = self.alias("x")
+        parts: list[tuple[str, str]] = []
+        for key, name, _, _ in self.fields(type_name, nodes):
+            if name == "__typename":
+                parts.append((key, typename(type_name)))
+            elif name in known:
+                parts.append((key, f"{x}.e -> '{name}'"))
+            else:
+                raise Unsupported
+        return json_list(
+            json_object(parts),
+            f"{x}.n",
+            f"json_array_elements({column}) WITH ORDINALITY AS {x}(e, n)",
+        )
+
+    def provenance(self, nodes: list[FieldNode], kind: str, model: str, prompt: str) -> str:
+        columns = {"kind": kind, "model": model, "promptVersion": prompt}
+        parts: list[tuple[str, str]] = []
+        for key, name, _, _ in self.fields("Provenance", nodes):
+            if name == "__typename":
+                parts.append((key, typename("Provenance")))
+            elif name in columns:
+                parts.append((key, columns[name]))
+            else:
+                raise Unsupported
+        return json_object(parts)
+
+    def user(self, u: str, nodes: list[FieldNode]) -> str:
+        parts: list[tuple[str, str]] = []
+        for key, name, _, _ in self.fields("User", nodes):
+            if name == "__typename":
+                parts.append((key, typename("User")))
+            elif name in USER_COLUMNS:
+                parts.append((key, f"{u}.{USER_COLUMNS[name]}"))
+            elif name == "createdAt":
+                parts.append((key, timestamp(f"{u}.created_at")))
+            else:
+                raise Unsupported
+        return json_object(parts)
