@@ -190,14 +190,20 @@ class _Compiler(Objects):
             else:
                 raise Unsupported
             parts.append((key, expr))
-        ordered = order.format(q=q)
+        answer = json_object(parts)
+        # Count every matching row only when the total is asked for; otherwise the page can
+        # stop after its last row (and an index on the order can serve it).
+        counted = ", count(*) OVER () AS _total" if f"{p}._total" in answer else ""
+        s = self.alias("s")
         page = (
-            f"SELECT {q}.*, count(*) OVER () AS _total, "
-            f"row_number() OVER (ORDER BY {ordered}) - 1 AS _i "
-            f"FROM {table} {q} WHERE {where(q)} ORDER BY {ordered} "
-            f"OFFSET {off} LIMIT {self.param(first, 'bigint')}"
+            f"SELECT {q}.*{counted} FROM {table} {q} WHERE {where(q)} "
+            f"ORDER BY {order.format(q=q)} OFFSET {off} LIMIT {self.param(first, 'bigint')}"
         )
-        return f"(SELECT {json_object(parts)} FROM ({page}) {p})"
+        numbered = (
+            f"SELECT {s}.*, row_number() OVER (ORDER BY {order.format(q=s)}) - 1 + {off} AS _i "
+            f"FROM ({page}) {s}"
+        )
+        return f"(SELECT {answer} FROM ({numbered}) {p})"
 
     def edge(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -21,6 +21,8 @@ def _ts() -> Any:
 
 class ConceptRow(SQLModel, table=True):
     __tablename__ = "concepts"
+    # Concept lists are read by lower-cased name, then id (NAME_ASC and NAME_DESC).
+    __table_args__ = (Index("ix_concepts_name_order", text("lower(name)"), "id"),)
 
     id: str = Field(primary_key=True, max_length=36)
     slug: str = Field(max_length=80, unique=True)
