@@ -44,6 +44,7 @@ from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
 from philos.gateway.limits import CostLimit, limit_rules
 from philos.gateway.metrics import OperationMetrics
 from philos.gateway.response_cache import ResponseCache
+from philos.gateway.text_input import RejectNulText
 from philos.resolvers.loaders import build_loaders
 from philos.schema.context import Context
 from philos.schema.root import build_schema
@@ -61,6 +62,7 @@ def make_schema(settings: Settings) -> Any:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: limit_rules(settings.max_depth, settings.max_aliases),
         lambda: CostLimit(settings.max_cost),
+        RejectNulText,
         lambda: ResponseCache(settings.response_cache_ttl),
         CompiledQueries,
         OperationMetrics,

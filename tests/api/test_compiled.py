@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis_graphql import Mode, queries
 
 from philos.compile.extension import COMPILED
 from philos.datasources.wiring import Stores
@@ -34,6 +36,7 @@ from philos.seed.loader import read_corpus, seed
 from tests.api.conftest import make_user
 from tests.api.test_batching import counting
 from tests.conftest import settings_for
+from tests.fuzz.strategies import SDL
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="session")
 
@@ -340,3 +343,37 @@ async def test_a_failing_statement_falls_back_to_the_resolvers(
     before = COMPILED.labels("fallback")._value.get()
     assert await _post(compiled, query, {}) == expected
     assert COMPILED.labels("fallback")._value.get() == before + 1
+
+
+def _generated_queries(count: int) -> list[str]:
+    """Valid queries from the schema over the compiled root fields (hypothesis-graphql,
+    derandomized), arguments inline."""
+    found: list[str] = []
+
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(queries(SDL, fields=["concepts", "concept", "theses", "thesis"], mode=Mode.POSITIVE))
+    def collect(query: str) -> None:
+        found.append(query)
+
+    collect()
+    return found
+
+
+async def test_schema_generated_queries_agree(clients: list[Any]) -> None:
+    """Whatever the schema allows over these fields gets the same answer both ways, whether it
+    compiles or not (then both run the resolvers)."""
+    compiled, plain, _ = clients
+    ran = 0
+    for query in _generated_queries(200):
+        before = _compiled_count()
+        fast = await _post(compiled, query, {})
+        slow = await _post(plain, query, {})
+        assert fast == slow, f"{query}\ncompiled: {fast[:800]!r}\nresolvers: {slow[:800]!r}"
+        ran += int(_compiled_count() > before)
+    assert ran > 50, f"only {ran} of the generated queries compiled"
