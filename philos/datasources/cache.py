@@ -28,6 +28,7 @@ class MemoryCache:
     LRU and never evicted (the response cache's data versions must not fall back to 0)."""
 
     name = "memory"
+    in_process = True  # no I/O: see resilience.Guarded
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries

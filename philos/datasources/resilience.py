@@ -120,6 +120,10 @@ class Guarded:
         self._timeout = timeout
         self._fail_open = fail_open
         self._after_write = after_write  # e.g. bump the data version the response cache checks
+        # An in-process store's calls never wait (no I/O): they cannot time out or be cancelled
+        # half-way, so they run inline instead of as a shielded task with a timeout.
+        self._in_process = bool(getattr(inner, "in_process", False))
+        self._timers: dict[str, Any] = {}
         self.name = getattr(inner, "name", store)
 
     def __getattr__(self, attr: str) -> Any:
@@ -152,6 +156,9 @@ class Guarded:
         kwargs: Mapping[str, Any],
     ) -> Any:
         attempts = 2 if method in READS else 1
+        timer = self._timers.get(method)
+        if timer is None:
+            timer = self._timers[method] = STORE_CALLS.labels(self._store, method)
         for attempt in range(attempts):
             started = time.perf_counter()
             try:
@@ -160,6 +167,8 @@ class Guarded:
                     budget = self._budget()
                     if budget <= 0:
                         raise TimeoutError("request deadline passed")
+                    if self._in_process:
+                        return await target(*args, **kwargs)
                     return await _shielded(target(*args, **kwargs), budget)
             except PhilosError:
                 raise
@@ -173,7 +182,7 @@ class Guarded:
                 reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
                 return self._unavailable(method, reason, exc)
             finally:
-                STORE_CALLS.labels(self._store, method).observe(time.perf_counter() - started)
+                timer.observe(time.perf_counter() - started)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _unavailable(self, method: str, reason: str, exc: BaseException) -> Any:

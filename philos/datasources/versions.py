@@ -3,9 +3,12 @@ The response cache stamps each entry with them (see ``gateway/response_cache.py`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from philos.datasources.ports import Cache
 
 STORES = ("concepts", "graph", "theses", "users")
+KEYS = tuple(f"dv:{s}" for s in STORES)
 
 
 class DataVersions:
@@ -19,5 +22,11 @@ class DataVersions:
             await self.cache.incr(f"dv:{store}")
 
     async def current(self) -> dict[str, str]:
-        found = await self.cache.get_many([f"dv:{s}" for s in STORES])
-        return {s: found.get(f"dv:{s}", b"0").decode() for s in STORES}
+        found = await self.cache.get_many(KEYS)
+        return {s: found.get(k, b"0").decode() for s, k in zip(STORES, KEYS, strict=True)}
+
+    async def stamp_with(self, keys: Sequence[str]) -> tuple[bytes, dict[str, bytes]]:
+        """The current versions as one stamp (``b"3,0,7,1"``), and the cache entries under
+        ``keys``, read together in one call (one MGET on Redis)."""
+        found = await self.cache.get_many([*KEYS, *keys])
+        return b",".join([found.get(k, b"0") for k in KEYS]), found

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from philos.config import Settings, get_settings
 from philos.datasources.wiring import Stores, build_stores
+from philos.gateway.answers import CachedAnswers
 from philos.gateway.auth import Tokens, load_secret
 from philos.gateway.graphql import PhilosGraphQL
 from philos.gateway.metrics import REGISTRY
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
             Route("/metrics", metrics),
         ],
         middleware=[
+            # Outermost: a repeated query the response cache holds is answered before routing.
+            Middleware(CachedAnswers, view=graphql),
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         ],

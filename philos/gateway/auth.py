@@ -13,6 +13,8 @@ import hashlib
 import logging
 import os
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -79,6 +81,10 @@ class Tokens:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def principal(self, token: str) -> Principal:
+        return self.principal_until(token)[0]
+
+    def principal_until(self, token: str) -> tuple[Principal, float]:
+        """The token's principal and its ``exp`` (seconds since the epoch)."""
         try:
             claims = jwt.decode(
                 token,
@@ -89,13 +95,43 @@ class Tokens:
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
                 leeway=5,
             )
-            return Principal(user_id=str(claims["sub"]), role=Role(claims.get("role", "READER")))
+            principal = Principal(
+                user_id=str(claims["sub"]), role=Role(claims.get("role", "READER"))
+            )
+            return principal, float(claims["exp"])
         except jwt.ExpiredSignatureError as exc:
             raise AuthError(
                 "The access token has expired; use refreshToken for a new one."
             ) from exc
         except (jwt.InvalidTokenError, ValueError) as exc:
             raise AuthError("The access token is not valid; sign in again.") from exc
+
+
+class VerifiedTokens:
+    """Access tokens already verified, each until its ``exp``: a client sends the same token
+    with every request, and checking its signature and claims again each time is wasted work.
+    Only successes are kept (a bad or expired token is checked, and refused, every time);
+    bounded, least recently used first out."""
+
+    def __init__(self, tokens: Tokens, max_entries: int = 10_000) -> None:
+        self.tokens = tokens
+        self.max_entries = max_entries
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def principal(self, token: str) -> Principal:
+        """As ``Tokens.principal``: raises ``AuthError`` for a token that is not valid now."""
+        found = self._verified.get(token)
+        if found is not None:
+            if time.time() < found[1]:
+                self._verified.move_to_end(token)
+                return found[0]
+            del self._verified[token]
+        principal, expires = self.tokens.principal_until(token)
+        if time.time() < expires:
+            self._verified[token] = (principal, expires)
+            if len(self._verified) > self.max_entries:
+                self._verified.popitem(last=False)
+        return principal
 
 
 def load_secret(settings: Settings) -> bytes:

@@ -39,7 +39,8 @@ from philos.config import Settings
 from philos.datasources.resilience import request_deadline
 from philos.datasources.wiring import Stores
 from philos.domain import ANONYMOUS, AuthError, Principal
-from philos.gateway.auth import Tokens
+from philos.gateway.answers import AnswerIndex, record_answer
+from philos.gateway.auth import Tokens, VerifiedTokens
 from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
 from philos.gateway.limits import CostLimit, limit_rules
 from philos.gateway.metrics import OperationMetrics
@@ -112,18 +113,35 @@ class PhilosGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.state = state
         self.tokens = tokens
+        self.verified = VerifiedTokens(tokens)
+        # Raw requests the response cache answered, for ``answers.CachedAnswers``.
+        self.answers = AnswerIndex()
 
-    def _principal(self, request: Request | WebSocket) -> Principal:
-        authorization = request.headers.get("authorization")
+    def principal_for(self, authorization: str | None) -> Principal:
+        """The caller named by an ``Authorization`` header value; ``HTTPException`` 401."""
         if not authorization:
             return ANONYMOUS
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise HTTPException(401, "Send the access token as `Authorization: Bearer <token>`.")
         try:
-            return self.tokens.principal(token.strip())
+            return self.verified.principal(token.strip())
         except AuthError as exc:
             raise HTTPException(401, exc.message) from exc
+
+    def principal_or_none(self, authorization: str | None) -> Principal | None:
+        try:
+            return self.principal_for(authorization)
+        except HTTPException:
+            return None
+
+    async def rate_limited(self, stores: Stores, ip: str, principal: Principal) -> Response | None:
+        """Count the request; the 429 answer if it is over a limit."""
+        try:
+            await self._rate_limit(stores, ip, principal)
+        except RateLimited as exc:
+            return too_many_requests(exc.retry_after)
+        return None
 
     async def _rate_limit(self, stores: Stores, ip: str, principal: Principal) -> None:
         window = self.settings.rate_limit_window
@@ -137,7 +155,7 @@ class PhilosGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         stores: Stores = self.state["stores"]
-        principal = self._principal(request)
+        principal = self.principal_for(request.headers.get("authorization"))
         if principal.user_id:
             structlog.contextvars.bind_contextvars(user_id=principal.user_id)
         client = request.client.host if request.client else "unknown"
@@ -183,10 +201,10 @@ class PhilosGraphQL(GraphQL[Context, None]):
             except HTTPException as exc:
                 response = http_error(exc.status_code, exc.reason)
             except RateLimited as exc:
-                response = http_error(429, "Too many requests; slow down.")
-                response.headers["Retry-After"] = str(exc.retry_after)
+                response = too_many_requests(exc.retry_after)
             else:
                 self._negotiate(request, response)
+                record_answer(self, scope, response)
         await response(scope, receive, send)
 
     @staticmethod
@@ -206,6 +224,12 @@ class PhilosGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
             if getattr(request.state, "request_error", False) and response.status_code == 200:
                 response.status_code = 400
+
+
+def too_many_requests(retry_after: int) -> Response:
+    response = http_error(429, "Too many requests; slow down.")
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def http_error(status: int, reason: str) -> Response:

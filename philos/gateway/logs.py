@@ -55,5 +55,10 @@ def configure_logging(level: str = "INFO") -> None:
     _configured = True
 
 
+def is_configured() -> bool:
+    """Whether ``configure_logging`` ran (log lines then go through the stdlib's levels)."""
+    return _configured
+
+
 def get_logger(name: str) -> Any:
     return structlog.stdlib.get_logger(name)

@@ -7,6 +7,7 @@ share ``other``. Anonymous operations are ``anonymous``.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import structlog
 from graphql import GraphQLError
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from strawberry.extensions import SchemaExtension
+
+from philos.gateway import logs
 
 disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created series only add noise to every scrape
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -74,14 +77,26 @@ class OperationMetrics(SchemaExtension):
         elapsed = time.perf_counter() - started
         GRAPHQL_REQUESTS.labels(label, outcome).inc()
         GRAPHQL_DURATION.labels(label).observe(elapsed)
-        access_log.info(
-            "graphql.operation",
-            operation=ctx.operation_name or "anonymous",
-            operation_type=_operation_type(ctx),
-            outcome=outcome,
-            duration_ms=round(elapsed * 1000, 2),
-            errors=len(errors or ()),
-        )
+        log_operation(ctx.operation_name, _operation_type(ctx), outcome, elapsed, len(errors or ()))
+
+
+_access_logger = logging.getLogger("philos.access")
+
+
+def log_operation(
+    name: str | None, operation_type: str | None, outcome: str, elapsed: float, errors: int
+) -> None:
+    """The ``graphql.operation`` access log line (skipped when its level is filtered out)."""
+    if logs.is_configured() and not _access_logger.isEnabledFor(logging.INFO):
+        return
+    access_log.info(
+        "graphql.operation",
+        operation=name or "anonymous",
+        operation_type=operation_type,
+        outcome=outcome,
+        duration_ms=round(elapsed * 1000, 2),
+        errors=errors,
+    )
 
 
 def _operation_type(ctx: object) -> str | None:

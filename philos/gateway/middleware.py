@@ -16,6 +16,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def request_id_for(incoming: bytes) -> str:
+    """The client's ``X-Request-ID`` if it is sane, else a new one."""
+    text = incoming.decode("latin-1")
+    return text if _REQUEST_ID_RE.match(text) else uuid.uuid4().hex
+
+
 class RequestId:
     """Honour a sane incoming ``X-Request-ID`` or make one; echo it on the response."""
 
@@ -26,8 +32,7 @@ class RequestId:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_for(dict(scope["headers"]).get(b"x-request-id", b""))
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)

@@ -2,10 +2,15 @@
 
 Key: the normalised document (printed from its AST, so spacing and comments do not matter),
 the operation name, the variables and the caller's role. Each entry is stamped with the data
-versions of every store, read *before* the query ran; every write to a store bumps that store's
-version, so an entry computed before a write never answers after it. A mutation is therefore
-visible to the very next query. Operations that read ``me`` (per user), mutations, and results
-with errors are not cached.
+versions of every store, read *before* the query ran (in the same round trip as the entry);
+every write to a store bumps that store's version, so an entry computed before a write never
+answers after it. A mutation is therefore visible to the very next query. Operations that read
+``me`` (per user), mutations, and results with errors are not cached.
+
+An entry is the stamp, a newline, and the ``data`` JSON exactly as it is sent, so an answer
+from the cache is spliced into the response body without decoding it. The view notes each
+cached answer on the request (``ANSWER_NOTE``), so ``gateway/answers.py`` can answer the same
+raw request again without running GraphQL at all.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from graphql import (
@@ -36,6 +42,38 @@ RESPONSES = Counter(
     ["result"],
     registry=REGISTRY,
 )
+RESPONSE_HITS = RESPONSES.labels("hit")
+# The key prefix names the entry format, so replicas of different releases never read each
+# other's entries.
+KEY_PREFIX = "rc2:"
+ANSWER_NOTE = "philos.cached_answer"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    """A query's answer as the response cache holds it: its entry key and ``data`` bytes."""
+
+    key: str
+    data: bytes
+    operation_name: str | None
+
+
+def encode_entry(stamp: bytes, data: bytes) -> bytes:
+    return stamp + b"\n" + data
+
+
+def fresh_data(entry: bytes | None, stamp: bytes) -> bytes | None:
+    """The ``data`` bytes of ``entry`` if it was computed at the data versions ``stamp``."""
+    if entry is None:
+        return None
+    entry_stamp, newline, data = entry.partition(b"\n")
+    return data if newline and entry_stamp == stamp else None
+
+
+def _note(context: Any, answer: CachedAnswer) -> None:
+    state = getattr(getattr(context, "request", None), "scope", {}).get("state")
+    if isinstance(state, dict):
+        state[ANSWER_NOTE] = answer
 
 
 def _cacheable(document: Any, operation_name: str | None) -> bool:
@@ -72,7 +110,7 @@ def response_key(query: str, operation_name: str | None, variables: Any, role: s
     for part in ((operation_name or "").encode(), encoded, role.encode()):
         digest.update(b"\0")
         digest.update(part)
-    return f"rc:{digest.hexdigest()}"
+    return f"{KEY_PREFIX}{digest.hexdigest()}"
 
 
 class ResponseCache(SchemaExtension):
@@ -97,20 +135,20 @@ class ResponseCache(SchemaExtension):
         key = response_key(
             ctx.query or "", ctx.operation_name, ctx.variables, context.principal.role
         )
-        versions = await stores.versions.current()
-        found = (await stores.cache.get_many([key])).get(key)
-        if found is not None:
-            entry = orjson.loads(found)
-            if entry["v"] == versions:
-                RESPONSES.labels("hit").inc()
-                ctx.result = ExecutionResult(data=entry["d"])
-                yield
-                return
+        stamp, found = await stores.versions.stamp_with([key])
+        data = fresh_data(found.get(key), stamp)
+        if data is not None:
+            RESPONSE_HITS.inc()
+            ctx.result = ExecutionResult(data=cast(Any, orjson.Fragment(data)))
+            _note(context, CachedAnswer(key, data, ctx.operation_name))
+            yield
+            return
         yield
         result = ctx.result
         if isinstance(result, ExecutionResult) and not result.errors and result.data is not None:
             RESPONSES.labels("miss").inc()
-            entry_bytes = orjson.dumps({"v": versions, "d": result.data})
-            await stores.cache.set_many({key: entry_bytes}, self.ttl)
+            data = orjson.dumps(result.data)
+            await stores.cache.set_many({key: encode_entry(stamp, data)}, self.ttl)
+            _note(context, CachedAnswer(key, data, ctx.operation_name))
         else:
             RESPONSES.labels("skip").inc()
