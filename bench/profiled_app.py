@@ -26,7 +26,7 @@ from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from philos.gateway.app import create_app as create_philos_app
+from philos.gateway.app import serve_app
 
 __all__ = ["ProfiledApp", "create_app"]
 
@@ -133,4 +133,4 @@ def summarise(root: Frame, top: int = 30) -> str:
 
 def create_app() -> ProfiledApp:
     out = Path(os.environ.get("BENCH_PROFILE_OUT", "bench/results/profile.txt"))
-    return ProfiledApp(create_philos_app(), out)
+    return ProfiledApp(serve_app(), out)

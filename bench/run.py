@@ -460,7 +460,7 @@ def philos_server(
     uvicorn = [
         "-m",
         "uvicorn",
-        "philos.gateway.app:create_app" if profile_out is None else "bench.profiled_app:create_app",
+        "philos.gateway.app:serve_app" if profile_out is None else "bench.profiled_app:create_app",
         "--factory",
         "--host",
         LOOPBACK,
