@@ -118,6 +118,8 @@ class _Compiler(Objects):
         assert query_type is not None
         collected: dict[str, list[FieldNode]] = {}
         self._collect(query_type.name, operation.selection_set, collected)
+        if all(nodes[0].name.value == "__typename" for nodes in collected.values()):
+            return None  # nothing to read: no reason to ask the database
         parts: list[tuple[str, str]] = []
         for key, field_nodes in collected.items():
             name = field_nodes[0].name.value

@@ -30,8 +30,11 @@ class MemoryCache:
     name = "memory"
     in_process = True  # no I/O: see resilience.Guarded
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_entries = max_entries
+        # Whole responses can be large: the LRU is bounded by their total size too.
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._counters: dict[str, tuple[float, int]] = {}
 
@@ -44,6 +47,12 @@ class MemoryCache:
     def clear(self) -> None:
         self._data.clear()
         self._counters.clear()
+        self._bytes = 0
+
+    def _drop(self, key: str) -> None:
+        entry = self._data.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry[1])
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         now = time.monotonic()
@@ -57,7 +66,7 @@ class MemoryCache:
                 continue
             expires, value = entry
             if expires <= now:
-                del self._data[key]
+                self._drop(key)
                 continue
             self._data.move_to_end(key)
             found[key] = value
@@ -66,14 +75,19 @@ class MemoryCache:
     async def set_many(self, items: Mapping[str, bytes], ttl: float) -> None:
         expires = time.monotonic() + ttl
         for key, value in items.items():
+            if len(value) > self.max_bytes:
+                self._drop(key)
+                continue
+            self._drop(key)
             self._data[key] = (expires, value)
-            self._data.move_to_end(key)
-        while len(self._data) > self.max_entries:
-            self._data.popitem(last=False)
+            self._bytes += len(value)
+        while len(self._data) > self.max_entries or self._bytes > self.max_bytes:
+            _, (_, evicted) = self._data.popitem(last=False)
+            self._bytes -= len(evicted)
 
     async def delete(self, keys: Sequence[str]) -> None:
         for key in keys:
-            self._data.pop(key, None)
+            self._drop(key)
 
     async def incr(self, key: str, ttl: float | None = None) -> int:
         now = time.monotonic()

@@ -83,7 +83,7 @@ RELATION_SCALARS = [
 ]
 
 QUERIES: list[tuple[str, dict[str, Any]]] = [
-    ("{ __typename }", {}),
+    ("{ __typename concepts(first: 1) { __typename } }", {}),
     ("{ concepts { totalCount nodes { " + " ".join(CONCEPT_SCALARS) + " } } }", {}),
     (
         "query($after: String) { concepts(first: 7, after: $after) { totalCount "
@@ -322,6 +322,7 @@ async def test_what_cannot_be_compiled_runs_through_the_resolvers(clients: list[
         '{ concepts(after: "bogus") { totalCount } }',
         "{ concepts(first: 2) { nodes { slug @include(if: false) name } } }",
         "{ me { id } }",
+        "{ __typename t1: __typename }",  # nothing to read: no statement at all
     ):
         before = _compiled_count()
         fast = await _post(compiled, query, {})

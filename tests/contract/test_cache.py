@@ -68,6 +68,22 @@ async def test_memory_cache_evicts_least_recently_used() -> None:
     assert await cache.get_many(["a", "b", "c"]) == {"a": b"1", "c": b"3"}
 
 
+async def test_memory_cache_is_bounded_by_total_size() -> None:
+    cache = MemoryCache(max_entries=100, max_bytes=10)
+    await cache.set_many({"a": b"1234", "b": b"5678"}, ttl=30)
+    await cache.get_many(["a"])
+    await cache.set_many({"c": b"9012"}, ttl=30)  # 12 bytes: the least recently used goes
+    assert await cache.get_many(["a", "b", "c"]) == {"a": b"1234", "c": b"9012"}
+    await cache.set_many({"a": b"12"}, ttl=30)  # replacing counts the new size only
+    await cache.set_many({"d": b"3456"}, ttl=30)
+    assert await cache.get_many(["a", "c", "d"]) == {"a": b"12", "c": b"9012", "d": b"3456"}
+    await cache.set_many({"huge": b"x" * 11}, ttl=30)  # larger than the whole cache
+    assert await cache.get_many(["huge", "a"]) == {"a": b"12"}
+    await cache.delete(["a", "c", "d"])
+    await cache.set_many({"e": b"1234567890"}, ttl=30)
+    assert await cache.get_many(["e"]) == {"e": b"1234567890"}
+
+
 async def test_read_through_stores_serve_hits_and_forget_on_write(
     cache: Cache, tmp_path: Path
 ) -> None:
