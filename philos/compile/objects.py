@@ -131,38 +131,49 @@ class Objects:
             out.append((key, name, field_nodes, arguments))
         return out
 
-    # the operation
-
     # objects
 
+    @staticmethod
+    def row_field(type_name: str, row: str, name: str, columns: dict[str, str]) -> str | None:
+        """A field read straight off the row (``__typename``, a column, a timestamp, tags);
+        None for anything else."""
+        if name == "__typename":
+            return typename(type_name)
+        if name in columns:
+            return f"{row}.{columns[name]}"
+        if name in TIMESTAMPS:
+            return timestamp(f"{row}.{TIMESTAMPS[name]}")
+        if name == "tags":
+            return tags(f"{row}.tags")
+        return None
+
     def concept(self, a: str, nodes: list[FieldNode]) -> str:
-        parts: list[tuple[str, str]] = []
-        for key, name, field_nodes, args in self.fields("Concept", nodes):
-            if name == "__typename":
-                expr = typename("Concept")
-            elif name in CONCEPT_COLUMNS:
-                expr = f"{a}.{CONCEPT_COLUMNS[name]}"
-            elif name in TIMESTAMPS:
-                expr = timestamp(f"{a}.{TIMESTAMPS[name]}")
-            elif name == "tags":
-                expr = tags(f"{a}.tags")
-            elif name == "aliases":
-                expr = f"coalesce({a}.aliases, '[]'::json)"
-            elif name == "theses":
-                expr = self.theses_of(a, field_nodes, args)
-            elif name == "thesisCount":
-                n = self.alias("n")
-                expr = f"(SELECT count(*) FROM theses {n} WHERE {n}.concept_id = {a}.id)"  # nosec B608
-            elif name == "relations":
-                expr = self.relations_of(a, field_nodes, args)
-            elif name == "author":
-                u = self.alias("u")
-                user = self.user(u, field_nodes)
-                expr = f"(SELECT {user} FROM users {u} WHERE {u}.id = {a}.author_id)"  # nosec B608
-            else:
-                raise Unsupported
-            parts.append((key, expr))
-        return json_object(parts)
+        return json_object(
+            [
+                (
+                    key,
+                    self.row_field("Concept", a, name, CONCEPT_COLUMNS)
+                    or self.concept_field(a, name, field_nodes, args),
+                )
+                for key, name, field_nodes, args in self.fields("Concept", nodes)
+            ]
+        )
+
+    def concept_field(self, a: str, name: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
+        if name == "aliases":
+            return f"coalesce({a}.aliases, '[]'::json)"
+        if name == "theses":
+            return self.theses_of(a, nodes, args)
+        if name == "thesisCount":
+            n = self.alias("n")
+            return f"(SELECT count(*) FROM theses {n} WHERE {n}.concept_id = {a}.id)"  # nosec B608
+        if name == "relations":
+            return self.relations_of(a, nodes, args)
+        if name == "author":
+            u = self.alias("u")
+            user = self.user(u, nodes)
+            return f"(SELECT {user} FROM users {u} WHERE {u}.id = {a}.author_id)"  # nosec B608
+        raise Unsupported
 
     def theses_of(self, a: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
         first = check_range("first", int(args.get("first", 20)), 1, MAX_PAGE)
@@ -195,67 +206,58 @@ class Objects:
         )
 
     def relation(self, r: str, nodes: list[FieldNode]) -> str:
-        parts: list[tuple[str, str]] = []
-        for key, name, field_nodes, _ in self.fields("Relation", nodes):
-            if name == "__typename":
-                expr = typename("Relation")
-            elif name in RELATION_COLUMNS:
-                expr = f"{r}.{RELATION_COLUMNS[name]}"
-            elif name == "weight":
-                expr = float_json(f"{r}.weight")
-            elif name == "createdAt":
-                expr = timestamp(f"{r}.created_at")
-            elif name == "provenance":
-                expr = self.provenance(field_nodes, f"{r}.provenance", f"{r}.model", "NULL::text")
-            elif name in ("source", "target"):
-                c = self.alias("c")
-                expr = (
-                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "  # nosec B608
-                    f"WHERE {c}.id = {r}.{name}_id)"
+        return json_object(
+            [
+                (
+                    key,
+                    self.row_field("Relation", r, name, RELATION_COLUMNS)
+                    or self.relation_field(r, name, field_nodes),
                 )
-            else:
-                raise Unsupported
-            parts.append((key, expr))
-        return json_object(parts)
+                for key, name, field_nodes, _ in self.fields("Relation", nodes)
+            ]
+        )
+
+    def relation_field(self, r: str, name: str, nodes: list[FieldNode]) -> str:
+        if name == "weight":
+            return float_json(f"{r}.weight")
+        if name == "provenance":
+            return self.provenance(nodes, f"{r}.provenance", f"{r}.model", "NULL::text")
+        if name in ("source", "target"):
+            return self.concept_by_id(nodes, f"{r}.{name}_id")
+        raise Unsupported
+
+    def concept_by_id(self, nodes: list[FieldNode], column: str) -> str:
+        """A related concept, or null once it has been deleted."""
+        c = self.alias("c")
+        concept = self.concept(c, nodes)
+        return f"(SELECT {concept} FROM concepts {c} WHERE {c}.id = {column})"  # nosec B608
 
     def thesis(self, t: str, nodes: list[FieldNode]) -> str:
-        parts: list[tuple[str, str]] = []
-        for key, name, field_nodes, _ in self.fields("Thesis", nodes):
-            if name == "__typename":
-                expr = typename("Thesis")
-            elif name in THESIS_COLUMNS:
-                expr = f"{t}.{THESIS_COLUMNS[name]}"
-            elif name in TIMESTAMPS:
-                expr = timestamp(f"{t}.{TIMESTAMPS[name]}")
-            elif name == "tags":
-                expr = tags(f"{t}.tags")
-            elif name == "relatedConceptIds":
-                expr = f"coalesce({t}.related_concept_ids, '[]'::json)"
-            elif name == "provenance":
-                expr = self.provenance(
-                    field_nodes, f"{t}.provenance", f"{t}.model", f"{t}.prompt_version"
+        return json_object(
+            [
+                (
+                    key,
+                    self.row_field("Thesis", t, name, THESIS_COLUMNS)
+                    or self.thesis_field(t, name, field_nodes),
                 )
-            elif name == "arguments":
-                expr = self.embedded(
-                    "Argument",
-                    f"{t}.arguments",
-                    field_nodes,
-                    ("id", "polarity", "text", "strength"),
-                )
-            elif name == "sources":
-                expr = self.embedded(
-                    "Source", f"{t}.sources", field_nodes, ("author", "work", "year", "url")
-                )
-            elif name == "concept":
-                c = self.alias("c")
-                expr = (
-                    f"(SELECT {self.concept(c, field_nodes)} FROM concepts {c} "  # nosec B608
-                    f"WHERE {c}.id = {t}.concept_id)"
-                )
-            else:
-                raise Unsupported
-            parts.append((key, expr))
-        return json_object(parts)
+                for key, name, field_nodes, _ in self.fields("Thesis", nodes)
+            ]
+        )
+
+    def thesis_field(self, t: str, name: str, nodes: list[FieldNode]) -> str:
+        if name == "relatedConceptIds":
+            return f"coalesce({t}.related_concept_ids, '[]'::json)"
+        if name == "provenance":
+            return self.provenance(nodes, f"{t}.provenance", f"{t}.model", f"{t}.prompt_version")
+        if name == "arguments":
+            known = ("id", "polarity", "text", "strength")
+            return self.embedded("Argument", f"{t}.arguments", nodes, known)
+        if name == "sources":
+            known = ("author", "work", "year", "url")
+            return self.embedded("Source", f"{t}.sources", nodes, known)
+        if name == "concept":
+            return self.concept_by_id(nodes, f"{t}.concept_id")
+        raise Unsupported
 
     def embedded(
         self, type_name: str, column: str, nodes: list[FieldNode], known: tuple[str, ...]
@@ -291,12 +293,8 @@ class Objects:
     def user(self, u: str, nodes: list[FieldNode]) -> str:
         parts: list[tuple[str, str]] = []
         for key, name, _, _ in self.fields("User", nodes):
-            if name == "__typename":
-                parts.append((key, typename("User")))
-            elif name in USER_COLUMNS:
-                parts.append((key, f"{u}.{USER_COLUMNS[name]}"))
-            elif name == "createdAt":
-                parts.append((key, timestamp(f"{u}.created_at")))
-            else:
+            expr = self.row_field("User", u, name, USER_COLUMNS)
+            if expr is None:
                 raise Unsupported
+            parts.append((key, expr))
         return json_object(parts)
