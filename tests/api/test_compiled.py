@@ -19,6 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import Mode, queries
 
 from philos.compile.extension import COMPILED
+from philos.compile.sql import Statement
+from philos.datasources.resilience import BREAKER_STATE
+from philos.datasources.sql import StatementRejected
 from philos.datasources.wiring import Stores
 from philos.domain import (
     Concept,
@@ -378,3 +381,29 @@ async def test_schema_generated_queries_agree(clients: list[Any]) -> None:
         assert fast == slow, f"{query}\ncompiled: {fast[:800]!r}\nresolvers: {slow[:800]!r}"
         ran += int(_compiled_count() > before)
     assert ran > 50, f"only {ran} of the generated queries compiled"
+
+
+async def test_a_statement_postgres_rejects_does_not_open_the_breaker(
+    clients: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement PostgreSQL refuses (a gap in the compiler, not an outage) falls back to the
+    resolvers and does not count against the sql store's circuit breaker."""
+    import philos.compile.extension
+
+    compiled, plain, stores = clients
+    broken = Statement("SELECT json_build_object('concepts', no_such_column)::text", ())
+    monkeypatch.setattr(philos.compile.extension, "compile_operation", lambda *_: broken)
+    query = "{ concepts(first: 2) { nodes { slug } } }"
+    expected = await _post(plain, query, {})
+    fallbacks = COMPILED.labels("fallback")._value.get()
+    for _ in range(8):  # more than the breaker's threshold (5)
+        assert await _post(compiled, query, {}) == expected
+    assert COMPILED.labels("fallback")._value.get() == fallbacks + 8
+    # Refusals in a row, with no successful call in between (as under concurrent load).
+    for _ in range(8):
+        with pytest.raises(StatementRejected):
+            await stores.json_reader.read_json(broken.sql, broken.params)
+    assert BREAKER_STATE.labels("sql")._value.get() == 0.0
+    assert "concepts" in await stores.json_reader.read_json(
+        "SELECT json_build_object('concepts', 1)::text", ()
+    )
