@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -215,6 +216,11 @@ def test_leftovers_of_a_dead_run_are_stopped_and_removed() -> None:
         (server.base_dir / "owner").write_text("999999999 1")  # as if our run had died
         assert server.base_dir in sweep_leftovers()
         assert not server.base_dir.exists()
+        # The sweep returns once the process is gone from /proc's point of view (a zombie
+        # counts as gone); reaping it can lag that by a moment.
+        deadline = time.monotonic() + 5
+        while server.is_running() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not server.is_running()
     finally:
         server.cleanup()
