@@ -2,7 +2,8 @@
 
 The dataset generator is loaded at a tiny size into a database of its own on the session's
 PostgreSQL and checked for row counts and referential integrity; the Philos versions of the
-benchmark queries are validated against Philos's schema.
+benchmark queries are validated against Philos's schema, and the list queries are checked to
+compile into one SQL statement.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bench.dataset import (
     with_database,
 )
 from bench.queries import CYCLE, QUERIES, Shape, build_pool, render
+from philos.compile.sql import compile_operation
 from philos.schema.root import build_schema
 
 TINY = DatasetSpec(
@@ -149,3 +151,33 @@ def test_repeats_count_requests_seen_before() -> None:
     assert count_repeats(pool=1_000, warmup=100, measured=600) == 100  # hits the warm-up's
     assert count_repeats(pool=1_000, warmup=0, measured=2_500) == 1_500  # wraps around
     assert count_repeats(pool=1_000, warmup=3_000, measured=5) == 5
+
+
+async def test_philos_queries_compile_to_one_statement(bench_db: str) -> None:
+    """The list queries the benchmark measures are the ones Philos answers with one SQL
+    statement (philos/compile); if a change sent them back to the resolvers, cold numbers
+    would fall without any test noticing."""
+    await load(bench_db, TINY)
+    schema = build_schema()._schema
+    data = generate(TINY)
+    shape = Shape(theses_per_concept=3, relations_per_concept=2)
+    conn = await asyncpg.connect(asyncpg_url(bench_db))
+    try:
+        answers = {}
+        for key, query in QUERIES.items():
+            pool = build_pool(key, data.slugs)
+            body = json.loads(query.body("philos", pool.hot, query.cycles["philos"](shape)[0]))
+            statement = compile_operation(schema, parse(body["query"]), None, body.get("variables"))
+            if key == "d":  # nothing to read: answered without the database
+                assert statement is None
+                continue
+            assert statement is not None, key
+            answers[key] = json.loads(await conn.fetchval(statement.sql, *statement.params))
+    finally:
+        await conn.close()
+    nodes = answers["a"]["concepts"]["nodes"]
+    assert len(nodes) == 12 and all(len(n["theses"]) == 3 for n in nodes)
+    nodes = answers["b"]["concepts"]["nodes"]
+    assert len(nodes) == 12 and all(len(n["relations"]) == 2 for n in nodes)
+    assert all(r["target"]["name"] for n in nodes for r in n["relations"])
+    assert answers["c"]["concept"]["slug"] == data.slugs[0]
