@@ -4,8 +4,10 @@ Key: the normalised document (printed from its AST, so spacing and comments do n
 the operation name, the variables and the caller's role. Each entry is stamped with the data
 versions of every store, read *before* the query ran (in the same round trip as the entry);
 every write to a store bumps that store's version, so an entry computed before a write never
-answers after it. A mutation is therefore visible to the very next query. Operations that read
-``me`` (per user), mutations, and results with errors are not cached.
+answers after it. A mutation is therefore visible to the very next query. Mutations, results
+with errors, and operations that can reach a field marked per caller (``me``: see
+``schema/hints.py``; reached directly, through fragments, inline fragments or aliases, at any
+depth) are not cached, so one caller's own data is never answered to another.
 
 An entry is the stamp, a newline, and the ``data`` JSON exactly as it is sent, so an answer
 from the cache is spliced into the response body without decoding it. The view notes each
@@ -24,9 +26,9 @@ from typing import Any, cast
 
 import orjson
 from graphql import (
+    DocumentNode,
     ExecutionResult,
-    FieldNode,
-    OperationDefinitionNode,
+    GraphQLSchema,
     OperationType,
     parse,
     print_ast,
@@ -34,7 +36,9 @@ from graphql import (
 from prometheus_client import Counter
 from strawberry.extensions import SchemaExtension
 
+from philos.gateway.documents import chosen_operation, selected_fields
 from philos.gateway.metrics import REGISTRY
+from philos.schema.hints import PER_CALLER, metadata
 
 RESPONSES = Counter(
     "philos_response_cache",
@@ -76,21 +80,15 @@ def _note(context: Any, answer: CachedAnswer) -> None:
         state[ANSWER_NOTE] = answer
 
 
-def _cacheable(document: Any, operation_name: str | None) -> bool:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = next(
-        (
-            o
-            for o in operations
-            if operation_name is None or (o.name is not None and o.name.value == operation_name)
-        ),
-        None,
-    )
+def _cacheable(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> bool:
+    """A query none of whose reachable fields is marked per caller (``schema/hints.py``)."""
+    chosen = chosen_operation(document, operation_name)
     if chosen is None or chosen.operation is not OperationType.QUERY:
         return False
     return not any(
-        isinstance(sel, FieldNode) and sel.name.value == "me"
-        for sel in chosen.selection_set.selections
+        metadata(definition).get(PER_CALLER)
+        for selected in selected_fields(schema, document, chosen)
+        for definition in selected.definitions
     )
 
 
@@ -126,7 +124,7 @@ class ResponseCache(SchemaExtension):
             self.ttl <= 0
             or ctx.result is not None  # already answered (e.g. rejected by the cost limit)
             or document is None
-            or not _cacheable(document, ctx.operation_name)
+            or not _cacheable(ctx.schema._schema, document, ctx.operation_name)
         ):
             RESPONSES.labels("skip").inc()
             yield

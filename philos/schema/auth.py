@@ -13,6 +13,7 @@ from philos.gateway.auth import ACCESS_TTL
 from philos.resolvers import users
 from philos.schema.context import Context
 from philos.schema.enums import Role
+from philos.schema.hints import per_caller
 from philos.schema.payloads import (
     AuthFailed,
     Conflict,
@@ -54,7 +55,7 @@ class AuthSuccess:
     refresh_token: str = strawberry.field(
         description="Single use: refreshToken returns a new one. Keep it secret."
     )
-    user: Me
+    user: Me = strawberry.field(metadata=per_caller())
 
 
 @strawberry.type

@@ -20,6 +20,7 @@ from philos.schema.ai import AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, resolve_me
 from philos.schema.context import Context
 from philos.schema.enums import ConceptOrder, RelationType, Stance
+from philos.schema.hints import per_caller
 from philos.schema.inputs import (
     AddArgumentInput,
     CreateConceptInput,
@@ -89,7 +90,10 @@ class ThesisFilter:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The signed-in user; null without a valid access token.")
+    @strawberry.field(
+        description="The signed-in user; null without a valid access token.",
+        metadata=per_caller(),
+    )
     async def me(self, info: PhilosInfo) -> Me | None:
         return await resolve_me(info)
 

@@ -1,0 +1,73 @@
+"""What the schema says about its fields beyond their types, for the gateway to act on.
+
+Each hint is metadata on the Strawberry field or argument where it is declared, so it is
+stated once, beside the field, and read back from graphql-core's definitions:
+
+- **per caller**: the field answers differently for each signed-in user (``me``). No answer
+  that reads such a field may be shared between callers: the response cache and the
+  raw-request index skip any operation that reaches one, however the document reaches it;
+- **max items**: the longest list a list argument or input field accepts. The limit is checked
+  before anything runs, and the field's description states it;
+- **store cost**: what one resolution of the field costs in store work, and how many items an
+  unpaged list is assumed to hold, for the query cost limit (``gateway/limits.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PER_CALLER = "philos.per_caller"
+MAX_ITEMS = "philos.max_items"
+STORE_COST = "philos.store_cost"
+# The definition Strawberry keeps in each graphql-core field, argument and input field.
+_DEFINITION = "strawberry-definition"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCost:
+    """The cost of one resolution of a field, beyond the 1 every field costs.
+
+    ``calls``: store round trips made for each parent (0 for fields batched per level by a
+    DataLoader, whose one call serves every parent); ``items``: how many entries a list without
+    ``first`` is assumed to hold, which multiplies what is selected inside it; ``per_depth``:
+    for walks, ``calls`` and ``items`` grow by this factor for each step of ``depth``
+    (or ``maxDepth``) past the first.
+    """
+
+    calls: int = 0
+    items: int = 1
+    per_depth: int = 1
+
+
+def per_caller() -> dict[str, Any]:
+    """Metadata for a field whose answer depends on who is asking."""
+    return {PER_CALLER: True}
+
+
+def store_cost(calls: int = 0, items: int = 1, per_depth: int = 1) -> dict[str, Any]:
+    return {STORE_COST: StoreCost(calls=calls, items=items, per_depth=per_depth)}
+
+
+def max_items(limit: int) -> dict[str, Any]:
+    return {MAX_ITEMS: limit}
+
+
+def items_note(limit: int) -> str:
+    """The sentence a limited list's description ends with."""
+    return f"At most {limit} items."
+
+
+def limited(description: str | None, limit: int) -> str:
+    """``description`` with the list's limit stated."""
+    note = items_note(limit)
+    return f"{description} {note}" if description else note
+
+
+def metadata(definition: Any) -> Mapping[str, Any]:
+    """The hints of a graphql-core field, argument or input field (empty when none)."""
+    extensions = getattr(definition, "extensions", None) or {}
+    source = extensions.get(_DEFINITION)
+    found = getattr(source, "metadata", None)
+    return found if isinstance(found, Mapping) else {}
