@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=10, validation_alias="PHILOS_MAX_TOKENS")
     max_cost: int = Field(default=25_000, ge=1, validation_alias="PHILOS_MAX_COST")
     max_batch: int = Field(default=0, ge=0, le=10, validation_alias="PHILOS_MAX_BATCH")
+    # Per request: store calls (0: no limit) and bytes of the answer.
+    max_store_calls: int = Field(default=200, ge=0, validation_alias="PHILOS_MAX_STORE_CALLS")
+    max_response_bytes: int = Field(
+        default=2_097_152, ge=1024, validation_alias="PHILOS_MAX_RESPONSE_BYTES"
+    )
     rate_limit_ip: int = Field(default=600, ge=0, validation_alias="PHILOS_RATE_LIMIT_IP")
     rate_limit_user: int = Field(default=1200, ge=0, validation_alias="PHILOS_RATE_LIMIT_USER")
     rate_limit_window: float = Field(default=60.0, gt=0, validation_alias="PHILOS_RATE_WINDOW")

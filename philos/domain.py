@@ -290,3 +290,27 @@ class ConflictError(PhilosError):
     def __init__(self, message: str, current_version: int | None = None) -> None:
         super().__init__(message)
         self.current_version = current_version
+
+
+class InputRejectedError(PhilosError):
+    """A store refused a value the caller sent (not encodable, out of range, too large).
+
+    The store is healthy; this is the caller's mistake and counts against no breaker."""
+
+    def __init__(self, store: str) -> None:
+        super().__init__(
+            f"The {store} store cannot accept a value in this request (text it cannot store, "
+            "a number out of range, or a value too large); change the input and try again."
+        )
+        self.store = store
+
+
+class BudgetExceededError(PhilosError):
+    """The request used up its budget of store calls; the rest of it is not run."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The query needs more than {limit} store calls, this server's limit for one "
+            "request; ask for fewer or smaller nested lists, or split it into several queries."
+        )
+        self.limit = limit

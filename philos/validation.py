@@ -18,6 +18,14 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 MIN_YEAR = -3000
 
+# How many items each list input may hold. The schema states and enforces the same numbers
+# (``schema/hints.py``), so a request over a limit is refused before anything runs.
+MAX_TAGS = 12
+MAX_ALIASES = 10
+MAX_ARGUMENTS = 20
+MAX_SOURCES = 20
+MAX_RELATED = 10
+
 
 def max_year() -> int:
     return datetime.now(UTC).year
@@ -89,7 +97,9 @@ class Checker:
             self.add(field, "must be an absolute http(s) URL.")
         return cleaned
 
-    def tags(self, field: str, values: Sequence[str], *, max_items: int = 12) -> tuple[str, ...]:
+    def tags(
+        self, field: str, values: Sequence[str], *, max_items: int = MAX_TAGS
+    ) -> tuple[str, ...]:
         cleaned = [v.strip().lower() for v in values]
         if len(cleaned) > max_items:
             self.add(field, f"may hold at most {max_items} tags.")

@@ -2,10 +2,18 @@
 with jitter for idempotent reads, a circuit breaker per store (purgatory), and metrics.
 
 Expected outcomes (``PhilosError``: not found, conflict…) pass straight through and do not
-count as failures. Anything else — a timeout, a refused connection, a driver error — counts
-against the breaker and reaches the caller as ``StoreUnavailableError`` naming the store; the
-GraphQL layer turns that into a null field with an error carrying its path. A cache that fails
-is skipped instead: reads miss, writes are dropped, the request goes on.
+count as failures. Of the rest (``failures.classify``), only an outage — the store cannot be
+reached, broke the connection, ran out of resources or timed out — counts against the breaker
+and reaches the caller as ``StoreUnavailableError`` naming the store; the GraphQL layer turns
+that into a null field with an error carrying its path. A value the store refused is the
+caller's ``InputRejectedError``; a call cut short by the request's own deadline is unavailable
+for this request only; any other driver error is a bug, reported as unexpected. None of these
+counts. A cache that fails is skipped instead: reads miss, writes are dropped, the request
+goes on.
+
+Each request also has a budget of store calls (``request_calls``): a query that would fan out
+into more calls than that stops with ``BudgetExceededError`` instead of crowding out everyone
+else's calls.
 """
 
 from __future__ import annotations
@@ -22,7 +30,13 @@ from prometheus_client import Counter, Gauge, Histogram
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 
-from philos.domain import PhilosError, StoreUnavailableError
+from philos.datasources.failures import Failure, classify
+from philos.domain import (
+    BudgetExceededError,
+    InputRejectedError,
+    PhilosError,
+    StoreUnavailableError,
+)
 from philos.gateway.metrics import REGISTRY
 
 logger = logging.getLogger("philos.stores")
@@ -72,6 +86,33 @@ UNGUARDED = frozenset({"ping", "aclose", "setup"})
 request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "philos_request_deadline", default=None
 )
+
+
+class CallBudget:
+    """How many more store calls the current request may make."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.remaining = limit
+
+
+# The current request's budget of store calls, if it has one (0 or less: no limit).
+request_calls: contextvars.ContextVar[CallBudget | None] = contextvars.ContextVar(
+    "philos_request_calls", default=None
+)
+
+
+def spend_call() -> None:
+    """Count one store call against the request's budget; ``BudgetExceededError`` past it.
+
+    A DataLoader makes one call per list level however many parents it serves, so ordinary
+    queries use a handful; only a query that fans out per parent can run out."""
+    budget = request_calls.get()
+    if budget is None or budget.limit <= 0:
+        return
+    if budget.remaining <= 0:
+        raise BudgetExceededError(budget.limit)
+    budget.remaining -= 1
 
 
 class Breakers:
@@ -155,21 +196,43 @@ class Guarded:
         args: Sequence[Any],
         kwargs: Mapping[str, Any],
     ) -> Any:
+        if not self._fail_open:
+            spend_call()
         attempts = 2 if method in READS else 1
         timer = self._timers.get(method)
         if timer is None:
             timer = self._timers[method] = STORE_CALLS.labels(self._store, method)
         for attempt in range(attempts):
+            budget = self._budget()
+            if budget <= 0:  # the request is out of time: nothing to learn about the store
+                return self._unavailable(method, "the request's time ran out", None)
             started = time.perf_counter()
             try:
                 breaker = await self._breakers.factory.get_breaker(self._store)
                 async with breaker:
-                    budget = self._budget()
-                    if budget <= 0:
-                        raise TimeoutError("request deadline passed")
-                    if self._in_process:
-                        return await target(*args, **kwargs)
-                    return await _shielded(target(*args, **kwargs), budget)
+                    try:
+                        if self._in_process:
+                            return await target(*args, **kwargs)
+                        return await _shielded(target(*args, **kwargs), budget)
+                    except PhilosError:
+                        raise
+                    except Exception as exc:
+                        # Raised inside the breaker as a PhilosError, which it does not count.
+                        verdict = _verdict(exc, budget < self._timeout)
+                        if verdict is not Failure.OUTAGE:
+                            raise _NotCounted(verdict, exc) from exc
+                        raise
+            except _NotCounted as spared:
+                STORE_ERRORS.labels(self._store, method).inc()
+                cause = spared.cause
+                if self._fail_open:
+                    return self._unavailable(method, spared.verdict.value, cause)
+                if spared.verdict is Failure.INPUT:
+                    logger.info("%s store %s refused the input: %r", self._store, method, cause)
+                    raise InputRejectedError(self._store) from cause
+                if spared.verdict is Failure.DEADLINE:
+                    return self._unavailable(method, "the request's time ran out", cause)
+                raise cause from None  # a bug of ours: masked and logged as unexpected
             except PhilosError:
                 raise
             except OpenedState as exc:
@@ -185,7 +248,7 @@ class Guarded:
                 timer.observe(time.perf_counter() - started)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _unavailable(self, method: str, reason: str, exc: BaseException) -> Any:
+    def _unavailable(self, method: str, reason: str, exc: BaseException | None) -> Any:
         if self._fail_open:
             logger.warning(
                 "%s store %s failed (%s); going on without it", self._store, method, reason
@@ -216,6 +279,23 @@ def _consume(task: asyncio.Future[Any]) -> None:
     # Fetch the outcome of a call nobody waits for any more, so it is not reported as lost.
     if not task.cancelled():
         task.exception()
+
+
+class _NotCounted(PhilosError):
+    """Carries a failure that must not count against the breaker out through it."""
+
+    def __init__(self, verdict: Failure, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.verdict = verdict
+        self.cause = cause
+
+
+def _verdict(exc: Exception, deadline_bound: bool) -> Failure:
+    """``classify``, except that a timeout cut short by the request's own deadline (a budget
+    smaller than the store's timeout) says nothing about the store."""
+    if deadline_bound and isinstance(exc, TimeoutError):
+        return Failure.DEADLINE
+    return classify(exc)
 
 
 # What a failed cache call answers when the cache is skipped.

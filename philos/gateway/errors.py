@@ -12,7 +12,7 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from philos.domain import StoreUnavailableError
+from philos.domain import BudgetExceededError, InputRejectedError, StoreUnavailableError
 
 logger = logging.getLogger("philos.errors")
 
@@ -33,6 +33,21 @@ def masked(error: GraphQLError, request_id: str) -> GraphQLError:
             path=error.path,
             original_error=None,
             extensions={"code": "STORE_UNAVAILABLE", "store": error.original_error.store},
+        )
+    if isinstance(error.original_error, InputRejectedError | BudgetExceededError):
+        code = (
+            "BAD_USER_INPUT"
+            if isinstance(error.original_error, InputRejectedError)
+            else "STORE_BUDGET_EXCEEDED"
+        )
+        return GraphQLError(
+            message=error.original_error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions={"code": code},
         )
     logger.error(
         "unexpected error in %s (request %s)",

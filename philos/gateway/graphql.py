@@ -12,6 +12,7 @@ GraphQL-over-HTTP rules.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
@@ -36,16 +37,17 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from philos.compile.extension import CompiledQueries
 from philos.config import Settings
-from philos.datasources.resilience import request_deadline
+from philos.datasources.resilience import CallBudget, request_calls, request_deadline
 from philos.datasources.wiring import Stores
 from philos.domain import ANONYMOUS, AuthError, Principal
 from philos.gateway.answers import AnswerIndex, record_answer
 from philos.gateway.auth import Tokens, VerifiedTokens
 from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
+from philos.gateway.input_limits import ListLimits
 from philos.gateway.limits import CostLimit, limit_rules
 from philos.gateway.metrics import OperationMetrics
 from philos.gateway.response_cache import ResponseCache
-from philos.gateway.text_input import RejectNulText
+from philos.gateway.text_input import RejectUnstorableText
 from philos.resolvers.loaders import build_loaders
 from philos.schema.context import Context
 from philos.schema.root import build_schema
@@ -63,7 +65,8 @@ def make_schema(settings: Settings) -> Any:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: limit_rules(settings.max_depth, settings.max_aliases),
         lambda: CostLimit(settings.max_cost),
-        RejectNulText,
+        RejectUnstorableText,
+        ListLimits,
         lambda: ResponseCache(settings.response_cache_ttl),
         CompiledQueries,
         OperationMetrics,
@@ -172,7 +175,12 @@ class PhilosGraphQL(GraphQL[Context, None]):
         )
 
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+        try:
+            return orjson.dumps(data)
+        except orjson.JSONEncodeError:
+            # An error message quoting text that is not valid Unicode (a lone surrogate the
+            # client sent): JSON's \u escapes can still carry it back.
+            return json.dumps(data, ensure_ascii=True, default=str).encode()
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         if result.errors and any(is_unexpected(e) for e in result.errors):
@@ -194,6 +202,7 @@ class PhilosGraphQL(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         # Store calls made for this request share one deadline (see datasources/resilience).
         request_deadline.set(time.monotonic() + self.settings.request_timeout)
+        request_calls.set(CallBudget(self.settings.max_store_calls))
         response = self._reject_media_type(request)
         if response is None:
             try:

@@ -16,7 +16,7 @@ from philos.schema.payloads import (
     attempt,
 )
 from philos.schema.types import Concept, Relation
-from philos.validation import WIKIDATA_RE, Checker, is_id
+from philos.validation import MAX_ALIASES, WIKIDATA_RE, Checker, is_id
 
 UNSET = strawberry.UNSET
 
@@ -45,8 +45,8 @@ def _check_concept_fields(
     }
     if era_from is not None and era_to is not None and era_to < era_from:
         ck.add("eraTo", f"must not be before eraFrom ({era_from}).")
-    if len(aliases) > 10:
-        ck.add("aliases", "may hold at most 10 aliases.")
+    if len(aliases) > MAX_ALIASES:
+        ck.add("aliases", f"may hold at most {MAX_ALIASES} aliases.")
     cleaned_aliases = []
     for i, alias in enumerate(aliases):
         cleaned_aliases.append(ck.text(f"aliases[{i}]", alias, max_len=120, required=True) or "")

@@ -17,11 +17,9 @@ from philos.schema.inputs import (
 )
 from philos.schema.payloads import DeleteSuccess, Failure, ThesisSuccess, attempt
 from philos.schema.types import Thesis
-from philos.validation import Checker, is_id
+from philos.validation import MAX_ARGUMENTS, MAX_RELATED, MAX_SOURCES, Checker, is_id
 
 UNSET = strawberry.UNSET
-MAX_ARGUMENTS = 20
-MAX_SOURCES = 20
 
 
 def _argument(ck: Checker, path: str, a: ArgumentInput | AddArgumentInput) -> domain.Argument:
@@ -46,8 +44,8 @@ def _sources(ck: Checker, sources: list[SourceInput]) -> tuple[domain.Source, ..
 
 
 def _related(ck: Checker, ids: list[strawberry.ID]) -> tuple[str, ...]:
-    if len(ids) > 10:
-        ck.add("relatedConceptIds", "may name at most 10 concepts.")
+    if len(ids) > MAX_RELATED:
+        ck.add("relatedConceptIds", f"may name at most {MAX_RELATED} concepts.")
     return tuple(dict.fromkeys(ck.id(f"relatedConceptIds[{i}]", str(v)) for i, v in enumerate(ids)))
 
 

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import strawberry
+
 PER_CALLER = "philos.per_caller"
 MAX_ITEMS = "philos.max_items"
 STORE_COST = "philos.store_cost"
@@ -63,6 +65,18 @@ def limited(description: str | None, limit: int) -> str:
     """``description`` with the list's limit stated."""
     note = items_note(limit)
     return f"{description} {note}" if description else note
+
+
+def list_field(limit: int, description: str | None = None, **options: Any) -> Any:
+    """A list input field that takes at most ``limit`` items, and says so."""
+    return strawberry.field(
+        description=limited(description, limit), metadata=max_items(limit), **options
+    )
+
+
+def list_argument(limit: int, description: str | None = None) -> Any:
+    """A list argument that takes at most ``limit`` items, and says so."""
+    return strawberry.argument(description=limited(description, limit), metadata=max_items(limit))
 
 
 def metadata(definition: Any) -> Mapping[str, Any]:

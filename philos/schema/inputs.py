@@ -6,6 +6,8 @@ from __future__ import annotations
 import strawberry
 
 from philos.schema.enums import Polarity, RelationType, Stance, ThesisStatus
+from philos.schema.hints import list_field
+from philos.validation import MAX_ALIASES, MAX_ARGUMENTS, MAX_RELATED, MAX_SOURCES, MAX_TAGS
 
 
 @strawberry.input
@@ -17,8 +19,8 @@ class CreateConceptInput:
     tradition: str | None = None
     era_from: int | None = None
     era_to: int | None = None
-    tags: list[str] = strawberry.field(default_factory=list)
-    aliases: list[str] = strawberry.field(default_factory=list)
+    tags: list[str] = list_field(MAX_TAGS, default_factory=list)
+    aliases: list[str] = list_field(MAX_ALIASES, default_factory=list)
     wikidata_id: str | None = None
     sep_url: str | None = None
 
@@ -34,8 +36,8 @@ class UpdateConceptInput:
     tradition: str | None = strawberry.UNSET
     era_from: int | None = strawberry.UNSET
     era_to: int | None = strawberry.UNSET
-    tags: list[str] | None = strawberry.UNSET
-    aliases: list[str] | None = strawberry.UNSET
+    tags: list[str] | None = list_field(MAX_TAGS, default=strawberry.UNSET)
+    aliases: list[str] | None = list_field(MAX_ALIASES, default=strawberry.UNSET)
     wikidata_id: str | None = strawberry.UNSET
     sep_url: str | None = strawberry.UNSET
 
@@ -69,10 +71,10 @@ class CreateThesisInput:
     concept_id: strawberry.ID
     statement: str = strawberry.field(description="10–1000 characters.")
     stance: Stance
-    arguments: list[ArgumentInput] = strawberry.field(default_factory=list)
-    sources: list[SourceInput] = strawberry.field(default_factory=list)
-    related_concept_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
-    tags: list[str] = strawberry.field(default_factory=list)
+    arguments: list[ArgumentInput] = list_field(MAX_ARGUMENTS, default_factory=list)
+    sources: list[SourceInput] = list_field(MAX_SOURCES, default_factory=list)
+    related_concept_ids: list[strawberry.ID] = list_field(MAX_RELATED, default_factory=list)
+    tags: list[str] = list_field(MAX_TAGS, default_factory=list)
     status: ThesisStatus = ThesisStatus.PUBLISHED
 
 
@@ -84,9 +86,11 @@ class UpdateThesisInput:
     )
     statement: str | None = strawberry.UNSET
     stance: Stance | None = strawberry.UNSET
-    sources: list[SourceInput] | None = strawberry.UNSET
-    related_concept_ids: list[strawberry.ID] | None = strawberry.UNSET
-    tags: list[str] | None = strawberry.UNSET
+    sources: list[SourceInput] | None = list_field(MAX_SOURCES, default=strawberry.UNSET)
+    related_concept_ids: list[strawberry.ID] | None = list_field(
+        MAX_RELATED, default=strawberry.UNSET
+    )
+    tags: list[str] | None = list_field(MAX_TAGS, default=strawberry.UNSET)
     status: ThesisStatus | None = strawberry.UNSET
 
 

@@ -106,6 +106,10 @@ def failure_of(exc: domain.PhilosError) -> Failure:
         return Conflict(message=exc.message, current_version=exc.current_version)
     if isinstance(exc, domain.ForbiddenError):
         return Forbidden(message=exc.message)
+    if isinstance(exc, domain.InputRejectedError):
+        return ValidationFailed(
+            message=exc.message, fields=[FieldError(field="input", message=exc.message)]
+        )
     raise exc
 
 

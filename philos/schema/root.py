@@ -19,8 +19,8 @@ from philos.resolvers import theses as thesis_ops
 from philos.schema.ai import AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, resolve_me
 from philos.schema.context import Context
-from philos.schema.enums import ConceptOrder, RelationType, Stance
-from philos.schema.hints import per_caller
+from philos.schema.enums import ConceptOrder, Stance
+from philos.schema.hints import list_field, per_caller
 from philos.schema.inputs import (
     AddArgumentInput,
     CreateConceptInput,
@@ -41,10 +41,11 @@ from philos.schema.types import (
     ConceptConnection,
     ConceptPath,
     Graph,
+    RelationTypes,
     Thesis,
     ThesisConnection,
 )
-from philos.validation import is_id
+from philos.validation import MAX_TAGS, is_id
 
 PhilosInfo = Info[Context, None]
 
@@ -55,7 +56,7 @@ class ConceptFilter:
         default=None, description="Case-insensitive text in name, slug, summary or aliases."
     )
     tradition: str | None = strawberry.field(default=None, description="Exact, case-insensitive.")
-    tags: list[str] | None = strawberry.field(default=None, description="Concepts with every tag.")
+    tags: list[str] | None = list_field(MAX_TAGS, "Concepts with every tag.", default=None)
     era_from: int | None = strawberry.field(
         default=None, description="Concepts whose period ends in or after this year."
     )
@@ -154,7 +155,7 @@ class Query:
         from_id: strawberry.ID,
         to_id: strawberry.ID,
         max_depth: int = 4,
-        types: list[RelationType] | None = None,
+        types: RelationTypes = None,
     ) -> ConceptPath | None:
         return await queries.path(info.context, from_id, to_id, max_depth, types)
 
@@ -167,7 +168,7 @@ class Query:
         info: PhilosInfo,
         root_id: strawberry.ID,
         depth: int = 1,
-        types: list[RelationType] | None = None,
+        types: RelationTypes = None,
     ) -> Graph | None:
         return await queries.graph(info.context, root_id, depth, types)
 

@@ -6,7 +6,7 @@ DataLoaders.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.types import Info
@@ -22,9 +22,16 @@ from philos.schema.enums import (
     Stance,
     ThesisStatus,
 )
+from philos.schema.hints import list_argument
 from philos.schema.limits import check_range
 
 PhilosInfo = Info[Context, None]
+
+# Every relation type at most once: a longer list could only repeat them.
+RelationTypes = Annotated[
+    list[RelationType] | None,
+    list_argument(len(domain.RelationType), "Only these relation types; null for all."),
+]
 
 
 @strawberry.type(description="Who or what made a record.")
@@ -97,7 +104,7 @@ class Concept:
         self,
         info: PhilosInfo,
         direction: Direction = Direction.BOTH,
-        types: list[RelationType] | None = None,
+        types: RelationTypes = None,
     ) -> list[Relation] | None:
         ends = bool(_selected_ends(info))
         key = (str(self.id), direction, tuple(sorted(set(types or ()))), ends)
@@ -109,7 +116,7 @@ class Concept:
         self,
         info: PhilosInfo,
         depth: int = 1,
-        types: list[RelationType] | None = None,
+        types: RelationTypes = None,
         direction: Direction = Direction.BOTH,
     ) -> list[Neighbour] | None:
         check_range("depth", depth, 1, 3)

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.api.conftest import Api
 
-NUL_MESSAGE = "Text in a request must not contain the NUL character (U+0000)"
+NUL_MESSAGE = "Text in a request must be valid Unicode without NUL"
 
 
 async def _refused(api: Api, query: str, variables: dict[str, Any] | None = None) -> None:

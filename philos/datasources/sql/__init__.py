@@ -11,11 +11,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from philos.datasources.sql.tables import metadata
-from philos.domain import PhilosError
 
 
 class SqlDatabase:
@@ -115,27 +113,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-# SQLSTATE classes that blame the statement, not the database: data exceptions (22), syntax
-# and access rules (42), program limits (54).
-_STATEMENT_FAULTS = ("22", "42", "54")
-
-
-class StatementRejected(PhilosError):
-    """PostgreSQL refused a generated statement. The database is fine, so the guard does not
-    count it against the store's circuit breaker."""
-
-
 class SqlJsonReader(SqlStore):
     """Runs statements that build a whole JSON answer (see ``philos/compile``); PostgreSQL
-    only. Called through the same guard as the other SQL stores."""
+    only. Called through the same guard as the other SQL stores, so a statement PostgreSQL
+    refuses (a value out of range, a statement too large) does not count against the store's
+    circuit breaker (``datasources/failures.py``)."""
 
     async def read_json(self, sql: str, params: tuple[Any, ...]) -> str:
-        try:
-            async with self.db.connect() as conn:
-                value = (await conn.exec_driver_sql(sql, params)).scalar_one()
-        except DBAPIError as exc:
-            sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
-            if sqlstate[:2] in _STATEMENT_FAULTS:
-                raise StatementRejected(f"PostgreSQL refused the statement: {exc.orig}") from exc
-            raise
+        async with self.db.connect() as conn:
+            value = (await conn.exec_driver_sql(sql, params)).scalar_one()
         return str(value)
