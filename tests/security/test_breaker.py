@@ -1,0 +1,127 @@
+"""Only outages and timeouts count against a store's circuit breaker.
+
+The boundary refuses unstorable text and over-long lists before a store sees them; these tests
+go past it, straight to the guarded stores, to show the guard itself holds: a value a real
+driver or database refuses is the caller's ``InputRejectedError`` however often it is sent, a
+call cut short by the request's own deadline counts nothing, and a real outage still opens
+the breaker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from hypothesis import strategies as st
+
+from philos.datasources.resilience import Breakers, Guarded, request_deadline
+from philos.datasources.wiring import Stores
+from philos.domain import (
+    ConceptFilter,
+    ConceptOrder,
+    InputRejectedError,
+    Page,
+    StoreUnavailableError,
+)
+from tests.security.documents import drawn
+
+THRESHOLD = 5  # the default PHILOS_BREAKER_THRESHOLD the session's stores use
+surrogate_text = st.tuples(
+    st.text(max_size=5).filter(lambda s: "\x00" not in s),
+    st.text(st.characters(categories=["Cs"]), min_size=1, max_size=2),
+).map("".join)
+
+
+async def _breaker_state(stores: Stores) -> str:
+    guard: Any = stores.concepts
+    while not isinstance(guard, Guarded):
+        guard = guard.inner
+    return await guard._breakers.state(guard._store)
+
+
+def _refusals(stores: Stores) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
+    """Calls whose input a real driver or database refuses, one per kind of refusal."""
+    texts = drawn(surrogate_text, 4)
+    calls: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+    for text in texts:
+        calls.append((f"slug {text!r}", lambda t=text: stores.concepts.get_many_by_slug([t])))
+        calls.append((f"email {text!r}", lambda t=text: stores.users.get_by_email(t)))
+        calls.append(
+            (
+                f"search {text!r}",
+                lambda t=text: stores.concepts.list(
+                    ConceptFilter(search=t), ConceptOrder.NAME_ASC, Page()
+                ),
+            )
+        )
+    many_tags = tuple(f"tag-{i}" for i in range(1500))
+    calls.append(
+        (
+            "1500 tags",
+            lambda: stores.concepts.list(
+                ConceptFilter(tags=many_tags), ConceptOrder.NAME_ASC, Page()
+            ),
+        )
+    )
+    return calls
+
+
+async def test_refused_input_never_opens_the_breaker(stores: Stores) -> None:
+    refusals = _refusals(stores)
+    for _ in range(THRESHOLD + 2):  # past the threshold, with no success in between
+        for what, call in refusals:
+            if what == "1500 tags" and not stores.sql.url.startswith("sqlite"):
+                assert (await call()).total == 0  # PostgreSQL answers it, and finds nothing
+                continue
+            with pytest.raises(InputRejectedError):  # SQLite: "Expression tree is too large"
+                await call()
+            assert await _breaker_state(stores) == "closed", what
+    found = await stores.concepts.list(ConceptFilter(), ConceptOrder.NAME_ASC, Page())
+    assert found.total >= 0
+
+
+class _Slow:
+    """A store whose one call takes longer than any deadline in the test."""
+
+    name = "slow"
+
+    async def get_many(self, ids: list[str]) -> dict[str, Any]:
+        await asyncio.sleep(0.5)
+        return {}
+
+
+async def test_the_requests_own_deadline_counts_nothing() -> None:
+    breakers = Breakers(threshold=2, reset_seconds=60)
+    store: Any = Guarded(_Slow(), "slow", breakers, timeout=5.0)
+    for _ in range(4):
+        token = request_deadline.set(time.monotonic() + 0.05)
+        try:
+            with pytest.raises(StoreUnavailableError):
+                await store.get_many(["x"])
+        finally:
+            request_deadline.reset(token)
+    assert await breakers.state("slow") == "closed"
+    # The store's own timeout is an outage: it counts.
+    timed: Any = Guarded(_Slow(), "slow", breakers, timeout=0.05)
+    for _ in range(2):
+        with pytest.raises(StoreUnavailableError):
+            await timed.get_many(["x"])
+    assert await breakers.state("slow") == "opened"
+
+
+async def test_an_unreachable_store_still_opens_the_breaker(unused_tcp_port: int) -> None:
+    from philos.datasources.cache import RedisCache
+
+    breakers = Breakers(threshold=2, reset_seconds=60)
+    cache = RedisCache(f"redis://127.0.0.1:{unused_tcp_port}/0")
+    store: Any = Guarded(cache, "redis", breakers, timeout=1.0)
+    try:
+        for _ in range(3):
+            with pytest.raises(StoreUnavailableError):
+                await store.incr("k")
+    finally:
+        await cache.aclose()
+    assert await breakers.state("redis") == "opened"
