@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     max_depth: int = Field(default=10, ge=1, validation_alias="PHILOS_MAX_DEPTH")
     max_aliases: int = Field(default=15, ge=0, validation_alias="PHILOS_MAX_ALIASES")
     max_tokens: int = Field(default=2000, ge=10, validation_alias="PHILOS_MAX_TOKENS")
-    max_cost: int = Field(default=25_000, ge=1, validation_alias="PHILOS_MAX_COST")
+    max_cost: int = Field(default=100_000, ge=1, validation_alias="PHILOS_MAX_COST")
     max_batch: int = Field(default=0, ge=0, le=10, validation_alias="PHILOS_MAX_BATCH")
     # Per request: store calls (0: no limit) and bytes of the answer.
     max_store_calls: int = Field(default=200, ge=0, validation_alias="PHILOS_MAX_STORE_CALLS")

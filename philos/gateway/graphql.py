@@ -44,7 +44,7 @@ from philos.gateway.answers import AnswerIndex, record_answer
 from philos.gateway.auth import Tokens, VerifiedTokens
 from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
 from philos.gateway.input_limits import ListLimits
-from philos.gateway.limits import CostLimit, limit_rules
+from philos.gateway.limits import CostLimit, ResponseSizeLimit, limit_rules
 from philos.gateway.metrics import OperationMetrics
 from philos.gateway.response_cache import ResponseCache
 from philos.gateway.text_input import RejectUnstorableText
@@ -68,6 +68,7 @@ def make_schema(settings: Settings) -> Any:
         RejectUnstorableText,
         ListLimits,
         lambda: ResponseCache(settings.response_cache_ttl),
+        lambda: ResponseSizeLimit(settings.max_response_bytes),
         CompiledQueries,
         OperationMetrics,
         MaskUnexpectedErrors,

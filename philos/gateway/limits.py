@@ -4,9 +4,12 @@
   cache key (document + rule classes) stays the same from request to request and the cache
   keeps hitting (a rule class made per request would miss every time);
 - tokens: the parser's own ``max_tokens``;
-- cost: checked with the request's variables just before execution; a list costs its
-  ``first`` (or that argument's default) times what is selected inside it. A rejected
-  operation runs no resolver.
+- cost: checked with the request's variables just before execution. It estimates store work
+  and answer size from what the schema declares of each field (``schema/hints.py``): a list
+  costs its ``first`` (or that argument's default) — or, without ``first``, the number of items
+  it is assumed to hold — times what is selected inside it; a field that calls a store for
+  each parent adds ``CALL_COST`` per call; walks (``neighbours``, ``path``, ``graph``) grow with
+  their ``depth``/``maxDepth``. A rejected operation runs no resolver.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
+import orjson
 from graphql import (
     ExecutionResult,
     FieldNode,
@@ -22,18 +26,22 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
+    get_nullable_type,
     value_from_ast,
 )
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+
+from philos.schema.hints import STORE_COST, StoreCost, metadata
 
 
 @cache
@@ -46,6 +54,10 @@ def limit_rules(max_depth: int, max_aliases: int) -> AddValidationRules:
 
 
 MAX_INT = 2**31 - 1  # GraphQL's Int
+# What one store call made for each parent costs, in the units of one selected field.
+CALL_COST = 10
+MAX_STEPS = 6  # deeper walks are refused by their resolvers anyway
+NO_STORE_COST = StoreCost()
 
 
 class _Coster:
@@ -81,6 +93,21 @@ class _Coster:
                 total += self.selection_cost(fragment.selection_set, target)
         return min(total, self.ceiling + 1)
 
+    def _int_argument(self, node: FieldNode, definition: Any, name: str) -> int | None:
+        """A sane Int argument as the request gives it (or its default); None otherwise."""
+        declared = definition.args.get(name)
+        if declared is None:
+            return None
+        given = next((a for a in node.arguments or () if a.name.value == name), None)
+        value = (
+            value_from_ast(given.value, declared.type, dict(self.variables))
+            if given is not None
+            else declared.default_value
+        )
+        # The raw variables are not coerced yet: anything but a sane Int counts as absent here
+        # and fails coercion later with its own error.
+        return value if isinstance(value, int) and 1 <= value <= MAX_INT else None
+
     def field_cost(self, node: FieldNode, parent: GraphQLNamedType) -> int:
         if node.name.value.startswith("__") or not isinstance(
             parent, GraphQLObjectType | GraphQLInterfaceType
@@ -89,22 +116,24 @@ class _Coster:
         definition = parent.fields.get(node.name.value)
         if definition is None:
             return 1
-        multiplier = 1
-        first = definition.args.get("first")
+        hint = metadata(definition).get(STORE_COST) or NO_STORE_COST
+        growth = 1
+        if hint.per_depth > 1:
+            steps = self._int_argument(node, definition, "depth")
+            steps = steps or self._int_argument(node, definition, "maxDepth") or 1
+            growth = hint.per_depth ** (min(steps, MAX_STEPS) - 1)
+        first = self._int_argument(node, definition, "first")
         if first is not None:
-            given = next((a for a in node.arguments or () if a.name.value == "first"), None)
-            value = (
-                value_from_ast(given.value, first.type, dict(self.variables))
-                if given is not None
-                else first.default_value
-            )
-            # The raw variables are not coerced yet: anything but a sane Int counts as 1 here
-            # and fails coercion later with its own error.
-            multiplier = value if isinstance(value, int) and 1 <= value <= MAX_INT else 1
+            multiplier = first
+        elif isinstance(get_nullable_type(definition.type), GraphQLList):
+            multiplier = hint.items * growth  # a walk's list widens with every step
+        else:
+            multiplier = 1
         inner = 0
         if node.selection_set is not None:
             inner = self.selection_cost(node.selection_set, get_named_type(definition.type))
-        return min(1 + multiplier * inner, self.ceiling + 1)
+        calls = CALL_COST * hint.calls * growth
+        return min(1 + calls + multiplier * inner, self.ceiling + 1)
 
 
 def operation_cost(
@@ -162,3 +191,35 @@ class CostLimit(SchemaExtension):
                     ],
                 )
         yield
+
+
+class ResponseSizeLimit(SchemaExtension):
+    """An answer larger than ``max_bytes`` is replaced by an error (and never cached).
+
+    The cost limit estimates the size before anything runs; real lists can be longer than
+    the estimate (a concept with a thousand relations), so the answer itself is measured too.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__()
+        self.max_bytes = max_bytes
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context
+        result = ctx.result
+        if not isinstance(result, ExecutionResult) or result.data is None:
+            return
+        size = len(orjson.dumps(result.data))
+        if size > self.max_bytes:
+            ctx.result = ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        f"The answer would be {size} bytes, over this server's limit of "
+                        f"{self.max_bytes}. Ask for smaller pages (`first`), shallower walks "
+                        "or fewer fields.",
+                        extensions={"code": "RESPONSE_TOO_LARGE", "limit": self.max_bytes},
+                    )
+                ],
+            )

@@ -24,6 +24,8 @@ G = TypeVar("G", bound=Hashable)
 # (concept id, direction, types, whether the relations' end concepts will be read)
 EdgeKey = tuple[str, Direction, tuple[RelationType, ...], bool]
 ThesesKey = tuple[str, Stance | None, int | None]
+# (concept id, depth, types, direction)
+NeighboursKey = tuple[str, int, tuple[RelationType, ...], Direction]
 
 
 def _by_id(
@@ -63,6 +65,7 @@ class Loaders:
     edges: DataLoader[EdgeKey, list[Relation]]
     theses_of: DataLoader[ThesesKey, list[Thesis]]
     thesis_count: DataLoader[str, int]
+    neighbours: DataLoader[NeighboursKey, dict[str, int]]
 
 
 def build_loaders(stores: Stores) -> Loaders:
@@ -87,6 +90,12 @@ def build_loaders(stores: Stores) -> Loaders:
         stance, limit = group
         return await stores.theses.by_concepts(ids, stance, limit)
 
+    async def neighbours(
+        group: tuple[int, tuple[RelationType, ...], Direction], roots: list[str]
+    ) -> dict[str, dict[str, int]]:
+        depth, types, direction = group
+        return await walk_levels(stores, roots, depth, types, direction)
+
     async def counts(keys: list[str]) -> list[int]:
         found = await stores.theses.count_by_concepts(keys)
         return [found.get(k, 0) for k in keys]
@@ -99,4 +108,42 @@ def build_loaders(stores: Stores) -> Loaders:
         edges=_grouped(lambda k: (k[1], k[2], k[3]), edges, lambda k: k[0], list),
         theses_of=_grouped(lambda k: (k[1], k[2]), theses, lambda k: k[0], list),
         thesis_count=DataLoader(load_fn=counts),
+        neighbours=_grouped(lambda k: (k[1], k[2], k[3]), neighbours, lambda k: k[0], dict),
     )
+
+
+async def walk_levels(
+    stores: Stores,
+    roots: Sequence[str],
+    depth: int,
+    types: tuple[RelationType, ...],
+    direction: Direction,
+) -> dict[str, dict[str, int]]:
+    """For each root, the concepts within ``depth`` steps and their distance (root excluded).
+
+    A breadth-first walk of every root at once: one ``edges_of`` call per level for the union
+    of all the roots' frontiers, so a list of N concepts asking for their neighbourhoods costs
+    ``depth`` store calls, not N walks."""
+    distance: dict[str, dict[str, int]] = {root: {root: 0} for root in roots}
+    frontier: dict[str, set[str]] = {root: {root} for root in roots}
+    for step in range(1, depth + 1):
+        wanted = sorted(set().union(*frontier.values()))
+        if not wanted:
+            break
+        found = await stores.graph.edges_of(wanted, direction, types or None)
+        for root in roots:
+            reached: set[str] = set()
+            for node in frontier[root]:
+                for relation in found.get(node, ()):
+                    ends: tuple[str, ...]
+                    if direction is Direction.OUTGOING:
+                        ends = (relation.target_id,)
+                    elif direction is Direction.INCOMING:
+                        ends = (relation.source_id,)
+                    else:
+                        ends = (relation.source_id, relation.target_id)
+                    reached.update(end for end in ends if end not in distance[root])
+            for end in reached:
+                distance[root][end] = step
+            frontier[root] = reached
+    return {root: {c: d for c, d in seen.items() if c != root} for root, seen in distance.items()}

@@ -23,6 +23,7 @@ from philos.ai.records import SuggestionStatus
 from philos.ai.service import AiNotConfigured, CallInfo
 from philos.datasources.ports import LlmFailed, LlmRateLimited
 from philos.schema.enums import RelationType, Stance
+from philos.schema.hints import store_cost
 from philos.schema.payloads import (
     Conflict,
     Failure,
@@ -158,11 +159,12 @@ class RelatedConcept:
 class ConceptAnalysis:
     concept: Concept
     summary: str
-    key_thinkers: list[KeyThinker]
+    key_thinkers: list[KeyThinker] = strawberry.field(metadata=store_cost(items=10))
     tensions: list[str] = strawberry.field(description="Main tensions and objections.")
     open_questions: list[str]
     related_concepts: list[RelatedConcept] = strawberry.field(
-        description="Existing concepts only: every id the model named was checked."
+        description="Existing concepts only: every id the model named was checked.",
+        metadata=store_cost(items=10),
     )
 
     @classmethod
@@ -184,13 +186,15 @@ class ConceptAnalysis:
 
 @strawberry.type
 class GenerateThesesSuccess:
-    theses: list[Thesis] = strawberry.field(description="The new DRAFT theses (provenance AI).")
+    theses: list[Thesis] = strawberry.field(
+        description="The new DRAFT theses (provenance AI).", metadata=store_cost(items=5)
+    )
     call: AiCall
 
 
 @strawberry.type
 class SuggestRelationsSuccess:
-    suggestions: list[RelationSuggestion]
+    suggestions: list[RelationSuggestion] = strawberry.field(metadata=store_cost(items=10))
     call: AiCall
 
 

@@ -34,8 +34,8 @@ class StoreCost:
     ``calls``: store round trips made for each parent (0 for fields batched per level by a
     DataLoader, whose one call serves every parent); ``items``: how many entries a list without
     ``first`` is assumed to hold, which multiplies what is selected inside it; ``per_depth``:
-    for walks, ``calls`` and ``items`` grow by this factor for each step of ``depth``
-    (or ``maxDepth``) past the first.
+    for walks, ``calls`` (and ``items``, for a field that is itself a list) grow by this factor
+    for each step of ``depth`` (or ``maxDepth``) past the first.
     """
 
     calls: int = 0

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import strawberry
 
 from philos import domain
+from philos.schema.hints import store_cost
 from philos.schema.types import Concept, Relation, Thesis
 
 
@@ -32,7 +33,7 @@ class FieldError:
 
 @strawberry.type(description="The input broke one or more rules; nothing was changed.")
 class ValidationFailed(Problem):
-    fields: list[FieldError]
+    fields: list[FieldError] = strawberry.field(metadata=store_cost(items=20))
 
 
 @strawberry.type(description="The change clashes with the current data; nothing was changed.")

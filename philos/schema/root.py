@@ -20,7 +20,7 @@ from philos.schema.ai import AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, resolve_me
 from philos.schema.context import Context
 from philos.schema.enums import ConceptOrder, Stance
-from philos.schema.hints import list_field, per_caller
+from philos.schema.hints import list_field, per_caller, store_cost
 from philos.schema.inputs import (
     AddArgumentInput,
     CreateConceptInput,
@@ -133,7 +133,8 @@ class Query:
 
     @strawberry.field(
         description="Relations a model suggested for a concept (see suggestRelations), newest "
-        "first; `status` narrows them (PENDING: still to review)."
+        "first; `status` narrows them (PENDING: still to review).",
+        metadata=store_cost(calls=1, items=50),
     )
     async def relation_suggestions(
         self,
@@ -147,7 +148,9 @@ class Query:
 
     @strawberry.field(
         description="A shortest chain of relations (either direction) between two concepts, "
-        "at most `maxDepth` (1–6) steps; null when there is none."
+        "at most `maxDepth` (1–6) steps; null when there is none.",
+        # A walk out to maxDepth, then one statement per step back.
+        metadata=store_cost(calls=2, per_depth=2),
     )
     async def path(
         self,
@@ -161,7 +164,8 @@ class Query:
 
     @strawberry.field(
         description="The concepts within `depth` (1–3) steps of a root and the relations "
-        "among them, for drawing; null when the root does not exist."
+        "among them, for drawing; null when the root does not exist.",
+        metadata=store_cost(calls=3, per_depth=2),
     )
     async def graph(
         self,

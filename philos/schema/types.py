@@ -22,10 +22,19 @@ from philos.schema.enums import (
     Stance,
     ThesisStatus,
 )
-from philos.schema.hints import list_argument
+from philos.schema.hints import list_argument, store_cost
 from philos.schema.limits import check_range
+from philos.validation import MAX_ARGUMENTS, MAX_SOURCES
 
 PhilosInfo = Info[Context, None]
+
+# What the cost limit assumes of lists without `first` (see schema/hints.py): a concept's
+# relations, and how many concepts each step of a neighbourhood walk adds. Real lists may be
+# longer; the response size limit bounds those.
+RELATIONS_PER_CONCEPT = 25
+NEIGHBOURS_PER_STEP = 8
+MAX_PATH_DEPTH = 6
+GRAPH_MAX_NODES = 500
 
 # Every relation type at most once: a longer list could only repeat them.
 RelationTypes = Annotated[
@@ -99,7 +108,10 @@ class Concept:
         # no copy per object on hot list paths.
         return cast(Concept, c)
 
-    @strawberry.field(description="Relations touching this concept, by type then weight.")
+    @strawberry.field(
+        description="Relations touching this concept, by type then weight.",
+        metadata=store_cost(items=RELATIONS_PER_CONCEPT),
+    )
     async def relations(
         self,
         info: PhilosInfo,
@@ -111,7 +123,12 @@ class Concept:
         rels = await info.context.loaders.edges.load(key)
         return [Relation.from_domain(r) for r in rels]
 
-    @strawberry.field(description="Concepts within `depth` steps (1–3), nearest first.")
+    @strawberry.field(
+        description="Concepts within `depth` steps (1–3), nearest first.",
+        # Batched per level (loaders.walk_levels): no store call per parent, but the
+        # neighbourhood widens with every step.
+        metadata=store_cost(items=NEIGHBOURS_PER_STEP, per_depth=NEIGHBOURS_PER_STEP),
+    )
     async def neighbours(
         self,
         info: PhilosInfo,
@@ -120,7 +137,8 @@ class Concept:
         direction: Direction = Direction.BOTH,
     ) -> list[Neighbour] | None:
         check_range("depth", depth, 1, 3)
-        found = await info.context.stores.graph.neighbours(str(self.id), depth, types, direction)
+        key = (str(self.id), depth, tuple(types or ()), direction)
+        found = await info.context.loaders.neighbours.load(key)
         concepts = [
             c for c in await info.context.loaders.concept.load_many(list(found)) if c is not None
         ]
@@ -223,8 +241,8 @@ class Thesis:
     concept_id: strawberry.ID
     statement: str
     stance: Stance
-    arguments: list[Argument]
-    sources: list[Source]
+    arguments: list[Argument] = strawberry.field(metadata=store_cost(items=MAX_ARGUMENTS))
+    sources: list[Source] = strawberry.field(metadata=store_cost(items=MAX_SOURCES))
     related_concept_ids: list[strawberry.ID]
     tags: list[str]
     provenance: Provenance
@@ -249,6 +267,7 @@ class Thesis:
         name="synthesisOf",
         description="For a synthesis: the thesis and the antithesis it reconciles (those that "
         "still exist); empty for other theses.",
+        metadata=store_cost(items=2),
     )
     async def synthesis_of_theses(self, info: PhilosInfo) -> list[Thesis]:
         found = await info.context.loaders.thesis.load_many(list(self.synthesis_of))
@@ -271,11 +290,14 @@ class ConceptEdge:
 
 @strawberry.type(description="A page of concepts (Relay connection).")
 class ConceptConnection:
-    edges: list[ConceptEdge]
+    # A page's lists are as long as the connection's `first`, which the cost already counts.
+    edges: list[ConceptEdge] = strawberry.field(metadata=store_cost(items=1))
     page_info: PageInfo
     total_count: int = strawberry.field(description="All concepts matching the filter.")
 
-    @strawberry.field(description="The page's concepts, without cursors.")
+    @strawberry.field(
+        description="The page's concepts, without cursors.", metadata=store_cost(items=1)
+    )
     def nodes(self) -> list[Concept]:
         return [e.node for e in self.edges]
 
@@ -288,28 +310,34 @@ class ThesisEdge:
 
 @strawberry.type(description="A page of theses (Relay connection).")
 class ThesisConnection:
-    edges: list[ThesisEdge]
+    edges: list[ThesisEdge] = strawberry.field(metadata=store_cost(items=1))
     page_info: PageInfo
     total_count: int
 
-    @strawberry.field(description="The page's theses, without cursors.")
+    @strawberry.field(
+        description="The page's theses, without cursors.", metadata=store_cost(items=1)
+    )
     def nodes(self) -> list[Thesis]:
         return [e.node for e in self.edges]
 
 
 @strawberry.type(description="A shortest chain of relations between two concepts.")
 class ConceptPath:
-    concepts: list[Concept] = strawberry.field(description="From the start to the end, inclusive.")
+    concepts: list[Concept] = strawberry.field(
+        description="From the start to the end, inclusive.",
+        metadata=store_cost(items=MAX_PATH_DEPTH + 1),
+    )
     relations: list[Relation] = strawberry.field(
-        description="relations[i] links concepts[i] and concepts[i+1], in either direction."
+        description="relations[i] links concepts[i] and concepts[i+1], in either direction.",
+        metadata=store_cost(items=MAX_PATH_DEPTH),
     )
     length: int = strawberry.field(description="Number of relations on the path.")
 
 
 @strawberry.type(description="A neighbourhood of a concept, ready to draw.")
 class Graph:
-    nodes: list[Concept]
-    edges: list[Relation]
+    nodes: list[Concept] = strawberry.field(metadata=store_cost(items=GRAPH_MAX_NODES))
+    edges: list[Relation] = strawberry.field(metadata=store_cost(items=2 * GRAPH_MAX_NODES))
     truncated: bool = strawberry.field(
         description="True when nodes past the size cap were left out."
     )
