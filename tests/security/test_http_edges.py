@@ -216,3 +216,52 @@ async def test_invalid_percent_encoding_in_the_query_is_a_client_error(
         "/graphql?query=%FF%ZZ", headers={"accept": "application/graphql-response+json"}
     )
     assert_client_error(response, 400)
+
+
+async def test_batches_of_things_that_are_not_requests_are_400(
+    stores: Stores, sql_url: str, tmp_path: Path
+) -> None:
+    app = create_app(settings_for(sql_url, tmp_path, PHILOS_MAX_BATCH=3), stores)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://philos.test") as batching:
+        for items in examples(
+            st.lists(json_values.filter(lambda v: not isinstance(v, dict)), min_size=1, max_size=3)
+        ):
+            response = await batching.post(
+                "/graphql", content=json.dumps(items).encode(), headers=JSON
+            )
+            assert_client_error(response, 400)
+        mixed = [NORMAL, {"query": COUNT, "operationName": 7}]
+        assert_client_error(await batching.post("/graphql", json=mixed), 400)
+        fine = await batching.post("/graphql", json=[NORMAL, NORMAL])
+        assert fine.status_code == 200 and len(fine.json()) == 2
+
+
+@pytest.mark.parametrize("where", ["view", "raw-request index"])
+async def test_anything_unhandled_is_a_json_500_with_the_request_id(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The last resort: an exception no layer answered (here: one raised on purpose where
+    nothing catches it) still gets JSON, the request id and the security headers."""
+    from philos.gateway.answers import CachedAnswers
+    from philos.gateway.graphql import PhilosGraphQL
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom: a bug below every handler")
+
+    if where == "view":
+        monkeypatch.setattr(PhilosGraphQL, "get_context", broken)
+    else:
+        monkeypatch.setattr(CachedAnswers, "_answer", broken)
+    for sent in ({"x-request-id": "last-resort-1"}, {}):
+        response = await client.post("/graphql", json=NORMAL, headers=sent)
+        assert response.status_code == 500
+        assert response.headers["content-type"] == "application/json"
+        request_id = response.headers["x-request-id"]
+        assert request_id == sent.get("x-request-id", request_id) and request_id
+        body = response.json()
+        assert body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+        assert request_id in body["errors"][0]["message"] and "boom" not in response.text
+        assert response.headers["x-content-type-options"] == "nosniff"
+    monkeypatch.undo()
+    assert await count(client) > 0

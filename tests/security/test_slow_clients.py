@@ -9,7 +9,6 @@ import json
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -132,7 +131,7 @@ def test_an_unread_body_cannot_be_trickled_in(server: Served) -> None:
         sock.sendall(
             b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10
         )
-        data, elapsed = read_until_closed(sock, HEADER_TIMEOUT + SLACK)
+        data, _ = read_until_closed(sock, HEADER_TIMEOUT + SLACK)
     assert data.startswith(b"HTTP/1.1 200"), data
     assert b"connection: close" in data.lower()
 
