@@ -262,8 +262,9 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        encoding = headers.get(b"content-encoding")
-        if encoding is not None and not _identity(encoding):
+        if b"content-encoding" in headers and not all(
+            _identity(value) for name, value in scope["headers"] if name == b"content-encoding"
+        ):
             await self._reject(
                 scope,
                 send,

@@ -170,6 +170,12 @@ async def test_unsupported_content_encoding_is_415(client: httpx.AsyncClient) ->
         assert_client_error(response, 415)
         assert response.headers["accept-encoding"] == "identity"
 
+    repeated = [
+        ("content-type", "application/json"),
+        ("content-encoding", "gzip"),
+        ("content-encoding", "identity"),
+    ]
+    assert_client_error(await client.post("/graphql", content=body, headers=repeated), 415)
     ok = await client.post(
         "/graphql", content=body, headers={**JSON, "content-encoding": "identity"}
     )
