@@ -21,6 +21,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         reload=args.reload,
         proxy_headers=True,
+        # httptools with a bound on the time to send the headers (PHILOS_HEADER_TIMEOUT).
+        http="philos.gateway.serving:HeaderTimeoutProtocol",
         timeout_graceful_shutdown=args.graceful_timeout,
         log_config=None,  # JSON logging, configured by serve_app
         log_level=get_settings().log_level.lower(),

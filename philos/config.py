@@ -6,14 +6,18 @@ an in-process cache and AI mutations that answer "not configured".
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
+_ORIGIN_RE = re.compile(
+    r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+)
 
 
 class Settings(BaseSettings):
@@ -62,6 +66,11 @@ class Settings(BaseSettings):
     breaker_threshold: int = Field(default=5, ge=1, validation_alias="PHILOS_BREAKER_THRESHOLD")
     breaker_reset: float = Field(default=15.0, gt=0, validation_alias="PHILOS_BREAKER_RESET")
     graphiql: bool | None = Field(default=None, validation_alias="PHILOS_GRAPHIQL")
+    # Browser origins allowed to call the API (CORS), comma-separated; none by default.
+    cors_origins: str = Field(default="", validation_alias="PHILOS_CORS_ORIGINS")
+    # Seconds a client may take to send a request's headers (``philos serve``) and its body.
+    header_timeout: float = Field(default=10.0, gt=0, validation_alias="PHILOS_HEADER_TIMEOUT")
+    body_timeout: float = Field(default=15.0, gt=0, validation_alias="PHILOS_BODY_TIMEOUT")
     log_level: str = Field(default="INFO", validation_alias="PHILOS_LOG_LEVEL")
 
     # AI mutations (Claude). Off unless ANTHROPIC_API_KEY is set; see docs/ai.md.
@@ -84,6 +93,21 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_sql_url(self.database_url)
         return f"sqlite+aiosqlite:///{self.data_dir / 'philos.db'}"
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",") if o.strip()):
+            if not _ORIGIN_RE.match(origin):
+                raise ValueError(
+                    f"PHILOS_CORS_ORIGINS: {origin!r} is not an origin; list each one exactly as "
+                    "a browser sends it, scheme://host[:port] with no path (no wildcard)"
+                )
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def graphiql_enabled(self) -> bool:

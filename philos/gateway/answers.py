@@ -43,7 +43,7 @@ from philos.gateway.metrics import (
     log_operation,
     operation_label,
 )
-from philos.gateway.middleware import request_id_for
+from philos.gateway.middleware import scope_request_id
 from philos.gateway.response_cache import (
     ANSWER_NOTE,
     RESPONSE_HITS,
@@ -250,7 +250,7 @@ class CachedAnswers:
         if answer is None:
             return False
         started = time.perf_counter()
-        request_id = request_id_for(watched.get(b"x-request-id", b""))
+        request_id = scope_request_id(scope)
         structlog.contextvars.clear_contextvars()
         if principal.user_id:
             structlog.contextvars.bind_contextvars(request_id=request_id, user_id=principal.user_id)

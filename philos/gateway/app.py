@@ -11,6 +11,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -20,9 +21,16 @@ from philos.config import Settings, get_settings
 from philos.datasources.wiring import Stores, build_stores
 from philos.gateway.answers import CachedAnswers
 from philos.gateway.auth import Tokens, load_secret
-from philos.gateway.graphql import PhilosGraphQL
+from philos.gateway.graphql import PhilosGraphQL, http_error
 from philos.gateway.metrics import REGISTRY
-from philos.gateway.middleware import BodyLimit, RequestId
+from philos.gateway.middleware import (
+    BodyLimit,
+    Cors,
+    RequestGuard,
+    RequestId,
+    SecurityHeaders,
+    scope_request_id,
+)
 
 logger = logging.getLogger("philos")
 READY_TIMEOUT_SECONDS = 2.0
@@ -88,6 +96,9 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     async def root(_request: Request) -> Response:
         return RedirectResponse("/graphql")
 
+    origins = settings.cors_origin_list
+    cors = [Middleware(Cors, origins=origins)] if origins else []
+
     return Starlette(
         routes=[
             Route("/", root),
@@ -97,13 +108,31 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
             Route("/metrics", metrics),
         ],
         middleware=[
-            # Outermost: a repeated query the response cache holds is answered before routing.
+            # Outermost: security headers on every answer, and the last-resort JSON 500.
+            Middleware(SecurityHeaders),
+            *cors,
+            # Before anything reads a body: the content coding and the body deadline.
+            Middleware(RequestGuard, body_timeout=settings.body_timeout),
+            # A repeated query the response cache holds is answered before routing.
             Middleware(CachedAnswers, view=graphql),
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         ],
+        exception_handlers={HTTPException: http_exception, Exception: unhandled},
         lifespan=lifespan,
     )
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    """Routing's 404 and 405 as GraphQL-shaped JSON, like every other error."""
+    assert isinstance(exc, HTTPException)
+    return http_error(exc.status_code, exc.detail)
+
+
+async def unhandled(request: Request, exc: Exception) -> Response:
+    """Starlette's own last resort (only reached if ``SecurityHeaders`` itself failed)."""
+    request_id = scope_request_id(request.scope)
+    return http_error(500, f"Unexpected error. Quote request id {request_id} when reporting it.")
 
 
 def serve_app() -> Starlette:

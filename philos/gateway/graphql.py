@@ -40,13 +40,16 @@ from philos.config import Settings
 from philos.datasources.resilience import CallBudget, request_calls, request_deadline
 from philos.datasources.wiring import Stores
 from philos.domain import ANONYMOUS, AuthError, Principal
+from philos.gateway import bodies
 from philos.gateway.answers import AnswerIndex, record_answer
 from philos.gateway.auth import Tokens, VerifiedTokens
 from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
 from philos.gateway.input_limits import ListLimits
 from philos.gateway.limits import CostLimit, ResponseSizeLimit, limit_rules
 from philos.gateway.metrics import OperationMetrics
+from philos.gateway.middleware import page_csp
 from philos.gateway.response_cache import ResponseCache
+from philos.gateway.schema_names import HideSchemaNames
 from philos.gateway.text_input import RejectUnstorableText
 from philos.resolvers.loaders import build_loaders
 from philos.schema.context import Context
@@ -75,6 +78,7 @@ def make_schema(settings: Settings) -> Any:
     ]
     if production:
         extensions.append(DisableIntrospection)
+        extensions.append(HideSchemaNames)
     config = StrawberryConfig(
         disable_field_suggestions=production,
         batching_config={"max_operations": settings.max_batch} if settings.max_batch else None,
@@ -175,6 +179,12 @@ class PhilosGraphQL(GraphQL[Context, None]):
             principal=principal,
         )
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        response = await super().render_graphql_ide(request)
+        # GraphiQL loads its scripts and styles from unpkg.com (pinned, with integrity hashes).
+        response.headers["content-security-policy"] = page_csp(response.body, "https://unpkg.com")
+        return response
+
     def encode_json(self, data: object) -> bytes:
         try:
             return orjson.dumps(data)
@@ -182,6 +192,14 @@ class PhilosGraphQL(GraphQL[Context, None]):
             # An error message quoting text that is not valid Unicode (a lone surrogate the
             # client sent): JSON's \u escapes can still carry it back.
             return json.dumps(data, ensure_ascii=True, default=str).encode()
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strawberry decodes POST bodies (bytes) and the ``variables``/``extensions``
+        query-string values (str) through here: any failure is the client's 400."""
+        value = bodies.decode_json(data)
+        if isinstance(data, bytes):
+            bodies.check_body(value, batching=bool(self.settings.max_batch))
+        return value
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         if result.errors and any(is_unexpected(e) for e in result.errors):

@@ -1,17 +1,29 @@
-"""ASGI middleware: request ids and the request body limit.
+"""ASGI middleware: request ids, the request body limit, security headers and the last-resort
+error, CORS, and the checks on what a request may send (content coding, body deadline).
 
-Both are plain ASGI (not Starlette's BaseHTTPMiddleware) so streaming bodies are checked as
+All are plain ASGI (not Starlette's BaseHTTPMiddleware) so streaming bodies are checked as
 they arrive and nothing is buffered twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import logging
 import re
 import uuid
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
+import orjson
 import structlog
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("philos.errors")
+Headers = tuple[tuple[bytes, bytes], ...]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -32,8 +44,7 @@ class RequestId:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = request_id_for(dict(scope["headers"]).get(b"x-request-id", b""))
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = scope_request_id(scope)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
 
@@ -101,3 +112,248 @@ class BodyLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+# --- Response headers, the last-resort error, CORS, and what a request may send -------------
+
+# Every response: no MIME sniffing, no referrer to other sites. JSON answers get a CSP that
+# allows nothing (an API response rendered as a page runs nothing and cannot be framed); an HTML
+# page that needs more (GraphiQL) sets its own, which is left as it is.
+SECURITY_HEADERS: Headers = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+DEFAULT_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+
+def json_error(
+    status: int,
+    message: str,
+    code: str,
+    request_id: str,
+    extra: Headers = (),
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Headers and body of a GraphQL-shaped error answered below the view."""
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+        *extra,
+    ]
+    return headers, body
+
+
+def scope_request_id(scope: Scope) -> str:
+    """The request's id, made (and kept in the scope for ``RequestId``) if nothing set it yet."""
+    state = scope.setdefault("state", {})
+    request_id: str | None = state.get("request_id")
+    if not request_id:
+        request_id = request_id_for(dict(scope["headers"]).get(b"x-request-id", b""))
+        state["request_id"] = request_id
+    return request_id
+
+
+class SecurityHeaders:
+    """Outermost: security headers on every response, and the last-resort handler: anything
+    raised below that no one answered becomes a JSON 500 with the request id (logged with its
+    traceback), never the server's plain-text 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = scope_request_id(scope)
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", DEFAULT_CSP))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            logger.exception("unhandled error (request %s)", request_id)
+            if started:
+                raise  # the server closes the connection: nothing else can be said now
+            headers, body = json_error(
+                500,
+                f"Unexpected error. Quote request id {request_id} when reporting it.",
+                "INTERNAL_SERVER_ERROR",
+                request_id,
+            )
+            await send_with_headers(
+                {"type": "http.response.start", "status": 500, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": body})
+
+
+class Cors:
+    """Starlette's ``CORSMiddleware`` for the origins of ``PHILOS_CORS_ORIGINS`` only: a request
+    from any other origin (or none) passes by it and gets no CORS header at all. Every answer
+    says ``Vary: Origin``, so a shared cache never hands one origin's answer to another.
+
+    Credentials (cookies, HTTP auth) are never allowed: Philos authenticates with a bearer
+    token the browser app sends itself in ``Authorization``, which the preflight allows."""
+
+    def __init__(self, app: ASGIApp, origins: Sequence[str]) -> None:
+        self.app = app
+        self.origins = frozenset(origins)
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_credentials=False,
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = dict(scope["headers"]).get(b"origin", b"").decode("latin-1")
+        if origin in self.origins:
+            await self.cors(scope, receive, send)
+            return
+
+        async def send_with_vary(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"vary", b"Origin")]
+            await send(message)
+
+        await self.app(scope, receive, send_with_vary)
+
+
+class BodyTimeout(Exception):
+    pass
+
+
+class RequestGuard:
+    """What a request may send, checked before anything reads its body (the raw-request
+    answers included):
+
+    - ``Content-Encoding``: only ``identity``; anything else (gzip, br, …) is 415 with
+      ``Accept-Encoding: identity`` (RFC 7694), since no layer here decodes it.
+    - The body must arrive within ``body_timeout`` seconds of the request's headers: a client
+      that sends it slower gets 408 and the connection is closed. A body the app did not read
+      to its end (a GET with a body, an unknown path) closes the connection after the answer,
+      so it cannot be trickled in either.
+    """
+
+    def __init__(self, app: ASGIApp, body_timeout: float) -> None:
+        self.app = app
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if b"content-encoding" in headers and not all(
+            _identity(value) for name, value in scope["headers"] if name == b"content-encoding"
+        ):
+            await self._reject(
+                scope,
+                send,
+                415,
+                "Send the request body without a Content-Encoding (identity only).",
+                "UNSUPPORTED_CONTENT_ENCODING",
+                ((b"accept-encoding", b"identity"),),
+            )
+            return
+        has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or (
+            b"transfer-encoding" in headers
+        )
+        done = not has_body
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
+        started = False
+
+        async def bounded_receive() -> Message:
+            nonlocal done
+            if done:
+                return await receive()  # the body is in; what is left is a disconnect
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                done = True
+            return message
+
+        async def closing_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if not done:
+                    message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, closing_send)
+        except BodyTimeout:
+            if started:
+                raise
+            await self._reject(
+                scope,
+                send,
+                408,
+                f"The request body did not arrive within {self.body_timeout:g} seconds.",
+                "REQUEST_TIMEOUT",
+                ((b"connection", b"close"),),
+            )
+
+    @staticmethod
+    async def _reject(
+        scope: Scope,
+        send: Send,
+        status: int,
+        message: str,
+        code: str,
+        extra: Headers,
+    ) -> None:
+        headers, body = json_error(status, message, code, scope_request_id(scope), extra)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _identity(value: bytes) -> bool:
+    codings = [c.strip().lower() for c in value.split(b",")]
+    return all(c in (b"identity", b"") for c in codings)
+
+
+_INLINE_SCRIPT_RE = re.compile(rb"<script>(.*?)</script>", re.S)
+
+
+@lru_cache(maxsize=4)
+def page_csp(html: bytes, *sources: str) -> str:
+    """The CSP of an HTML page that loads scripts and styles from ``sources`` and runs its own
+    inline scripts (allowed by hash, so no other inline script can run). Styles may be inline
+    (editors such as GraphiQL's set them from script); nothing may frame the page."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT_RE.findall(html)
+    )
+    origins = " ".join(sources)
+    return (
+        "default-src 'none'; "
+        f"script-src 'self' {origins} {hashes}; "
+        f"style-src 'self' {origins} 'unsafe-inline'; "
+        f"font-src 'self' {origins} data:; "
+        "img-src 'self' data:; "
+        "connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )

@@ -1,0 +1,73 @@
+"""The HTTP protocol ``philos serve`` runs: uvicorn's httptools protocol with a bound on the
+time a client may take to send a request's headers (slowloris).
+
+uvicorn bounds only the idle time between requests (``timeout_keep_alive``): once a byte of a
+request has arrived, or on a new connection before any byte, it waits for the headers forever,
+and the app is not called until they are complete, so no ASGI middleware can help. This
+protocol arms a timer when a connection opens and when a request begins, and disarms it when
+the headers are complete; if it fires first, the client gets 408 (when it had started a
+request) and the connection is closed. The body is bounded by the app (``RequestGuard``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from philos.config import get_settings
+
+_TIMEOUT_BODY = b'{"errors":[{"message":"The request headers did not arrive in time.","extensions":{"code":"REQUEST_TIMEOUT"}}]}'  # noqa: E501
+_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: application/json\r\n"
+    b"connection: close\r\n"
+    b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n\r\n" + _TIMEOUT_BODY
+)
+
+
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """``HttpToolsProtocol`` whose requests must send their headers within
+    ``PHILOS_HEADER_TIMEOUT`` seconds."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout = get_settings().header_timeout
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._request_begun = False
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if self._request_begun:
+            self.transport.write(_TIMEOUT_RESPONSE)
+        self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._request_begun = True
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        self._request_begun = False
+        super().on_headers_complete()

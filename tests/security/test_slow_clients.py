@@ -1,0 +1,188 @@
+"""Slow clients against a real ``philos serve`` (uvicorn over TCP): a request whose headers or
+body trickle in is cut off within the bound (``PHILOS_HEADER_TIMEOUT``,
+``PHILOS_BODY_TIMEOUT``), and the server keeps answering others. Also the bodies the in-process
+transport cannot stand for, sent as raw bytes over a socket."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.test_serve import Served, start_server, stop_server
+
+HEADER_TIMEOUT = 1.0
+BODY_TIMEOUT = 1.5
+SLACK = 1.5  # scheduling on a busy two-core machine
+QUERY = json.dumps({"query": "{ concepts(first: 1) { totalCount } }"}).encode()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    from tests.services.plugin import backend_enabled
+
+    if not backend_enabled("sqlite"):
+        pytest.skip("backend sqlite not selected by PHILOS_TEST_BACKENDS")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PHILOS_HEADER_TIMEOUT", str(HEADER_TIMEOUT))
+        patch.setenv("PHILOS_BODY_TIMEOUT", str(BODY_TIMEOUT))
+        patch.setenv("PHILOS_RATE_LIMIT_IP", "0")
+        served = start_server(tmp_path_factory.mktemp("slow"))
+    yield served
+    stop_server(served)
+
+
+def connect(server: str) -> socket.socket:
+    port = int(server.rsplit(":", 1)[1])
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, float]:
+    """Everything the server sends until it closes, and how long that took."""
+    started = time.monotonic()
+    sock.settimeout(limit)
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            pytest.fail(f"still open after {limit} s; got {data!r}")
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data, time.monotonic() - started
+
+
+def head(length: int, extra: str = "") -> bytes:
+    return (
+        f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {length}\r\n{extra}\r\n"
+    ).encode()
+
+
+def still_answers(server: str) -> None:
+    response = httpx.post(
+        f"{server}/graphql", content=QUERY, headers={"content-type": "application/json"}, timeout=10
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["concepts"]["totalCount"] > 0
+
+
+def test_a_body_sent_slowly_is_cut_off(server: Served) -> None:
+    with connect(server) as sock:
+        sock.sendall(head(len(QUERY)) + QUERY[:5])
+        started = time.monotonic()
+        for byte in QUERY[5:12]:  # a byte every 0.3 s: never idle, always late
+            time.sleep(0.3)
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        data, _ = read_until_closed(sock, BODY_TIMEOUT + SLACK)
+        elapsed = time.monotonic() - started
+    assert data.startswith(b"HTTP/1.1 408"), data
+    assert b"x-request-id:" in data.lower() and b"REQUEST_TIMEOUT" in data
+    assert elapsed < BODY_TIMEOUT + SLACK
+    still_answers(server)
+
+
+def test_a_body_that_stops_arriving_is_cut_off(server: Served) -> None:
+    with connect(server) as sock:
+        sock.sendall(head(1000) + b'{"query":')
+        data, elapsed = read_until_closed(sock, BODY_TIMEOUT + SLACK)
+    assert data.startswith(b"HTTP/1.1 408"), data
+    assert BODY_TIMEOUT - 0.2 < elapsed < BODY_TIMEOUT + SLACK
+    still_answers(server)
+
+
+def test_headers_sent_slowly_are_cut_off(server: Served) -> None:
+    with connect(server) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        for line in (b"X-A: 1\r\n", b"X-B: 2\r\n", b"X-C: 3\r\n", b"X-D: 4\r\n"):
+            time.sleep(0.3)
+            try:
+                sock.sendall(line)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        data, _ = read_until_closed(sock, HEADER_TIMEOUT + SLACK)
+        elapsed = time.monotonic() - started
+    assert data.startswith(b"HTTP/1.1 408"), data
+    assert elapsed < HEADER_TIMEOUT + SLACK
+    still_answers(server)
+
+
+def test_a_connection_that_sends_nothing_is_closed(server: Served) -> None:
+    with connect(server) as sock:
+        data, elapsed = read_until_closed(sock, HEADER_TIMEOUT + SLACK)
+    assert data == b""
+    assert elapsed < HEADER_TIMEOUT + SLACK
+
+
+def test_an_unread_body_cannot_be_trickled_in(server: Served) -> None:
+    """A GET with a body the app never reads: answered, then the connection is closed."""
+    with connect(server) as sock:
+        sock.sendall(
+            b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10
+        )
+        data, _ = read_until_closed(sock, HEADER_TIMEOUT + SLACK)
+    assert data.startswith(b"HTTP/1.1 200"), data
+    assert b"connection: close" in data.lower()
+
+
+def test_a_fast_client_is_not_cut_off(server: Served) -> None:
+    with connect(server) as sock:
+        sock.sendall(head(len(QUERY)) + QUERY[:10])
+        time.sleep(BODY_TIMEOUT / 3)
+        sock.sendall(QUERY[10:])
+        sock.settimeout(10)
+        data = b""
+        while b"totalCount" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b'{"query":"\xff"}',
+        b"null",
+        b"42",
+        b'"q"',
+        b"true",
+        b"\x00\x01\x02",
+        b"9" * 5000,
+    ],
+)
+def test_hostile_bodies_over_tcp_are_400_json(server: Served, body: bytes) -> None:
+    response = httpx.post(
+        f"{server}/graphql", content=body, headers={"content-type": "application/json"}, timeout=10
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["x-request-id"]
+    assert response.json()["errors"][0]["message"]
+    still_answers(server)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "x-foo", "deflate, gzip"])
+def test_content_codings_over_tcp_are_415(server: Served, coding: str) -> None:
+    import gzip
+
+    response = httpx.post(
+        f"{server}/graphql",
+        content=gzip.compress(QUERY),
+        headers={"content-type": "application/json", "content-encoding": coding},
+        timeout=10,
+    )
+    assert response.status_code == 415, response.text
+    assert response.headers["x-request-id"] and response.json()["errors"]
+    still_answers(server)
