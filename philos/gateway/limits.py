@@ -206,20 +206,18 @@ class ResponseSizeLimit(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         yield
-        ctx = self.execution_context
-        result = ctx.result
+        result = self.execution_context.result
         if not isinstance(result, ExecutionResult) or result.data is None:
             return
         size = len(orjson.dumps(result.data))
         if size > self.max_bytes:
-            ctx.result = ExecutionResult(
-                data=None,
-                errors=[
-                    GraphQLError(
-                        f"The answer would be {size} bytes, over this server's limit of "
-                        f"{self.max_bytes}. Ask for smaller pages (`first`), shallower walks "
-                        "or fewer fields.",
-                        extensions={"code": "RESPONSE_TOO_LARGE", "limit": self.max_bytes},
-                    )
-                ],
-            )
+            # In place: Strawberry answers with the result object execution returned.
+            result.data = None
+            result.errors = [
+                GraphQLError(
+                    f"The answer would be {size} bytes, over this server's limit of "
+                    f"{self.max_bytes}. Ask for smaller pages (`first`), shallower walks "
+                    "or fewer fields.",
+                    extensions={"code": "RESPONSE_TOO_LARGE", "limit": self.max_bytes},
+                )
+            ]
