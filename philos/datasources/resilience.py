@@ -54,6 +54,12 @@ STORE_ERRORS = Counter(
     ["store", "method"],
     registry=REGISTRY,
 )
+STORE_REFUSALS = Counter(
+    "philos_store_refused_inputs",
+    "Store calls refused because of what the caller sent (not counted against the breaker).",
+    ["store"],
+    registry=REGISTRY,
+)
 BREAKER_STATE = Gauge(
     "philos_breaker_state",
     "Circuit breaker per store: 0 closed, 0.5 half-open, 1 open.",
@@ -223,8 +229,11 @@ class Guarded:
                             raise _NotCounted(verdict, exc) from exc
                         raise
             except _NotCounted as spared:
-                STORE_ERRORS.labels(self._store, method).inc()
                 cause = spared.cause
+                if spared.verdict is Failure.INPUT:
+                    STORE_REFUSALS.labels(self._store).inc()
+                elif spared.verdict is Failure.OTHER:
+                    STORE_ERRORS.labels(self._store, method).inc()
                 if self._fail_open:
                     return self._unavailable(method, spared.verdict.value, cause)
                 if spared.verdict is Failure.INPUT:
