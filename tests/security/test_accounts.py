@@ -326,6 +326,22 @@ async def test_a_burst_of_concurrent_guesses_is_cut_at_the_allowance(
     assert kinds.count("AuthFailed") == 5 and kinds.count("AuthRateLimited") == 25
 
 
+async def test_aliased_logins_in_one_request_get_no_more_guesses(
+    stores: Stores, site_for: Callable[..., Any]
+) -> None:
+    victim = await make_user(stores, "victim", Role.EDITOR)
+    aliases = " ".join(
+        f'g{i}: login(email: "{victim.email}", password: "guess {i}") {{ __typename }}'
+        for i in range(12)
+    )
+    async with site_for(PHILOS_LOGIN_ACCOUNT_FAILURES=4, **LOCKOUT_ONLY) as site:
+        response = await site.at("10.7.1.1").client.post(
+            "/graphql", json={"query": f"mutation {{ {aliases} }}"}
+        )
+    kinds = [v["__typename"] for v in response.json()["data"].values()]
+    assert kinds == ["AuthFailed"] * 4 + ["AuthRateLimited"] * 8
+
+
 async def test_back_off_then_lock_out_then_sign_in_again(
     stores: Stores, site_for: Callable[..., Any]
 ) -> None:
