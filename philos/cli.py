@@ -1,4 +1,4 @@
-"""Command line: ``philos serve | seed | migrate | worker | export-schema``."""
+"""Command line: ``philos serve | seed | migrate | worker | create-admin | export-schema``."""
 
 from __future__ import annotations
 
@@ -95,6 +95,71 @@ def _worker(_args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+_CLI_FIELDS = {"email": "--email", "displayName": "--display-name"}
+
+
+def _read_password(args: argparse.Namespace, env_password: str | None) -> str:
+    """From standard input (``--password-stdin``), ``PHILOS_ADMIN_PASSWORD`` or a prompt: never
+    from the command line, where it would land in the shell's history and in ``ps``."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if env_password:
+        return env_password
+    if not sys.stdin.isatty():
+        raise SystemExit(
+            "philos create-admin: no password given; pipe it with --password-stdin, set "
+            "PHILOS_ADMIN_PASSWORD, or run it in a terminal to be asked."
+        )
+    password = getpass.getpass("Password for the new ADMIN: ")
+    if getpass.getpass("The same password again: ") != password:
+        raise SystemExit("philos create-admin: the two passwords differ; nothing was changed.")
+    return password
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    """Create an ADMIN account, or make an existing account ADMIN (its password unchanged)."""
+    from philos.config import get_settings
+    from philos.datasources.wiring import build_stores
+    from philos.domain import ConflictError, Role, ValidationError
+    from philos.resolvers.users import create_admin
+
+    settings = get_settings()
+    env_password = settings.admin_password.get_secret_value() if settings.admin_password else None
+
+    async def run() -> int:
+        stores = await build_stores(settings)
+        try:
+            email = args.email.strip().lower()
+            existing = await stores.users.get_by_email(email)
+            if existing is not None:
+                if existing.role is not Role.ADMIN:
+                    await stores.users.set_role(existing.id, Role.ADMIN)
+                print(
+                    f"{email} is an ADMIN (an existing account: its password is unchanged, "
+                    "and the role reaches its tokens at their next refresh)"
+                )
+                return 0
+            password = _read_password(args, env_password)
+            try:
+                user = await create_admin(stores, settings, email, password, args.display_name)
+            except ValidationError as exc:
+                for problem in exc.problems:
+                    name = _CLI_FIELDS.get(problem.field, problem.field)
+                    print(f"philos create-admin: {name} {problem.message}", file=sys.stderr)
+                return 2
+            except ConflictError as exc:  # registered a moment ago: run the command again
+                print(f"philos create-admin: {exc.message}", file=sys.stderr)
+                return 1
+            print(f"created the ADMIN account {user.email}")
+            return 0
+        finally:
+            await stores.aclose()
+
+    return asyncio.run(run())
+
+
 def _export_schema(_args: argparse.Namespace) -> int:
     from philos.schema.root import build_schema
 
@@ -128,6 +193,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "worker", help="relay concept changes to separate graph/thesis stores until stopped"
     )
     worker.set_defaults(run=_worker)
+
+    admin = sub.add_parser(
+        "create-admin",
+        help="create an ADMIN account, or make an existing one ADMIN",
+        description="Create an ADMIN account, or make the account with this email ADMIN. The "
+        "password of a new account is read from standard input (--password-stdin), from "
+        "PHILOS_ADMIN_PASSWORD, or asked for in a terminal; never give it as an argument.",
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--display-name", default="Administrator")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    admin.set_defaults(run=_create_admin)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=_export_schema)

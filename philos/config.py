@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
@@ -71,6 +71,25 @@ class Settings(BaseSettings):
     # Seconds a client may take to send a request's headers (``philos serve``) and its body.
     header_timeout: float = Field(default=10.0, gt=0, validation_alias="PHILOS_HEADER_TIMEOUT")
     body_timeout: float = Field(default=15.0, gt=0, validation_alias="PHILOS_BODY_TIMEOUT")
+
+    # Accounts: see resolvers/throttle.py and passwords.py.
+    first_user_admin: bool | None = Field(default=None, validation_alias="PHILOS_FIRST_USER_ADMIN")
+    password_min_score: int = Field(
+        default=3, ge=0, le=4, validation_alias="PHILOS_PASSWORD_MIN_SCORE"
+    )
+    login_account_failures: int = Field(
+        default=10, ge=0, validation_alias="PHILOS_LOGIN_ACCOUNT_FAILURES"
+    )
+    login_client_failures: int = Field(
+        default=50, ge=0, validation_alias="PHILOS_LOGIN_CLIENT_FAILURES"
+    )
+    login_window: float = Field(default=900.0, gt=0, validation_alias="PHILOS_LOGIN_WINDOW")
+    login_backoff: float = Field(default=1.0, ge=0, validation_alias="PHILOS_LOGIN_BACKOFF")
+    login_lockout: float = Field(default=900.0, gt=0, validation_alias="PHILOS_LOGIN_LOCKOUT")
+    register_limit: int = Field(default=20, ge=0, validation_alias="PHILOS_REGISTER_LIMIT")
+    register_window: float = Field(default=3600.0, gt=0, validation_alias="PHILOS_REGISTER_WINDOW")
+    # Read by `philos create-admin` only; never a command-line argument (shell history).
+    admin_password: SecretStr | None = Field(default=None, validation_alias="PHILOS_ADMIN_PASSWORD")
     log_level: str = Field(default="INFO", validation_alias="PHILOS_LOG_LEVEL")
 
     # AI mutations (Claude). Off unless ANTHROPIC_API_KEY is set; see docs/ai.md.
@@ -108,6 +127,14 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def first_account_becomes_admin(self) -> bool:
+        """On by default, off in production, where `philos create-admin` makes the first ADMIN
+        and a stranger who registers first on a fresh deployment gets nothing."""
+        if self.first_user_admin is not None:
+            return self.first_user_admin
+        return self.env != "production"
 
     @property
     def graphiql_enabled(self) -> bool:

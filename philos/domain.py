@@ -276,6 +276,19 @@ class AuthError(PhilosError):
     """Credentials or a token were wrong, expired or revoked."""
 
 
+class AuthRateLimitedError(PhilosError):
+    """Too many failed sign-ins for the account or from the client: wait ``retry_after``
+    seconds (during a lock-out even the right password is refused)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed attempts; try again in {retry_after} seconds."
+            if retry_after > 1
+            else "Too many failed attempts; try again in a second."
+        )
+        self.retry_after = retry_after
+
+
 class StoreUnavailableError(PhilosError):
     """A backing store timed out, failed or is behind an open circuit breaker."""
 

@@ -88,6 +88,7 @@ class MemoryCache:
     async def delete(self, keys: Sequence[str]) -> None:
         for key in keys:
             self._drop(key)
+            self._counters.pop(key, None)  # as Redis: DEL removes a counter too
 
     async def incr(self, key: str, ttl: float | None = None) -> int:
         now = time.monotonic()

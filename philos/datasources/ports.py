@@ -152,7 +152,10 @@ class UserStore(Store, Protocol):
 
     async def get_by_email(self, email: str) -> User | None: ...
 
-    async def create(self, user: User) -> User: ...
+    async def create(self, user: User, *, admin_if_first: bool = False) -> User:
+        """Add an account (``ConflictError`` if the email is taken) and return it as stored.
+        ``admin_if_first``: the account is ADMIN if there is no account yet, else it keeps
+        ``user.role``; decided atomically, so concurrent first sign-ups make one ADMIN."""
 
     async def count(self) -> int: ...
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from philos import domain
+from philos.config import Settings
+from philos.datasources.wiring import Stores
 from philos.gateway.auth import (
     REFRESH_TTL,
     hash_password,
@@ -12,14 +15,18 @@ from philos.gateway.auth import (
     new_refresh_token,
     verify_password,
 )
+from philos.passwords import MAX_PASSWORD, password_problem
 from philos.resolvers.permissions import require_role
+from philos.resolvers.throttle import SignInThrottle
 from philos.schema.context import Context
 from philos.validation import Checker, is_id
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 10
-MAX_PASSWORD = 256
 BAD_LOGIN = "The email or password is wrong."
+
+
+def _throttle(ctx: Context) -> SignInThrottle:
+    return SignInThrottle(ctx.stores.cache, ctx.settings)
 
 
 async def _issue(
@@ -40,41 +47,80 @@ async def _issue(
     return ctx.tokens.issue_access(user), raw, user
 
 
-async def register(
-    ctx: Context, email: str, password: str, display_name: str
-) -> tuple[str, str, domain.User]:
+async def check_new_account(
+    settings: Settings, email: str, password: str, display_name: str
+) -> tuple[str, str]:
+    """The normalised email and display name of a new account; ``ValidationError`` listing
+    every rule the input breaks (the password's strength included)."""
     ck = Checker()
     email = email.strip().lower()
     if len(email) > 254 or not EMAIL_RE.match(email):
         ck.add("email", "is not an email address.")
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        ck.add("password", f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
-    elif password.lower() in email or email.split("@")[0] in password.lower():
-        ck.add("password", "must not contain the email address.")
+    # The estimator takes tens of milliseconds: off the event loop, like argon2.
+    problem = await asyncio.to_thread(
+        password_problem,
+        password,
+        email=email,
+        name=display_name.strip(),
+        min_score=settings.password_min_score,
+    )
+    if problem:
+        ck.add("password", problem)
     name = ck.text("displayName", display_name, max_len=80, required=True) or ""
     ck.done()
-    # The first account administers the installation; everyone else starts as a reader.
-    role = domain.Role.ADMIN if await ctx.stores.users.count() == 0 else domain.Role.READER
+    return email, name
+
+
+async def register(
+    ctx: Context, email: str, password: str, display_name: str
+) -> tuple[str, str, domain.User]:
+    throttle = _throttle(ctx)
+    await throttle.check_client(ctx.client_ip)
+    email, name = await check_new_account(ctx.settings, email, password, display_name)
+    await throttle.count_registration(ctx.client_ip)
     user = domain.User(
         id=domain.new_id(),
         email=email,
         display_name=name,
         password_hash=await hash_password(password),
-        role=role,
+        role=domain.Role.READER,
     )
-    await ctx.stores.users.create(user)
+    try:
+        # The first account may administer the installation (PHILOS_FIRST_USER_ADMIN); the
+        # store decides that atomically, so concurrent first sign-ups make a single ADMIN.
+        user = await ctx.stores.users.create(
+            user, admin_if_first=ctx.settings.first_account_becomes_admin
+        )
+    except domain.ConflictError:
+        # "That email has an account" is what a password guesser wants to know first.
+        await throttle.client_failed(ctx.client_ip)
+        raise
     return await _issue(ctx, user)
 
 
 async def login(ctx: Context, email: str, password: str) -> tuple[str, str, domain.User]:
-    user = await ctx.stores.users.get_by_email(email.strip()[:254])
+    email = email.strip()[:254]
+    attempt = await _throttle(ctx).begin_login(email, ctx.client_ip)
+    user = await ctx.stores.users.get_by_email(email)
     ok = await verify_password(user.password_hash if user else None, password[:MAX_PASSWORD])
     if user is None or not ok:
+        await attempt.failed()
         raise domain.AuthError(BAD_LOGIN)
+    await attempt.succeeded()
     return await _issue(ctx, user)
 
 
 async def refresh(ctx: Context, raw: str) -> tuple[str, str, domain.User]:
+    throttle = _throttle(ctx)
+    await throttle.check_client(ctx.client_ip)
+    try:
+        return await _refresh(ctx, raw)
+    except domain.AuthError:
+        await throttle.client_failed(ctx.client_ip)
+        raise
+
+
+async def _refresh(ctx: Context, raw: str) -> tuple[str, str, domain.User]:
     token = await ctx.stores.tokens.get_by_hash(hash_refresh_token(raw))
     if token is None:
         raise domain.AuthError("The refresh token is not known; sign in again.")
@@ -110,3 +156,19 @@ async def set_role(ctx: Context, user_id: str, role: domain.Role) -> domain.User
     if user is None:
         raise domain.NotFoundError("user", user_id)
     return user
+
+
+async def create_admin(
+    stores: Stores, settings: Settings, email: str, password: str, display_name: str
+) -> domain.User:
+    """A new ADMIN account, for ``philos create-admin``: the same rules as ``register``, no
+    throttle (the operator is at the console), and no race with the first sign-up."""
+    email, name = await check_new_account(settings, email, password, display_name)
+    user = domain.User(
+        id=domain.new_id(),
+        email=email,
+        display_name=name,
+        password_hash=await hash_password(password),
+        role=domain.Role.ADMIN,
+    )
+    return await stores.users.create(user)

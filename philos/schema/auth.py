@@ -16,6 +16,7 @@ from philos.schema.enums import Role
 from philos.schema.hints import per_caller
 from philos.schema.payloads import (
     AuthFailed,
+    AuthRateLimited,
     Conflict,
     Failure,
     Forbidden,
@@ -69,16 +70,16 @@ class UserSuccess:
 
 
 RegisterResult = Annotated[
-    AuthSuccess | ValidationFailed | Conflict, strawberry.union("RegisterResult")
+    AuthSuccess | ValidationFailed | Conflict | AuthRateLimited, strawberry.union("RegisterResult")
 ]
-LoginResult = Annotated[AuthSuccess | AuthFailed, strawberry.union("LoginResult")]
+LoginResult = Annotated[AuthSuccess | AuthFailed | AuthRateLimited, strawberry.union("LoginResult")]
 LogoutResult = Annotated[SignedOut | AuthFailed, strawberry.union("LogoutResult")]
 SetUserRoleResult = Annotated[
     UserSuccess | NotFound | Forbidden, strawberry.union("SetUserRoleResult")
 ]
 
 
-async def _signed_in(action: object) -> AuthSuccess | Failure | AuthFailed:
+async def _signed_in(action: object) -> AuthSuccess | Failure | AuthFailed | AuthRateLimited:
     async def run() -> AuthSuccess:
         access, refresh, user = await action  # type: ignore[misc]
         return AuthSuccess(
@@ -93,13 +94,19 @@ async def _signed_in(action: object) -> AuthSuccess | Failure | AuthFailed:
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation(description="Create an account (the first one becomes ADMIN).")
+    @strawberry.mutation(
+        description="Create an account. It starts as READER; on an installation with no account "
+        "yet (and PHILOS_FIRST_USER_ADMIN on) the first one becomes ADMIN. Throttled per client."
+    )
     async def register(
         self, info: PhilosInfo, email: str, password: str, display_name: str
     ) -> RegisterResult:
         return await _signed_in(users.register(info.context, email, password, display_name))  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Sign in with email and password.")
+    @strawberry.mutation(
+        description="Sign in with email and password. Repeated failures for an account or from "
+        "a client back off, then lock out (AuthRateLimited)."
+    )
     async def login(self, info: PhilosInfo, email: str, password: str) -> LoginResult:
         return await _signed_in(users.login(info.context, email, password))  # type: ignore[return-value]
 

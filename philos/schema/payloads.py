@@ -53,6 +53,14 @@ class AuthFailed(Problem):
     pass
 
 
+@strawberry.type(
+    description="Too many failed sign-ins for this account or from this client: nothing was "
+    "checked (during a lock-out not even the right password is accepted). Try again later."
+)
+class AuthRateLimited(Problem):
+    retry_after_seconds: int = strawberry.field(description="Seconds to wait before trying again.")
+
+
 @strawberry.type
 class ConceptSuccess:
     concept: Concept
@@ -122,11 +130,16 @@ async def attempt(action: Callable[[], Awaitable[S]]) -> S | Failure:
         return failure_of(exc)
 
 
-async def attempt_auth(action: Callable[[], Awaitable[S]]) -> S | Failure | AuthFailed:
-    """``attempt`` for account mutations, where bad credentials are an expected failure too."""
+async def attempt_auth(
+    action: Callable[[], Awaitable[S]],
+) -> S | Failure | AuthFailed | AuthRateLimited:
+    """``attempt`` for account mutations, where bad credentials (and too many of them) are
+    expected failures too."""
     try:
         return await action()
     except domain.AuthError as exc:
         return AuthFailed(message=exc.message)
+    except domain.AuthRateLimitedError as exc:
+        return AuthRateLimited(message=exc.message, retry_after_seconds=exc.retry_after)
     except domain.PhilosError as exc:
         return failure_of(exc)

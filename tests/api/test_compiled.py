@@ -187,7 +187,10 @@ async def clients(stores: Stores, sql_url: str, tmp_path: Any) -> AsyncIterator[
     await seed(stores, read_corpus())
     editor = await make_user(stores, "editor", Role.EDITOR)
     await _add_edge_cases(stores, editor.id)
-    settings = settings_for(sql_url, tmp_path, PHILOS_RESPONSE_CACHE_TTL=0)
+    # Generated selections nest lists freely; the cost limit is not what is under test here.
+    settings = settings_for(
+        sql_url, tmp_path, PHILOS_RESPONSE_CACHE_TTL=0, PHILOS_MAX_COST=10_000_000
+    )
     resolvers_only = dataclasses.replace(stores, json_reader=None)
     async with (
         _client(create_app(settings, stores)) as compiled,

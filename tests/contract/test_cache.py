@@ -54,6 +54,14 @@ async def test_counters_read_back_as_bytes(cache: Cache) -> None:
     assert await cache.get_many(["version"]) == {"version": b"2"}
 
 
+async def test_a_deleted_counter_starts_over(cache: Cache) -> None:
+    await cache.incr("failures", ttl=30)
+    await cache.incr("failures", ttl=30)
+    await cache.delete(["failures"])
+    assert await cache.get_many(["failures"]) == {}
+    assert await cache.incr("failures", ttl=30) == 1
+
+
 async def test_windowed_counter_expires(cache: Cache) -> None:
     assert [await cache.incr("window", ttl=0.1) for _ in range(3)] == [1, 2, 3]
     await asyncio.sleep(0.2)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, case, exists, func, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from philos.datasources.sql import SqlStore
@@ -15,6 +16,8 @@ from philos.domain import ConflictError, RefreshToken, Role, User, utcnow
 
 u = users_t.c
 rt = refresh_tokens_t.c
+
+_FIRST_ADMIN_LOCK = 0x50484C4F5341444D  # "PHLOSADM": serialises first-account sign-ups
 
 
 def user_from_row(row: Row[Any]) -> User:
@@ -44,22 +47,43 @@ class SqlUserStore(SqlStore):
             ).first()
         return user_from_row(row) if row else None
 
-    async def create(self, user: User) -> User:
+    async def create(self, user: User, *, admin_if_first: bool = False) -> User:
+        values = {
+            "id": user.id,
+            "email": user.email.lower(),
+            "display_name": user.display_name,
+            "password_hash": user.password_hash,
+            "role": user.role.value,
+            "created_at": user.created_at,
+        }
         try:
             async with self.db.begin() as conn:
+                if not admin_if_first:
+                    await conn.execute(insert(users_t).values(**values))
+                    return user
+                if not self.db.is_sqlite:
+                    # Under READ COMMITTED two inserts could each see no account; the lock
+                    # makes the second wait for the first to commit (on every replica).
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_ADMIN_LOCK}
+                    )
+                # One statement decides the role and inserts: SQLite runs it under its write
+                # lock, so no other insert comes between the look and the write.
+                role = case(
+                    (exists().select_from(users_t), literal(user.role.value)),
+                    else_=literal(Role.ADMIN.value),
+                )
+                columns = [c for c in values if c != "role"]
                 await conn.execute(
-                    insert(users_t).values(
-                        id=user.id,
-                        email=user.email.lower(),
-                        display_name=user.display_name,
-                        password_hash=user.password_hash,
-                        role=user.role.value,
-                        created_at=user.created_at,
+                    insert(users_t).from_select(
+                        [*columns, "role"],
+                        select(*(literal(values[c], users_t.c[c].type) for c in columns), role),
                     )
                 )
+                stored = (await conn.execute(select(u.role).where(u.id == user.id))).scalar_one()
         except IntegrityError as exc:
             raise ConflictError(f"An account with the email '{user.email}' exists.") from exc
-        return user
+        return replace(user, role=Role(stored))
 
     async def count(self) -> int:
         async with self.db.connect() as conn:
