@@ -37,6 +37,18 @@ from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.graph import SqlGraphStore
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlRefreshTokenStore, SqlUserStore
+from philos.datasources.startup import (
+    MONGODB_SCHEMES,
+    NEO4J_SCHEMES,
+    REDIS_SCHEMES,
+    SQL_SCHEMES,
+    StartupError,
+    check_url,
+    construct,
+    describe,
+    is_auth_error,
+    reach,
+)
 from philos.datasources.versions import DataVersions
 
 logger = logging.getLogger("philos.wiring")
@@ -115,14 +127,34 @@ class Stores:
         await self.sql.aclose()
 
 
-async def _setup(store: object) -> None:
+async def _setup(store: object, variable: str, url: str) -> None:
     setup = getattr(store, "setup", None)
     if setup is None:
         return
     try:
         await asyncio.wait_for(setup(), SETUP_TIMEOUT_SECONDS)
     except Exception as exc:  # start anyway: the store's fields fail, the rest answers
+        if is_auth_error(exc):  # except for credentials: waiting will not fix those
+            raise StartupError(variable, url, describe(exc)) from exc
         logger.error("could not set up %s store: %r", getattr(store, "name", store), exc)
+
+
+async def open_sql(settings: Settings) -> SqlDatabase:
+    """The core SQL database, answering and at the newest migration; else ``StartupError``
+    naming ``DATABASE_URL`` (or ``PHILOS_DATA_DIR`` for the default SQLite file)."""
+    variable = "DATABASE_URL" if settings.database_url else "PHILOS_DATA_DIR"
+    url = settings.database_url or settings.sql_url
+    if settings.database_url:
+        check_url(variable, url, SQL_SCHEMES)
+    db = construct(variable, url, lambda: SqlDatabase(settings.sql_url))
+    try:
+        await reach(variable, url, db.ping(), SETUP_TIMEOUT_SECONDS)
+        # No time limit on migrating: replicas wait their turn, and a migration may be long.
+        await reach(variable, url, db.create_schema(), None)
+    except BaseException:
+        await db.aclose()
+        raise
+    return db
 
 
 def build_llm(settings: Settings) -> LLM | None:
@@ -145,18 +177,43 @@ def build_llm(settings: Settings) -> LLM | None:
 
 
 async def build_stores(settings: Settings) -> Stores:
-    """Open every store and make sure its schema exists."""
-    db = SqlDatabase(settings.sql_url)
-    await db.create_schema()
+    """Open every store and make sure its schema exists.
 
+    Raises ``StartupError`` for a store URL that cannot be used (see ``startup.py``); a
+    separate store that does not answer is logged, and the API starts without it."""
+    check_separate_urls(settings)
+    db = await open_sql(settings)
+    try:
+        return await _build_on(db, settings)
+    except BaseException:
+        await db.aclose()
+        raise
+
+
+def check_separate_urls(settings: Settings) -> None:
+    """Refuse a malformed ``NEO4J_URI``, ``MONGODB_URI`` or ``REDIS_URL`` before connecting."""
+    if settings.neo4j_uri is not None:
+        check_url("NEO4J_URI", settings.neo4j_uri, NEO4J_SCHEMES)
+    if settings.mongodb_uri is not None:
+        check_url("MONGODB_URI", settings.mongodb_uri, MONGODB_SCHEMES)
+    if settings.redis_url is not None:
+        check_url("REDIS_URL", settings.redis_url, REDIS_SCHEMES)
+
+
+async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
     graph: GraphStore
     if settings.neo4j_uri:
         from philos.datasources.neo4j import Neo4jGraphStore
 
-        graph = Neo4jGraphStore(
-            settings.neo4j_uri, user=settings.neo4j_user, password=settings.neo4j_password
+        uri = settings.neo4j_uri
+        graph = construct(
+            "NEO4J_URI",
+            uri,
+            lambda: Neo4jGraphStore(
+                uri, user=settings.neo4j_user, password=settings.neo4j_password
+            ),
         )
-        await _setup(graph)
+        await _setup(graph, "NEO4J_URI", uri)
     else:
         graph = SqlGraphStore(db)
 
@@ -164,8 +221,13 @@ async def build_stores(settings: Settings) -> Stores:
     if settings.mongodb_uri:
         from philos.datasources.mongo import MongoThesisStore
 
-        theses = MongoThesisStore(settings.mongodb_uri, database=settings.mongodb_database)
-        await _setup(theses)
+        mongo_uri = settings.mongodb_uri
+        theses = construct(
+            "MONGODB_URI",
+            mongo_uri,
+            lambda: MongoThesisStore(mongo_uri, database=settings.mongodb_database),
+        )
+        await _setup(theses, "MONGODB_URI", mongo_uri)
     else:
         theses = SqlThesisStore(db)
 
@@ -174,7 +236,11 @@ async def build_stores(settings: Settings) -> Stores:
     cache: Cache = cast(
         Cache,
         Guarded(
-            RedisCache(settings.redis_url) if settings.redis_url else MemoryCache(),
+            (
+                construct("REDIS_URL", settings.redis_url, lambda: RedisCache(redis_url))
+                if (redis_url := settings.redis_url)
+                else MemoryCache()
+            ),
             "redis" if settings.redis_url else "memory",
             breakers,
             settings.store_timeout,

@@ -41,9 +41,9 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         if owned:
             state["stores"] = await build_stores(settings)
             if settings.seed_on_start:
-                from philos.seed.loader import seed_if_empty
+                from philos.seed.loader import seed_missing
 
-                await seed_if_empty(state["stores"])
+                await seed_missing(state["stores"])
             state["stores"].start_background()
             # Everything built so far lives as long as the process: move it out of the
             # collector's sight, so full collections stay short under load.
