@@ -15,12 +15,12 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from philos.config import Settings
 from philos.datasources.cache import MemoryCache, RedisCache
 from philos.datasources.cached import CachedConceptStore, CachedThesisStore, thesis_key
-from philos.datasources.outbox import OutboxRelay
+from philos.datasources.outbox import GRAPH, THESES, OutboxRelay
 from philos.datasources.ports import (
     LLM,
     Cache,
@@ -157,6 +157,22 @@ async def open_sql(settings: Settings) -> SqlDatabase:
     return db
 
 
+def _nudge_on_recovery(breakers: Breakers, relay: OutboxRelay, settings: Settings) -> None:
+    """When a separate store's breaker closes (a call got through again), the relay retries
+    that store's waiting entries at once instead of after their back-off."""
+    targets = {}
+    if settings.neo4j_uri:
+        targets["neo4j"] = GRAPH
+    if settings.mongodb_uri:
+        targets["mongo"] = THESES
+
+    def on_event(name: str, event_type: str, event: Any) -> None:
+        if event_type == "state_changed" and event.state == "closed" and name in targets:
+            relay.nudge(targets[name])
+
+    breakers.factory.add_listener(on_event)
+
+
 def build_llm(settings: Settings) -> LLM | None:
     """Claude when ``ANTHROPIC_API_KEY`` is set (``ANTHROPIC_BASE_URL`` points it at another
     endpoint), behind the per-process concurrency cap; else None, and AI mutations answer
@@ -289,10 +305,13 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
             db,
             graph if settings.neo4j_uri else None,
             theses if settings.mongodb_uri else None,
+            max_delay=settings.outbox_max_delay,
         )
         if external
         else None
     )
+    if relay is not None:
+        _nudge_on_recovery(breakers, relay, settings)
     json_reader = None
     if settings.sql_compile and not db.is_sqlite and not external:
         json_reader = guard(SqlJsonReader(db), "sql")
