@@ -134,14 +134,15 @@ async def reach(variable: str, url: str, call: Awaitable[T], seconds: float | No
 
 def describe(exc: BaseException) -> str:
     """What went wrong, in the operator's terms where we know them."""
-    inner = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
+    inner = _innermost(exc)
     kind = type(inner).__name__
     text = one_line(str(inner)) or kind
-    if kind == "InvalidPasswordError":
+    sqlstate = str(getattr(inner, "sqlstate", "") or "")
+    if sqlstate == "28P01":
         return f"wrong credentials: {text}"
-    if kind in ("InvalidAuthorizationSpecificationError", "InvalidAuthorizationSpecification"):
+    if sqlstate.startswith("28"):
         return f"credentials refused: {text}"
-    if kind == "InvalidCatalogNameError":
+    if sqlstate == "3D000":
         return f"the database does not exist: {text}"
     if kind == "AuthError":
         return f"wrong credentials: {text}"
@@ -154,6 +155,18 @@ def describe(exc: BaseException) -> str:
     if isinstance(inner, ModuleNotFoundError):
         return f"no driver for this scheme ({text})"
     return f"{kind}: {text}"
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The driver's own error under SQLAlchemy's wrappers (``.orig``, then the cause)."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "orig", None) or exc.__cause__
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return exc
 
 
 def is_auth_error(exc: BaseException) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -208,15 +209,16 @@ async def build_stores(settings: Settings) -> Stores:
 
 def check_separate_urls(settings: Settings) -> None:
     """Refuse a malformed ``NEO4J_URI``, ``MONGODB_URI`` or ``REDIS_URL`` before connecting."""
-    if settings.neo4j_uri is not None:
+    if settings.neo4j_uri:  # empty means unset, as everywhere
         check_url("NEO4J_URI", settings.neo4j_uri, NEO4J_SCHEMES)
-    if settings.mongodb_uri is not None:
+    if settings.mongodb_uri:  # empty means unset, as everywhere
         check_url("MONGODB_URI", settings.mongodb_uri, MONGODB_SCHEMES)
-    if settings.redis_url is not None:
+    if settings.redis_url:  # empty means unset, as everywhere
         check_url("REDIS_URL", settings.redis_url, REDIS_SCHEMES)
 
 
 async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
+    setups: list[Awaitable[None]] = []
     graph: GraphStore
     if settings.neo4j_uri:
         from philos.datasources.neo4j import Neo4jGraphStore
@@ -229,7 +231,7 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
                 uri, user=settings.neo4j_user, password=settings.neo4j_password
             ),
         )
-        await _setup(graph, "NEO4J_URI", uri)
+        setups.append(_setup(graph, "NEO4J_URI", uri))
     else:
         graph = SqlGraphStore(db)
 
@@ -243,9 +245,11 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
             mongo_uri,
             lambda: MongoThesisStore(mongo_uri, database=settings.mongodb_database),
         )
-        await _setup(theses, "MONGODB_URI", mongo_uri)
+        setups.append(_setup(theses, "MONGODB_URI", mongo_uri))
     else:
         theses = SqlThesisStore(db)
+    # Side by side: two stores that are down at start cost one setup timeout, not two.
+    await asyncio.gather(*setups)
 
     external = bool(settings.neo4j_uri or settings.mongodb_uri)
     breakers = Breakers(settings.breaker_threshold, settings.breaker_reset)
