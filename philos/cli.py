@@ -165,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
+        if args.command in ("seed", "migrate", "worker"):
+            _log_like_serve()
         return int(args.run(args))
     except Exception as exc:
         line = _startup_problem(exc)
@@ -173,6 +175,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # One line an operator can act on, instead of a traceback.
         print(f"philos {args.command}: {line}", file=sys.stderr)
         return 1
+
+
+def _log_like_serve() -> None:
+    """JSON logs on standard output, as ``serve`` writes them, so standard error carries only
+    the one-line reason a command failed. Left alone when the caller (a test runner, say) has
+    set logging up already."""
+    import logging
+
+    if not logging.getLogger().handlers:
+        from philos.config import get_settings
+        from philos.gateway.logs import configure_logging
+
+        configure_logging(get_settings().log_level)
 
 
 def _startup_problem(exc: Exception) -> str | None:

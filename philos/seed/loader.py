@@ -10,20 +10,25 @@ is down at the first start does not keep the others from theirs, and gets its pa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tomllib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from philos import domain
+from philos.datasources.ports import Store
 from philos.datasources.wiring import Stores
 from philos.domain import StoreUnavailableError
 from philos.validation import SLUG_RE
 
 logger = logging.getLogger("philos.seed")
 NAMESPACE = uuid.UUID("5b0f4a52-6a0c-4f5e-9a57-2d4c0b6e8f31")
+PART_TRIES = 3  # tries per store while it answers its ping
+PING_TIMEOUT_SECONDS = 2.0
 
 
 def _uid(*parts: str) -> str:
@@ -173,15 +178,34 @@ async def _seed(
     present = {cid: c for cid, c in present.items() if c.id == cid}
     relations = [r for r in corpus.relations if r.source_id in present and r.target_id in present]
     theses = [t for t in corpus.theses if t.concept_id in present]
-    # One after the other: a store that fails stops only its own part.
-    try:
-        added["relations"] = await _seed_relations(stores, relations, present, only_missing_parts)
-    except StoreUnavailableError as exc:
-        failures["relations"] = exc
-    try:
-        added["theses"] = await _seed_theses(stores, theses, only_missing_parts)
-    except StoreUnavailableError as exc:
-        failures["theses"] = exc
+    # One after the other: a store that fails stops only its own part. Whether a part is due
+    # is decided once, before its first record: a retry goes on with a part it has begun.
+    due: dict[str, bool] = {}
+
+    async def load_relations() -> None:
+        if "relations" not in due:
+            due["relations"] = bool(relations) and not (
+                only_missing_parts and await stores.graph.get_relations([r.id for r in relations])
+            )
+        if due["relations"]:
+            await _seed_relations(stores, relations, present, added)
+
+    async def load_theses() -> None:
+        if "theses" not in due:
+            due["theses"] = bool(theses) and not (
+                only_missing_parts and await stores.theses.get_many([t.id for t in theses])
+            )
+        if due["theses"]:
+            await _seed_theses(stores, theses, added)
+
+    for part, store, load in (
+        ("relations", stores.graph, load_relations),
+        ("theses", stores.theses, load_theses),
+    ):
+        try:
+            await _patiently(store, load)
+        except StoreUnavailableError as exc:
+            failures[part] = exc
     await stores.relay_now()  # carry the new concepts to a separate graph store, if any
     logger.info("seeded %s", added)
     return added, failures
@@ -204,42 +228,51 @@ async def _seed_concepts(stores: Stores, corpus: Corpus) -> int:
     return added
 
 
+async def _patiently(store: Store, load: Callable[[], Awaitable[None]]) -> None:
+    """Run ``load``; while it fails but its store still answers a ping — a store that is cold
+    or busy rather than down, its first queries slower than the store timeout — try again."""
+    for attempt in range(PART_TRIES):
+        try:
+            await load()
+            return
+        except StoreUnavailableError:
+            if attempt + 1 == PART_TRIES or not await _answers(store):
+                raise
+            await asyncio.sleep(1.0)
+
+
+async def _answers(store: Store) -> bool:
+    try:  # straight to the store: the guard lets pings through unwrapped
+        await asyncio.wait_for(store.ping(), PING_TIMEOUT_SECONDS)
+    except Exception:  # down: no point trying again now
+        return False
+    return True
+
+
 async def _seed_relations(
     stores: Stores,
     relations: list[domain.Relation],
     concepts: dict[str, domain.Concept],
-    only_if_none: bool,
-) -> int:
-    if not relations:
-        return 0
-    if only_if_none and await stores.graph.get_relations([r.id for r in relations]):
-        return 0
+    added: dict[str, int],
+) -> None:
     # A separate graph may not have the concepts' nodes yet (the outbox brings them, but it
     # may still be waiting for the store); the upsert is idempotent and uses SQL's names.
     await stores.graph.upsert_concepts(list(concepts.values()))
     present = await stores.graph.edges_of(list(concepts), domain.Direction.OUTGOING)
     have = {(r.source_id, r.target_id, r.type) for rels in present.values() for r in rels}
-    added = 0
     for relation in relations:
         if (relation.source_id, relation.target_id, relation.type) not in have:
             await stores.graph.relate(relation)
-            added += 1
-    return added
+            added["relations"] += 1
 
 
-async def _seed_theses(stores: Stores, theses: list[domain.Thesis], only_if_none: bool) -> int:
-    if not theses:
-        return 0
-    if only_if_none and await stores.theses.get_many([t.id for t in theses]):
-        return 0
+async def _seed_theses(stores: Stores, theses: list[domain.Thesis], added: dict[str, int]) -> None:
     current = await stores.theses.by_concepts(sorted({t.concept_id for t in theses}))
     statements = {(t.concept_id, t.statement) for ts in current.values() for t in ts}
-    added = 0
     for thesis in theses:
         if (thesis.concept_id, thesis.statement) not in statements:
             await stores.theses.create(thesis)
-            added += 1
-    return added
+            added["theses"] += 1
 
 
 async def reset(stores: Stores) -> None:
