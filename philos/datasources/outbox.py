@@ -42,7 +42,7 @@ THESES = "theses"
 # Which stores hear of which change: only the graph keeps a copy of concepts (id, slug, name).
 TARGETS = {TOPIC_UPSERT: (GRAPH,), TOPIC_DELETE: (GRAPH, THESES)}
 DEFAULT_MAX_DELAY_SECONDS = 5.0
-PROBE_TIMEOUT_SECONDS = 1.0  # how long the relay waits for a watched store's ping
+PROBE_TIMEOUT_SECONDS = 2.0  # how long the relay waits for a watched store's ping
 
 
 async def enqueue(
