@@ -22,7 +22,7 @@ from philos.gateway.answers import CachedAnswers
 from philos.gateway.auth import Tokens, load_secret
 from philos.gateway.graphql import PhilosGraphQL
 from philos.gateway.metrics import REGISTRY
-from philos.gateway.middleware import BodyLimit, RequestId
+from philos.gateway.middleware import BodyLimit, DeadlineScope, RequestId
 
 logger = logging.getLogger("philos")
 READY_TIMEOUT_SECONDS = 2.0
@@ -97,7 +97,8 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
             Route("/metrics", metrics),
         ],
         middleware=[
-            # Outermost: a repeated query the response cache holds is answered before routing.
+            Middleware(DeadlineScope),  # around everything that may set a request deadline
+            # Next: a repeated query the response cache holds is answered before routing.
             Middleware(CachedAnswers, view=graphql),
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids and the request body limit.
+"""ASGI middleware: request ids, the request body limit, the scope of a request's deadline.
 
 Both are plain ASGI (not Starlette's BaseHTTPMiddleware) so streaming bodies are checked as
 they arrive and nothing is buffered twice.
@@ -13,6 +13,8 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from philos.datasources.resilience import request_deadline
+
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -20,6 +22,26 @@ def request_id_for(incoming: bytes) -> str:
     """The client's ``X-Request-ID`` if it is sane, else a new one."""
     text = incoming.decode("latin-1")
     return text if _REQUEST_ID_RE.match(text) else uuid.uuid4().hex
+
+
+class DeadlineScope:
+    """End a request's store-call deadline with the request.
+
+    Uvicorn runs each request in a task of its own, so the deadline the GraphQL view sets
+    dies with it. An in-process caller (an ASGI test client, an embedding) runs the app in
+    its own task instead; without this, an expired deadline would stay in its context and
+    fail its later store calls — the outbox relay's included — with "deadline passed".
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = request_deadline.set(None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_deadline.reset(token)
 
 
 class RequestId:

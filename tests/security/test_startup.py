@@ -419,3 +419,14 @@ async def test_the_relay_catches_up_within_seconds_of_a_store_coming_back(
         "MATCH (c:Concept {id: $id}) RETURN c", id=forms
     )
     assert records == []
+
+
+async def test_a_request_deadline_ends_with_the_request(api: Api) -> None:
+    """An in-process client runs the app in its own task: a deadline left behind there would
+    fail its later store calls (the relay's drains among them) once it passed."""
+    from philos.datasources.resilience import request_deadline
+
+    assert request_deadline.get() is None
+    await api.data('{ concept(slug: "forms") { name } }')
+    await api.data('{ concept(slug: "forms") { name } }')  # the response cache answers this one
+    assert request_deadline.get() is None
