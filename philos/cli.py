@@ -194,10 +194,18 @@ def _startup_problem(exc: Exception) -> str | None:
     """The one-line message for a configuration error, or None for anything else."""
     from pydantic import ValidationError
 
-    from philos.datasources.startup import StartupError, one_line
+    from philos.config import get_settings
+    from philos.datasources.startup import VARIABLES, StartupError, one_line
+    from philos.domain import StoreUnavailableError
 
     if isinstance(exc, StartupError):
         return str(exc)
+    if isinstance(exc, StoreUnavailableError):  # a store that went away while we worked
+        settings = get_settings()
+        variable = VARIABLES.get(exc.store, "DATABASE_URL")
+        urls = {"NEO4J_URI": settings.neo4j_uri, "MONGODB_URI": settings.mongodb_uri}
+        url = urls.get(variable) or settings.database_url or settings.sql_url
+        return str(StartupError(variable, url, str(exc)))
     if isinstance(exc, ValidationError):  # a setting that does not parse (from Settings())
         return one_line(
             "; ".join(

@@ -173,6 +173,15 @@ def test_an_unusable_sqlite_path_fails_in_one_line(tmp_path: Path) -> None:
     assert_one_line_failure(result, "PHILOS_DATA_DIR")
 
 
+def test_a_setting_that_does_not_parse_fails_in_one_line(tmp_path: Path) -> None:
+    result = philos("migrate", tmp_path, PHILOS_BREAKER_THRESHOLD="many")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "philos migrate: PHILOS_BREAKER_THRESHOLD: Input should be a valid integer, "
+        "unable to parse string as an integer"
+    ]
+
+
 SEPARATE = {
     "NEO4J_URI": ("bolt", ["http", "https", "bolt+x", "mongodb", "redis", "neo4j+tls"]),
     "MONGODB_URI": ("mongodb", ["http", "bolt", "redis", "mongo", "mongodb+x"]),
@@ -328,15 +337,14 @@ async def test_stores_down_at_the_first_start_get_their_part_at_a_later_one(
         await again.aclose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_philos_seed_with_the_graph_down_loads_the_rest_and_says_what_is_missing(
-    sql_url: str, tmp_path: Path, mongodb_uri: str, clean_separate_stores: None
+    tmp_path: Path, mongodb_uri: str, clean_separate_stores: None
 ) -> None:
     port = closed_port()
     result = philos(
         "seed",
         tmp_path,
-        DATABASE_URL=sql_url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}",
         NEO4J_URI=f"bolt://127.0.0.1:{port}",
         NEO4J_USER="neo4j",
         NEO4J_PASSWORD="Pwgraph0000",

@@ -119,8 +119,8 @@ async def _make_due(relay: OutboxRelay) -> None:
 
 
 def test_the_back_off_is_capped() -> None:
-    assert [retry_delay(n, 5.0) <= 5.0 for n in range(1, 200)] == [True] * 199
-    assert all(2.5 <= retry_delay(n, 5.0) for n in range(4, 50))  # jittered, not collapsed
+    assert all(retry_delay(n, 5.0) <= 5.0 for n in range(1, 200))
+    assert all(retry_delay(n, 5.0) >= 2.5 for n in range(4, 50))  # jittered, not collapsed
     assert retry_delay(1, 5.0) <= 1.0  # the first retry is still quick
     # The old uncapped growth reached ~14 s after five failures; the default stops at 5 s.
     assert max(retry_delay(5) for _ in range(50)) <= DEFAULT_MAX_DELAY_SECONDS == 5.0
