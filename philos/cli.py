@@ -7,13 +7,26 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from philos.config import Settings
+    from philos.seed.loader import SeedIncomplete
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from philos.config import get_settings
+    from philos.datasources.wiring import check_separate_urls, open_sql
 
+    async def preflight() -> None:
+        # The app opens its stores in uvicorn's lifespan, where a failure is logged as a
+        # traceback: check the URLs and the SQL database here first, for a one-line error.
+        check_separate_urls(get_settings())
+        await (await open_sql(get_settings())).aclose()
+
+    asyncio.run(preflight())
     uvicorn.run(
         "philos.gateway.app:serve_app",
         factory=True,
@@ -33,32 +46,52 @@ def _serve(args: argparse.Namespace) -> int:
 def _seed(args: argparse.Namespace) -> int:
     from philos.config import get_settings
     from philos.datasources.wiring import build_stores
-    from philos.seed.loader import reset, seed
+    from philos.seed.loader import SeedIncomplete, reset, seed
 
-    async def run() -> dict[str, int]:
-        stores = await build_stores(get_settings())
+    settings = get_settings()
+
+    async def run() -> tuple[dict[str, int], str | None]:
+        stores = await build_stores(settings)
         try:
             if args.reset:
                 await reset(stores)
-            return await seed(stores)
+            return await seed(stores), None
+        except SeedIncomplete as exc:
+            return exc.added, _unseeded(settings, exc)
         finally:
             await stores.aclose()
 
-    added = asyncio.run(run())
+    added, problem = asyncio.run(run())
     print(", ".join(f"{n} {kind} added" for kind, n in added.items()))
+    if problem is not None:
+        print(f"philos seed: {problem}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _unseeded(settings: Settings, exc: SeedIncomplete) -> str:
+    """One line naming the setting of each store that did not take its part of the corpus."""
+    from philos.datasources.startup import VARIABLES, StartupError
+
+    urls = {
+        "DATABASE_URL": settings.database_url or settings.sql_url,
+        "NEO4J_URI": settings.neo4j_uri or "",
+        "MONGODB_URI": settings.mongodb_uri or "",
+    }
+    lines = []
+    for part, failure in exc.failures.items():
+        variable = VARIABLES.get(failure.store, "DATABASE_URL")
+        lines.append(str(StartupError(variable, urls.get(variable, ""), f"{part}: {failure}")))
+    return "; ".join(lines)
 
 
 def _migrate(_args: argparse.Namespace) -> int:
     from philos.config import get_settings
-    from philos.datasources.sql import SqlDatabase
+    from philos.datasources.wiring import open_sql
 
     async def run() -> None:
-        db = SqlDatabase(get_settings().sql_url)
-        try:
-            await db.create_schema()
-        finally:
-            await db.aclose()
+        db = await open_sql(get_settings())  # migrates
+        await db.aclose()
 
     asyncio.run(run())
     print("the SQL schema is at the newest migration")
@@ -212,7 +245,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.set_defaults(run=_export_schema)
 
     args = parser.parse_args(argv)
-    return int(args.run(args))
+    try:
+        if args.command in ("seed", "migrate", "worker"):
+            _log_like_serve()
+        return int(args.run(args))
+    except Exception as exc:
+        line = _startup_problem(exc)
+        if line is None:
+            raise
+        # One line an operator can act on, instead of a traceback.
+        print(f"philos {args.command}: {line}", file=sys.stderr)
+        return 1
+
+
+def _log_like_serve() -> None:
+    """JSON logs on standard output, as ``serve`` writes them, so standard error carries only
+    the one-line reason a command failed. Left alone when the caller (a test runner, say) has
+    set logging up already."""
+    import logging
+
+    if not logging.getLogger().handlers:
+        from philos.config import get_settings
+        from philos.gateway.logs import configure_logging
+
+        configure_logging(get_settings().log_level)
+
+
+def _startup_problem(exc: Exception) -> str | None:
+    """The one-line message for a configuration error, or None for anything else."""
+    from pydantic import ValidationError
+
+    from philos.config import get_settings
+    from philos.datasources.startup import VARIABLES, StartupError, one_line
+    from philos.domain import StoreUnavailableError
+
+    if isinstance(exc, StartupError):
+        return str(exc)
+    if isinstance(exc, StoreUnavailableError):  # a store that went away while we worked
+        settings = get_settings()
+        variable = VARIABLES.get(exc.store, "DATABASE_URL")
+        urls = {"NEO4J_URI": settings.neo4j_uri, "MONGODB_URI": settings.mongodb_uri}
+        url = urls.get(variable) or settings.database_url or settings.sql_url
+        return str(StartupError(variable, url, str(exc)))
+    if isinstance(exc, ValidationError):  # a setting that does not parse (from Settings())
+        return one_line(
+            "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '?'}: {e['msg']}" for e in exc.errors()
+            )
+        )
+    return None
 
 
 if __name__ == "__main__":

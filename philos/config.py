@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     request_timeout: float = Field(default=10.0, gt=0, validation_alias="PHILOS_REQUEST_TIMEOUT")
     breaker_threshold: int = Field(default=5, ge=1, validation_alias="PHILOS_BREAKER_THRESHOLD")
     breaker_reset: float = Field(default=15.0, gt=0, validation_alias="PHILOS_BREAKER_RESET")
+    # The longest an outbox entry waits before its next try (back-off doubles up to this).
+    outbox_max_delay: float = Field(default=5.0, gt=0, validation_alias="PHILOS_OUTBOX_MAX_DELAY")
     graphiql: bool | None = Field(default=None, validation_alias="PHILOS_GRAPHIQL")
     # Browser origins allowed to call the API (CORS), comma-separated; none by default.
     cors_origins: str = Field(default="", validation_alias="PHILOS_CORS_ORIGINS")

@@ -297,6 +297,7 @@ class StoreUnavailableError(PhilosError):
             f"The {store} store is unavailable right now ({reason}); try again shortly."
         )
         self.store = store
+        self.reason = reason
 
 
 class ConflictError(PhilosError):

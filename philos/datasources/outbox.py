@@ -4,8 +4,12 @@ A concept change and its outbox entries (one per store that must hear of it) com
 transaction, so entries exist exactly when the change happened. The relay applies each store's
 entries in order, each idempotently (a node upsert by id; a delete that is a no-op the second
 time), deleting an entry once it is applied. A failing entry stays, with its error, and is
-retried after a growing, jittered delay; that store's later entries wait behind it, so changes
-are never applied out of order, while the other store's entries go on. Several replicas may
+retried after a growing, jittered delay, capped (``PHILOS_OUTBOX_MAX_DELAY``, 5 s); that
+store's later entries wait behind it, so changes are never applied out of order, while the other
+store's entries go on. A store that failed is watched: the running relay pings it at each
+tick, and once a store that was down answers again — or its circuit breaker closes — its
+entries are retried at once instead of after their back-off, so the relay catches up within
+a second or so of the store's return. Several replicas may
 relay at once: an entry being applied is locked (``FOR UPDATE``; others skip that store until
 it is done), and applying twice is harmless anyway.
 """
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from philos.domain import Concept, utcnow
+from philos.domain import Concept, StoreUnavailableError, utcnow
 
 if TYPE_CHECKING:
     from philos.datasources.ports import GraphStore, ThesisStore
@@ -37,7 +41,8 @@ GRAPH = "graph"
 THESES = "theses"
 # Which stores hear of which change: only the graph keeps a copy of concepts (id, slug, name).
 TARGETS = {TOPIC_UPSERT: (GRAPH,), TOPIC_DELETE: (GRAPH, THESES)}
-MAX_DELAY_SECONDS = 60.0
+DEFAULT_MAX_DELAY_SECONDS = 5.0
+PROBE_TIMEOUT_SECONDS = 2.0  # how long the relay waits for a watched store's ping
 
 
 async def enqueue(
@@ -67,9 +72,9 @@ async def enqueue(
             )
 
 
-def retry_delay(attempts: int) -> float:
-    """Exponential back-off with full jitter, capped."""
-    return float(random.uniform(0.5, 1.0) * min(MAX_DELAY_SECONDS, 0.5 * 2**attempts))  # noqa: S311
+def retry_delay(attempts: int, cap: float = DEFAULT_MAX_DELAY_SECONDS) -> float:
+    """Exponential back-off with jitter, capped: after an outage no entry waits long."""
+    return float(random.uniform(0.5, 1.0) * min(cap, 0.5 * 2 ** min(attempts, 32)))  # noqa: S311
 
 
 class OutboxRelay:
@@ -78,11 +83,19 @@ class OutboxRelay:
         db: SqlDatabase,
         graph: GraphStore | None,
         theses: ThesisStore | None,
+        *,
+        max_delay: float = DEFAULT_MAX_DELAY_SECONDS,
     ) -> None:
         self.db = db
         self.graph = graph
         self.theses = theses
+        self.max_delay = max_delay
         self._wake = asyncio.Event()
+        # Targets whose last entry failed -> whether their store has since been seen down
+        # (not answering a ping, or refused by its breaker).
+        self._watched: dict[str, bool] = {}
+        # Targets whose waiting entries are retried at the next drain, back-off or not.
+        self._nudged: set[str] = set()
 
     @property
     def targets(self) -> list[str]:
@@ -125,21 +138,26 @@ class OutboxRelay:
                     )
                 ).scalar_one_or_none()
                 if first is None:
+                    self._watched.pop(target, None)  # nothing waits: no need to watch
                     return done
+                due = [o.id == first]
+                if target not in self._nudged:
+                    due.append(o.next_attempt_at <= utcnow())
                 row = (
                     await conn.execute(
-                        select(outbox_t)
-                        .where(o.id == first, o.next_attempt_at <= utcnow())
-                        .with_for_update(skip_locked=True)
+                        select(outbox_t).where(*due).with_for_update(skip_locked=True)
                     )
                 ).first()
                 if row is None:  # not due yet, or another relay is applying it
                     return done
+                self._nudged.discard(target)  # a nudge is spent on one attempt
                 try:
                     await self.apply(target, row.topic, row.payload)
                 except Exception as exc:  # any failure: keep the entry, retry later
-                    delay = retry_delay(row.attempts + 1)
-                    logger.warning(
+                    delay = retry_delay(row.attempts + 1, self.max_delay)
+                    # Refused by the breaker, the store was not even asked: say so quietly.
+                    log = logger.info if _breaker_open(exc) else logger.warning
+                    log(
                         "outbox entry %s (%s %s for %s) failed, attempt %s, retry in %.1fs: %r",
                         row.id,
                         row.topic,
@@ -158,10 +176,47 @@ class OutboxRelay:
                             last_error=repr(exc)[:500],
                         )
                     )
+                    self._watched[target] = self._watched.get(target, False) or _breaker_open(exc)
                     return done
                 await conn.execute(delete(outbox_t).where(o.id == row.id))
+                self._watched.pop(target, None)
                 done += 1
         return done
+
+    def nudge(self, target: str | None = None) -> None:
+        """The store of ``target`` (default: every target) answers again: retry its waiting
+        entries now rather than after their back-off."""
+        for name in [target] if target else self.targets:
+            self._watched.pop(name, None)
+            self._nudged.add(name)
+        self._wake.set()
+
+    async def probe(self) -> None:
+        """Ping each store whose last entry failed. One that was down and answers again gets
+        its entries retried at once; one that answered all along failed for another reason,
+        so its back-off alone paces the retries (no tight loop on an entry that cannot apply).
+        """
+        for target, seen_down in list(self._watched.items()):
+            if not await self._answers(target):
+                self._watched[target] = True
+            elif seen_down:
+                logger.info("the %s store answers again: relaying its waiting entries now", target)
+                self.nudge(target)
+            else:
+                self._watched.pop(target, None)
+
+    async def _answers(self, target: str) -> bool:
+        """Whether the store answers a ping. The ping goes straight to the store (the guard
+        lets pings through unwrapped), so it neither counts against nor resets its breaker."""
+        store = self.graph if target == GRAPH else self.theses
+        ping = getattr(store, "ping", None)
+        if ping is None:
+            return True  # nothing to ask: the back-off alone paces the retries
+        try:
+            await asyncio.wait_for(ping(), PROBE_TIMEOUT_SECONDS)
+        except Exception:  # down, or not back yet
+            return False
+        return True
 
     async def pending(self) -> int:
         from philos.datasources.sql.tables import outbox_t
@@ -179,9 +234,14 @@ class OutboxRelay:
         """Drain forever; cancelled at shutdown."""
         while True:
             try:
+                await self.probe()
                 await self.drain()
             except Exception:  # a database hiccup must not kill the relay
                 logger.exception("outbox drain failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval)
             self._wake.clear()
+
+
+def _breaker_open(exc: Exception) -> bool:
+    return isinstance(exc, StoreUnavailableError) and exc.reason == "circuit open"

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from philos.config import Settings
 from philos.datasources.cache import MemoryCache, RedisCache
 from philos.datasources.cached import CachedConceptStore, CachedThesisStore, thesis_key
-from philos.datasources.outbox import OutboxRelay
+from philos.datasources.outbox import GRAPH, THESES, OutboxRelay
 from philos.datasources.ports import (
     LLM,
     Cache,
@@ -37,6 +38,18 @@ from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.graph import SqlGraphStore
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlRefreshTokenStore, SqlUserStore
+from philos.datasources.startup import (
+    MONGODB_SCHEMES,
+    NEO4J_SCHEMES,
+    REDIS_SCHEMES,
+    SQL_SCHEMES,
+    StartupError,
+    check_url,
+    construct,
+    describe,
+    is_auth_error,
+    reach,
+)
 from philos.datasources.versions import DataVersions
 
 logger = logging.getLogger("philos.wiring")
@@ -115,14 +128,50 @@ class Stores:
         await self.sql.aclose()
 
 
-async def _setup(store: object) -> None:
+async def _setup(store: object, variable: str, url: str) -> None:
     setup = getattr(store, "setup", None)
     if setup is None:
         return
     try:
         await asyncio.wait_for(setup(), SETUP_TIMEOUT_SECONDS)
     except Exception as exc:  # start anyway: the store's fields fail, the rest answers
+        if is_auth_error(exc):  # except for credentials: waiting will not fix those
+            raise StartupError(variable, url, describe(exc)) from exc
         logger.error("could not set up %s store: %r", getattr(store, "name", store), exc)
+
+
+async def open_sql(settings: Settings) -> SqlDatabase:
+    """The core SQL database, answering and at the newest migration; else ``StartupError``
+    naming ``DATABASE_URL`` (or ``PHILOS_DATA_DIR`` for the default SQLite file)."""
+    variable = "DATABASE_URL" if settings.database_url else "PHILOS_DATA_DIR"
+    url = settings.database_url or settings.sql_url
+    if settings.database_url:
+        check_url(variable, url, SQL_SCHEMES)
+    db = construct(variable, url, lambda: SqlDatabase(settings.sql_url))
+    try:
+        await reach(variable, url, db.ping(), SETUP_TIMEOUT_SECONDS)
+        # No time limit on migrating: replicas wait their turn, and a migration may be long.
+        await reach(variable, url, db.create_schema(), None)
+    except BaseException:
+        await db.aclose()
+        raise
+    return db
+
+
+def _nudge_on_recovery(breakers: Breakers, relay: OutboxRelay, settings: Settings) -> None:
+    """When a separate store's breaker closes (a call got through again), the relay retries
+    that store's waiting entries at once instead of after their back-off."""
+    targets = {}
+    if settings.neo4j_uri:
+        targets["neo4j"] = GRAPH
+    if settings.mongodb_uri:
+        targets["mongo"] = THESES
+
+    def on_event(name: str, event_type: str, event: Any) -> None:
+        if event_type == "state_changed" and event.state == "closed" and name in targets:
+            relay.nudge(targets[name])
+
+    breakers.factory.add_listener(on_event)
 
 
 def build_llm(settings: Settings) -> LLM | None:
@@ -145,18 +194,44 @@ def build_llm(settings: Settings) -> LLM | None:
 
 
 async def build_stores(settings: Settings) -> Stores:
-    """Open every store and make sure its schema exists."""
-    db = SqlDatabase(settings.sql_url)
-    await db.create_schema()
+    """Open every store and make sure its schema exists.
 
+    Raises ``StartupError`` for a store URL that cannot be used (see ``startup.py``); a
+    separate store that does not answer is logged, and the API starts without it."""
+    check_separate_urls(settings)
+    db = await open_sql(settings)
+    try:
+        return await _build_on(db, settings)
+    except BaseException:
+        await db.aclose()
+        raise
+
+
+def check_separate_urls(settings: Settings) -> None:
+    """Refuse a malformed ``NEO4J_URI``, ``MONGODB_URI`` or ``REDIS_URL`` before connecting."""
+    if settings.neo4j_uri:  # empty means unset, as everywhere
+        check_url("NEO4J_URI", settings.neo4j_uri, NEO4J_SCHEMES)
+    if settings.mongodb_uri:  # empty means unset, as everywhere
+        check_url("MONGODB_URI", settings.mongodb_uri, MONGODB_SCHEMES)
+    if settings.redis_url:  # empty means unset, as everywhere
+        check_url("REDIS_URL", settings.redis_url, REDIS_SCHEMES)
+
+
+async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
+    setups: list[Awaitable[None]] = []
     graph: GraphStore
     if settings.neo4j_uri:
         from philos.datasources.neo4j import Neo4jGraphStore
 
-        graph = Neo4jGraphStore(
-            settings.neo4j_uri, user=settings.neo4j_user, password=settings.neo4j_password
+        uri = settings.neo4j_uri
+        graph = construct(
+            "NEO4J_URI",
+            uri,
+            lambda: Neo4jGraphStore(
+                uri, user=settings.neo4j_user, password=settings.neo4j_password
+            ),
         )
-        await _setup(graph)
+        setups.append(_setup(graph, "NEO4J_URI", uri))
     else:
         graph = SqlGraphStore(db)
 
@@ -164,17 +239,28 @@ async def build_stores(settings: Settings) -> Stores:
     if settings.mongodb_uri:
         from philos.datasources.mongo import MongoThesisStore
 
-        theses = MongoThesisStore(settings.mongodb_uri, database=settings.mongodb_database)
-        await _setup(theses)
+        mongo_uri = settings.mongodb_uri
+        theses = construct(
+            "MONGODB_URI",
+            mongo_uri,
+            lambda: MongoThesisStore(mongo_uri, database=settings.mongodb_database),
+        )
+        setups.append(_setup(theses, "MONGODB_URI", mongo_uri))
     else:
         theses = SqlThesisStore(db)
+    # Side by side: two stores that are down at start cost one setup timeout, not two.
+    await asyncio.gather(*setups)
 
     external = bool(settings.neo4j_uri or settings.mongodb_uri)
     breakers = Breakers(settings.breaker_threshold, settings.breaker_reset)
     cache: Cache = cast(
         Cache,
         Guarded(
-            RedisCache(settings.redis_url) if settings.redis_url else MemoryCache(),
+            (
+                construct("REDIS_URL", settings.redis_url, lambda: RedisCache(redis_url))
+                if (redis_url := settings.redis_url)
+                else MemoryCache()
+            ),
             "redis" if settings.redis_url else "memory",
             breakers,
             settings.store_timeout,
@@ -223,10 +309,13 @@ async def build_stores(settings: Settings) -> Stores:
             db,
             graph if settings.neo4j_uri else None,
             theses if settings.mongodb_uri else None,
+            max_delay=settings.outbox_max_delay,
         )
         if external
         else None
     )
+    if relay is not None:
+        _nudge_on_recovery(breakers, relay, settings)
     json_reader = None
     if settings.sql_compile and not db.is_sqlite and not external:
         json_reader = guard(SqlJsonReader(db), "sql")

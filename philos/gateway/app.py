@@ -26,6 +26,7 @@ from philos.gateway.metrics import REGISTRY
 from philos.gateway.middleware import (
     BodyLimit,
     Cors,
+    DeadlineScope,
     RequestGuard,
     RequestId,
     SecurityHeaders,
@@ -49,9 +50,9 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         if owned:
             state["stores"] = await build_stores(settings)
             if settings.seed_on_start:
-                from philos.seed.loader import seed_if_empty
+                from philos.seed.loader import seed_missing
 
-                await seed_if_empty(state["stores"])
+                await seed_missing(state["stores"])
             state["stores"].start_background()
             # Everything built so far lives as long as the process: move it out of the
             # collector's sight, so full collections stay short under load.
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         middleware=[
             # Outermost: security headers on every answer, and the last-resort JSON 500.
             Middleware(SecurityHeaders),
+            Middleware(DeadlineScope),  # around everything that may set a request deadline
             *cors,
             # Before anything reads a body: the content coding and the body deadline.
             Middleware(RequestGuard, body_timeout=settings.body_timeout),

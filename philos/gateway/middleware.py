@@ -1,5 +1,6 @@
 """ASGI middleware: request ids, the request body limit, security headers and the last-resort
-error, CORS, and the checks on what a request may send (content coding, body deadline).
+error, CORS, the checks on what a request may send (content coding, body deadline), and the
+scope of a request's deadline and store-call budget.
 
 All are plain ASGI (not Starlette's BaseHTTPMiddleware) so streaming bodies are checked as
 they arrive and nothing is buffered twice.
@@ -22,6 +23,8 @@ import structlog
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from philos.datasources.resilience import request_calls, request_deadline
+
 logger = logging.getLogger("philos.errors")
 Headers = tuple[tuple[bytes, bytes], ...]
 
@@ -32,6 +35,28 @@ def request_id_for(incoming: bytes) -> str:
     """The client's ``X-Request-ID`` if it is sane, else a new one."""
     text = incoming.decode("latin-1")
     return text if _REQUEST_ID_RE.match(text) else uuid.uuid4().hex
+
+
+class DeadlineScope:
+    """End a request's store-call deadline (and its budget of store calls) with the request.
+
+    Uvicorn runs each request in a task of its own, so the deadline the GraphQL view sets
+    dies with it. An in-process caller (an ASGI test client, an embedding) runs the app in
+    its own task instead; without this, an expired deadline would stay in its context and
+    fail its later store calls — the outbox relay's included — with "deadline passed".
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = request_deadline.set(None)
+        budget = request_calls.set(None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_calls.reset(budget)
+            request_deadline.reset(token)
 
 
 class RequestId:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from philos.datasources.outbox import OutboxRelay
+from philos.datasources.outbox import DEFAULT_MAX_DELAY_SECONDS, OutboxRelay, retry_delay
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.domain import Concept
@@ -29,6 +29,26 @@ class Recorder:
 
     async def remove_concept(self, concept_id: str) -> None:
         await self._record("remove", concept_id)
+
+
+class Pingable(Recorder):
+    """A stand-in that also answers pings, so the relay can watch it come back; ``broken``
+    makes applying fail while pings still answer (an entry that cannot apply)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pings = 0
+        self.broken = False
+
+    async def ping(self) -> None:
+        self.pings += 1
+        if self.down:
+            raise ConnectionError("ping refused")
+
+    async def _record(self, name: str, arg: Any) -> None:
+        if self.broken:
+            raise RuntimeError("cannot apply this one")
+        await super()._record(name, arg)
 
 
 @pytest.fixture
@@ -96,3 +116,66 @@ async def _make_due(relay: OutboxRelay) -> None:
 
     async with relay.db.begin() as conn:
         await conn.execute(update(outbox_t).values(next_attempt_at=utcnow()))
+
+
+def test_the_back_off_is_capped() -> None:
+    assert all(retry_delay(n, 5.0) <= 5.0 for n in range(1, 200))
+    assert all(retry_delay(n, 5.0) >= 2.5 for n in range(4, 50))  # jittered, not collapsed
+    assert retry_delay(1, 5.0) <= 1.0  # the first retry is still quick
+    # The old uncapped growth reached ~14 s after five failures; the default stops at 5 s.
+    assert max(retry_delay(5) for _ in range(50)) <= DEFAULT_MAX_DELAY_SECONDS == 5.0
+
+
+@pytest.fixture
+async def watched(tmp_path: Path) -> Any:
+    """A relay whose back-off is long (60 s), so only a nudge can explain a quick retry."""
+    db = SqlDatabase(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    await db.create_schema()
+    graph = Pingable()
+    store = SqlConceptStore(db, owns_graph=False, owns_theses=False, outbox=True)
+    relay = OutboxRelay(db, graph, None, max_delay=60.0)  # type: ignore[arg-type]
+    yield store, relay, graph
+    await db.aclose()
+
+
+async def test_a_store_that_comes_back_is_caught_up_at_once(watched: Any) -> None:
+    store, relay, graph = watched
+    graph.down = True
+    await store.create(concept(1, "A"))
+    for _ in range(4):  # the store stays down: pings fail, the entry waits its back-off
+        assert await relay.drain() == 0
+        await relay.probe()
+    assert await relay.pending() == 1 and graph.pings >= 4
+    graph.down = False
+    assert await relay.drain() == 0  # still inside its back-off, and nobody has looked yet
+    await relay.probe()  # the store answers: its waiting entries go now
+    assert await relay.drain() == 1
+    assert graph.calls == [("upsert", [(concept(1, "A").id, "c-1", "A")])]
+    await relay.probe()
+    assert graph.pings == 5  # nothing waits any more: the store is no longer pinged
+
+
+async def test_an_entry_that_fails_while_its_store_answers_keeps_its_back_off(
+    watched: Any,
+) -> None:
+    store, relay, graph = watched
+    graph.broken = True
+    await store.create(concept(1, "A"))
+    assert await relay.drain() == 0
+    graph.broken = False
+    for _ in range(3):  # the ping answers: no reason to think the store was down
+        await relay.probe()
+        assert await relay.drain() == 0
+    assert await relay.pending() == 1
+
+
+async def test_a_nudge_retries_at_once(watched: Any) -> None:
+    """What the circuit breaker's listener does when the store's breaker closes."""
+    store, relay, graph = watched
+    graph.down = True
+    await store.create(concept(1, "A"))
+    assert await relay.drain() == 0
+    graph.down = False
+    assert await relay.drain() == 0
+    relay.nudge("graph")
+    assert await relay.drain() == 1

@@ -1,0 +1,174 @@
+"""Start-up errors an operator can act on: a store URL that cannot be used, said in one line.
+
+A URL that does not parse, names a scheme we have no driver for, or (for the SQL database)
+leads nowhere — wrong host or port, wrong credentials, a missing database, no answer — stops
+``philos serve | migrate | seed | worker`` with ``StartupError``: the variable, the URL tried
+(password masked) and the reason, on one line. The CLI prints that line and exits non-zero.
+A separate graph, thesis or cache store that merely does not answer is no such error: the API
+starts without it (its fields fail, the outbox catches it up later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
+from urllib.parse import SplitResult, unquote, urlsplit
+
+T = TypeVar("T")
+
+# Which setting names each store (by the name its guard reports).
+VARIABLES = {
+    "sql": "DATABASE_URL",
+    "neo4j": "NEO4J_URI",
+    "mongo": "MONGODB_URI",
+    "redis": "REDIS_URL",
+}
+
+NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+MONGODB_SCHEMES = ("mongodb", "mongodb+srv")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+SQL_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg", "sqlite", "sqlite+aiosqlite")
+
+_SECRET_PARAM = re.compile(r"(?i)\b(password|passwd|pwd|secret|token)=[^&#\s]*")
+
+
+class StartupError(Exception):
+    """A setting start-up cannot work with; ``str()`` is one line naming it."""
+
+    def __init__(self, variable: str, url: str, reason: str) -> None:
+        self.variable = variable
+        tried = mask_url(url)
+        for secret in _secrets(url):  # as a whole word: a password "p" leaves "port" alone
+            reason = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", "***", reason)
+        super().__init__(one_line(f"{variable} (tried {tried!r}): {reason}"))
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (and any password-like query parameter) replaced by ***.
+
+    Errs on the side of masking: everything between the user name and the last ``@`` goes.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        userinfo, _, host = rest.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        rest = f"{user}:***@{host}" if colon else f"{user}@{host}"
+        url = f"{scheme}://{rest}"
+    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", url)
+
+
+def _secrets(url: str) -> Iterable[str]:
+    """The password as written and decoded, so a driver's message cannot echo it."""
+    _, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        userinfo = rest.rpartition("@")[0]
+        _, colon, password = userinfo.partition(":")
+        if colon and password:
+            yield from sorted({password, unquote(password)}, key=len, reverse=True)
+    for match in _SECRET_PARAM.finditer(url):
+        value = match.group(0).partition("=")[2]
+        if value:
+            yield value
+
+
+def check_url(variable: str, url: str, schemes: tuple[str, ...], *, host: bool = True) -> None:
+    """Refuse a URL whose scheme, host or port cannot work, before any driver sees it."""
+    if not url.strip():
+        raise StartupError(variable, url, "is empty")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise StartupError(variable, url, f"does not parse as a URL ({exc})") from exc
+    if "://" not in url or parts.scheme.lower() not in schemes:
+        choices = ", ".join(s + "://" for s in schemes)
+        raise StartupError(
+            variable, url, f"unsupported scheme {parts.scheme!r}; use one of {choices}"
+        )
+    if host and parts.scheme.lower() not in ("sqlite", "sqlite+aiosqlite", "unix"):
+        _check_authority(variable, url, parts)
+
+
+def _check_authority(variable: str, url: str, parts: SplitResult) -> None:
+    # mongodb:// may list several hosts (h1:1,h2:2); each needs a usable port.
+    hosts = parts.netloc.rpartition("@")[2].split(",")
+    for entry in hosts:
+        try:
+            item = urlsplit(f"//{entry}")
+            port, hostname = item.port, item.hostname
+        except ValueError as exc:
+            raise StartupError(variable, url, f"bad host or port {entry!r} ({exc})") from exc
+        if port == 0:
+            raise StartupError(variable, url, "port 0 is not a port a server listens on")
+        if not hostname and variable != "DATABASE_URL":  # libpq defaults an empty host
+            raise StartupError(variable, url, "names no host")
+
+
+def construct(variable: str, url: str, make: Callable[[], T]) -> T:
+    """Build a driver client; a URL it refuses becomes a ``StartupError``."""
+    try:
+        return make()
+    except StartupError:
+        raise
+    except Exception as exc:  # the drivers raise ValueError, InvalidURI, ConfigurationError…
+        raise StartupError(variable, url, describe(exc)) from exc
+
+
+async def reach(variable: str, url: str, call: Awaitable[T], seconds: float | None) -> T:
+    """Await a call to a store that start-up cannot do without, for at most ``seconds``."""
+    try:
+        return await asyncio.wait_for(call, seconds)
+    except StartupError:
+        raise
+    except TimeoutError as exc:
+        raise StartupError(variable, url, f"no answer within {seconds:g} s") from exc
+    except Exception as exc:
+        raise StartupError(variable, url, describe(exc)) from exc
+
+
+def describe(exc: BaseException) -> str:
+    """What went wrong, in the operator's terms where we know them."""
+    inner = _innermost(exc)
+    kind = type(inner).__name__
+    text = one_line(str(inner)) or kind
+    sqlstate = str(getattr(inner, "sqlstate", "") or "")
+    if sqlstate == "28P01":
+        return f"wrong credentials: {text}"
+    if sqlstate.startswith("28"):
+        return f"credentials refused: {text}"
+    if sqlstate == "3D000":
+        return f"the database does not exist: {text}"
+    if kind == "AuthError":
+        return f"wrong credentials: {text}"
+    if isinstance(inner, socket.gaierror):
+        return f"unknown host: {text}"
+    if isinstance(inner, ConnectionRefusedError):
+        return f"connection refused: {text}"
+    if isinstance(inner, OSError):
+        return f"cannot connect: {text}"
+    if isinstance(inner, ModuleNotFoundError):
+        return f"no driver for this scheme ({text})"
+    return f"{kind}: {text}"
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The driver's own error under SQLAlchemy's wrappers (``.orig``, then the cause)."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "orig", None) or exc.__cause__
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return exc
+
+
+def is_auth_error(exc: BaseException) -> bool:
+    """A store that refused our credentials (Neo4j ``AuthError``, MongoDB code 18)."""
+    return type(exc).__name__ == "AuthError" or getattr(exc, "code", None) == 18
