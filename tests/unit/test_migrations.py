@@ -65,7 +65,7 @@ async def test_migrations_match_the_models(
         async with db.engine.connect() as conn:
             indexes = await conn.run_sync(_concept_indexes)
         assert "ix_concepts_name_order" in indexes
-        assert version == [("0002",)]
+        assert version == [("0003",)]
     finally:
         await db.aclose()
 
