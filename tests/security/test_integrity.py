@@ -27,8 +27,12 @@ from philos.datasources.sql.tables import metadata
 from philos.datasources.wiring import Stores
 from tests.conftest import unwrap
 from tests.security.conftest import Api, make_user
+from tests.services.plugin import ServiceControl
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres", "production"], indirect=True)
+# Every wiring: SQL alone, and production's separate Neo4j and MongoDB-wire stores.
+EVERY_WIRING = pytest.mark.parametrize(
+    "backend", ["sqlite", "postgres", "production"], indirect=True
+)
 
 TYPES = [t.value for t in domain.RelationType]
 CORPUS = ["forms", "neoplatonism", "hylomorphism", "eudaimonia", "ataraxia", "wu-wei"]
@@ -133,6 +137,7 @@ ROUNDS = 6
 WRITES = 8  # theses, and as many relations, per round
 
 
+@EVERY_WIRING
 async def test_writes_racing_a_delete_leave_no_orphans(api: Api) -> None:
     others = [await api.concept_id(slug) for slug in CORPUS[1:]]
     pairs = itertools.cycle(itertools.product(others, TYPES, (False, True)))
@@ -170,6 +175,7 @@ async def test_writes_racing_a_delete_leave_no_orphans(api: Api) -> None:
 DELETERS = 6
 
 
+@EVERY_WIRING
 async def test_concurrent_deletes_of_one_record_succeed_once(api: Api) -> None:
     made = await api.data(CREATE_CONCEPT, {"slug": "doomed"})
     doomed = made["createConcept"]["concept"]["id"]
@@ -239,6 +245,7 @@ def _cases(count: int) -> list[Case]:
     return [*dict.fromkeys(found), Case(domain.Role.READER, "corpus", ("other",), ())]
 
 
+@EVERY_WIRING
 async def test_deleting_a_concept_with_other_users_records_needs_an_admin(api: Api) -> None:
     stores = api.stores
     callers = {
@@ -305,3 +312,20 @@ async def test_deleting_a_concept_with_other_users_records_needs_an_admin(api: A
             # What went is exactly the concept and its records; the rest is as it was.
             assert len(after["sql.concepts"]) == len(before["sql.concepts"]) - 1
     assert forbidden >= 5 and allowed >= 5, (forbidden, allowed)
+
+
+@pytest.mark.parametrize("backend", ["production"], indirect=True)
+async def test_an_editor_cannot_delete_while_the_graph_cannot_be_checked(
+    api: Api, service_control: ServiceControl
+) -> None:
+    """What the delete would remove from Neo4j cannot be read during its outage: an EDITOR's
+    delete is refused as unavailable and changes nothing (an ADMIN's goes through, relayed
+    later: tests/api/test_outages.py)."""
+    forms = await api.concept_id("forms")
+    await settled(api.stores)
+    with service_control.outage("neo4j"):
+        body = await api.post(DELETE_CONCEPT, {"id": forms})
+        assert body["data"] is None or body["data"]["deleteConcept"] is None, body
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["STORE_UNAVAILABLE"]
+        assert await api.stores.relay.pending() == 0  # type: ignore[union-attr]
+    assert await api.concept_id("forms") == forms
