@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +136,12 @@ def typename(body: dict[str, Any], field: str) -> str:
 
 ROUNDS = 6
 WRITES = 8  # theses, and as many relations, per round
+DELAYS = [0.0, 0.01, 0.03, 0.06, 0.1, 0.2]  # seconds before the delete is sent
+
+
+async def later(delay: float, call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    await asyncio.sleep(delay)
+    return await call
 
 
 @EVERY_WIRING
@@ -153,9 +160,11 @@ async def test_writes_racing_a_delete_leave_no_orphans(api: Api) -> None:
             other, kind, incoming = next(pairs)
             a, b = (other, racer) if incoming else (racer, other)
             writes.append(api.post(RELATE, {"a": a, "b": b, "t": kind}))
-        # The delete starts at a different point among the writes each round.
+        # The delete starts at a different point among the writes each round, and a little
+        # later each round, so that some writes come before it and some after.
         at = (n * 5) % (len(writes) + 1)
-        calls = [*writes[:at], api.post(DELETE_CONCEPT, {"id": racer}), *writes[at:]]
+        delete = later(DELAYS[n % len(DELAYS)], api.post(DELETE_CONCEPT, {"id": racer}))
+        calls = [*writes[:at], delete, *writes[at:]]
         answers = await asyncio.gather(*calls)
         deleted = answers.pop(at)
         assert typename(deleted, "deleteConcept") == "DeleteSuccess", deleted
