@@ -137,6 +137,7 @@ def typename(body: dict[str, Any], field: str) -> str:
 ROUNDS = 6
 WRITES = 8  # theses, and as many relations, per round
 DELAYS = [0.0, 0.01, 0.03, 0.06, 0.1, 0.2]  # seconds before the delete is sent
+OFFSETS = [-0.1, -0.02, 0.0, 0.02, 0.1, 0.2]
 
 
 async def later(delay: float, call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
@@ -323,6 +324,47 @@ async def test_deleting_a_concept_with_other_users_records_needs_an_admin(api: A
     assert forbidden >= 5 and allowed >= 5, (forbidden, allowed)
 
 
+@EVERY_WIRING
+async def test_another_users_write_racing_the_check_is_never_deleted_with_it(api: Api) -> None:
+    """An EDITOR deletes their concept while another EDITOR writes a thesis and a relation of
+    it. Either the other's write came first (the delete is Forbidden and it stays) or second
+    (it answers NotFound): never both acknowledged and deleted."""
+    other = api.as_user(await make_user(api.stores, "rival", domain.Role.EDITOR))
+    forms = await api.concept_id("forms")
+    seen: set[str] = set()
+    for n in range(ROUNDS):
+        made = await api.data(CREATE_CONCEPT, {"slug": f"contested-{n}"})
+        contested = made["createConcept"]["concept"]["id"]
+        # Positive: the delete starts that much later; negative: the writes do.
+        offset = OFFSETS[n % len(OFFSETS)]
+        first, second = max(0.0, -offset), max(0.0, offset)
+        thesis, relation, deleted = await asyncio.gather(
+            later(first, other.post(CREATE_THESIS, {"c": contested, "s": f"Rival claim {n}."})),
+            later(first, other.post(RELATE, {"a": forms, "b": contested, "t": "OPPOSES"})),
+            later(second, api.post(DELETE_CONCEPT, {"id": contested})),
+        )
+        outcome = typename(deleted, "deleteConcept")
+        writes = [typename(thesis, "createThesis"), typename(relation, "relateConcepts")]
+        seen.add(outcome)
+        await settled(api.stores)
+        if outcome == "DeleteSuccess":
+            assert writes == ["NotFound", "NotFound"], (n, writes)
+        else:
+            assert outcome == "Forbidden", deleted
+            assert "by other users" in deleted["data"]["deleteConcept"]["message"]
+            assert "ThesisSuccess" in writes or "RelationSuccess" in writes, (n, writes)
+            assert (await api.stores.concepts.get_many([contested])).get(contested)
+            if writes[0] == "ThesisSuccess":
+                ident = thesis["data"]["createThesis"]["thesis"]["id"]
+                assert await api.stores.theses.get_many([ident])
+            if writes[1] == "RelationSuccess":
+                ident = relation["data"]["relateConcepts"]["relation"]["id"]
+                assert await api.stores.graph.get_relations([ident])
+        assert await orphans(api.stores) == [], n
+    assert seen == {"DeleteSuccess", "Forbidden"}, seen
+
+
+# Last: a Neo4j restart slows the next test's seeding (the driver reconnects).
 @pytest.mark.parametrize("backend", ["production"], indirect=True)
 async def test_an_editor_cannot_delete_while_the_graph_cannot_be_checked(
     api: Api, service_control: ServiceControl
