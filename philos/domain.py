@@ -155,6 +155,16 @@ class Thesis:
 
 
 @dataclass(frozen=True, slots=True)
+class Dependant:
+    """A record that goes when its concept is deleted: one of its theses (``kind`` "thesis")
+    or a relation touching it ("relation"). Who wrote it decides who may delete the concept."""
+
+    kind: str
+    id: str
+    author_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     id: str
     email: str

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from philos.datasources import codec
 from philos.datasources.cache import CACHE_REQUESTS
-from philos.datasources.ports import Cache, ConceptStore, ThesisStore
+from philos.datasources.ports import Cache, ConceptStore, DeleteCheck, ThesisStore
 from philos.domain import (
     Argument,
     Concept,
@@ -122,10 +122,10 @@ class CachedConceptStore(_Cached[ConceptStore]):
         finally:
             await self._forget(before, concept)
 
-    async def delete(self, concept_id: str) -> bool:
+    async def delete(self, concept_id: str, check: DeleteCheck | None = None) -> bool:
         before = (await self.inner.get_many([concept_id])).get(concept_id)
         try:
-            return await self.inner.delete(concept_id)
+            return await self.inner.delete(concept_id, check)
         finally:
             await self._forget(before)
 

@@ -9,7 +9,7 @@ call. Results are keyed by id, never positional. Each port has ``ping`` (for ``/
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -18,6 +18,7 @@ from philos.domain import (
     Concept,
     ConceptFilter,
     ConceptOrder,
+    Dependant,
     Direction,
     Page,
     PageResult,
@@ -31,6 +32,10 @@ from philos.domain import (
     ThesisFilter,
     User,
 )
+
+# Called inside a concept's delete, with the concept locked and the records of it kept in the
+# same database; raises (``ForbiddenError``) to refuse, and then nothing is deleted.
+DeleteCheck = Callable[[Concept, Sequence[Dependant]], Awaitable[None]]
 
 
 class Store(Protocol):
@@ -60,9 +65,13 @@ class ConceptStore(Store, Protocol):
         Raises ``NotFoundError`` or ``ConflictError`` (stale version or taken slug).
         """
 
-    async def delete(self, concept_id: str) -> bool:
+    async def delete(self, concept_id: str, check: DeleteCheck | None = None) -> bool:
         """Delete a concept with, where they live in the same database, its relations and
-        theses, in one transaction. Returns False when there was no such concept."""
+        theses, in one transaction. Returns False when there was no such concept, so of two
+        concurrent deletes exactly one returns True.
+
+        ``check`` runs in that transaction, after the concept is locked (no record of it can be
+        added until the transaction ends) and before anything is deleted."""
 
 
 class GraphStore(Store, Protocol):

@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from philos.config import Settings
+from philos.datasources.anchored import AnchoredGraphStore, AnchoredThesisStore, ConceptAnchor
 from philos.datasources.cache import MemoryCache, RedisCache
 from philos.datasources.cached import CachedConceptStore, CachedThesisStore, thesis_key
 from philos.datasources.outbox import GRAPH, THESES, OutboxRelay
@@ -26,6 +27,7 @@ from philos.datasources.ports import (
     LLM,
     Cache,
     ConceptStore,
+    DeleteCheck,
     GraphStore,
     RefreshTokenStore,
     Store,
@@ -51,6 +53,7 @@ from philos.datasources.startup import (
     reach,
 )
 from philos.datasources.versions import DataVersions
+from philos.domain import Concept, Dependant, Direction
 
 logger = logging.getLogger("philos.wiring")
 T = TypeVar("T")
@@ -84,19 +87,39 @@ class Stores:
             "cache": self.cache,
         }
 
-    async def delete_concept(self, concept_id: str) -> bool:
-        """Delete a concept and everything that refers to it.
+    async def delete_concept(self, concept_id: str, check: DeleteCheck | None = None) -> bool:
+        """Delete a concept and everything that refers to it; False when there was none.
 
-        In the SQL database that is one transaction; separate graph and thesis stores hear of
-        it through the outbox, which is relayed at once (and retried later if that fails).
-        Cached theses of the concept are forgotten either way.
+        In the SQL database that is one transaction (foreign keys cascade); separate graph
+        and thesis stores hear of it through the outbox, which is relayed at once (and retried
+        later if that fails). ``check`` sees every record the delete would remove, those in
+        separate stores too, read while the concept is locked: none can be added before the
+        delete commits (``datasources/anchored.py``). Cached theses of the concept are
+        forgotten either way.
         """
-        doomed = await self.theses.by_concepts([concept_id])
-        deleted = await self.concepts.delete(concept_id)
+        kept_here: list[Dependant] = []
+
+        async def in_transaction(concept: Concept, here: Sequence[Dependant]) -> None:
+            kept_here.extend(here)
+            if check is not None:
+                await check(concept, [*here, *await self._separate_dependants(concept.id)])
+
+        deleted = await self.concepts.delete(concept_id, in_transaction)
         if deleted:
-            await self.cache.delete([thesis_key(t.id) for t in doomed.get(concept_id, [])])
+            await self.cache.delete([thesis_key(d.id) for d in kept_here if d.kind == "thesis"])
             await self.relay_now()
         return deleted
+
+    async def _separate_dependants(self, concept_id: str) -> list[Dependant]:
+        """The concept's relations and theses in the stores the relay serves."""
+        found: list[Dependant] = []
+        if self.relay is not None and self.relay.theses is not None:
+            theses = await self.relay.theses.by_concepts([concept_id])
+            found += [Dependant("thesis", t.id, t.author_id) for t in theses[concept_id]]
+        if self.relay is not None and self.relay.graph is not None:
+            edges = await self.relay.graph.edges_of([concept_id], Direction.BOTH)
+            found += [Dependant("relation", r.id, r.author_id) for r in edges[concept_id]]
+        return found
 
     async def relay_now(self) -> None:
         """Carry pending concept changes to the other stores before answering, so a client
@@ -304,6 +327,13 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
     if settings.cache_ttl > 0:
         concepts = CachedConceptStore(concepts, cache, settings.cache_ttl)
         theses = CachedThesisStore(theses, cache, settings.cache_ttl)
+    # Records written to a separate store name concepts that live here: each such write holds
+    # its concepts, so a concurrent delete cannot leave it behind (in SQL, foreign keys do it).
+    anchor = ConceptAnchor(db)
+    if settings.neo4j_uri:
+        graph = cast(GraphStore, AnchoredGraphStore(graph, anchor))
+    if settings.mongodb_uri:
+        theses = cast(ThesisStore, AnchoredThesisStore(theses, anchor))
     relay = (
         OutboxRelay(
             db,

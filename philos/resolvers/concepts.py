@@ -5,7 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from philos import domain
-from philos.resolvers.permissions import require_editor, require_owner_or_admin
+from philos.resolvers.permissions import (
+    concept_delete_check,
+    require_editor,
+    require_owner_or_admin,
+)
 from philos.schema.context import Context
 from philos.schema.inputs import CreateConceptInput, RelateConceptsInput, UpdateConceptInput
 from philos.schema.payloads import (
@@ -138,12 +142,10 @@ async def update_concept(ctx: Context, data: UpdateConceptInput) -> ConceptSucce
 
 async def delete_concept(ctx: Context, concept_id: str) -> DeleteSuccess | Failure:
     async def run() -> DeleteSuccess:
-        require_editor(ctx.principal, "delete concepts")
-        current = (await ctx.stores.concepts.get_many([concept_id])).get(concept_id)
-        if current is None or not is_id(concept_id):
-            raise domain.NotFoundError("concept", concept_id)
-        require_owner_or_admin(ctx.principal, current.author_id, "delete this concept")
-        if not await ctx.stores.delete_concept(concept_id):
+        # Who may delete is decided inside the delete, on the locked concept and every record
+        # that would go with it, so nothing can slip in between the check and the delete.
+        check = concept_delete_check(ctx.principal, "delete this concept")
+        if not is_id(concept_id) or not await ctx.stores.delete_concept(concept_id, check):
             raise domain.NotFoundError("concept", concept_id)
         return DeleteSuccess(id=strawberry.ID(concept_id))
 

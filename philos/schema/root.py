@@ -193,7 +193,10 @@ class ContentMutation:
     ) -> UpdateConceptResult:
         return await concept_ops.update_concept(info.context, input)
 
-    @strawberry.mutation(description="Delete a concept with its relations and theses.")
+    @strawberry.mutation(
+        description="Delete a concept with its relations and theses. Unless you are an ADMIN, "
+        "this is Forbidden when any of them was written by another user."
+    )
     async def delete_concept(self, info: PhilosInfo, id: strawberry.ID) -> DeleteResult:
         return await concept_ops.delete_concept(info.context, id)  # type: ignore[return-value]
 

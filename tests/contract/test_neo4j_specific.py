@@ -21,6 +21,7 @@ from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.graph import SqlGraphStore
 from philos.domain import Concept, ConflictError, Direction, Relation, RelationType
 from philos.domain import Path as GraphPath
+from tests.contract.conftest import with_concepts
 
 T = RelationType
 
@@ -265,6 +266,7 @@ async def test_same_answers_as_sql_on_a_random_graph(
     try:
         ids, rels = random_graph(seed=20240601, nodes=16, edges=36)
         ids.append(str(uuid.UUID(int=0, version=4)))  # an isolated concept
+        await with_concepts(db, ids)  # on SQL, relations must name existing concepts
         await store.upsert_concepts([Concept(id=i, slug=i, name=i, summary="s") for i in ids])
         for r in rels:
             await sql.relate(r)

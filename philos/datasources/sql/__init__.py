@@ -1,11 +1,14 @@
 """The SQL adapter: every store on one SQLAlchemy async engine.
 
 SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) is used when ``DATABASE_URL``
-says so. The same statements run on both.
+says so. The same statements run on both. Foreign keys are enforced on both: SQLite only does so
+when each connection asks (``PRAGMA foreign_keys=ON``, set as it opens).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +43,31 @@ class SqlDatabase:
     async def create_schema(self) -> None:
         """Bring the schema to the newest migration (Alembic, ``migrations/``). Replicas
         starting together on PostgreSQL take turns through an advisory lock."""
+        if self.is_sqlite:
+            await self._migrate_sqlite()
+            return
         async with self.engine.begin() as conn:
-            if not self.is_sqlite:
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             await conn.run_sync(_upgrade)
+
+    async def _migrate_sqlite(self) -> None:
+        # SQLite changes a table by rebuilding it (Alembic's batch mode), and dropping the old
+        # copy with foreign keys on would cascade into the rows that refer to it. So migrations
+        # run with the keys off, as SQLite's manual prescribes, and are checked afterwards. The
+        # pragma is ignored inside a transaction: it comes first, and a connection that failed
+        # half-way is discarded rather than pooled with the keys off.
+        async with self.engine.connect() as conn:
+            try:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await conn.run_sync(_upgrade)
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"migrations left rows with missing references: {broken}")
+                await conn.commit()
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            except BaseException:
+                await conn.invalidate()
+                raise
 
     async def drop_schema(self) -> None:
         async with self.engine.begin() as conn:
@@ -60,6 +84,19 @@ class SqlDatabase:
 
     def begin(self) -> Any:
         return self.engine.begin()
+
+    @asynccontextmanager
+    async def begin_locked(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction in which what is read stays true until it commits.
+
+        On SQLite it takes the database's write lock at once (``BEGIN IMMEDIATE``; by default
+        SQLite would read first and could fail to upgrade later). On PostgreSQL it is an
+        ordinary transaction: lock the rows you read (``FOR UPDATE`` / ``FOR KEY SHARE``).
+        """
+        async with self.engine.begin() as conn:
+            if self.is_sqlite:
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
 
     async def aclose(self) -> None:
         await self.engine.dispose()
@@ -110,6 +147,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=15000")
+    # Off by default in SQLite, and per connection: without it the keys are decoration.
+    cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, String, cast, func, or_
+from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnClause
 
+from philos.datasources.sql.tables import concepts_t
 from philos.domain import PageResult
 
 __all__ = [
     "PageResult",
     "aware",
     "contains_text",
+    "is_missing_reference",
     "join_tags",
     "like_pattern",
+    "missing_concept",
     "split_tags",
     "tag_pattern",
 ]
@@ -52,3 +58,23 @@ def contains_text(
     """Case-insensitive substring match on any of the columns, with LIKE metacharacters escaped."""
     pattern = like_pattern(needle)
     return or_(*(func.lower(cast(c, String)).like(pattern, escape="\\") for c in columns))
+
+
+def is_missing_reference(exc: IntegrityError) -> bool:
+    """Whether the database refused a row because a record it names (its concept) is gone:
+    a foreign-key violation (SQLSTATE 23503 on PostgreSQL), not a duplicate."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate:
+        return str(sqlstate) == "23503"
+    return "FOREIGN KEY constraint failed" in str(orig)
+
+
+async def missing_concept(conn: AsyncConnection, ids: Sequence[str]) -> str | None:
+    """The first of ``ids`` that names no concept, if any."""
+    found = set(
+        (await conn.execute(select(concepts_t.c.id).where(concepts_t.c.id.in_(set(ids)))))
+        .scalars()
+        .all()
+    )
+    return next((i for i in ids if i not in found), None)

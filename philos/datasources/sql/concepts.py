@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue
+from philos.datasources.ports import DeleteCheck
 from philos.datasources.sql import SqlDatabase, SqlStore
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
-from philos.datasources.sql.tables import (
-    concepts_t,
-    relation_suggestions_t,
-    relations_t,
-    theses_t,
-)
+from philos.datasources.sql.tables import concepts_t, relations_t, theses_t
 from philos.domain import (
     Concept,
     ConceptFilter,
     ConceptOrder,
     ConflictError,
+    Dependant,
     NotFoundError,
     Page,
     PageResult,
@@ -114,9 +113,9 @@ class SqlConceptStore(SqlStore):
         self, db: SqlDatabase, *, owns_graph: bool, owns_theses: bool, outbox: bool = False
     ) -> None:
         super().__init__(db)
-        # When relations or theses live in this database too, deleting a concept removes them
-        # in the same transaction. Otherwise each change is also written to the outbox, in the
-        # same transaction, and a relay carries it to the other stores.
+        # When relations or theses live in this database too, their foreign keys remove them
+        # with the concept, in the same transaction. Otherwise each change is also written to
+        # the outbox, in the same transaction, and a relay carries it to the other stores.
         self.owns_graph = owns_graph
         self.owns_theses = owns_theses
         self.outbox = outbox
@@ -202,33 +201,43 @@ class SqlConceptStore(SqlStore):
         stored = await self.get_many([concept.id])
         return stored[concept.id]
 
-    async def delete(self, concept_id: str) -> bool:
-        async with self.db.begin() as conn:
-            exists = (await conn.execute(select(c.id).where(c.id == concept_id))).first()
-            if exists is None:
+    async def delete(self, concept_id: str, check: DeleteCheck | None = None) -> bool:
+        # The concept row is locked first, so what is read below stays true until the delete
+        # commits: a record of the concept written meanwhile waits (on PostgreSQL its foreign
+        # key takes a share lock on the row; on SQLite the database is locked for writing)
+        # and then fails its foreign key. Of concurrent deletes one finds the row, the others
+        # find it gone. The foreign keys cascade to relations, theses and suggestions.
+        async with self.db.begin_locked() as conn:
+            row = (
+                await conn.execute(select(concepts_t).where(c.id == concept_id).with_for_update())
+            ).first()
+            if row is None:
                 return False
-            if self.owns_graph:
-                await conn.execute(
-                    delete(relations_t).where(
-                        or_(
-                            relations_t.c.source_id == concept_id,
-                            relations_t.c.target_id == concept_id,
-                        )
-                    )
-                )
-            if self.owns_theses:
-                await conn.execute(delete(theses_t).where(theses_t.c.concept_id == concept_id))
-            # AI relation suggestions always live here; none may point at a deleted concept.
-            await conn.execute(
-                delete(relation_suggestions_t).where(
-                    or_(
-                        relation_suggestions_t.c.concept_id == concept_id,
-                        relation_suggestions_t.c.source_id == concept_id,
-                        relation_suggestions_t.c.target_id == concept_id,
-                    )
-                )
-            )
-            await conn.execute(delete(concepts_t).where(c.id == concept_id))
+            if check is not None:
+                await check(concept_from_row(row), await self._dependants(conn, concept_id))
+            result = await conn.execute(delete(concepts_t).where(c.id == concept_id))
+            if not result.rowcount:  # pragma: no cover - the row is locked
+                return False
             if self.outbox:
                 await enqueue(conn, TOPIC_DELETE, concept_id, self.outbox_stores)
         return True
+
+    async def _dependants(self, conn: AsyncConnection, concept_id: str) -> builtins.list[Dependant]:
+        """The relations and theses of the concept kept in this database."""
+        found: builtins.list[Dependant] = []
+        if self.owns_theses:
+            rows = await conn.execute(
+                select(theses_t.c.id, theses_t.c.author_id).where(
+                    theses_t.c.concept_id == concept_id
+                )
+            )
+            found += [Dependant("thesis", r.id, r.author_id) for r in rows]
+        if self.owns_graph:
+            r = relations_t.c
+            rows = await conn.execute(
+                select(r.id, r.author_id).where(
+                    or_(r.source_id == concept_id, r.target_id == concept_id)
+                )
+            )
+            found += [Dependant("relation", row.id, row.author_id) for row in rows]
+        return found

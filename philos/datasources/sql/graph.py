@@ -29,12 +29,13 @@ from sqlalchemy.exc import IntegrityError
 
 from philos.datasources.shared import group_edges
 from philos.datasources.sql import SqlStore
-from philos.datasources.sql.common import aware
+from philos.datasources.sql.common import aware, is_missing_reference, missing_concept
 from philos.datasources.sql.tables import relations_t
 from philos.domain import (
     Concept,
     ConflictError,
     Direction,
+    NotFoundError,
     Path,
     Provenance,
     ProvenanceKind,
@@ -217,6 +218,10 @@ class SqlGraphStore(SqlStore):
             async with self.db.begin() as conn:
                 await conn.execute(insert(relations_t).values(**values))
         except IntegrityError as exc:
+            if is_missing_reference(exc):  # a concept was deleted since it was looked up
+                async with self.db.connect() as conn:
+                    gone = await missing_concept(conn, [relation.source_id, relation.target_id])
+                raise NotFoundError("concept", gone or relation.source_id) from exc
             raise ConflictError(
                 f"These concepts are already related by {relation.type.value}; "
                 "a (source, target, type) triple can exist only once."

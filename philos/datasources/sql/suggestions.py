@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from philos.ai.records import AiCallRecord, RelationSuggestion, SuggestionStatus
 from philos.datasources.sql import SqlDatabase
-from philos.datasources.sql.common import aware
+from philos.datasources.sql.common import aware, is_missing_reference, missing_concept
 from philos.datasources.sql.tables import ai_calls_t, relation_suggestions_t
-from philos.domain import RelationType
+from philos.domain import NotFoundError, RelationType
 
 s = relation_suggestions_t.c
 
@@ -149,6 +150,23 @@ class SqlSuggestionStore:
                 for x in suggestions
             )
         )
+        try:
+            return await self._add(suggestions, call, same)
+        except IntegrityError as exc:
+            if not is_missing_reference(exc):
+                raise
+            # A concept they name was deleted while the model was thinking.
+            async with self.db.connect() as conn:
+                named = [i for x in suggestions for i in (x.concept_id, x.source_id, x.target_id)]
+                gone = await missing_concept(conn, named)
+            raise NotFoundError("concept", gone or suggestions[0].concept_id) from exc
+
+    async def _add(
+        self,
+        suggestions: Sequence[RelationSuggestion],
+        call: AiCallRecord | None,
+        same: ColumnElement[bool],
+    ) -> list[RelationSuggestion]:
         async with self.db.begin() as conn:
             pending = {
                 (row.source_id, row.target_id, row.type): suggestion_from_row(row)

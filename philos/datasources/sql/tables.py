@@ -11,12 +11,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Table,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
 def _ts() -> Any:
     return Field(sa_column_kwargs={}, sa_type=DateTime(timezone=True))
+
+
+def refers_to_concept(table: str, column: str) -> ForeignKeyConstraint:
+    """A record of ``table`` names a concept in ``column``: it goes when the concept goes.
+
+    Relations and theses held in another store (Neo4j, MongoDB) are kept to the same rule by
+    ``datasources/anchored.py`` and the outbox relay.
+    """
+    return ForeignKeyConstraint(
+        [column], ["concepts.id"], name=f"fk_{table}_{column}_concepts", ondelete="CASCADE"
+    )
 
 
 class ConceptRow(SQLModel, table=True):
@@ -47,6 +67,8 @@ class RelationRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source_id", "target_id", "type", name="uq_relation_triple"),
         Index("ix_relations_target", "target_id", "type"),
+        refers_to_concept("relations", "source_id"),
+        refers_to_concept("relations", "target_id"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -63,7 +85,10 @@ class RelationRow(SQLModel, table=True):
 
 class ThesisRow(SQLModel, table=True):
     __tablename__ = "theses"
-    __table_args__ = (Index("ix_theses_concept_created", "concept_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_theses_concept_created", "concept_id", "created_at"),
+        refers_to_concept("theses", "concept_id"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     concept_id: str = Field(max_length=36)
@@ -152,7 +177,12 @@ class RelationSuggestionRow(SQLModel, table=True):
     relation they became (see ``philos/ai``)."""
 
     __tablename__ = "relation_suggestions"
-    __table_args__ = (Index("ix_relation_suggestions_concept", "concept_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_relation_suggestions_concept", "concept_id", "created_at"),
+        refers_to_concept("relation_suggestions", "concept_id"),
+        refers_to_concept("relation_suggestions", "source_id"),
+        refers_to_concept("relation_suggestions", "target_id"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     concept_id: str = Field(max_length=36)
@@ -170,7 +200,10 @@ class RelationSuggestionRow(SQLModel, table=True):
 
 class AiCallRow(SQLModel, table=True):
     """The ledger of successful model calls: model, prompt version, tokens, who asked, and the
-    ids of the records the answer produced."""
+    ids of the records the answer produced.
+
+    ``subject_id`` is a concept or a thesis, and deliberately no foreign key: the ledger is
+    an account of what was spent and produced, and outlives what it was about."""
 
     __tablename__ = "ai_calls"
     __table_args__ = (Index("ix_ai_calls_created", "created_at"),)

@@ -7,10 +7,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from philos.datasources.shared import without_argument
 from philos.datasources.sql import SqlStore
-from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags
+from philos.datasources.sql.common import (
+    aware,
+    contains_text,
+    is_missing_reference,
+    join_tags,
+    split_tags,
+)
 from philos.datasources.sql.tables import theses_t
 from philos.domain import (
     Argument,
@@ -184,8 +191,13 @@ class SqlThesisStore(SqlStore):
         return result
 
     async def create(self, thesis: Thesis) -> Thesis:
-        async with self.db.begin() as conn:
-            await conn.execute(insert(theses_t).values(**_values(thesis)))
+        try:
+            async with self.db.begin() as conn:
+                await conn.execute(insert(theses_t).values(**_values(thesis)))
+        except IntegrityError as exc:
+            if is_missing_reference(exc):  # its concept was deleted since it was looked up
+                raise NotFoundError("concept", thesis.concept_id) from exc
+            raise
         return thesis
 
     async def update(self, thesis: Thesis, expected_version: int | None) -> Thesis:
