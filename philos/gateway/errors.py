@@ -22,47 +22,40 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
-def masked(error: GraphQLError, request_id: str) -> GraphQLError:
-    """What the client sees of an error whose cause is not a GraphQLError."""
-    if isinstance(error.original_error, StoreUnavailableError):
-        return GraphQLError(
-            message=error.original_error.message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            original_error=None,
-            extensions={"code": "STORE_UNAVAILABLE", "store": error.original_error.store},
-        )
-    if isinstance(error.original_error, InputRejectedError | BudgetExceededError):
-        code = (
-            "BAD_USER_INPUT"
-            if isinstance(error.original_error, InputRejectedError)
-            else "STORE_BUDGET_EXCEEDED"
-        )
-        return GraphQLError(
-            message=error.original_error.message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            original_error=None,
-            extensions={"code": code},
-        )
-    logger.error(
-        "unexpected error in %s (request %s)",
-        ".".join(str(p) for p in error.path or ()) or "operation",
-        request_id,
-        exc_info=error.original_error,
-    )
+def _replaced(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
+    """``error`` at the same place, with its cause dropped."""
     return GraphQLError(
-        message=f"Unexpected error. Quote request id {request_id} when reporting it.",
+        message=message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
         original_error=None,
-        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        extensions=extensions,
+    )
+
+
+def masked(error: GraphQLError, request_id: str) -> GraphQLError:
+    """What the client sees of an error whose cause is not a GraphQLError."""
+    original = error.original_error
+    if isinstance(original, StoreUnavailableError):
+        return _replaced(
+            error, original.message, {"code": "STORE_UNAVAILABLE", "store": original.store}
+        )
+    if isinstance(original, InputRejectedError):
+        return _replaced(error, original.message, {"code": "BAD_USER_INPUT"})
+    if isinstance(original, BudgetExceededError):
+        return _replaced(error, original.message, {"code": "STORE_BUDGET_EXCEEDED"})
+    logger.error(
+        "unexpected error in %s (request %s)",
+        ".".join(str(p) for p in error.path or ()) or "operation",
+        request_id,
+        exc_info=original,
+    )
+    return _replaced(
+        error,
+        f"Unexpected error. Quote request id {request_id} when reporting it.",
+        {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
     )
 
 
