@@ -285,7 +285,8 @@ async def load(url: str, spec: DatasetSpec, data: Dataset | None = None) -> dict
     conn = await asyncpg.connect(asyncpg_url(url))
     try:
         async with conn.transaction():
-            await conn.execute("TRUNCATE concepts, theses, relations")
+            # CASCADE: every table that references concepts (suggestions too) starts empty.
+            await conn.execute("TRUNCATE concepts, theses, relations CASCADE")
             for table, rows in (
                 (concepts_t, data.concepts),
                 (theses_t, data.theses),

@@ -102,6 +102,13 @@ class CallBudget:
         self.remaining = limit
 
 
+# The end of the store call this one runs inside, if any, and the share of what that call has
+# left which a nested call may take.
+_enclosing_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "philos_enclosing_deadline", default=None
+)
+NESTED_SHARE = 0.75
+
 # The current request's budget of store calls, if it has one (0 or less: no limit).
 request_calls: contextvars.ContextVar[CallBudget | None] = contextvars.ContextVar(
     "philos_request_calls", default=None
@@ -189,11 +196,20 @@ class Guarded:
 
         return call
 
-    def _budget(self) -> float:
+    def _budget(self) -> tuple[float, bool]:
+        """Seconds this call may take, and whether the request's own deadline is what limits
+        it. A call made inside another store's call (a check inside a transaction) gets less
+        than what its caller has left, so it is the inner store that times out first and is
+        blamed, not the outer one waiting for it."""
+        now = time.monotonic()
+        budget = self._timeout
+        enclosing = _enclosing_deadline.get()
+        if enclosing is not None:
+            budget = min(budget, (enclosing - now) * NESTED_SHARE)
         deadline = request_deadline.get()
-        if deadline is None:
-            return self._timeout
-        return max(0.0, min(self._timeout, deadline - time.monotonic()))
+        if deadline is not None and deadline - now < budget:
+            return max(0.0, deadline - now), True
+        return max(0.0, budget), False
 
     async def _call(
         self,
@@ -209,7 +225,7 @@ class Guarded:
         if timer is None:
             timer = self._timers[method] = STORE_CALLS.labels(self._store, method)
         for attempt in range(attempts):
-            budget = self._budget()
+            budget, deadline_bound = self._budget()
             if budget <= 0:  # the request is out of time: nothing to learn about the store
                 return self._unavailable(method, "the request's time ran out", None)
             started = time.perf_counter()
@@ -219,12 +235,16 @@ class Guarded:
                     try:
                         if self._in_process:
                             return await target(*args, **kwargs)
-                        return await _shielded(target(*args, **kwargs), budget)
+                        token = _enclosing_deadline.set(time.monotonic() + budget)
+                        try:  # the task below copies the context, and with it this deadline
+                            return await _shielded(target(*args, **kwargs), budget)
+                        finally:
+                            _enclosing_deadline.reset(token)
                     except PhilosError:
                         raise
                     except Exception as exc:
                         # Raised inside the breaker as a PhilosError, which it does not count.
-                        verdict = _verdict(exc, budget < self._timeout)
+                        verdict = _verdict(exc, deadline_bound)
                         if verdict is not Failure.OUTAGE:
                             raise _NotCounted(verdict, exc) from exc
                         raise
@@ -300,8 +320,8 @@ class _NotCounted(PhilosError):
 
 
 def _verdict(exc: Exception, deadline_bound: bool) -> Failure:
-    """``classify``, except that a timeout cut short by the request's own deadline (a budget
-    smaller than the store's timeout) says nothing about the store."""
+    """``classify``, except that a timeout cut short by the request's own deadline says
+    nothing about the store."""
     if deadline_bound and isinstance(exc, TimeoutError):
         return Failure.DEADLINE
     return classify(exc)

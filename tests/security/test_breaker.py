@@ -125,3 +125,30 @@ async def test_an_unreachable_store_still_opens_the_breaker(unused_tcp_port: int
     finally:
         await cache.aclose()
     assert await breakers.state("redis") == "opened"
+
+
+class _Outer:
+    """A store whose call waits on another store inside it (a check inside a transaction)."""
+
+    name = "outer"
+
+    def __init__(self, inner: Any) -> None:
+        self.inner_store = inner
+
+    async def get_many(self, ids: list[str]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.inner_store.get_many(ids)
+        return result
+
+
+async def test_a_store_waiting_on_another_is_not_blamed_for_it() -> None:
+    """The inner call gets less time than the outer one has left, so the store that hangs
+    times out first and is the one that counts."""
+    breakers = Breakers(threshold=2, reset_seconds=60)
+    inner: Any = Guarded(_Slow(), "slow", breakers, timeout=5.0)
+    outer: Any = Guarded(_Outer(inner), "outer", breakers, timeout=0.2)
+    for _ in range(3):
+        with pytest.raises(StoreUnavailableError) as failed:
+            await outer.get_many(["x"])
+        assert "slow store" in failed.value.message
+    assert await breakers.state("outer") == "closed"
+    assert await breakers.state("slow") == "opened"
