@@ -4,11 +4,9 @@ The tables are created by Philos itself (``SqlDatabase.create_schema()``), so th
 always runs on the schema the product ships. Rows are generated from a seeded RNG (the same
 spec gives the same rows, ids included) and written with asyncpg's binary COPY.
 
-Philos declares no SQL foreign keys (``theses.concept_id``, ``relations.source_id`` and
-``relations.target_id`` are plain columns). PostGraphile needs them to expose nested
-connections, so :func:`annotate_for_postgraphile` adds PostGraphile *smart comments*
-(``@foreignKey``) to the tables: metadata only, no constraint, no index, nothing that
-changes a plan or a Philos query.
+``theses.concept_id``, ``relations.source_id`` and ``relations.target_id`` are real foreign
+keys of Philos's schema (migration 0003); PostGraphile reads them to expose nested
+connections, so the benchmark adds nothing of its own to the schema.
 """
 
 from __future__ import annotations
@@ -30,10 +28,8 @@ from philos.datasources.sql.tables import concepts_t, relations_t, theses_t
 from philos.domain import Polarity, RelationType, Stance
 
 __all__ = [
-    "POSTGRAPHILE_COMMENTS",
     "Dataset",
     "DatasetSpec",
-    "annotate_for_postgraphile",
     "asyncpg_url",
     "generate",
     "integrity",
@@ -304,27 +300,6 @@ async def load(url: str, spec: DatasetSpec, data: Dataset | None = None) -> dict
         "relations": len(data.relations),
         "seconds": seconds,
     }
-
-
-#: PostGraphile smart comments: virtual foreign keys (no SQL constraint is created).
-POSTGRAPHILE_COMMENTS: dict[str, str] = {
-    "theses": "@foreignKey (concept_id) references concepts (id)",
-    "relations": (
-        "@foreignKey (source_id) references concepts (id)\n"
-        "@foreignKey (target_id) references concepts (id)"
-    ),
-}
-
-
-async def annotate_for_postgraphile(url: str) -> None:
-    """Describe Philos's implicit references to PostGraphile as smart comments."""
-    conn = await asyncpg.connect(asyncpg_url(url))
-    try:
-        for table, comment in POSTGRAPHILE_COMMENTS.items():
-            literal = comment.replace("'", "''").replace("\n", "\\n")
-            await conn.execute(f"COMMENT ON TABLE {table} IS E'{literal}'")
-    finally:
-        await conn.close()
 
 
 _INTEGRITY_SQL = {

@@ -50,7 +50,6 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench.dataset import (
     DatasetSpec,
-    annotate_for_postgraphile,
     generate,
     integrity,
     load,
@@ -1016,7 +1015,6 @@ def prepare_data(opts: Options, pg: PostgresServer) -> dict[str, Pool]:
     broken = {k: v for k, v in report.items() if k not in spec.expected and v}
     if broken:
         raise BenchError(f"the loaded dataset is inconsistent: {broken}")
-    asyncio.run(annotate_for_postgraphile(pg.url))
     return {key: build_pool(key, data.slugs, spec.seed) for key in QUERIES}
 
 
