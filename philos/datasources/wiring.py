@@ -34,7 +34,7 @@ from philos.datasources.ports import (
     ThesisStore,
     UserStore,
 )
-from philos.datasources.resilience import Breakers, Guarded
+from philos.datasources.resilience import Breakers, Guarded, request_calls
 from philos.datasources.sql import SqlDatabase, SqlJsonReader
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.graph import SqlGraphStore
@@ -125,10 +125,14 @@ class Stores:
         """Carry pending concept changes to the other stores before answering, so a client
         reads its own writes; on failure the background relay retries."""
         if self.relay is not None:
+            # The relay's calls are the system's work, not the caller's: outside its budget.
+            budget = request_calls.set(None)
             try:
                 await asyncio.wait_for(self.relay.drain(limit=50), SETUP_TIMEOUT_SECONDS)
             except Exception as exc:  # the entry stays in the outbox
                 logger.warning("outbox relay deferred: %r", exc)
+            finally:
+                request_calls.reset(budget)
             self.relay.kick()
 
     def start_background(self) -> None:
