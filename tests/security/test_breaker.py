@@ -88,8 +88,11 @@ class _Slow:
 
     name = "slow"
 
+    def __init__(self, seconds: float = 0.5) -> None:
+        self.seconds = seconds
+
     async def get_many(self, ids: list[str]) -> dict[str, Any]:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(self.seconds)
         return {}
 
 
@@ -144,8 +147,9 @@ async def test_a_store_waiting_on_another_is_not_blamed_for_it() -> None:
     """The inner call gets less time than the outer one has left, so the store that hangs
     times out first and is the one that counts."""
     breakers = Breakers(threshold=2, reset_seconds=60)
-    inner: Any = Guarded(_Slow(), "slow", breakers, timeout=5.0)
-    outer: Any = Guarded(_Outer(inner), "outer", breakers, timeout=0.2)
+    inner: Any = Guarded(_Slow(seconds=5.0), "slow", breakers, timeout=5.0)
+    # The inner call gets 0.75 s of the outer's 1 s: a quarter second to report back.
+    outer: Any = Guarded(_Outer(inner), "outer", breakers, timeout=1.0)
     for _ in range(3):
         with pytest.raises(StoreUnavailableError) as failed:
             await outer.get_many(["x"])
