@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -30,6 +29,7 @@ from philos.gateway.app import create_app
 from philos.passwords import password_problem
 from tests.api.conftest import PASSWORD, make_user
 from tests.conftest import clear_cache, settings_for
+from tests.security.documents import drawn
 
 AUTH = """__typename ... on Problem { message }
     ... on AuthRateLimited { retryAfterSeconds }
@@ -517,20 +517,7 @@ weak_passwords = st.one_of(
 
 
 def _generated_weak_passwords(count: int) -> list[str]:
-    found: list[str] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(weak_passwords)
-    def collect(password: str) -> None:
-        found.append(password)
-
-    collect()
+    found: list[str] = drawn(weak_passwords, count)
     return found
 
 

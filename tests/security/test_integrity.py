@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
@@ -28,6 +27,7 @@ from philos.datasources.sql.tables import metadata
 from philos.datasources.wiring import Stores
 from tests.conftest import unwrap
 from tests.security.conftest import Api, make_user
+from tests.security.documents import drawn
 from tests.services.plugin import ServiceControl
 
 # Every wiring: SQL alone, and production's separate Neo4j and MongoDB-wire stores.
@@ -230,30 +230,14 @@ class Case:
 
 
 def _cases(count: int) -> list[Case]:
-    found: list[Case] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
+    cases = st.builds(
+        Case,
+        st.sampled_from([domain.Role.EDITOR, domain.Role.EDITOR, domain.Role.ADMIN]),
+        OWNERS,
+        st.lists(OWNERS, max_size=3).map(tuple),
+        st.lists(OWNERS, max_size=2).map(tuple),
     )
-    @given(
-        role=st.sampled_from([domain.Role.EDITOR, domain.Role.EDITOR, domain.Role.ADMIN]),
-        concept_owner=OWNERS,
-        thesis_owners=st.lists(OWNERS, max_size=3).map(tuple),
-        relation_owners=st.lists(OWNERS, max_size=2).map(tuple),
-    )
-    def collect(
-        role: domain.Role,
-        concept_owner: str,
-        thesis_owners: tuple[str, ...],
-        relation_owners: tuple[str, ...],
-    ) -> None:
-        found.append(Case(role, concept_owner, thesis_owners, relation_owners))
-
-    collect()
+    found: list[Case] = drawn(cases, count)
     # The reader, once: refused before anything is looked at.
     return [*dict.fromkeys(found), Case(domain.Role.READER, "corpus", ("other",), ())]
 
