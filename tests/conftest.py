@@ -14,7 +14,7 @@ from philos.datasources.cache import MemoryCache
 from philos.datasources.sql.tables import metadata
 from philos.datasources.wiring import Stores, build_stores
 
-pytest_plugins = ["tests.services.plugin"]
+pytest_plugins = ["tests.services.plugin", "tests.watchdog"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SQL_BACKENDS = ["sqlite", "postgres"]
