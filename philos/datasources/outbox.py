@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from philos.domain import Concept, StoreUnavailableError, utcnow
+from philos.timeouts import within
 
 if TYPE_CHECKING:
     from philos.datasources.ports import GraphStore, ThesisStore
@@ -213,7 +214,7 @@ class OutboxRelay:
         if ping is None:
             return True  # nothing to ask: the back-off alone paces the retries
         try:
-            await asyncio.wait_for(ping(), PROBE_TIMEOUT_SECONDS)
+            await within(ping(), PROBE_TIMEOUT_SECONDS)
         except Exception:  # down, or not back yet
             return False
         return True

@@ -38,6 +38,7 @@ from philos.domain import (
     StoreUnavailableError,
 )
 from philos.gateway.metrics import REGISTRY
+from philos.timeouts import within
 
 logger = logging.getLogger("philos.stores")
 
@@ -237,7 +238,7 @@ class Guarded:
                             return await target(*args, **kwargs)
                         token = _enclosing_deadline.set(time.monotonic() + budget)
                         try:  # the task below copies the context, and with it this deadline
-                            return await _shielded(target(*args, **kwargs), budget)
+                            return await within(target(*args, **kwargs), budget)
                         finally:
                             _enclosing_deadline.reset(token)
                     except PhilosError:
@@ -285,29 +286,6 @@ class Guarded:
             return _CACHE_FALLBACK.get(method)
         logger.warning("%s store %s failed: %s: %r", self._store, method, reason, exc)
         raise StoreUnavailableError(self._store, reason) from exc
-
-
-async def _shielded(call: Awaitable[Any], budget: float) -> Any:
-    """Run a store call to its end even if the caller is cancelled.
-
-    graphql-core cancels the sibling fields of a non-null field that failed; a store call
-    cancelled half-way (say, while its connection opens) would never give its connection back.
-    Shielded, the call finishes on its own and its result is dropped. A timeout still cancels
-    it: that is the store's fault, not the caller's.
-    """
-    task = asyncio.ensure_future(call)
-    task.add_done_callback(_consume)
-    try:
-        return await asyncio.wait_for(asyncio.shield(task), budget)
-    except TimeoutError:
-        task.cancel()
-        raise
-
-
-def _consume(task: asyncio.Future[Any]) -> None:
-    # Fetch the outcome of a call nobody waits for any more, so it is not reported as lost.
-    if not task.cancelled():
-        task.exception()
 
 
 class _NotCounted(PhilosError):

@@ -10,12 +10,13 @@ starts without it (its fields fail, the outbox catches it up later).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 from urllib.parse import SplitResult, unquote, urlsplit
+
+from philos.timeouts import within
 
 T = TypeVar("T")
 
@@ -123,7 +124,7 @@ def construct(variable: str, url: str, make: Callable[[], T]) -> T:
 async def reach(variable: str, url: str, call: Awaitable[T], seconds: float | None) -> T:
     """Await a call to a store that start-up cannot do without, for at most ``seconds``."""
     try:
-        return await asyncio.wait_for(call, seconds)
+        return await (call if seconds is None else within(call, seconds))
     except StartupError:
         raise
     except TimeoutError as exc:

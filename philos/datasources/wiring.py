@@ -54,6 +54,7 @@ from philos.datasources.startup import (
 )
 from philos.datasources.versions import DataVersions
 from philos.domain import Concept, Dependant, Direction
+from philos.timeouts import within
 
 logger = logging.getLogger("philos.wiring")
 T = TypeVar("T")
@@ -128,7 +129,7 @@ class Stores:
             # The relay's calls are the system's work, not the caller's: outside its budget.
             budget = request_calls.set(None)
             try:
-                await asyncio.wait_for(self.relay.drain(limit=50), SETUP_TIMEOUT_SECONDS)
+                await within(self.relay.drain(limit=50), SETUP_TIMEOUT_SECONDS)
             except Exception as exc:  # the entry stays in the outbox
                 logger.warning("outbox relay deferred: %r", exc)
             finally:
@@ -160,7 +161,7 @@ async def _setup(store: object, variable: str, url: str) -> None:
     if setup is None:
         return
     try:
-        await asyncio.wait_for(setup(), SETUP_TIMEOUT_SECONDS)
+        await within(setup(), SETUP_TIMEOUT_SECONDS)
     except Exception as exc:  # start anyway: the store's fields fail, the rest answers
         if is_auth_error(exc):  # except for credentials: waiting will not fix those
             raise StartupError(variable, url, describe(exc)) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -32,6 +31,7 @@ from philos.gateway.middleware import (
     SecurityHeaders,
     scope_request_id,
 )
+from philos.timeouts import within
 
 logger = logging.getLogger("philos")
 READY_TIMEOUT_SECONDS = 2.0
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         checks: dict[str, str] = {}
         for role, store in stores.by_role().items():
             try:
-                await asyncio.wait_for(store.ping(), READY_TIMEOUT_SECONDS)
+                await within(store.ping(), READY_TIMEOUT_SECONDS)
                 checks[role] = "ok"
             except Exception as exc:  # any failure means unavailable; say which store
                 logger.warning("readiness check failed for %s: %r", role, exc)

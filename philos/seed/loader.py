@@ -23,6 +23,7 @@ from philos import domain
 from philos.datasources.ports import Store
 from philos.datasources.wiring import Stores
 from philos.domain import StoreUnavailableError
+from philos.timeouts import within
 from philos.validation import SLUG_RE
 
 logger = logging.getLogger("philos.seed")
@@ -243,7 +244,7 @@ async def _patiently(store: Store, load: Callable[[], Awaitable[None]]) -> None:
 
 async def _answers(store: Store) -> bool:
     try:  # straight to the store: the guard lets pings through unwrapped
-        await asyncio.wait_for(store.ping(), PING_TIMEOUT_SECONDS)
+        await within(store.ping(), PING_TIMEOUT_SECONDS)
     except Exception:  # down: no point trying again now
         return False
     return True

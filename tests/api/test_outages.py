@@ -30,7 +30,7 @@ def fresh(query: str) -> str:
     return query.replace("{ concept(", f"{{ n{next(_fresh)}: __typename concept(", 1)
 
 
-async def recovered(api: Api, query: str, within: float = 20) -> dict[str, Any]:
+async def recovered(api: Api, query: str, within: float = 60) -> dict[str, Any]:
     """Poll until the query answers without errors (breakers close after their reset time)."""
     deadline = time.monotonic() + within
     while True:
