@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from philos.domain import RelationType
-from philos.schema.limits import encode_cursor
+from philos.types.paging import encode_cursor
 
 __all__ = [
     "CYCLE",

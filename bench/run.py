@@ -459,7 +459,7 @@ def philos_server(
     uvicorn = [
         "-m",
         "uvicorn",
-        "philos.gateway.app:serve_app" if profile_out is None else "bench.profiled_app:create_app",
+        "philos.bootstrap:serve_app" if profile_out is None else "bench.profiled_app:create_app",
         "--factory",
         "--host",
         LOOPBACK,

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from philos.bootstrap import check_separate_urls, open_sql
     from philos.config import get_settings
-    from philos.datasources.wiring import check_separate_urls, open_sql
 
     async def preflight() -> None:
         # The app opens its stores in uvicorn's lifespan, where a failure is logged as a
@@ -28,7 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     asyncio.run(preflight())
     uvicorn.run(
-        "philos.gateway.app:serve_app",
+        "philos.bootstrap:serve_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -44,8 +44,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
+    from philos.bootstrap import build_stores
     from philos.config import get_settings
-    from philos.datasources.wiring import build_stores
     from philos.seed.loader import SeedIncomplete, reset, seed
 
     settings = get_settings()
@@ -86,8 +86,8 @@ def _unseeded(settings: Settings, exc: SeedIncomplete) -> str:
 
 
 def _migrate(_args: argparse.Namespace) -> int:
+    from philos.bootstrap import open_sql
     from philos.config import get_settings
-    from philos.datasources.wiring import open_sql
 
     async def run() -> None:
         db = await open_sql(get_settings())  # migrates
@@ -102,8 +102,8 @@ def _worker(_args: argparse.Namespace) -> int:
     """Run the outbox relay alone (the API runs one in-process too; both are safe together)."""
     import signal
 
+    from philos.bootstrap import build_stores
     from philos.config import get_settings
-    from philos.datasources.wiring import build_stores
 
     async def run() -> int:
         stores = await build_stores(get_settings())
@@ -153,8 +153,8 @@ def _read_password(args: argparse.Namespace, env_password: str | None) -> str:
 
 def _create_admin(args: argparse.Namespace) -> int:
     """Create an ADMIN account, or make an existing account ADMIN (its password unchanged)."""
+    from philos.bootstrap import build_stores
     from philos.config import get_settings
-    from philos.datasources.wiring import build_stores
     from philos.domain import ConflictError, Role, ValidationError
     from philos.resolvers.users import create_admin
 

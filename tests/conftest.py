@@ -9,10 +9,12 @@ import pytest
 from pymongo import monitoring
 from sqlalchemy import delete
 
+from philos.bootstrap import build_stores
 from philos.config import Settings
 from philos.datasources.cache import MemoryCache
 from philos.datasources.sql.tables import metadata
-from philos.datasources.wiring import Stores, build_stores
+from philos.datasources.stores import Stores
+from tests.sql_access import sql_db
 
 pytest_plugins = ["tests.services.plugin", "tests.watchdog"]
 
@@ -95,7 +97,7 @@ async def session_stores(
     settings = settings_for(sql_url, tmp_path_factory.mktemp("data"), **backend_settings)
     stores = await build_stores(settings)
     yield stores
-    await stores.sql.drop_schema()
+    await sql_db(stores).drop_schema()
     await stores.aclose()
 
 
@@ -108,7 +110,7 @@ def unwrap(store: object) -> object:
 
 async def wipe(stores: Stores) -> None:
     """Empty every store of a wiring: SQL tables, and Neo4j, MongoDB and Redis when used."""
-    async with stores.sql.begin() as conn:
+    async with sql_db(stores).begin() as conn:
         for table in reversed(metadata.sorted_tables):
             await conn.execute(delete(table))
     graph = unwrap(stores.graph)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from philos.gateway.metrics import REGISTRY
+from philos.metrics import REGISTRY
 
 AI_CALLS = Counter(
     "philos_ai_calls",

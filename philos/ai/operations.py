@@ -21,11 +21,10 @@ from philos.ai.prompts import (
     SynthesisAnswer,
     ThesisAnswer,
 )
-from philos.ai.records import RelationSuggestion, SuggestionStatus
 from philos.ai.service import AiSession, CallInfo, caller_user_id, ensure_ai_editor
 from philos.datasources.ports import ThesisStore
-from philos.datasources.sql.suggestions import SqlAiLedger, SqlSuggestionStore
-from philos.schema.context import Context
+from philos.domain.ai import RelationSuggestion, SuggestionStatus
+from philos.types.context import Context
 from philos.validation import is_id
 
 MAX_THESES = 5
@@ -211,7 +210,7 @@ async def generate_theses(
         ]
         stored = await _create_all(ctx.stores.theses, theses)
         if not call.cached:
-            await SqlAiLedger(ctx.stores.sql).record(
+            await ctx.stores.ledger.record(
                 session.ledger_record(concept.id, [t.id for t in stored], call)
             )
         return ThesesResult(stored, call)
@@ -238,7 +237,7 @@ async def suggest_relations(
     session = AiSession(ctx, "suggestRelations")
     _range("limit", limit, 1, MAX_SUGGESTIONS)
     key = session.check_key(idempotency_key)
-    suggestion_store = SqlSuggestionStore(ctx.stores.sql)
+    suggestion_store = ctx.stores.suggestions
 
     async def run() -> SuggestionsResult:
         concept = await _concept(ctx, concept_id)
@@ -305,7 +304,7 @@ async def suggest_relations(
 async def accept_relation_suggestion(ctx: Context, suggestion_id: str) -> domain.Relation:
     """Turn a pending suggestion into a relation (provenance AI). No model call."""
     ensure_ai_editor(ctx)
-    store = SqlSuggestionStore(ctx.stores.sql)
+    store = ctx.stores.suggestions
     found = (
         (await store.get_many([suggestion_id])).get(suggestion_id) if is_id(suggestion_id) else None
     )
@@ -373,7 +372,7 @@ async def analyze_concept(
         answer, call = await session.ask(prompt, check)
         analysis = await resolve(concept, answer)
         if not call.cached:
-            await SqlAiLedger(ctx.stores.sql).record(session.ledger_record(concept.id, [], call))
+            await ctx.stores.ledger.record(session.ledger_record(concept.id, [], call))
         return AnalysisResult(analysis, call)
 
     async def load(saved: dict[str, Any]) -> AnalysisResult:
@@ -433,9 +432,7 @@ async def synthesize_theses(
         )
         stored = await ctx.stores.theses.create(synthesis)
         if not call.cached:
-            await SqlAiLedger(ctx.stores.sql).record(
-                session.ledger_record(thesis.id, [stored.id], call)
-            )
+            await ctx.stores.ledger.record(session.ledger_record(thesis.id, [stored.id], call))
         return SynthesisResult(stored, call)
 
     async def load(saved: dict[str, Any]) -> SynthesisResult:

@@ -30,13 +30,13 @@ import structlog
 from pydantic import BaseModel
 
 from philos import domain
-from philos.ai.limits import QuotaExceeded, take_quota
 from philos.ai.metrics import AI_CALLS, AI_DURATION, AI_REUSED, AI_TOKENS
 from philos.ai.prompts import PROMPT_VERSION, Prompt
-from philos.ai.records import AiCallRecord
+from philos.ai.quotas import QuotaExceeded, take_quota
 from philos.datasources.ports import LLM, LlmError, LlmFailed, LlmRateLimited, TokenUsage
+from philos.domain.ai import AiCallRecord
 from philos.resolvers.permissions import require_editor
-from philos.schema.context import Context
+from philos.types.context import Context
 
 logger = logging.getLogger("philos.ai")
 ai_log = structlog.stdlib.get_logger("philos.ai")

@@ -18,7 +18,7 @@ from prometheus_client import Counter
 from strawberry.extensions import SchemaExtension
 
 from philos.compile.sql import compile_operation
-from philos.gateway.metrics import REGISTRY
+from philos.metrics import REGISTRY
 
 logger = logging.getLogger("philos.compile")
 

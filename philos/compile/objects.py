@@ -40,7 +40,7 @@ from philos.compile.fragments import (
     typename,
 )
 from philos.domain import Direction
-from philos.schema.limits import MAX_PAGE, check_range
+from philos.types.paging import MAX_PAGE, check_range
 
 Field = tuple[str, str, list[FieldNode], dict[str, Any]]  # key, name, nodes, arguments
 

@@ -47,9 +47,9 @@ from philos.compile.fragments import (
 from philos.compile.objects import Objects
 from philos.datasources.sql.common import like_pattern, tag_pattern
 from philos.domain import ConceptOrder
-from philos.schema.limits import MAX_PAGE, UserInputError, check_range, decode_cursor
 from philos.schema.root import ConceptFilter as ConceptFilterInput
 from philos.schema.root import ThesisFilter as ThesisFilterInput
+from philos.types.paging import MAX_PAGE, UserInputError, check_range, decode_cursor
 from philos.validation import is_id
 
 logger = logging.getLogger("philos.compile")

@@ -11,17 +11,6 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prometheus_client import Counter
-
-from philos.gateway.metrics import REGISTRY
-
-CACHE_REQUESTS = Counter(
-    "philos_cache_requests",
-    "Cache look-ups by cache and result (hit, miss).",
-    ["cache", "result"],
-    registry=REGISTRY,
-)
-
 
 class MemoryCache:
     """A bounded LRU with per-entry expiry; one per process. Counters are kept apart from the

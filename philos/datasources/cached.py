@@ -11,8 +11,9 @@ import builtins
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from prometheus_client import Counter
+
 from philos.datasources import codec
-from philos.datasources.cache import CACHE_REQUESTS
 from philos.datasources.ports import Cache, ConceptStore, DeleteCheck, ThesisStore
 from philos.domain import (
     Argument,
@@ -25,9 +26,17 @@ from philos.domain import (
     Thesis,
     ThesisFilter,
 )
+from philos.metrics import REGISTRY
 
 R = TypeVar("R", Concept, Thesis)
 S = TypeVar("S", ConceptStore, ThesisStore)
+
+CACHE_REQUESTS = Counter(
+    "philos_cache_requests",
+    "Cache look-ups by cache and result (hit, miss).",
+    ["cache", "result"],
+    registry=REGISTRY,
+)
 
 
 async def _read_through(

@@ -3,7 +3,9 @@
 Every read that nested GraphQL fields make takes many keys at once (``get_many``,
 ``edges_of``, ``by_concepts``…) so a per-request DataLoader can serve a whole list level with one
 call. Results are keyed by id, never positional. Each port has ``ping`` (for ``/ready``) and
-``aclose``.
+``aclose``, and declares right after itself which of its methods read and which write
+(``declare``): the guard retries reads and bumps data versions after writes, and a test checks
+that every method is one or the other.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from philos.domain import (
     ThesisFilter,
     User,
 )
+from philos.domain.ai import AiCallRecord, RelationSuggestion, SuggestionStatus
 
 # Called inside a concept's delete, with the concept locked and the records of it kept in the
 # same database; raises (``ForbiddenError``) to refuse, and then nothing is deleted.
@@ -45,6 +48,22 @@ class Store(Protocol):
         """Raise if the backing server cannot answer."""
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    reads: frozenset[str]
+    writes: frozenset[str]
+
+
+# Each port's reads and writes, declared next to it. Methods every port has (``ping``,
+# ``aclose``, ``setup``) are neither: the guard passes them through.
+ACCESS: dict[type, Access] = {}
+LIFECYCLE = frozenset({"ping", "aclose", "setup"})
+
+
+def declare(port: type, *, reads: set[str], writes: set[str]) -> None:
+    ACCESS[port] = Access(frozenset(reads), frozenset(writes))
 
 
 class ConceptStore(Store, Protocol):
@@ -72,6 +91,13 @@ class ConceptStore(Store, Protocol):
 
         ``check`` runs in that transaction, after the concept is locked (no record of it can be
         added until the transaction ends) and before anything is deleted."""
+
+
+declare(
+    ConceptStore,
+    reads={"get_many", "get_many_by_slug", "list"},
+    writes={"create", "update", "delete"},
+)
 
 
 class GraphStore(Store, Protocol):
@@ -126,6 +152,13 @@ class GraphStore(Store, Protocol):
         """Drop every relation touching the concept, and any copy of it (idempotent)."""
 
 
+declare(
+    GraphStore,
+    reads={"get_relations", "edges_of", "neighbours", "shortest_path", "subgraph"},
+    writes={"relate", "remove_relation", "upsert_concepts", "remove_concept"},
+)
+
+
 class ThesisStore(Store, Protocol):
     async def get_many(self, ids: Sequence[str]) -> dict[str, Thesis]: ...
 
@@ -156,6 +189,13 @@ class ThesisStore(Store, Protocol):
         """Drop every thesis of the concept (idempotent)."""
 
 
+declare(
+    ThesisStore,
+    reads={"get_many", "list", "by_concepts", "count_by_concepts"},
+    writes={"create", "update", "delete", "add_argument", "remove_argument", "remove_concept"},
+)
+
+
 class UserStore(Store, Protocol):
     async def get_many(self, ids: Sequence[str]) -> dict[str, User]: ...
 
@@ -171,6 +211,9 @@ class UserStore(Store, Protocol):
     async def set_role(self, user_id: str, role: Role) -> User | None: ...
 
 
+declare(UserStore, reads={"get_many", "get_by_email", "count"}, writes={"create", "set_role"})
+
+
 class RefreshTokenStore(Store, Protocol):
     async def create(self, token: RefreshToken) -> None: ...
 
@@ -180,6 +223,9 @@ class RefreshTokenStore(Store, Protocol):
         """Mark a token used; False if it already was (a replay), so rotation is race-safe."""
 
     async def revoke_family(self, family_id: str) -> None: ...
+
+
+declare(RefreshTokenStore, reads={"get_by_hash"}, writes={"create", "mark_used", "revoke_family"})
 
 
 class Cache(Store, Protocol):
@@ -194,6 +240,90 @@ class Cache(Store, Protocol):
     async def incr(self, key: str, ttl: float | None = None) -> int:
         """Add one and return the new value; ``ttl`` (set when the counter is created) makes
         it expire, for fixed-window counters."""
+
+
+declare(Cache, reads={"get_many"}, writes={"set_many", "delete", "incr"})
+
+
+class SuggestionStore(Store, Protocol):
+    """Relations a model suggested, waiting for a person to accept them."""
+
+    async def get_many(self, ids: Sequence[str]) -> dict[str, RelationSuggestion]: ...
+
+    async def by_concept(
+        self, concept_id: str, status: SuggestionStatus | None = None
+    ) -> builtins.list[RelationSuggestion]:
+        """The concept's suggestions, newest first."""
+
+    async def add(
+        self, suggestions: Sequence[RelationSuggestion], call: AiCallRecord | None
+    ) -> builtins.list[RelationSuggestion]:
+        """Store new suggestions and the model call that made them in one transaction; a
+        repeat of a pending suggestion is not stored twice (the pending one stands in)."""
+
+    async def claim(self, suggestion_id: str) -> bool:
+        """Mark a pending suggestion accepted; False when it is not (or no longer) pending."""
+
+    async def attach(self, suggestion_id: str, relation_id: str) -> None: ...
+
+    async def release(self, suggestion_id: str) -> None:
+        """Undo ``claim`` after the relation could not be made."""
+
+
+declare(
+    SuggestionStore,
+    reads={"get_many", "by_concept"},
+    writes={"add", "claim", "attach", "release"},
+)
+
+
+class AiLedger(Store, Protocol):
+    """One record per successful model call."""
+
+    async def record(self, call: AiCallRecord) -> None: ...
+
+    async def calls_for(self, subject_id: str) -> builtins.list[AiCallRecord]: ...
+
+
+declare(AiLedger, reads={"calls_for"}, writes={"record"})
+
+
+class JsonReader(Store, Protocol):
+    """Runs one compiled read statement that builds its answer as JSON (``philos/compile``)."""
+
+    async def read_json(self, sql: str, params: tuple[Any, ...]) -> str: ...
+
+
+declare(JsonReader, reads={"read_json"}, writes=set())
+
+
+class Database(Protocol):
+    """The core SQL database as a whole: its schema, for set-up and for a reset."""
+
+    url: str
+
+    async def create_schema(self) -> None: ...
+
+    async def drop_schema(self) -> None: ...
+
+    async def ping(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Relay(Protocol):
+    """Carries concept changes from the SQL outbox to the separate stores (``outbox.py``)."""
+
+    graph: GraphStore | None
+    theses: ThesisStore | None
+
+    async def drain(self, limit: int = 500) -> int: ...
+
+    async def pending(self) -> int: ...
+
+    def kick(self) -> None: ...
+
+    async def run(self, interval: float = 1.0) -> None: ...
 
 
 # The LLM port ------------------------------------------------------------------------------

@@ -24,23 +24,25 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 
 from philos.datasources.failures import Failure, classify
+from philos.datasources.ports import ACCESS, LIFECYCLE
 from philos.domain import (
     BudgetExceededError,
     InputRejectedError,
     PhilosError,
     StoreUnavailableError,
 )
-from philos.gateway.metrics import REGISTRY
+from philos.metrics import REGISTRY
 from philos.timeouts import within
 
 logger = logging.getLogger("philos.stores")
+S = TypeVar("S")
 
 STORE_CALLS = Histogram(
     "philos_store_call_duration_seconds",
@@ -68,26 +70,6 @@ BREAKER_STATE = Gauge(
     registry=REGISTRY,
 )
 _STATE_VALUE = {"closed": 0.0, "half-opened": 0.5, "opened": 1.0}
-
-READS = frozenset(
-    {
-        "get_many",
-        "get_many_by_slug",
-        "list",
-        "get_relations",
-        "edges_of",
-        "neighbours",
-        "shortest_path",
-        "subgraph",
-        "by_concepts",
-        "count_by_concepts",
-        "get_by_email",
-        "get_by_hash",
-        "count",
-        "read_json",
-    }
-)
-UNGUARDED = frozenset({"ping", "aclose", "setup"})
 
 # The monotonic time by which the current request must be answered, if any.
 request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -155,12 +137,31 @@ class Breakers:
         return str(breaker.context.state)
 
 
-class Guarded:
+def guarded(
+    inner: S,
+    port: type,
+    store: str,
+    breakers: Breakers,
+    timeout: float,
+    *,
+    fail_open: bool = False,
+    after_write: Callable[[], Awaitable[None]] | None = None,
+) -> S:
+    """``inner`` behind the guard, typed as the store it wraps. ``port`` says which of its
+    methods read (retried once) and which write (``after_write`` runs after each)."""
+    guard = Guarded(
+        inner, port, store, breakers, timeout, fail_open=fail_open, after_write=after_write
+    )
+    return cast(S, guard)
+
+
+class Guarded(Generic[S]):
     """A store behind the guard. Methods are wrapped; other attributes read through."""
 
     def __init__(
         self,
-        inner: Any,
+        inner: S,
+        port: type,
         store: str,
         breakers: Breakers,
         timeout: float,
@@ -170,6 +171,7 @@ class Guarded:
     ) -> None:
         self._inner = inner
         self.inner = inner  # the unguarded store, for tests and tools
+        self._reads = ACCESS[port].reads
         self._store = store
         self._breakers = breakers
         self._timeout = timeout
@@ -183,11 +185,11 @@ class Guarded:
 
     def __getattr__(self, attr: str) -> Any:
         target = getattr(self._inner, attr)
-        if attr in UNGUARDED or attr.startswith("_") or not callable(target):
+        if attr in LIFECYCLE or attr.startswith("_") or not callable(target):
             return target
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            if attr in READS or self._after_write is None:
+            if attr in self._reads or self._after_write is None:
                 return await self._call(attr, target, args, kwargs)
             try:
                 return await self._call(attr, target, args, kwargs)
@@ -221,7 +223,7 @@ class Guarded:
     ) -> Any:
         if not self._fail_open:
             spend_call()
-        attempts = 2 if method in READS else 1
+        attempts = 2 if method in self._reads else 1
         timer = self._timers.get(method)
         if timer is None:
             timer = self._timers[method] = STORE_CALLS.labels(self._store, method)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from philos.datasources.ports import Cache
 
-STORES = ("concepts", "graph", "theses", "users")
+STORES = ("concepts", "graph", "theses", "users", "suggestions")
 KEYS = tuple(f"dv:{s}" for s in STORES)
 
 

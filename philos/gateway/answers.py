@@ -182,7 +182,7 @@ class CachedAnswers:
             or scope["type"] != "http"
             or scope["path"] != "/graphql"
             or scope.get("root_path")
-            or self.view.state["stores"] is None
+            or self.view.state.stores is None
         ):
             await self.app(scope, receive, send)
             return
@@ -257,7 +257,8 @@ class CachedAnswers:
         else:
             structlog.contextvars.bind_contextvars(request_id=request_id)
         request_deadline.set(time.monotonic() + self.timeout)
-        stores = view.state["stores"]
+        stores = view.state.stores
+        assert stores is not None  # checked by the caller
         stamp, found = await stores.versions.stamp_with([answer.cache_key])
         data = fresh_data(found.get(answer.cache_key), stamp)
         if data is None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -17,11 +16,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from philos.config import Settings, get_settings
-from philos.datasources.wiring import Stores, build_stores
+from philos.datasources.stores import Stores
 from philos.gateway.answers import CachedAnswers
-from philos.gateway.auth import Tokens, load_secret
 from philos.gateway.graphql import PhilosGraphQL, http_error
-from philos.gateway.metrics import REGISTRY
 from philos.gateway.middleware import (
     BodyLimit,
     Cors,
@@ -31,29 +28,39 @@ from philos.gateway.middleware import (
     SecurityHeaders,
     scope_request_id,
 )
+from philos.gateway.state import AppState
+from philos.metrics import REGISTRY
 from philos.timeouts import within
+from philos.tokens import Tokens, load_secret
 
 logger = logging.getLogger("philos")
 READY_TIMEOUT_SECONDS = 2.0
 CORE_STORES = ("concepts", "users")
 
 
-def create_app(settings: Settings | None = None, stores: Stores | None = None) -> Starlette:
-    """Build the app. Pass ``stores`` to share already-open stores (tests do); otherwise they
-    are opened at start-up from ``settings`` and closed at shutdown."""
+# Opens the stores at start-up (the composition root's ``open_stores``).
+StoreOpener = Callable[[Settings], Awaitable[Stores]]
+
+
+def create_app(
+    settings: Settings | None = None,
+    stores: Stores | None = None,
+    *,
+    open_stores: StoreOpener | None = None,
+) -> Starlette:
+    """Build the app around ``stores`` (already open: tests share theirs), or around the
+    stores ``open_stores`` opens at start-up and that are closed at shutdown."""
     settings = settings or get_settings()
-    state: dict[str, Any] = {"stores": stores}
+    if stores is None and open_stores is None:
+        raise ValueError("create_app needs the stores or a way to open them")
+    state = AppState(stores)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        owned = state["stores"] is None
+        owned = state.stores is None
         if owned:
-            state["stores"] = await build_stores(settings)
-            if settings.seed_on_start:
-                from philos.seed.loader import seed_missing
-
-                await seed_missing(state["stores"])
-            state["stores"].start_background()
+            assert open_stores is not None
+            state.stores = await open_stores(settings)
             # Everything built so far lives as long as the process: move it out of the
             # collector's sight, so full collections stay short under load.
             gc.collect()
@@ -61,8 +68,8 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         try:
             yield
         finally:
-            if owned:
-                await state["stores"].aclose()
+            if owned and state.stores is not None:
+                await state.stores.aclose()
 
     graphql = PhilosGraphQL(settings, state, Tokens(load_secret(settings)))
 
@@ -73,7 +80,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         """Ready while the core SQL store answers. A separate graph or thesis store that is
         down is reported (its fields answer null with an error) but keeps no pod out of
         rotation: restarting the API would not bring Neo4j or MongoDB back."""
-        stores: Stores | None = state["stores"]
+        stores = state.stores
         if stores is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         checks: dict[str, str] = {}
@@ -135,13 +142,3 @@ async def unhandled(request: Request, exc: Exception) -> Response:
     """Starlette's own last resort (only reached if ``SecurityHeaders`` itself failed)."""
     request_id = scope_request_id(request.scope)
     return http_error(500, f"Unexpected error. Quote request id {request_id} when reporting it.")
-
-
-def serve_app() -> Starlette:
-    """The factory ``philos serve`` runs: JSON logs first, then the app. (Configured here, in
-    the serving process, so ``--reload`` workers log the same way.)"""
-    from philos.gateway.logs import configure_logging
-
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    return create_app(settings)

@@ -37,23 +37,24 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from philos.compile.extension import CompiledQueries
 from philos.config import Settings
+from philos.datasources.loaders import build_loaders
 from philos.datasources.resilience import CallBudget, request_calls, request_deadline
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from philos.domain import ANONYMOUS, AuthError, Principal
 from philos.gateway import bodies
 from philos.gateway.answers import AnswerIndex, record_answer
-from philos.gateway.auth import Tokens, VerifiedTokens
 from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
 from philos.gateway.input_limits import ListLimits
-from philos.gateway.limits import CostLimit, ResponseSizeLimit, limit_rules
 from philos.gateway.metrics import OperationMetrics
 from philos.gateway.middleware import page_csp
+from philos.gateway.query_limits import CostLimit, ResponseSizeLimit, limit_rules
 from philos.gateway.response_cache import ResponseCache
 from philos.gateway.schema_names import HideSchemaNames
+from philos.gateway.state import AppState
 from philos.gateway.text_input import RejectUnstorableText
-from philos.resolvers.loaders import build_loaders
-from philos.schema.context import Context
 from philos.schema.root import build_schema
+from philos.tokens import Tokens, VerifiedTokens
+from philos.types.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON_TYPES = ("application/json", GRAPHQL_RESPONSE)
@@ -112,7 +113,7 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 class PhilosGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, state: dict[str, Any], tokens: Tokens) -> None:
+    def __init__(self, settings: Settings, state: AppState, tokens: Tokens) -> None:
         super().__init__(
             make_schema(settings),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
@@ -162,7 +163,8 @@ class PhilosGraphQL(GraphQL[Context, None]):
                 raise RateLimited(max(1, math.ceil((slot + 1) * window - time.time())))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        stores: Stores = self.state["stores"]
+        stores = self.state.stores
+        assert stores is not None  # requests are served only after start-up
         principal = self.principal_for(request.headers.get("authorization"))
         if principal.user_id:
             structlog.contextvars.bind_contextvars(user_id=principal.user_id)

@@ -26,7 +26,7 @@ from strawberry.extensions import SchemaExtension
 
 from philos.gateway.documents import chosen_operation, selected_fields
 from philos.gateway.text_input import bad_input
-from philos.schema.hints import MAX_ITEMS, metadata
+from philos.types.hints import MAX_ITEMS, metadata
 
 DEFAULT_MAX_ITEMS = 100
 

@@ -14,13 +14,12 @@ from collections.abc import Iterator
 
 import structlog
 from graphql import GraphQLError
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import Counter, Histogram
 from strawberry.extensions import SchemaExtension
 
 from philos.gateway import logs
+from philos.metrics import REGISTRY
 
-disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created series only add noise to every scrape
-REGISTRY = CollectorRegistry(auto_describe=True)
 access_log = structlog.stdlib.get_logger("philos.access")
 
 GRAPHQL_REQUESTS = Counter(

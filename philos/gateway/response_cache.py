@@ -37,8 +37,8 @@ from prometheus_client import Counter
 from strawberry.extensions import SchemaExtension
 
 from philos.gateway.documents import chosen_operation, selected_fields
-from philos.gateway.metrics import REGISTRY
-from philos.schema.hints import PER_CALLER, metadata
+from philos.metrics import REGISTRY
+from philos.types.hints import PER_CALLER, metadata
 
 RESPONSES = Counter(
     "philos_response_cache",

@@ -10,16 +10,16 @@ from philos.resolvers.permissions import (
     require_editor,
     require_owner_or_admin,
 )
-from philos.schema.context import Context
-from philos.schema.inputs import CreateConceptInput, RelateConceptsInput, UpdateConceptInput
-from philos.schema.payloads import (
+from philos.types.context import Context
+from philos.types.inputs import CreateConceptInput, RelateConceptsInput, UpdateConceptInput
+from philos.types.objects import Concept, Relation
+from philos.types.payloads import (
     ConceptSuccess,
     DeleteSuccess,
     Failure,
     RelationSuccess,
     attempt,
 )
-from philos.schema.types import Concept, Relation
 from philos.validation import MAX_ALIASES, WIKIDATA_RE, Checker, is_id
 
 UNSET = strawberry.UNSET

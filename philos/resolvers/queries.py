@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from philos import domain
-from philos.schema.context import Context
-from philos.schema.limits import MAX_PAGE, UserInputError, check_range, decode_cursor, encode_cursor
-from philos.schema.types import (
+from philos.types.context import Context
+from philos.types.objects import (
     Concept,
     ConceptConnection,
     ConceptEdge,
@@ -17,6 +16,7 @@ from philos.schema.types import (
     ThesisConnection,
     ThesisEdge,
 )
+from philos.types.paging import MAX_PAGE, UserInputError, check_range, decode_cursor, encode_cursor
 from philos.validation import is_id
 
 

@@ -7,16 +7,16 @@ import strawberry
 from philos import domain
 from philos.resolvers.concepts import require_concepts
 from philos.resolvers.permissions import require_editor, require_owner_or_admin
-from philos.schema.context import Context
-from philos.schema.inputs import (
+from philos.types.context import Context
+from philos.types.inputs import (
     AddArgumentInput,
     ArgumentInput,
     CreateThesisInput,
     SourceInput,
     UpdateThesisInput,
 )
-from philos.schema.payloads import DeleteSuccess, Failure, ThesisSuccess, attempt
-from philos.schema.types import Thesis
+from philos.types.objects import Thesis
+from philos.types.payloads import DeleteSuccess, Failure, ThesisSuccess, attempt
 from philos.validation import MAX_ARGUMENTS, MAX_RELATED, MAX_SOURCES, Checker, is_id
 
 UNSET = strawberry.UNSET

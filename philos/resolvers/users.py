@@ -7,18 +7,18 @@ import re
 
 from philos import domain
 from philos.config import Settings
-from philos.datasources.wiring import Stores
-from philos.gateway.auth import (
+from philos.datasources.stores import Stores
+from philos.passwords import MAX_PASSWORD, password_problem
+from philos.resolvers.permissions import require_role
+from philos.resolvers.throttle import SignInThrottle
+from philos.tokens import (
     REFRESH_TTL,
     hash_password,
     hash_refresh_token,
     new_refresh_token,
     verify_password,
 )
-from philos.passwords import MAX_PASSWORD, password_problem
-from philos.resolvers.permissions import require_role
-from philos.resolvers.throttle import SignInThrottle
-from philos.schema.context import Context
+from philos.types.context import Context
 from philos.validation import Checker, is_id
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")

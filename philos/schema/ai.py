@@ -18,13 +18,14 @@ import strawberry
 
 from philos import domain
 from philos.ai import operations as ops
-from philos.ai.records import RelationSuggestion as SuggestionRecord
-from philos.ai.records import SuggestionStatus
 from philos.ai.service import AiNotConfigured, CallInfo
 from philos.datasources.ports import LlmFailed, LlmRateLimited
-from philos.schema.enums import RelationType, Stance
-from philos.schema.hints import store_cost
-from philos.schema.payloads import (
+from philos.domain.ai import RelationSuggestion as SuggestionRecord
+from philos.domain.ai import SuggestionStatus
+from philos.types.enums import RelationType, Stance
+from philos.types.hints import store_cost
+from philos.types.objects import Concept, PhilosInfo, Provenance, Relation, Thesis, concept_by_id
+from philos.types.payloads import (
     Conflict,
     Failure,
     Forbidden,
@@ -34,7 +35,6 @@ from philos.schema.payloads import (
     ValidationFailed,
     failure_of,
 )
-from philos.schema.types import Concept, PhilosInfo, Provenance, Relation, Thesis, concept_by_id
 
 strawberry.enum(SuggestionStatus, description="Whether a relation suggestion was accepted yet.")
 

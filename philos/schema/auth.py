@@ -9,12 +9,13 @@ import strawberry
 from strawberry.types import Info
 
 from philos import domain
-from philos.gateway.auth import ACCESS_TTL
 from philos.resolvers import users
-from philos.schema.context import Context
-from philos.schema.enums import Role
-from philos.schema.hints import per_caller
-from philos.schema.payloads import (
+from philos.tokens import ACCESS_TTL
+from philos.types.context import Context
+from philos.types.enums import Role
+from philos.types.hints import per_caller
+from philos.types.objects import User
+from philos.types.payloads import (
     AuthFailed,
     AuthRateLimited,
     Conflict,
@@ -25,7 +26,6 @@ from philos.schema.payloads import (
     attempt,
     attempt_auth,
 )
-from philos.schema.types import User
 
 PhilosInfo = Info[Context, None]
 

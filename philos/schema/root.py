@@ -11,17 +11,16 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from philos import domain
-from philos.ai.records import SuggestionStatus
-from philos.datasources.sql.suggestions import SqlSuggestionStore
+from philos.domain.ai import SuggestionStatus
 from philos.resolvers import concepts as concept_ops
 from philos.resolvers import queries
 from philos.resolvers import theses as thesis_ops
 from philos.schema.ai import AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, resolve_me
-from philos.schema.context import Context
-from philos.schema.enums import ConceptOrder, Stance
-from philos.schema.hints import list_field, per_caller, store_cost
-from philos.schema.inputs import (
+from philos.types.context import Context
+from philos.types.enums import ConceptOrder, Stance
+from philos.types.hints import list_field, per_caller, store_cost
+from philos.types.inputs import (
     AddArgumentInput,
     CreateConceptInput,
     CreateThesisInput,
@@ -29,14 +28,7 @@ from philos.schema.inputs import (
     UpdateConceptInput,
     UpdateThesisInput,
 )
-from philos.schema.payloads import (
-    CreateConceptResult,
-    DeleteResult,
-    RelateConceptsResult,
-    ThesisResult,
-    UpdateConceptResult,
-)
-from philos.schema.types import (
+from philos.types.objects import (
     Concept,
     ConceptConnection,
     ConceptPath,
@@ -44,6 +36,13 @@ from philos.schema.types import (
     RelationTypes,
     Thesis,
     ThesisConnection,
+)
+from philos.types.payloads import (
+    CreateConceptResult,
+    DeleteResult,
+    RelateConceptsResult,
+    ThesisResult,
+    UpdateConceptResult,
 )
 from philos.validation import MAX_TAGS, is_id
 
@@ -142,7 +141,7 @@ class Query:
         concept_id: strawberry.ID,
         status: SuggestionStatus | None = None,
     ) -> list[RelationSuggestion]:
-        store = SqlSuggestionStore(info.context.stores.sql)
+        store = info.context.stores.suggestions
         found = await store.by_concept(str(concept_id), status) if is_id(concept_id) else []
         return [RelationSuggestion.from_record(s) for s in found]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from philos import domain
 from philos.datasources.ports import Store
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from philos.domain import StoreUnavailableError
 from philos.timeouts import within
 from philos.validation import SLUG_RE
@@ -278,5 +278,5 @@ async def _seed_theses(stores: Stores, theses: list[domain.Thesis], added: dict[
 
 async def reset(stores: Stores) -> None:
     """Drop and recreate the SQL schema (the other stores follow concept deletions)."""
-    await stores.sql.drop_schema()
-    await stores.sql.create_schema()
+    await stores.database.drop_schema()
+    await stores.database.create_schema()

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from philos.bootstrap import build_llm, create_app
 from philos.datasources.ports import LLM
-from philos.datasources.wiring import Stores, build_llm
+from philos.datasources.stores import Stores
 from philos.domain import Role
-from philos.gateway.app import create_app
 from philos.seed.loader import seed
 from tests.ai.fake_anthropic import FakeAnthropic
 from tests.api.conftest import SMALL_CORPUS, Api, make_user

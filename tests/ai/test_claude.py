@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from philos.ai.limits import BoundedLLM
+from philos.ai.quotas import BoundedLLM
+from philos.bootstrap import build_llm
 from philos.config import Settings
 from philos.datasources.claude import ClaudeLLM, retry_after_seconds
-from philos.datasources.wiring import build_llm
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from philos.ai.limits import BoundedLLM, Busy
 from philos.ai.prompts import THESES_OUTPUT, GeneratedTheses
+from philos.ai.quotas import BoundedLLM, Busy
 from philos.datasources.ports import LlmAnswer, StructuredOutput, TokenUsage
 from philos.domain import Role
 from tests.ai.conftest import OpenAi

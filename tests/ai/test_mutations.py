@@ -21,10 +21,11 @@ from tests.ai.helpers import (
     thesis_ids,
 )
 from tests.api.conftest import Api
+from tests.sql_access import sql_db
 
 
 async def ledger(api: Api) -> list[dict[str, object]]:
-    async with api.stores.sql.connect() as conn:
+    async with sql_db(api.stores).connect() as conn:
         rows = await conn.execute(select(ai_calls_t).order_by(ai_calls_t.c.created_at))
         return [dict(r._mapping) for r in rows]
 

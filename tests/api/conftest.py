@@ -9,11 +9,11 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from philos.datasources.wiring import Stores
+from philos.bootstrap import create_app
+from philos.datasources.stores import Stores
 from philos.domain import Role, User, new_id
-from philos.gateway.app import create_app
-from philos.gateway.auth import Tokens
 from philos.seed.loader import read_corpus, seed
+from philos.tokens import Tokens
 from tests.conftest import FIXTURES, JWT_SECRET, settings_for
 
 SMALL_CORPUS = read_corpus((FIXTURES / "small_corpus.toml").read_text("utf-8"))

@@ -11,13 +11,14 @@ import jwt
 import pytest
 from sqlalchemy import delete
 
+from philos.bootstrap import create_app
 from philos.config import Settings
 from philos.datasources.sql.tables import users_t
 from philos.domain import Role
-from philos.gateway.app import create_app
-from philos.gateway.auth import load_secret
+from philos.tokens import load_secret
 from tests.api.conftest import PASSWORD, TOKENS, Api, make_user
 from tests.conftest import JWT_SECRET
+from tests.sql_access import sql_db
 
 AUTH = """__typename ... on Problem { message }
     ... on AuthSuccess { accessToken refreshToken expiresIn user { id email role displayName } }"""
@@ -41,7 +42,7 @@ async def register(api: Api, email: str, password: str = PASSWORD) -> dict[str, 
 
 
 async def test_first_account_becomes_admin_then_readers(api: Api) -> None:
-    async with api.stores.sql.begin() as conn:
+    async with sql_db(api.stores).begin() as conn:
         await conn.execute(delete(users_t))
     first = await register(api, "first@philos.test")
     assert first["__typename"] == "AuthSuccess"

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import event
 
 from philos import domain
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from tests.api.conftest import Api
 from tests.conftest import MONGO_COMMANDS, clear_cache, unwrap
+from tests.sql_access import sql_db
 
 NESTED = """query($n: Int!) { concepts(first: $n) { totalCount nodes {
     name thesisCount
@@ -31,7 +32,7 @@ def counting(stores: Stores) -> Iterator[list[str]]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engine = stores.sql.engine.sync_engine
+    engine = sql_db(stores).engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements

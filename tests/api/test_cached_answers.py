@@ -15,10 +15,10 @@ import pytest
 import structlog
 from starlette.applications import Starlette
 
-from philos.datasources.wiring import Stores
+from philos.bootstrap import create_app
+from philos.datasources.stores import Stores
 from philos.domain import Role
 from philos.gateway.answers import AnswerIndex
-from philos.gateway.app import create_app
 from philos.gateway.graphql import PhilosGraphQL
 from philos.seed.loader import seed
 from tests.api.conftest import SMALL_CORPUS, TOKENS, make_user

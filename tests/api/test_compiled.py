@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import Mode, queries
 from sqlalchemy.exc import DBAPIError
 
+from philos.bootstrap import create_app
 from philos.compile.extension import COMPILED
 from philos.compile.sql import Statement
 from philos.datasources.resilience import BREAKER_STATE
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from philos.domain import (
     Concept,
     ConceptFilter,
@@ -34,7 +35,6 @@ from philos.domain import (
     new_id,
     utcnow,
 )
-from philos.gateway.app import create_app
 from philos.seed.loader import read_corpus, seed
 from tests.api.conftest import make_user
 from tests.api.test_batching import counting

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from tests.api.conftest import Api
 
 
@@ -149,12 +149,12 @@ async def test_unexpected_errors_are_masked(api: Api, monkeypatch: pytest.Monkey
 async def test_errors_from_extension_hooks_are_masked_too(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import philos.gateway.limits
+    import philos.gateway.query_limits
 
     def explode(*_args: Any, **_kwargs: Any) -> int:
         raise RuntimeError("secret internals of the cost limit")
 
-    monkeypatch.setattr(philos.gateway.limits, "operation_cost", explode)
+    monkeypatch.setattr(philos.gateway.query_limits, "operation_cost", explode)
     response = await api.client.post(
         "/graphql", json={"query": "{ concepts { totalCount } }"}, headers={"x-request-id": "r-9"}
     )

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from philos.datasources.wiring import Stores
-from philos.gateway.app import create_app
+from philos.bootstrap import create_app
+from philos.datasources.stores import Stores
 from tests.api.conftest import Api
 from tests.conftest import settings_for
 

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from philos.datasources.sql.tables import metadata
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from tests.api.conftest import Api
+from tests.sql_access import sql_db
 
 MISSING = "0b6c9a1e-7d7e-4f1e-8a0e-5f0f3a9d2c11"
 RESULT = (
@@ -19,7 +20,7 @@ GONE = "__typename ... on Problem { message } ... on DeleteSuccess { id }"
 
 
 async def snapshot(stores: Stores) -> dict[str, list[Any]]:
-    async with stores.sql.connect() as conn:
+    async with sql_db(stores).connect() as conn:
         return {
             table.name: sorted(
                 (tuple(map(str, row)) for row in await conn.execute(select(table))), key=str

@@ -236,7 +236,7 @@ def test_compose_prometheus_config_loads_the_alert_rules(tmp_path: Path) -> None
 def test_app_metrics_pass_promtool_check_metrics() -> None:
     from prometheus_client import generate_latest
 
-    from philos.gateway.metrics import REGISTRY
+    from philos.metrics import REGISTRY
 
     exposition = generate_latest(REGISTRY).decode()
     assert "philos_graphql_requests_total" in exposition

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from philos.bootstrap import build_stores, create_app
 from philos.config import Settings
-from philos.datasources.wiring import Stores, build_stores
+from philos.datasources.stores import Stores
 from philos.domain import Role
-from philos.gateway.app import create_app
 from philos.seed.loader import seed
 from tests.api.conftest import SMALL_CORPUS, TOKENS, make_user
 from tests.conftest import settings_for

@@ -24,6 +24,7 @@ from sqlalchemy.pool import QueuePool
 
 from tests.fuzz.conftest import FuzzServer
 from tests.fuzz.leaks import check_answer
+from tests.sql_access import sql_db
 
 # `concepts` is non-null, so its BAD_USER_INPUT nulls the whole `data`, and graphql-core then
 # cancels the sibling field's store call while it is running.
@@ -59,7 +60,7 @@ def test_cancelled_store_calls_return_their_connections(
     fresh_server: FuzzServer, http: httpx.Client
 ) -> None:
     assert fresh_server.stores is not None
-    pool = fresh_server.stores.sql.engine.pool
+    pool = sql_db(fresh_server.stores).engine.pool
     assert isinstance(pool, QueuePool)
     gc.disable()  # or the collector may tidy up before we look
     try:

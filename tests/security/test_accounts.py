@@ -21,15 +21,16 @@ import pytest
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from philos.bootstrap import build_stores, create_app
 from philos.config import Settings
 from philos.datasources.sql.tables import refresh_tokens_t, users_t
-from philos.datasources.wiring import Stores, build_stores
+from philos.datasources.stores import Stores
 from philos.domain import Role
-from philos.gateway.app import create_app
 from philos.passwords import password_problem
 from tests.api.conftest import PASSWORD, make_user
 from tests.conftest import clear_cache, settings_for
 from tests.security.documents import drawn
+from tests.sql_access import sql_db
 
 AUTH = """__typename ... on Problem { message }
     ... on AuthRateLimited { retryAfterSeconds }
@@ -100,7 +101,7 @@ def site_for(stores: Stores, sql_url: str, tmp_path: Path) -> Callable[..., Any]
 
 
 async def snapshot(stores: Stores) -> tuple[list[Any], list[Any]]:
-    async with stores.sql.connect() as conn:
+    async with sql_db(stores).connect() as conn:
         users = (await conn.execute(select(users_t).order_by(users_t.c.id))).all()
         tokens = (
             await conn.execute(select(refresh_tokens_t).order_by(refresh_tokens_t.c.id))
@@ -109,7 +110,7 @@ async def snapshot(stores: Stores) -> tuple[list[Any], list[Any]]:
 
 
 async def roles(stores: Stores) -> list[str]:
-    async with stores.sql.connect() as conn:
+    async with sql_db(stores).connect() as conn:
         return [r.role for r in await conn.execute(select(users_t.c.role))]
 
 

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
+from philos.datasources.ports import Cache, ConceptStore
 from philos.datasources.resilience import Breakers, Guarded, request_deadline
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from philos.domain import (
     ConceptFilter,
     ConceptOrder,
@@ -27,6 +28,7 @@ from philos.domain import (
     StoreUnavailableError,
 )
 from tests.security.documents import drawn
+from tests.sql_access import sql_db
 
 THRESHOLD = 5  # the default PHILOS_BREAKER_THRESHOLD the session's stores use
 surrogate_text = st.tuples(
@@ -73,7 +75,7 @@ async def test_refused_input_never_opens_the_breaker(stores: Stores) -> None:
     refusals = _refusals(stores)
     for _ in range(THRESHOLD + 2):  # past the threshold, with no success in between
         for what, call in refusals:
-            if what == "1500 tags" and not stores.sql.url.startswith("sqlite"):
+            if what == "1500 tags" and not sql_db(stores).url.startswith("sqlite"):
                 assert (await call()).total == 0  # PostgreSQL answers it, and finds nothing
                 continue
             with pytest.raises(InputRejectedError):  # SQLite: "Expression tree is too large"
@@ -98,7 +100,7 @@ class _Slow:
 
 async def test_the_requests_own_deadline_counts_nothing() -> None:
     breakers = Breakers(threshold=2, reset_seconds=60)
-    store: Any = Guarded(_Slow(), "slow", breakers, timeout=5.0)
+    store: Any = Guarded(_Slow(), ConceptStore, "slow", breakers, timeout=5.0)
     for _ in range(4):
         token = request_deadline.set(time.monotonic() + 0.05)
         try:
@@ -108,7 +110,7 @@ async def test_the_requests_own_deadline_counts_nothing() -> None:
             request_deadline.reset(token)
     assert await breakers.state("slow") == "closed"
     # The store's own timeout is an outage: it counts.
-    timed: Any = Guarded(_Slow(), "slow", breakers, timeout=0.05)
+    timed: Any = Guarded(_Slow(), ConceptStore, "slow", breakers, timeout=0.05)
     for _ in range(2):
         with pytest.raises(StoreUnavailableError):
             await timed.get_many(["x"])
@@ -120,7 +122,7 @@ async def test_an_unreachable_store_still_opens_the_breaker(unused_tcp_port: int
 
     breakers = Breakers(threshold=2, reset_seconds=60)
     cache = RedisCache(f"redis://127.0.0.1:{unused_tcp_port}/0")
-    store: Any = Guarded(cache, "redis", breakers, timeout=1.0)
+    store: Any = Guarded(cache, Cache, "redis", breakers, timeout=1.0)
     try:
         for _ in range(3):
             with pytest.raises(StoreUnavailableError):
@@ -147,9 +149,9 @@ async def test_a_store_waiting_on_another_is_not_blamed_for_it() -> None:
     """The inner call gets less time than the outer one has left, so the store that hangs
     times out first and is the one that counts."""
     breakers = Breakers(threshold=2, reset_seconds=60)
-    inner: Any = Guarded(_Slow(seconds=5.0), "slow", breakers, timeout=5.0)
+    inner: Any = Guarded(_Slow(seconds=5.0), ConceptStore, "slow", breakers, timeout=5.0)
     # The inner call gets 0.75 s of the outer's 1 s: a quarter second to report back.
-    outer: Any = Guarded(_Outer(inner), "outer", breakers, timeout=1.0)
+    outer: Any = Guarded(_Outer(inner), ConceptStore, "outer", breakers, timeout=1.0)
     for _ in range(3):
         with pytest.raises(StoreUnavailableError) as failed:
             await outer.get_many(["x"])

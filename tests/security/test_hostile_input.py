@@ -27,18 +27,19 @@ import pytest
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from philos.bootstrap import create_app
 from philos.datasources.resilience import BREAKER_STATE
 from philos.datasources.sql.tables import metadata as tables
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from philos.domain import Role
-from philos.gateway.app import create_app
 from philos.gateway.input_limits import DEFAULT_MAX_ITEMS
-from philos.schema.hints import MAX_ITEMS
 from philos.seed.loader import seed
+from philos.types.hints import MAX_ITEMS
 from tests.api.conftest import SMALL_CORPUS, TOKENS, make_user
 from tests.conftest import PRODUCTION_BACKENDS, settings_for
 from tests.fuzz.strategies import SCHEMA
 from tests.security.documents import drawn
+from tests.sql_access import sql_db
 
 CONCEPT_ID = sorted(c.id for c in SMALL_CORPUS.concepts)[0]
 ALLOWED_FAILURES = {"INTERNAL_SERVER_ERROR", "STORE_UNAVAILABLE"}
@@ -109,8 +110,8 @@ def _code_limit(type_name: str, field_name: str) -> int:
 
 
 def _code_limits() -> dict[str, int]:
-    from philos.schema.hints import metadata
     from philos.schema.root import build_schema
+    from philos.types.hints import metadata
 
     schema: Any = build_schema()._schema
     found: dict[str, int] = {}
@@ -293,7 +294,7 @@ async def _send(http: httpx.AsyncClient, target: Target, value: Any) -> dict[str
 
 
 async def _snapshot(stores: Stores) -> dict[str, list[tuple[Any, ...]]]:
-    async with stores.sql.connect() as conn:
+    async with sql_db(stores).connect() as conn:
         return {
             table.name: sorted(
                 (tuple(str(v) for v in row) for row in await conn.execute(select(table))),
@@ -348,8 +349,8 @@ async def test_odd_values_never_fail_the_server(client: httpx.AsyncClient) -> No
 def test_every_list_argument_states_its_limit() -> None:
     """Each list argument and list input field declares its maximum, and its description
     says it, so clients learn the limit from the schema."""
-    from philos.schema.hints import items_note, metadata
     from philos.schema.root import build_schema
+    from philos.types.hints import items_note, metadata
 
     schema: Any = build_schema()._schema
     positions: list[tuple[str, Any]] = []

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from philos.datasources.wiring import Stores
-from philos.gateway.app import create_app
+from philos.bootstrap import create_app
+from philos.datasources.stores import Stores
 from philos.seed.loader import seed
 from tests.api.conftest import SMALL_CORPUS, TOKENS, make_user
 from tests.conftest import settings_for

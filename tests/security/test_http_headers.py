@@ -13,8 +13,8 @@ import httpx
 import pydantic
 import pytest
 
-from philos.datasources.wiring import Stores
-from philos.gateway.app import create_app
+from philos.bootstrap import create_app
+from philos.datasources.stores import Stores
 from philos.seed.loader import seed
 from tests.api.conftest import SMALL_CORPUS
 from tests.conftest import settings_for

@@ -24,11 +24,12 @@ from sqlalchemy import select, text
 
 from philos import domain
 from philos.datasources.sql.tables import metadata
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from tests.conftest import unwrap
 from tests.security.conftest import Api, make_user
 from tests.security.documents import drawn
 from tests.services.plugin import ServiceControl
+from tests.sql_access import sql_db
 
 # Every wiring: SQL alone, and production's separate Neo4j and MongoDB-wire stores.
 EVERY_WIRING = pytest.mark.parametrize(
@@ -67,7 +68,7 @@ async def settled(stores: Stores) -> None:
 async def contents(stores: Stores) -> dict[str, Any]:
     """Everything every store of the wiring holds (sorted), to compare before and after."""
     out: dict[str, Any] = {}
-    async with stores.sql.connect() as conn:
+    async with sql_db(stores).connect() as conn:
         for table in metadata.sorted_tables:
             if table.name in ("outbox", "refresh_tokens"):
                 continue
@@ -101,7 +102,7 @@ async def contents(stores: Stores) -> dict[str, Any]:
 
 async def orphans(stores: Stores) -> list[str]:
     """Every record, in any store, that names a concept the concept database does not hold."""
-    async with stores.sql.connect() as conn:
+    async with sql_db(stores).connect() as conn:
         found = [
             f"sql {row[0]} {row[1]}"
             for sql in (

@@ -76,8 +76,8 @@ async def test_documented_variants_are_not_shared(api: Api, query: str) -> None:
 
 def test_per_caller_fields_are_marked_in_the_schema() -> None:
     """The mark lives on the fields that return the caller's own account."""
-    from philos.schema.hints import PER_CALLER, metadata
     from philos.schema.root import build_schema
+    from philos.types.hints import PER_CALLER, metadata
 
     schema: Any = build_schema()._schema
     marked = {

@@ -24,8 +24,8 @@ from graphql import (
     GraphQLSchema,
 )
 
-from philos.datasources.wiring import Stores
-from philos.gateway.app import create_app
+from philos.bootstrap import create_app
+from philos.datasources.stores import Stores
 from philos.gateway.graphql import make_schema
 from philos.gateway.schema_names import schema_names, words_in
 from philos.seed.loader import seed

@@ -33,16 +33,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
-from philos.datasources import wiring
+from philos import bootstrap
+from philos.bootstrap import build_stores, create_app
 from philos.datasources.sql.tables import outbox_t
 from philos.datasources.startup import SQL_SCHEMES, mask_url
-from philos.datasources.wiring import Stores, build_stores
+from philos.datasources.stores import Stores
 from philos.domain import ConceptFilter, ConceptOrder, Page, Role, utcnow
-from philos.gateway.app import create_app
 from philos.seed.loader import read_corpus
 from tests.conftest import settings_for, unwrap
 from tests.security.conftest import Api, make_user
 from tests.services.plugin import ServiceControl
+from tests.sql_access import sql_db
 
 CORPUS = read_corpus()
 PROFILE = settings(
@@ -228,7 +229,7 @@ def test_masking_never_shows_the_password() -> None:
 @pytest.fixture
 def quick_setup(monkeypatch: pytest.MonkeyPatch) -> None:
     # A store that is down costs the setup timeout (10 s) at a start; 4 s keeps the test short.
-    monkeypatch.setattr(wiring, "SETUP_TIMEOUT_SECONDS", 4.0)
+    monkeypatch.setattr(bootstrap, "SETUP_TIMEOUT_SECONDS", 4.0)
 
 
 @pytest.fixture
@@ -373,7 +374,7 @@ async def eventually(
 
 
 async def failed_at_least(stores: Stores, times: int) -> bool:
-    async with stores.sql.connect() as conn:
+    async with sql_db(stores).connect() as conn:
         value = (await conn.execute(select(func.max(outbox_t.c.attempts)))).scalar_one()
     return int(value or 0) >= times
 
@@ -413,7 +414,7 @@ async def test_the_relay_catches_up_within_seconds_of_a_store_coming_back(
         assert deleted["deleteConcept"]["__typename"] == "DeleteSuccess"
         # Several real back-offs, then the one a long outage ends with: a minute away.
         assert await eventually(lambda: failed_at_least(api.stores, 3), within=60)
-        async with api.stores.sql.begin() as conn:
+        async with sql_db(api.stores).begin() as conn:
             await conn.execute(
                 update(outbox_t).values(next_attempt_at=utcnow() + timedelta(seconds=60))
             )

@@ -23,15 +23,15 @@ import pytest
 from graphql import parse
 from hypothesis import strategies as st
 
+from philos.bootstrap import create_app
+from philos.datasources.loaders import walk_levels
 from philos.datasources.resilience import BREAKER_STATE
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from philos.domain import Direction, RelationType, Role
-from philos.gateway.app import create_app
-from philos.gateway.limits import operation_cost
-from philos.resolvers.loaders import walk_levels
-from philos.schema.hints import STORE_COST, metadata
+from philos.gateway.query_limits import operation_cost
 from philos.schema.root import build_schema
 from philos.seed.loader import read_corpus, seed
+from philos.types.hints import STORE_COST, metadata
 from tests.api.conftest import TOKENS, make_user
 from tests.api.test_batching import counting
 from tests.conftest import settings_for

@@ -11,8 +11,8 @@ from starlette.responses import Response
 
 from philos.domain import AuthError, Role
 from philos.gateway.answers import AnswerIndex, raw_digest
-from philos.gateway.auth import Tokens, VerifiedTokens
 from philos.gateway.response_cache import CachedAnswer, encode_entry, fresh_data
+from philos.tokens import Tokens, VerifiedTokens
 
 SECRET = "unit-secret-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789"
 

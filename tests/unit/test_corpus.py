@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from philos import domain
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from philos.seed.loader import read_corpus, seed
 from philos.validation import SLUG_RE, Checker, max_year
 

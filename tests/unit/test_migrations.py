@@ -13,7 +13,6 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SAWarning
 
-from philos.ai.records import RelationSuggestion
 from philos.config import normalise_sql_url
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.concepts import SqlConceptStore
@@ -22,6 +21,7 @@ from philos.datasources.sql.suggestions import SqlSuggestionStore
 from philos.datasources.sql.tables import metadata
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.domain import Concept, NotFoundError, Relation, RelationType, Stance, Thesis, new_id
+from philos.domain.ai import RelationSuggestion
 
 
 def _diff(connection: Any) -> list[Any]:

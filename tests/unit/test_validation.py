@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from philos.domain import ValidationError
-from philos.schema.limits import UserInputError, decode_cursor, encode_cursor
+from philos.types.paging import UserInputError, decode_cursor, encode_cursor
 from philos.validation import Checker
 
 

@@ -14,11 +14,11 @@ from sqlalchemy import ColumnElement, Row, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from philos.ai.records import AiCallRecord, RelationSuggestion, SuggestionStatus
-from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import aware, is_missing_reference, missing_concept
 from philos.datasources.sql.tables import ai_calls_t, relation_suggestions_t
 from philos.domain import NotFoundError, RelationType
+from philos.domain.ai import AiCallRecord, RelationSuggestion, SuggestionStatus
 
 s = relation_suggestions_t.c
 
@@ -75,11 +75,8 @@ async def _record(conn: AsyncConnection, call: AiCallRecord) -> None:
     )
 
 
-class SqlAiLedger:
+class SqlAiLedger(SqlStore):
     """Appends one row per successful model call."""
-
-    def __init__(self, db: SqlDatabase) -> None:
-        self.db = db
 
     async def record(self, call: AiCallRecord) -> None:
         async with self.db.begin() as conn:
@@ -108,10 +105,7 @@ class SqlAiLedger:
             ]
 
 
-class SqlSuggestionStore:
-    def __init__(self, db: SqlDatabase) -> None:
-        self.db = db
-
+class SqlSuggestionStore(SqlStore):
     async def get_many(self, ids: Sequence[str]) -> dict[str, RelationSuggestion]:
         if not ids:
             return {}

@@ -11,8 +11,8 @@ from typing import Annotated, TypeVar
 import strawberry
 
 from philos import domain
-from philos.schema.hints import store_cost
-from philos.schema.types import Concept, Relation, Thesis
+from philos.types.hints import store_cost
+from philos.types.objects import Concept, Relation, Thesis
 
 
 @strawberry.interface(description="An expected failure, with a message a person can act on.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import strawberry
 
-from philos.schema.enums import Polarity, RelationType, Stance, ThesisStatus
-from philos.schema.hints import list_field
+from philos.types.enums import Polarity, RelationType, Stance, ThesisStatus
+from philos.types.hints import list_field
 from philos.validation import MAX_ALIASES, MAX_ARGUMENTS, MAX_RELATED, MAX_SOURCES, MAX_TAGS
 
 

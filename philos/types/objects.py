@@ -12,8 +12,8 @@ import strawberry
 from strawberry.types import Info
 
 from philos import domain
-from philos.schema.context import Context
-from philos.schema.enums import (
+from philos.types.context import Context
+from philos.types.enums import (
     Direction,
     Polarity,
     ProvenanceKind,
@@ -22,8 +22,8 @@ from philos.schema.enums import (
     Stance,
     ThesisStatus,
 )
-from philos.schema.hints import list_argument, store_cost
-from philos.schema.limits import check_range
+from philos.types.hints import list_argument, store_cost
+from philos.types.paging import check_range
 from philos.validation import MAX_ARGUMENTS, MAX_SOURCES
 
 PhilosInfo = Info[Context, None]

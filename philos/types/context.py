@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from philos.config import Settings
-from philos.datasources.wiring import Stores
+from philos.datasources.loaders import Loaders
+from philos.datasources.stores import Stores
 from philos.domain import ANONYMOUS, Principal
-from philos.gateway.auth import Tokens
-from philos.resolvers.loaders import Loaders
+from philos.tokens import Tokens
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from philos.datasources.wiring import Stores
+from philos.datasources.stores import Stores
 from philos.domain import Concept, Direction, Relation, RelationType, Stance, Thesis, User
 
 K = TypeVar("K", bound=Hashable)

@@ -41,7 +41,7 @@ from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
-from philos.schema.hints import STORE_COST, StoreCost, metadata
+from philos.types.hints import STORE_COST, StoreCost, metadata
 
 
 @cache
