@@ -26,7 +26,7 @@ from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from philos.gateway.app import serve_app
+from philos.bootstrap import serve_app
 
 __all__ = ["ProfiledApp", "create_app"]
 

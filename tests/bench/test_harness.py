@@ -139,7 +139,7 @@ def test_cycle_placeholder_takes_numbers_lists_and_names() -> None:
 
 
 def test_repeats_count_requests_seen_before() -> None:
-    from bench.run import count_repeats
+    from bench.load import count_repeats
 
     assert count_repeats(pool=91_296, warmup=400, measured=2_000) == 0
     assert count_repeats(pool=1_000, warmup=100, measured=600) == 100  # hits the warm-up's

@@ -1,0 +1,71 @@
+"""The peer, PostGraphile v4 (one Node process), installed into bench/node_modules."""
+
+# It runs npm with arguments it builds.
+# ruff: noqa: S603
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from bench.common import BENCH, LOOPBACK, BenchError, log
+from bench.options import Options
+from bench.targets import ServerUnderTest
+from tests.services.servers import free_port
+
+POSTGRAPHILE_CLI = BENCH / "node_modules" / "postgraphile" / "cli.js"
+
+
+def ensure_postgraphile() -> str:
+    """``npm ci`` in bench/ when node_modules is missing or older than the lock file."""
+    lock = BENCH / "package-lock.json"
+    stamp = BENCH / "node_modules" / ".package-lock.json"
+    if (
+        not POSTGRAPHILE_CLI.exists()
+        or not stamp.exists()
+        or stamp.stat().st_mtime < lock.stat().st_mtime
+    ):
+        npm = shutil.which("npm")
+        if npm is None:
+            raise BenchError("npm is needed to install PostGraphile into bench/node_modules")
+        log("installing PostGraphile into bench/node_modules (npm ci)")
+        proc = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=BENCH,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise BenchError(f"npm ci failed in bench/:\n{proc.stdout}\n{proc.stderr}")
+    manifest = json.loads((POSTGRAPHILE_CLI.parent / "package.json").read_text())
+    return str(manifest["version"])
+
+
+def postgraphile_server(opts: Options, database_url: str, workdir: Path) -> ServerUnderTest:
+    port = free_port()
+    env = dict(os.environ)
+    env["NODE_ENV"] = "production"
+    cmd = [
+        "taskset",
+        "-c",
+        str(opts.server_cpu),
+        shutil.which("node") or "node",
+        str(POSTGRAPHILE_CLI),
+        "--connection",
+        database_url,
+        "--schema",
+        "public",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--simple-collections",
+        "both",
+        "--disable-query-log",
+        "--disable-graphiql",
+    ]
+    return ServerUnderTest("postgraphile", cmd, env, port, workdir / "postgraphile.log", "/graphql")

@@ -1,0 +1,168 @@
+"""The results: ratio lines, the markdown table and the description of the setup."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import _fmt, _run_text, loadavg
+from bench.load import Measurement
+from bench.options import Options
+from bench.queries import QUERIES
+from tests.services.servers import PostgresServer
+
+
+def ratio_lines(results: list[Measurement], opts: Options) -> list[str]:
+    by = {(m.server, m.query, m.mode): m for m in results}
+    lines = []
+    for key in opts.queries:
+        for mode in opts.modes:
+            ours, theirs = by.get(("philos", key, mode)), by.get(("postgraphile", key, mode))
+            if ours is None or theirs is None or not theirs.rps:
+                continue
+            cpu = (
+                f"{ours.cpu_ms_per_request / theirs.cpu_ms_per_request:.1f}x"
+                if ours.cpu_ms_per_request and theirs.cpu_ms_per_request
+                else "n/a"
+            )
+            lines.append(
+                f"({key}) {QUERIES[key].title}, {mode}: ratio philos/postgraphile: "
+                f"{ours.rps / theirs.rps:.2f} (req/s {ours.rps:,.0f} vs {theirs.rps:,.0f}; "
+                f"p99 {ours.p99_ms:.1f} vs {theirs.p99_ms:.1f} ms; server CPU per request "
+                f"{cpu})"
+            )
+    return lines
+
+
+def markdown(
+    results: list[Measurement], opts: Options, meta: dict[str, str], peaks: dict[str, int]
+) -> str:
+    by = {(m.server, m.query, m.mode): m for m in results}
+    rows = [
+        "| query | mode | server | req/s | p50 ms | p99 ms | SQL/req | of which SELECT | "
+        "DB ms/req | server CPU ms/req | server core % | wrk core % | requests | RSS MiB | "
+        "errors | req/s ratio |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for key in opts.queries:
+        for mode in opts.modes:
+            for server in opts.servers:
+                m = by.get((server, key, mode))
+                if m is None:
+                    continue
+                ratio = ""
+                other = by.get(("postgraphile", key, mode))
+                if server == "philos" and other is not None and other.rps:
+                    ratio = f"**{m.rps / other.rps:.2f}**"
+                rows.append(
+                    f"| ({key}) {QUERIES[key].title} | {mode} | {server} | {m.rps:,.0f} | "
+                    f"{m.p50_ms:.1f} | {m.p99_ms:.1f} | {_fmt(m.sql_per_request)} | "
+                    f"{_fmt(m.selects_per_request)} | {_fmt(m.db_ms_per_request, 2)} | "
+                    f"{_fmt(m.cpu_ms_per_request, 2)} | {m.core_share:.0%} | "
+                    f"{m.client_share:.0%} | {m.executed:,}"
+                    + (f" ({m.repeats:,} repeats)" if m.repeats else "")
+                    + f" | {m.rss_kib / 1024:.0f} | "
+                    f"{m.errors} | {ratio} |"
+                )
+    per_query: dict[str, dict[str, int]] = {}
+    for m in results:
+        if m.mode == "cold":
+            per_query.setdefault(m.query, {})[m.server] = m.pool
+    pools = "; ".join(
+        f"({key}) {next(iter(sizes.values())):,}"
+        if len(set(sizes.values())) == 1
+        else f"({key}) " + " / ".join(f"{server} {n:,}" for server, n in sizes.items())
+        for key, sizes in per_query.items()
+    )
+    meta_lines = "\n".join(f"- {k}: {v}" for k, v in meta.items())
+    peak_lines = ", ".join(f"{s} {kib / 1024:.0f} MiB" for s, kib in peaks.items())
+    summary = "\n".join(ratio_lines(results, opts))
+    return f"""# Philos vs PostGraphile — {meta["date"]} @ {meta["git"]}
+
+{rows[0]}
+{chr(10).join(rows[1:])}
+
+```text
+{summary}
+```
+
+req/s ratio = Philos req/s ÷ PostGraphile req/s (same run, same data, same core).
+Per-request columns divide by the requests the server executed (wrk's completed requests plus
+the one still in flight on each connection when wrk stopped, which the server finishes and
+the harness waits for). SQL/req = statements the servers' role ran (pg_stat_statements,
+BEGIN/ROLLBACK included), "of which SELECT" counts SELECT/WITH only, DB ms/req = their
+execution time inside PostgreSQL. Server CPU ms/req = user+system CPU time of the server
+process (/proc/PID/stat), the number least disturbed by other load on the machine; core % =
+that CPU time ÷ the run's wall time (near 100%: the server had its core and was CPU-bound;
+well below: it waited on the database or lost its core to other processes); wrk core % is the
+same for the load generator (near 100%: the client, not the server, set the pace). RSS = VmRSS
+of the server process after the run; peak (VmHWM) over the whole session: {peak_lines}.
+Cold requests do not repeat while the dataset allows; distinct cold requests per run:
+{pools}. "repeats" = measured cold requests that repeated an earlier one (a cache may
+have answered those; (c) has only one distinct request per concept).
+
+## Setup
+
+{meta_lines}
+"""
+
+
+def collect_meta(
+    opts: Options, pg: PostgresServer, postgraphile_version: str, sha: str, dirty: bool
+) -> dict[str, str]:
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "?"
+
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    spec = opts.spec
+    expected = spec.expected
+    pyver = platform.python_version()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load average (1/5/15 min) at start": loadavg(),
+        "git": sha + (" (philos/ had uncommitted changes)" if dirty else ""),
+        "machine": f"{cpu}, {os.cpu_count()} CPUs, Linux {platform.release()}",
+        "dataset": (
+            f"{expected['concepts']:,} concepts, {expected['theses']:,} theses "
+            f"({spec.theses_per_concept}/concept, {spec.arguments_per_thesis} arguments each), "
+            f"{expected['relations']:,} relations ({spec.relations_per_concept}/concept), "
+            f"seed {spec.seed}"
+        ),
+        "PostgreSQL": pg.psql("SHOW server_version")
+        + f", pg_stat_statements {'on' if pg.pg_stat_statements else 'OFF'}"
+        + f", pinned to CPU {opts.postgres_cpus}",
+        "Philos": (
+            f"Python {pyver}, uvicorn {version('uvicorn')} (uvloop {version('uvloop')}, "
+            f"httptools {version('httptools')}, 1 worker, no access log), strawberry-graphql "
+            f"{version('strawberry-graphql')}, SQLAlchemy {version('sqlalchemy')}, asyncpg "
+            f"{version('asyncpg')}; PHILOS_CACHE_TTL="
+            f"{opts.cache_ttl if opts.cache_ttl is not None else 'unset (product default)'}"
+        ),
+        "PostGraphile": (
+            f"{postgraphile_version} on Node {_run_text(['node', '--version'])}, one process, "
+            "NODE_ENV=production, --simple-collections both --disable-query-log"
+        ),
+        "pinning": (
+            f"server on CPU {opts.server_cpu}, wrk on CPU {opts.client_cpu}, "
+            f"PostgreSQL on CPU {opts.postgres_cpus}"
+        ),
+        "load": (
+            f"{' '.join(_run_text(['wrk', '-v']).split()[:2])}, 1 thread, "
+            f"{opts.connections} connections, "
+            f"{opts.warmup:g} s warm-up then {opts.duration:g} s measured per query and mode"
+        ),
+        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+    }

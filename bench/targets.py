@@ -1,0 +1,135 @@
+"""The servers under test: a process serving GraphQL on a loopback port, and Philos's."""
+
+# It starts the servers under test with command lines it builds.
+# ruff: noqa: S603
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import LOOPBACK, ROOT, BenchError, post_json
+from bench.options import Options
+from tests.services.servers import free_port
+
+READY_TIMEOUT = 90.0
+
+
+@dataclass
+class ServerUnderTest:
+    name: str
+    cmd: list[str]
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    ready_path: str
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/graphql"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as out:
+            self.proc = subprocess.Popen(
+                self.cmd,
+                env=self.env,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + READY_TIMEOUT
+        probe = json.dumps({"query": "{ __typename }"}).encode()
+        while True:
+            if self.proc.poll() is not None:
+                raise BenchError(self._failure(f"{self.name} exited with {self.proc.returncode}"))
+            try:
+                answer = post_json(self.url, probe, timeout=2.0)
+                if answer.get("data", {}).get("__typename") == "Query":
+                    return
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise BenchError(self._failure(f"{self.name} not ready in {READY_TIMEOUT:.0f}s"))
+            time.sleep(0.2)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def _failure(self, message: str) -> str:
+        try:
+            tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-40:])
+        except OSError:
+            tail = "<no log>"
+        return f"{message}\n--- last lines of {self.log_path} ---\n{tail}"
+
+
+def philos_server(
+    opts: Options, database_url: str, workdir: Path, profile_out: Path | None = None
+) -> ServerUnderTest:
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "PHILOS_SEED_ON_START": "false",
+            "PHILOS_ENV": "production",
+            "PHILOS_DATA_DIR": str(workdir / "philos-data"),
+            "PHILOS_LOG_LEVEL": "WARNING",
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            # Per-IP/per-user rate limits guard a public deployment; one load generator on
+            # loopback is a single client by design (PostGraphile has no such limit).
+            "PHILOS_RATE_LIMIT_IP": "0",
+            "PHILOS_RATE_LIMIT_USER": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    env.pop("PHILOS_CACHE_TTL", None)
+    if opts.cache_ttl is not None:
+        env["PHILOS_CACHE_TTL"] = opts.cache_ttl
+    uvicorn = [
+        "-m",
+        "uvicorn",
+        "philos.bootstrap:serve_app" if profile_out is None else "bench.profiled_app:create_app",
+        "--factory",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    if profile_out is not None:
+        env["BENCH_PROFILE_OUT"] = str(profile_out)
+    cmd = ["taskset", "-c", str(opts.server_cpu), sys.executable, *uvicorn]
+    return ServerUnderTest("philos", cmd, env, port, workdir / "philos.log", "/graphql")
