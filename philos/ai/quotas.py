@@ -11,18 +11,16 @@ import math
 import time
 from typing import Any, TypeVar
 
-from philos.datasources.ports import LLM, Cache, LlmAnswer, LlmRateLimited, StructuredOutput
+from philos.datasources.ports import LLM, Cache, LlmAnswer, StructuredOutput
+from philos.errors import (
+    Busy as Busy,
+)
+from philos.errors import (
+    QuotaExceeded as QuotaExceeded,
+)
 
 T = TypeVar("T")
 BUSY_RETRY_AFTER_SECONDS = 5
-
-
-class Busy(LlmRateLimited):
-    """Every slot for model calls in this process stayed taken for the whole queue timeout."""
-
-
-class QuotaExceeded(LlmRateLimited):
-    """The caller used up their AI requests for the current window."""
 
 
 class BoundedLLM:

@@ -33,8 +33,11 @@ from philos import domain
 from philos.ai.metrics import AI_CALLS, AI_DURATION, AI_REUSED, AI_TOKENS
 from philos.ai.prompts import PROMPT_VERSION, Prompt
 from philos.ai.quotas import QuotaExceeded, take_quota
-from philos.datasources.ports import LLM, LlmError, LlmFailed, LlmRateLimited, TokenUsage
+from philos.datasources.ports import LLM, LlmFailed, LlmRateLimited, TokenUsage
 from philos.domain.ai import AiCallRecord
+from philos.errors import (
+    AiNotConfigured as AiNotConfigured,
+)
 from philos.resolvers.permissions import require_editor
 from philos.types.context import Context
 
@@ -51,10 +54,6 @@ NOT_CONFIGURED = (
     "AI features are not enabled on this server. To enable them, set ANTHROPIC_API_KEY "
     "(optionally PHILOS_AI_MODEL) in the server's environment and restart it."
 )
-
-
-class AiNotConfigured(LlmError):
-    """No model is configured (no ANTHROPIC_API_KEY)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,18 @@ from philos.domain import (
     User,
 )
 from philos.domain.ai import AiCallRecord, RelationSuggestion, SuggestionStatus
+from philos.errors import (
+    LlmError as LlmError,
+)
+from philos.errors import (
+    LlmFailed as LlmFailed,
+)
+from philos.errors import (
+    LlmRateLimited as LlmRateLimited,
+)
+from philos.errors import (
+    TokenUsage as TokenUsage,
+)
 
 # Called inside a concept's delete, with the concept locked and the records of it kept in the
 # same database; raises (``ForbiddenError``) to refuse, and then nothing is deleted.
@@ -330,12 +342,8 @@ class Relay(Protocol):
 #
 # One call: a system prompt, the user's turn, the shape the answer must have, and an output
 # budget. The adapter forces the answer into that shape (a tool call), validates it again with
-# ``StructuredOutput.parse`` and raises ``LlmError`` for everything that is not a usable answer.
-#
-#     LlmError                 (.usage: tokens spent before it went wrong, if any)
-#      +-- LlmRateLimited      the provider or our own limits say "later" (.retry_after seconds)
-#      +-- LlmFailed           (.reason) timeout, connection, overloaded, upstream, max_tokens,
-#                              refusal, invalid_output
+# ``StructuredOutput.parse`` and raises ``LlmError`` for everything that is not a usable answer
+# (the ``LlmError`` branch of the tree in ``philos/errors.py``).
 
 T = TypeVar("T")
 
@@ -354,36 +362,11 @@ class StructuredOutput(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
-class TokenUsage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class LlmAnswer(Generic[T]):
     output: T
     usage: TokenUsage
     stop_reason: str
     model: str
-
-
-class LlmError(Exception):
-    def __init__(self, message: str, usage: TokenUsage | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.usage = usage or TokenUsage()
-
-
-class LlmRateLimited(LlmError):
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class LlmFailed(LlmError):
-    def __init__(self, reason: str, message: str, usage: TokenUsage | None = None) -> None:
-        super().__init__(message, usage)
-        self.reason = reason
 
 
 class LLM(Protocol):

@@ -10,12 +10,23 @@ starts without it (its fields fail, the outbox catches it up later).
 
 from __future__ import annotations
 
-import re
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import SplitResult, urlsplit
 
+from philos.errors import (
+    StartupError as StartupError,
+)
+from philos.errors import (
+    _secrets as _secrets,
+)
+from philos.errors import (
+    mask_url as mask_url,
+)
+from philos.errors import (
+    one_line as one_line,
+)
 from philos.timeouts import within
 
 T = TypeVar("T")
@@ -32,51 +43,6 @@ NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 MONGODB_SCHEMES = ("mongodb", "mongodb+srv")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 SQL_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg", "sqlite", "sqlite+aiosqlite")
-
-_SECRET_PARAM = re.compile(r"(?i)\b(password|passwd|pwd|secret|token)=[^&#\s]*")
-
-
-class StartupError(Exception):
-    """A setting start-up cannot work with; ``str()`` is one line naming it."""
-
-    def __init__(self, variable: str, url: str, reason: str) -> None:
-        self.variable = variable
-        tried = mask_url(url)
-        for secret in _secrets(url):  # as a whole word: a password "p" leaves "port" alone
-            reason = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", "***", reason)
-        super().__init__(one_line(f"{variable} (tried {tried!r}): {reason}"))
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password (and any password-like query parameter) replaced by ***.
-
-    Errs on the side of masking: everything between the user name and the last ``@`` goes.
-    """
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest:
-        userinfo, _, host = rest.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        rest = f"{user}:***@{host}" if colon else f"{user}@{host}"
-        url = f"{scheme}://{rest}"
-    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", url)
-
-
-def _secrets(url: str) -> Iterable[str]:
-    """The password as written and decoded, so a driver's message cannot echo it."""
-    _, sep, rest = url.partition("://")
-    if sep and "@" in rest:
-        userinfo = rest.rpartition("@")[0]
-        _, colon, password = userinfo.partition(":")
-        if colon and password:
-            yield from sorted({password, unquote(password)}, key=len, reverse=True)
-    for match in _SECRET_PARAM.finditer(url):
-        value = match.group(0).partition("=")[2]
-        if value:
-            yield value
 
 
 def check_url(variable: str, url: str, schemes: tuple[str, ...], *, host: bool = True) -> None:

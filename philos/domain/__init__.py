@@ -12,6 +12,40 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
+from philos.errors import (
+    AuthError as AuthError,
+)
+from philos.errors import (
+    AuthRateLimitedError as AuthRateLimitedError,
+)
+from philos.errors import (
+    BudgetExceededError as BudgetExceededError,
+)
+from philos.errors import (
+    ConflictError as ConflictError,
+)
+from philos.errors import (
+    FieldProblem as FieldProblem,
+)
+from philos.errors import (
+    ForbiddenError as ForbiddenError,
+)
+from philos.errors import (
+    InputRejectedError as InputRejectedError,
+)
+from philos.errors import (
+    NotFoundError as NotFoundError,
+)
+from philos.errors import (
+    PhilosError as PhilosError,
+)
+from philos.errors import (
+    StoreUnavailableError as StoreUnavailableError,
+)
+from philos.errors import (
+    ValidationError as ValidationError,
+)
+
 T = TypeVar("T")
 
 
@@ -248,93 +282,3 @@ class Path:
 
 
 # Errors --------------------------------------------------------------------------------------
-
-
-class PhilosError(Exception):
-    """Base of the expected failures; each becomes a typed payload for the client."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotFoundError(PhilosError):
-    def __init__(self, kind: str, ident: str) -> None:
-        super().__init__(f"No {kind} with id '{ident}' exists.")
-        self.kind = kind
-        self.ident = ident
-
-
-@dataclass(frozen=True, slots=True)
-class FieldProblem:
-    field: str
-    message: str
-
-
-class ValidationError(PhilosError):
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        summary = " ".join(f"{p.field}: {p.message}" for p in problems)
-        super().__init__(f"The input is not valid. {summary}")
-        self.problems = problems
-
-
-class ForbiddenError(PhilosError):
-    """The caller may not do this; the message says what role or sign-in it needs."""
-
-
-class AuthError(PhilosError):
-    """Credentials or a token were wrong, expired or revoked."""
-
-
-class AuthRateLimitedError(PhilosError):
-    """Too many failed sign-ins for the account or from the client: wait ``retry_after``
-    seconds (during a lock-out even the right password is refused)."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"Too many failed attempts; try again in {retry_after} seconds."
-            if retry_after > 1
-            else "Too many failed attempts; try again in a second."
-        )
-        self.retry_after = retry_after
-
-
-class StoreUnavailableError(PhilosError):
-    """A backing store timed out, failed or is behind an open circuit breaker."""
-
-    def __init__(self, store: str, reason: str) -> None:
-        super().__init__(
-            f"The {store} store is unavailable right now ({reason}); try again shortly."
-        )
-        self.store = store
-        self.reason = reason
-
-
-class ConflictError(PhilosError):
-    def __init__(self, message: str, current_version: int | None = None) -> None:
-        super().__init__(message)
-        self.current_version = current_version
-
-
-class InputRejectedError(PhilosError):
-    """A store refused a value the caller sent (not encodable, out of range, too large).
-
-    The store is healthy; this is the caller's mistake and counts against no breaker."""
-
-    def __init__(self, store: str) -> None:
-        super().__init__(
-            f"The {store} store cannot accept a value in this request (text it cannot store, "
-            "a number out of range, or a value too large); change the input and try again."
-        )
-        self.store = store
-
-
-class BudgetExceededError(PhilosError):
-    """The request used up its budget of store calls; the rest of it is not run."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            f"The query needs more than {limit} store calls, this server's limit for one "
-            "request; ask for fewer or smaller nested lists, or split it into several queries."
-        )
-        self.limit = limit

@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from prometheus_client import Counter, Histogram
 
 from philos.datasources.resilience import request_deadline
@@ -43,7 +42,7 @@ from philos.gateway.metrics import (
     log_operation,
     operation_label,
 )
-from philos.gateway.middleware import scope_request_id
+from philos.gateway.middleware import bind_request
 from philos.gateway.response_cache import (
     ANSWER_NOTE,
     RESPONSE_HITS,
@@ -55,7 +54,9 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from philos.gateway.graphql import PhilosGraphQL
+    from philos.config import Settings
+    from philos.gateway.callers import Callers
+    from philos.gateway.state import AppState
 
 INDEX_SIZE = 4096
 RAW_KEY = "philos.raw_request_key"
@@ -169,12 +170,22 @@ def _replaying(messages: Sequence[Message], receive: Receive) -> Receive:
 class CachedAnswers:
     """ASGI middleware: answer ``/graphql`` requests the ``AnswerIndex`` knows from the cache."""
 
-    def __init__(self, app: ASGIApp, view: PhilosGraphQL) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        state: AppState,
+        callers: Callers,
+        index: AnswerIndex,
+    ) -> None:
         self.app = app
-        self.view = view
-        self.enabled = view.settings.response_cache_ttl > 0
-        self.max_bytes = view.settings.max_body_bytes
-        self.timeout = view.settings.request_timeout
+        self.state = state
+        self.callers = callers
+        self.index = index
+        self.enabled = settings.response_cache_ttl > 0
+        self.max_bytes = settings.max_body_bytes
+        self.timeout = settings.request_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -182,7 +193,7 @@ class CachedAnswers:
             or scope["type"] != "http"
             or scope["path"] != "/graphql"
             or scope.get("root_path")
-            or self.view.state.stores is None
+            or self.state.stores is None
         ):
             await self.app(scope, receive, send)
             return
@@ -228,9 +239,8 @@ class CachedAnswers:
         self, scope: Scope, watched: dict[bytes, bytes], body: bytes, send: Send
     ) -> bool:
         """Answer from the cache and return True, or return False for the normal path."""
-        view = self.view
         authorization = watched.get(b"authorization")
-        principal = view.principal_or_none(
+        principal = self.callers.principal_or_none(
             None if authorization is None else authorization.decode("latin-1")
         )
         if principal is None:  # the normal path answers 401
@@ -246,30 +256,26 @@ class CachedAnswers:
             principal.role.value,
         )
         scope.setdefault("state", {})[RAW_KEY] = key
-        answer = view.answers.get(key)
+        answer = self.index.get(key)
         if answer is None:
             return False
         started = time.perf_counter()
-        request_id = scope_request_id(scope)
-        structlog.contextvars.clear_contextvars()
-        if principal.user_id:
-            structlog.contextvars.bind_contextvars(request_id=request_id, user_id=principal.user_id)
-        else:
-            structlog.contextvars.bind_contextvars(request_id=request_id)
+        request_id = bind_request(scope, principal)
         request_deadline.set(time.monotonic() + self.timeout)
-        stores = view.state.stores
+        stores = self.state.stores
         assert stores is not None  # checked by the caller
         stamp, found = await stores.versions.stamp_with([answer.cache_key])
         data = fresh_data(found.get(answer.cache_key), stamp)
         if data is None:
             return False
         client = scope.get("client")
-        limited = await view.rate_limited(stores, client[0] if client else "unknown", principal)
+        ip = client[0] if client else "unknown"
+        limited = await self.callers.over_limit(stores.cache, ip, principal)
         if limited is not None:
             await _send(limited, request_id, send)
             return True
         body_out = _DATA_OPEN + data + _DATA_CLOSE
-        view.answers.hits += 1
+        self.index.hits += 1
         elapsed = time.perf_counter() - started
         RESPONSE_HITS.inc()
         answer.requests_ok.inc()
@@ -292,9 +298,9 @@ async def _send(response: Response, request_id: str, send: Send) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-def record_answer(view: PhilosGraphQL, scope: Scope, response: Response) -> None:
+def record_answer(index: AnswerIndex, scope: Scope, response: Response) -> None:
     """After the normal path: index the raw request if the cache answered it."""
     state: dict[str, Any] = scope.get("state") or {}
     key = state.get(RAW_KEY)
     if key is not None:
-        view.answers.record(key, state.get(ANSWER_NOTE), response)
+        index.record(key, state.get(ANSWER_NOTE), response)

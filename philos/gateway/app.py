@@ -18,7 +18,8 @@ from starlette.routing import Route
 from philos.config import Settings, get_settings
 from philos.datasources.stores import Stores
 from philos.gateway.answers import CachedAnswers
-from philos.gateway.graphql import PhilosGraphQL, http_error
+from philos.gateway.callers import http_error
+from philos.gateway.graphql import PhilosGraphQL
 from philos.gateway.middleware import (
     BodyLimit,
     Cors,
@@ -123,7 +124,13 @@ def create_app(
             # Before anything reads a body: the content coding and the body deadline.
             Middleware(RequestGuard, body_timeout=settings.body_timeout),
             # A repeated query the response cache holds is answered before routing.
-            Middleware(CachedAnswers, view=graphql),
+            Middleware(
+                CachedAnswers,
+                settings=settings,
+                state=state,
+                callers=graphql.callers,
+                index=graphql.answers,
+            ),
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         ],

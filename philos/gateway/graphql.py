@@ -13,16 +13,14 @@ GraphQL-over-HTTP rules.
 from __future__ import annotations
 
 import json
-import math
 import time
 from typing import Any
 
 import orjson
-import structlog
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -39,21 +37,20 @@ from philos.compile.extension import CompiledQueries
 from philos.config import Settings
 from philos.datasources.loaders import build_loaders
 from philos.datasources.resilience import CallBudget, request_calls, request_deadline
-from philos.datasources.stores import Stores
-from philos.domain import ANONYMOUS, AuthError, Principal
 from philos.gateway import bodies
 from philos.gateway.answers import AnswerIndex, record_answer
+from philos.gateway.callers import Callers, RateLimited, http_error, too_many_requests
 from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
 from philos.gateway.input_limits import ListLimits
 from philos.gateway.metrics import OperationMetrics
-from philos.gateway.middleware import page_csp
+from philos.gateway.middleware import bind_request, page_csp
 from philos.gateway.query_limits import CostLimit, ResponseSizeLimit, limit_rules
 from philos.gateway.response_cache import ResponseCache
 from philos.gateway.schema_names import HideSchemaNames
 from philos.gateway.state import AppState
 from philos.gateway.text_input import RejectUnstorableText
 from philos.schema.root import build_schema
-from philos.tokens import Tokens, VerifiedTokens
+from philos.tokens import Tokens
 from philos.types.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -95,12 +92,6 @@ def make_schema(settings: Settings) -> Any:
     return schema
 
 
-class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
-
-
 def wants_graphql_response(request: Request | WebSocket) -> bool:
     return GRAPHQL_RESPONSE in request.headers.get("accept", "")
 
@@ -122,61 +113,24 @@ class PhilosGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.state = state
         self.tokens = tokens
-        self.verified = VerifiedTokens(tokens)
+        self.callers = Callers(settings, tokens)
         # Raw requests the response cache answered, for ``answers.CachedAnswers``.
         self.answers = AnswerIndex()
-
-    def principal_for(self, authorization: str | None) -> Principal:
-        """The caller named by an ``Authorization`` header value; ``HTTPException`` 401."""
-        if not authorization:
-            return ANONYMOUS
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise HTTPException(401, "Send the access token as `Authorization: Bearer <token>`.")
-        try:
-            return self.verified.principal(token.strip())
-        except AuthError as exc:
-            raise HTTPException(401, exc.message) from exc
-
-    def principal_or_none(self, authorization: str | None) -> Principal | None:
-        try:
-            return self.principal_for(authorization)
-        except HTTPException:
-            return None
-
-    async def rate_limited(self, stores: Stores, ip: str, principal: Principal) -> Response | None:
-        """Count the request; the 429 answer if it is over a limit."""
-        try:
-            await self._rate_limit(stores, ip, principal)
-        except RateLimited as exc:
-            return too_many_requests(exc.retry_after)
-        return None
-
-    async def _rate_limit(self, stores: Stores, ip: str, principal: Principal) -> None:
-        window = self.settings.rate_limit_window
-        slot = int(time.time() // window)
-        checks = [(f"rl:ip:{ip}:{slot}", self.settings.rate_limit_ip)]
-        if principal.user_id:
-            checks.append((f"rl:user:{principal.user_id}:{slot}", self.settings.rate_limit_user))
-        for key, limit in checks:
-            if limit and await stores.cache.incr(key, ttl=window) > limit:
-                raise RateLimited(max(1, math.ceil((slot + 1) * window - time.time())))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         stores = self.state.stores
         assert stores is not None  # requests are served only after start-up
-        principal = self.principal_for(request.headers.get("authorization"))
-        if principal.user_id:
-            structlog.contextvars.bind_contextvars(user_id=principal.user_id)
+        principal = self.callers.principal_for(request.headers.get("authorization"))
+        request_id = bind_request(request.scope, principal)
         client = request.client.host if request.client else "unknown"
-        await self._rate_limit(stores, client, principal)
+        await self.callers.count(stores.cache, client, principal)
         return Context(
             request=request,
             response=response,
             settings=self.settings,
             stores=stores,
             loaders=build_loaders(stores),
-            request_id=request.scope.get("state", {}).get("request_id", ""),
+            request_id=request_id,
             tokens=self.tokens,
             principal=principal,
         )
@@ -234,7 +188,7 @@ class PhilosGraphQL(GraphQL[Context, None]):
                 response = too_many_requests(exc.retry_after)
             else:
                 self._negotiate(request, response)
-                record_answer(self, scope, response)
+                record_answer(self.answers, scope, response)
         await response(scope, receive, send)
 
     @staticmethod
@@ -254,23 +208,3 @@ class PhilosGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
             if getattr(request.state, "request_error", False) and response.status_code == 200:
                 response.status_code = 400
-
-
-def too_many_requests(retry_after: int) -> Response:
-    response = http_error(429, "Too many requests; slow down.")
-    response.headers["Retry-After"] = str(retry_after)
-    return response
-
-
-def http_error(status: int, reason: str) -> Response:
-    """Transport-level failures as GraphQL-shaped JSON. A mutation sent over GET is 405 with
-    ``Allow: POST`` (GraphQL-over-HTTP), not a generic 400."""
-    headers: dict[str, str] = {}
-    if status == 400 and "mutations are not allowed" in reason.lower():
-        status, reason = 405, "Mutations must be sent with POST, not GET."
-        headers["Allow"] = "POST"
-    elif status == 405:
-        headers["Allow"] = "GET, POST"
-    elif status == 401:
-        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return JSONResponse({"errors": [{"message": reason}]}, status_code=status, headers=headers)

@@ -24,6 +24,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from philos.datasources.resilience import request_calls, request_deadline
+from philos.domain import ANONYMOUS, Principal
+from philos.errors import (
+    BodyTimeout as BodyTimeout,
+)
+from philos.errors import (
+    BodyTooLarge as BodyTooLarge,
+)
 
 logger = logging.getLogger("philos.errors")
 Headers = tuple[tuple[bytes, bytes], ...]
@@ -69,9 +76,7 @@ class RequestId:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = scope_request_id(scope)
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        request_id = bind_request(scope)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -81,10 +86,6 @@ class RequestId:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class BodyLimit:
@@ -179,6 +180,18 @@ def scope_request_id(scope: Scope) -> str:
     return request_id
 
 
+def bind_request(scope: Scope, principal: Principal = ANONYMOUS) -> str:
+    """The request's id; from here on every log line of the request carries it, and the
+    caller's user id when there is one."""
+    request_id = scope_request_id(scope)
+    structlog.contextvars.clear_contextvars()
+    if principal.user_id:
+        structlog.contextvars.bind_contextvars(request_id=request_id, user_id=principal.user_id)
+    else:
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+    return request_id
+
+
 class SecurityHeaders:
     """Outermost: security headers on every response, and the last-resort handler: anything
     raised below that no one answered becomes a JSON 500 with the request id (logged with its
@@ -260,10 +273,6 @@ class Cors:
             await send(message)
 
         await self.app(scope, receive, send_with_vary)
-
-
-class BodyTimeout(Exception):
-    pass
 
 
 class RequestGuard:

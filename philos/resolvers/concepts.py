@@ -14,7 +14,12 @@ from philos.types.context import Context
 from philos.types.inputs import CreateConceptInput, RelateConceptsInput, UpdateConceptInput
 from philos.types.objects import Concept, Relation
 from philos.types.payloads import (
+    CHANGES,
+    CREATES,
+    DELETES,
     ConceptSuccess,
+    CreateFailure,
+    DeleteFailure,
     DeleteSuccess,
     Failure,
     RelationSuccess,
@@ -61,7 +66,7 @@ def _check_concept_fields(
     return out
 
 
-async def create_concept(ctx: Context, data: CreateConceptInput) -> ConceptSuccess | Failure:
+async def create_concept(ctx: Context, data: CreateConceptInput) -> ConceptSuccess | CreateFailure:
     async def run() -> ConceptSuccess:
         require_editor(ctx.principal, "create concepts")
         ck = Checker()
@@ -94,7 +99,7 @@ async def create_concept(ctx: Context, data: CreateConceptInput) -> ConceptSucce
         await ctx.stores.relay_now()
         return ConceptSuccess(concept=Concept.from_domain(stored))
 
-    return await attempt(run)
+    return await attempt(run, CREATES)
 
 
 async def update_concept(ctx: Context, data: UpdateConceptInput) -> ConceptSuccess | Failure:
@@ -137,10 +142,10 @@ async def update_concept(ctx: Context, data: UpdateConceptInput) -> ConceptSucce
         await ctx.stores.relay_now()
         return ConceptSuccess(concept=Concept.from_domain(stored))
 
-    return await attempt(run)
+    return await attempt(run, CHANGES)
 
 
-async def delete_concept(ctx: Context, concept_id: str) -> DeleteSuccess | Failure:
+async def delete_concept(ctx: Context, concept_id: str) -> DeleteSuccess | DeleteFailure:
     async def run() -> DeleteSuccess:
         # Who may delete is decided inside the delete, on the locked concept and every record
         # that would go with it, so nothing can slip in between the check and the delete.
@@ -149,7 +154,7 @@ async def delete_concept(ctx: Context, concept_id: str) -> DeleteSuccess | Failu
             raise domain.NotFoundError("concept", concept_id)
         return DeleteSuccess(id=strawberry.ID(concept_id))
 
-    return await attempt(run)
+    return await attempt(run, DELETES)
 
 
 async def require_concepts(ctx: Context, ids: dict[str, str]) -> None:
@@ -184,10 +189,10 @@ async def relate_concepts(ctx: Context, data: RelateConceptsInput) -> RelationSu
         stored = await ctx.stores.graph.relate(relation)
         return RelationSuccess(relation=Relation.from_domain(stored))
 
-    return await attempt(run)
+    return await attempt(run, CHANGES)
 
 
-async def remove_relation(ctx: Context, relation_id: str) -> DeleteSuccess | Failure:
+async def remove_relation(ctx: Context, relation_id: str) -> DeleteSuccess | DeleteFailure:
     async def run() -> DeleteSuccess:
         require_editor(ctx.principal, "remove relations")
         current = (await ctx.stores.graph.get_relations([relation_id])).get(relation_id)
@@ -198,4 +203,4 @@ async def remove_relation(ctx: Context, relation_id: str) -> DeleteSuccess | Fai
             raise domain.NotFoundError("relation", relation_id)
         return DeleteSuccess(id=strawberry.ID(relation_id))
 
-    return await attempt(run)
+    return await attempt(run, DELETES)

@@ -16,7 +16,15 @@ from philos.types.inputs import (
     UpdateThesisInput,
 )
 from philos.types.objects import Thesis
-from philos.types.payloads import DeleteSuccess, Failure, ThesisSuccess, attempt
+from philos.types.payloads import (
+    CHANGES,
+    DELETES,
+    DeleteFailure,
+    DeleteSuccess,
+    Failure,
+    ThesisSuccess,
+    attempt,
+)
 from philos.validation import MAX_ARGUMENTS, MAX_RELATED, MAX_SOURCES, Checker, is_id
 
 UNSET = strawberry.UNSET
@@ -96,7 +104,7 @@ async def create_thesis(ctx: Context, data: CreateThesisInput) -> ThesisSuccess 
         stored = await ctx.stores.theses.create(thesis)
         return ThesisSuccess(thesis=Thesis.from_domain(stored))
 
-    return await attempt(run)
+    return await attempt(run, CHANGES)
 
 
 async def update_thesis(ctx: Context, data: UpdateThesisInput) -> ThesisSuccess | Failure:
@@ -158,17 +166,17 @@ async def update_thesis(ctx: Context, data: UpdateThesisInput) -> ThesisSuccess 
         stored = await ctx.stores.theses.update(changed, data.version)
         return ThesisSuccess(thesis=Thesis.from_domain(stored))
 
-    return await attempt(run)
+    return await attempt(run, CHANGES)
 
 
-async def delete_thesis(ctx: Context, thesis_id: str) -> DeleteSuccess | Failure:
+async def delete_thesis(ctx: Context, thesis_id: str) -> DeleteSuccess | DeleteFailure:
     async def run() -> DeleteSuccess:
         await _owned_thesis(ctx, thesis_id, "delete this thesis")
         if not await ctx.stores.theses.delete(thesis_id):
             raise domain.NotFoundError("thesis", thesis_id)
         return DeleteSuccess(id=strawberry.ID(thesis_id))
 
-    return await attempt(run)
+    return await attempt(run, DELETES)
 
 
 async def add_argument(ctx: Context, data: AddArgumentInput) -> ThesisSuccess | Failure:
@@ -190,7 +198,7 @@ async def add_argument(ctx: Context, data: AddArgumentInput) -> ThesisSuccess | 
         stored = await ctx.stores.theses.add_argument(thesis_id, argument)
         return ThesisSuccess(thesis=Thesis.from_domain(stored))
 
-    return await attempt(run)
+    return await attempt(run, CHANGES)
 
 
 async def remove_argument(
@@ -203,4 +211,4 @@ async def remove_argument(
         stored = await ctx.stores.theses.remove_argument(thesis_id, argument_id)
         return ThesisSuccess(thesis=Thesis.from_domain(stored))
 
-    return await attempt(run)
+    return await attempt(run, CHANGES)

@@ -9,69 +9,34 @@ EDITOR role). A failure changes nothing.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import strawberry
 
 from philos import domain
 from philos.ai import operations as ops
-from philos.ai.service import AiNotConfigured, CallInfo
-from philos.datasources.ports import LlmFailed, LlmRateLimited
+from philos.ai.service import CallInfo
 from philos.domain.ai import RelationSuggestion as SuggestionRecord
 from philos.domain.ai import SuggestionStatus
 from philos.types.enums import RelationType, Stance
 from philos.types.hints import store_cost
 from philos.types.objects import Concept, PhilosInfo, Provenance, Relation, Thesis, concept_by_id
 from philos.types.payloads import (
+    AiFailed,
+    AiRateLimited,
+    AiUnavailable,
     Conflict,
-    Failure,
+    Expected,
     Forbidden,
     NotFound,
-    Problem,
     RelationSuccess,
     ValidationFailed,
-    failure_of,
+    attempt,
+    expecting,
 )
 
 strawberry.enum(SuggestionStatus, description="Whether a relation suggestion was accepted yet.")
-
-
-@strawberry.enum(description="Why an AI call failed.")
-class AiFailureReason(enum.Enum):
-    TIMEOUT = "timeout"
-    CONNECTION = "connection"
-    OVERLOADED = "overloaded"
-    UPSTREAM = "upstream"
-    MAX_TOKENS = "max_tokens"
-    REFUSAL = "refusal"
-    INVALID_OUTPUT = "invalid_output"
-
-
-@strawberry.type(
-    description="AI features are not enabled on this server; the message says how to enable "
-    "them. Nothing was changed."
-)
-class AiUnavailable(Problem):
-    pass
-
-
-@strawberry.type(
-    description="Too many AI requests: the model provider's rate limit, this server's capacity "
-    "or your quota. Nothing was changed; try again after `retryAfterSeconds`."
-)
-class AiRateLimited(Problem):
-    retry_after_seconds: int
-
-
-@strawberry.type(
-    description="The model call failed (timeout, overload, provider error) or its answer was "
-    "unusable (cut off, refused, or not in the required form). Nothing was changed."
-)
-class AiFailed(Problem):
-    reason: AiFailureReason
 
 
 @strawberry.type(description="How an AI result came about: model, prompt version, tokens.")
@@ -210,8 +175,6 @@ class SynthesizeThesesSuccess:
     call: AiCall
 
 
-AiProblem = AiUnavailable | AiRateLimited | AiFailed
-
 GenerateThesesResult = Annotated[
     GenerateThesesSuccess
     | NotFound
@@ -261,25 +224,16 @@ SynthesizeThesesResult = Annotated[
     strawberry.union("SynthesizeThesesResult"),
 ]
 
-S = TypeVar("S")
-
-
-async def ai_attempt(action: Callable[[], Awaitable[S]]) -> S | Failure | AiProblem:
-    """``attempt`` for AI mutations: AI failures are expected failures too."""
-    try:
-        return await action()
-    except AiNotConfigured as exc:
-        return AiUnavailable(message=exc.message)
-    except LlmRateLimited as exc:
-        return AiRateLimited(
-            message=f"{exc.message} Try again in {exc.retry_after} s.",
-            retry_after_seconds=exc.retry_after,
-        )
-    except LlmFailed as exc:
-        return AiFailed(message=exc.message, reason=AiFailureReason(exc.reason))
-    except domain.PhilosError as exc:
-        return failure_of(exc)
-
+# What every AI mutation may answer with besides its success.
+AiFailure = (
+    NotFound | ValidationFailed | Conflict | Forbidden | AiUnavailable | AiRateLimited | AiFailed
+)
+AI_FAILURES: Expected[AiFailure] = expecting(
+    NotFound, ValidationFailed, Conflict, Forbidden, AiUnavailable, AiRateLimited, AiFailed
+)
+ACCEPT_FAILURES: Expected[NotFound | Conflict | Forbidden] = expecting(
+    NotFound, Conflict, Forbidden
+)
 
 IDEMPOTENCY = (
     "Send the same key again (for example when retrying after a network error) to get the "
@@ -312,7 +266,7 @@ class AiMutation:
                 call=AiCall.from_info(result.call),
             )
 
-        return await ai_attempt(run)
+        return await attempt(run, AI_FAILURES)
 
     @strawberry.mutation(
         description="Ask a model for up to `limit` (1–10) relations between a concept and "
@@ -334,7 +288,7 @@ class AiMutation:
                 call=AiCall.from_info(result.call),
             )
 
-        return await ai_attempt(run)
+        return await attempt(run, AI_FAILURES)
 
     @strawberry.mutation(
         description="Turn a relation suggestion into a relation (provenance AI). No model call."
@@ -346,7 +300,7 @@ class AiMutation:
             relation = await ops.accept_relation_suggestion(info.context, str(id))
             return RelationSuccess(relation=Relation.from_domain(relation))
 
-        return await ai_attempt(run)  # type: ignore[return-value] # raises no AI failure
+        return await attempt(run, ACCEPT_FAILURES)
 
     @strawberry.mutation(
         description="A model's structured analysis of a concept: summary, key thinkers, "
@@ -365,7 +319,7 @@ class AiMutation:
                 call=AiCall.from_info(result.call),
             )
 
-        return await ai_attempt(run)
+        return await attempt(run, AI_FAILURES)
 
     @strawberry.mutation(
         description="Write a synthesis of a thesis and an antithesis with a model and store it "
@@ -387,4 +341,4 @@ class AiMutation:
                 thesis=Thesis.from_domain(result.thesis), call=AiCall.from_info(result.call)
             )
 
-        return await ai_attempt(run)
+        return await attempt(run, AI_FAILURES)

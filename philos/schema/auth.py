@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated
 
@@ -19,12 +20,13 @@ from philos.types.payloads import (
     AuthFailed,
     AuthRateLimited,
     Conflict,
-    Failure,
+    Expected,
     Forbidden,
     NotFound,
+    P,
     ValidationFailed,
     attempt,
-    attempt_auth,
+    expecting,
 )
 
 PhilosInfo = Info[Context, None]
@@ -79,9 +81,15 @@ SetUserRoleResult = Annotated[
 ]
 
 
-async def _signed_in(action: object) -> AuthSuccess | Failure | AuthFailed | AuthRateLimited:
+REGISTER_FAILURES = expecting(ValidationFailed, Conflict, AuthRateLimited)
+SIGN_IN_FAILURES = expecting(AuthFailed, AuthRateLimited)
+
+
+async def _signed_in(
+    action: Awaitable[tuple[str, str, domain.User]], expected: Expected[P]
+) -> AuthSuccess | P:
     async def run() -> AuthSuccess:
-        access, refresh, user = await action  # type: ignore[misc]
+        access, refresh, user = await action
         return AuthSuccess(
             access_token=access,
             expires_in=int(ACCESS_TTL.total_seconds()),
@@ -89,7 +97,7 @@ async def _signed_in(action: object) -> AuthSuccess | Failure | AuthFailed | Aut
             user=Me.from_domain(user),
         )
 
-    return await attempt_auth(run)
+    return await attempt(run, expected)
 
 
 @strawberry.type
@@ -101,18 +109,20 @@ class AuthMutation:
     async def register(
         self, info: PhilosInfo, email: str, password: str, display_name: str
     ) -> RegisterResult:
-        return await _signed_in(users.register(info.context, email, password, display_name))  # type: ignore[return-value]
+        return await _signed_in(
+            users.register(info.context, email, password, display_name), REGISTER_FAILURES
+        )
 
     @strawberry.mutation(
         description="Sign in with email and password. Repeated failures for an account or from "
         "a client back off, then lock out (AuthRateLimited)."
     )
     async def login(self, info: PhilosInfo, email: str, password: str) -> LoginResult:
-        return await _signed_in(users.login(info.context, email, password))  # type: ignore[return-value]
+        return await _signed_in(users.login(info.context, email, password), SIGN_IN_FAILURES)
 
     @strawberry.mutation(description="Trade a refresh token for new tokens; the old one dies.")
     async def refresh_token(self, info: PhilosInfo, refresh_token: str) -> LoginResult:
-        return await _signed_in(users.refresh(info.context, refresh_token))  # type: ignore[return-value]
+        return await _signed_in(users.refresh(info.context, refresh_token), SIGN_IN_FAILURES)
 
     @strawberry.mutation(description="Sign out: the refresh token and its rotations stop working.")
     async def logout(self, info: PhilosInfo, refresh_token: str) -> LogoutResult:
@@ -120,7 +130,7 @@ class AuthMutation:
             await users.logout(info.context, refresh_token)
             return SignedOut(ok=True)
 
-        return await attempt_auth(run)  # type: ignore[return-value]
+        return await attempt(run, expecting(AuthFailed))
 
     @strawberry.mutation(description="Change a user's role (ADMIN only).")
     async def set_user_role(
@@ -130,7 +140,7 @@ class AuthMutation:
             user = await users.set_role(info.context, str(user_id), role)
             return UserSuccess(user=User.from_domain(user))
 
-        return await attempt(run)  # type: ignore[return-value]
+        return await attempt(run, expecting(NotFound, Forbidden))
 
 
 async def resolve_me(info: PhilosInfo) -> Me | None:

@@ -184,7 +184,7 @@ class ContentMutation:
     async def create_concept(
         self, info: PhilosInfo, input: CreateConceptInput
     ) -> CreateConceptResult:
-        return await concept_ops.create_concept(info.context, input)  # type: ignore[return-value]
+        return await concept_ops.create_concept(info.context, input)
 
     @strawberry.mutation(description="Change a concept; pass the version you read.")
     async def update_concept(
@@ -197,7 +197,7 @@ class ContentMutation:
         "this is Forbidden when any of them was written by another user."
     )
     async def delete_concept(self, info: PhilosInfo, id: strawberry.ID) -> DeleteResult:
-        return await concept_ops.delete_concept(info.context, id)  # type: ignore[return-value]
+        return await concept_ops.delete_concept(info.context, id)
 
     @strawberry.mutation(description="Relate two concepts: source TYPE target.")
     async def relate_concepts(
@@ -207,7 +207,7 @@ class ContentMutation:
 
     @strawberry.mutation(description="Remove a relation.")
     async def remove_relation(self, info: PhilosInfo, id: strawberry.ID) -> DeleteResult:
-        return await concept_ops.remove_relation(info.context, id)  # type: ignore[return-value]
+        return await concept_ops.remove_relation(info.context, id)
 
     @strawberry.mutation(description="Add a thesis about a concept.")
     async def create_thesis(self, info: PhilosInfo, input: CreateThesisInput) -> ThesisResult:
@@ -221,7 +221,7 @@ class ContentMutation:
 
     @strawberry.mutation(description="Delete a thesis.")
     async def delete_thesis(self, info: PhilosInfo, id: strawberry.ID) -> DeleteResult:
-        return await thesis_ops.delete_thesis(info.context, id)  # type: ignore[return-value]
+        return await thesis_ops.delete_thesis(info.context, id)
 
     @strawberry.mutation(description="Add an argument for or against a thesis.")
     async def add_argument(self, info: PhilosInfo, input: AddArgumentInput) -> ThesisResult:

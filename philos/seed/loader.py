@@ -23,6 +23,9 @@ from philos import domain
 from philos.datasources.ports import Store
 from philos.datasources.stores import Stores
 from philos.domain import StoreUnavailableError
+from philos.errors import (
+    SeedIncomplete as SeedIncomplete,
+)
 from philos.timeouts import within
 from philos.validation import SLUG_RE
 
@@ -123,17 +126,6 @@ def _thesis(i: int, raw: dict[str, Any], by_slug: dict[str, domain.Concept]) -> 
         ),
         tags=tuple(raw.get("tags", ())),
     )
-
-
-class SeedIncomplete(Exception):
-    """Some store could not take its part of the corpus; the others got theirs."""
-
-    def __init__(self, added: dict[str, int], failures: dict[str, StoreUnavailableError]):
-        super().__init__(
-            "; ".join(f"the {part} were not loaded: {exc}" for part, exc in failures.items())
-        )
-        self.added = added
-        self.failures = failures
 
 
 async def seed(stores: Stores, corpus: Corpus | None = None) -> dict[str, int]:

@@ -9,14 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 
-from graphql import GraphQLError
+from philos.errors import (
+    UserInputError as UserInputError,
+)
 
 MAX_PAGE = 100
-
-
-class UserInputError(GraphQLError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 def check_range(name: str, value: int, low: int, high: int) -> int:
