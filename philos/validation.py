@@ -19,7 +19,7 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 MIN_YEAR = -3000
 
 # How many items each list input may hold. The schema states and enforces the same numbers
-# (``schema/hints.py``), so a request over a limit is refused before anything runs.
+# (``types/hints.py``), so a request over a limit is refused before anything runs.
 MAX_TAGS = 12
 MAX_ALIASES = 10
 MAX_ARGUMENTS = 20

@@ -1,1 +1,2 @@
-"""Ports (``ports.py``) and the adapters that implement them, wired in ``wiring.py``."""
+"""Ports (``ports.py``), the bag of them (``stores.py``), and the adapters that implement
+them; only ``philos/bootstrap.py`` chooses and builds an adapter."""

@@ -1,5 +1,5 @@
 """Lists a request sends are bounded: each list argument and list input field takes at most the
-number of items its declaration states (``schema/hints.py``; the schema's description says it).
+number of items its declaration states (``types/hints.py``; the schema's description says it).
 
 A list of a thousand tags used to reach the store as a thousand conditions, where SQLite
 refused it ("Expression tree is too large") and the failure counted against the store's

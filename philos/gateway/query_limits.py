@@ -5,7 +5,7 @@
   keeps hitting (a rule class made per request would miss every time);
 - tokens: the parser's own ``max_tokens``;
 - cost: checked with the request's variables just before execution. It estimates store work
-  and answer size from what the schema declares of each field (``schema/hints.py``): a list
+  and answer size from what the schema declares of each field (``types/hints.py``): a list
   costs its ``first`` (or that argument's default) — or, without ``first``, the number of items
   it is assumed to hold — times what is selected inside it; a field that calls a store for
   each parent adds ``CALL_COST`` per call; walks (``neighbours``, ``path``, ``graph``) grow with

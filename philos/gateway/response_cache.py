@@ -6,7 +6,7 @@ versions of every store, read *before* the query ran (in the same round trip as 
 every write to a store bumps that store's version, so an entry computed before a write never
 answers after it. A mutation is therefore visible to the very next query. Mutations, results
 with errors, and operations that can reach a field marked per caller (``me``: see
-``schema/hints.py``; reached directly, through fragments, inline fragments or aliases, at any
+``types/hints.py``; reached directly, through fragments, inline fragments or aliases, at any
 depth) are not cached, so one caller's own data is never answered to another.
 
 An entry is the stamp, a newline, and the ``data`` JSON exactly as it is sent, so an answer
@@ -81,7 +81,7 @@ def _note(context: Any, answer: CachedAnswer) -> None:
 
 
 def _cacheable(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> bool:
-    """A query none of whose reachable fields is marked per caller (``schema/hints.py``)."""
+    """A query none of whose reachable fields is marked per caller (``types/hints.py``)."""
     chosen = chosen_operation(document, operation_name)
     if chosen is None or chosen.operation is not OperationType.QUERY:
         return False

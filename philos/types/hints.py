@@ -9,7 +9,7 @@ stated once, beside the field, and read back from graphql-core's definitions:
 - **max items**: the longest list a list argument or input field accepts. The limit is checked
   before anything runs, and the field's description states it;
 - **store cost**: what one resolution of the field costs in store work, and how many items an
-  unpaged list is assumed to hold, for the query cost limit (``gateway/limits.py``).
+  unpaged list is assumed to hold, for the query cost limit (``gateway/query_limits.py``).
 """
 
 from __future__ import annotations

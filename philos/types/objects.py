@@ -28,7 +28,7 @@ from philos.validation import MAX_ARGUMENTS, MAX_SOURCES
 
 PhilosInfo = Info[Context, None]
 
-# What the cost limit assumes of lists without `first` (see schema/hints.py): a concept's
+# What the cost limit assumes of lists without `first` (see types/hints.py): a concept's
 # relations, and how many concepts each step of a neighbourhood walk adds. Real lists may be
 # longer; the response size limit bounds those.
 RELATIONS_PER_CONCEPT = 25
