@@ -43,6 +43,15 @@ EXPECTED_KINDS = {
         + TEST_PODS
     ),
     "minimal": ["ConfigMap", "Deployment", "Secret", "Service", *TEST_PODS],
+    "scheduling": [
+        "ConfigMap",
+        "Deployment",
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        *TEST_PODS,
+    ],
     "stores": [
         "ConfigMap",
         "Deployment",
