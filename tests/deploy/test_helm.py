@@ -41,6 +41,7 @@ EXPECTED_KINDS = {
         + ["PodDisruptionBudget", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"]
         + ["ConfigMap"] * 4  # one per Grafana dashboard
         + TEST_PODS
+        + ["NetworkPolicy"]  # the test Pods' own
     ),
     "minimal": ["ConfigMap", "Deployment", "Secret", "Service", *TEST_PODS],
     "scheduling": [
@@ -309,7 +310,8 @@ def test_network_policy_allows_only_ingress_prometheus_stores_and_anthropic(
     rendered: dict[str, Rendered],
 ) -> None:
     r = rendered["production"]
-    policy = r.one("NetworkPolicy")["spec"]
+    name = r.one("Deployment")["metadata"]["name"]
+    (policy,) = [o["spec"] for o in r.all("NetworkPolicy") if o["metadata"]["name"] == name]
     pod_labels = r.one("Deployment")["spec"]["template"]["metadata"]["labels"]
     assert selects(policy["podSelector"]["matchLabels"], pod_labels)
     assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"]

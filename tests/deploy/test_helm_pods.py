@@ -107,6 +107,26 @@ def test_helm_test_pods_can_be_turned_off() -> None:
     assert "helm test" not in r.notes
 
 
+def test_helm_test_pods_reach_only_dns_and_the_api(rendered: dict[str, Rendered]) -> None:
+    r = rendered["production"]
+    pods = hook_pods(r)
+    api_labels = r.one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    (policy,) = [o for o in r.all("NetworkPolicy") if o["metadata"]["name"].endswith("-test")]
+    spec = policy["spec"]
+    for pod in pods.values():
+        assert all(
+            pod["metadata"]["labels"].get(k) == v
+            for k, v in spec["podSelector"]["matchLabels"].items()
+        )
+    assert not all(api_labels.get(k) == v for k, v in spec["podSelector"]["matchLabels"].items())
+    assert sorted(spec["policyTypes"]) == ["Egress", "Ingress"] and spec["ingress"] == []
+    dns, api = spec["egress"]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    (peer,) = api["to"]
+    assert all(api_labels[k] == v for k, v in peer["podSelector"]["matchLabels"].items())
+    assert api["ports"] == [{"port": "http", "protocol": "TCP"}]
+
+
 def run_script(script: str, base: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", script, base],
