@@ -133,9 +133,27 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "anthropicApiKey": "sk-ant-test",
         },
     },
-    # Every pod-level setting: annotations, scheduling, extra EnvVars, the spread replaced.
-    "scheduling": {
+    # Every pod-level setting (annotations, scheduling, extra EnvVars, the spread replaced)
+    # and an ingress with two hosts, several paths and two certificates.
+    "extended": {
         "replicaCount": 3,
+        "ingress": {
+            "enabled": True,
+            "hosts": [
+                {"host": "philos.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]},
+                {
+                    "host": "api.philos.example.com",
+                    "paths": [
+                        {"path": "/graphql", "pathType": "Exact"},
+                        {"path": "/ready", "pathType": "Exact"},
+                    ],
+                },
+            ],
+            "tls": [
+                {"secretName": "philos-tls", "hosts": ["philos.example.com"]},
+                {"secretName": "philos-api-tls", "hosts": ["api.philos.example.com"]},
+            ],
+        },
         "podAnnotations": {"example.com/owner": "platform"},
         "nodeSelector": {"kubernetes.io/os": "linux"},
         "tolerations": [

@@ -44,9 +44,10 @@ EXPECTED_KINDS = {
         + ["NetworkPolicy"]  # the test Pods' own
     ),
     "minimal": ["ConfigMap", "Deployment", "Secret", "Service", *TEST_PODS],
-    "scheduling": [
+    "extended": [
         "ConfigMap",
         "Deployment",
+        "Ingress",
         "PodDisruptionBudget",
         "Secret",
         "Service",
@@ -286,12 +287,16 @@ def test_hpa_scales_the_deployment_on_cpu(rendered: dict[str, Rendered]) -> None
     assert "replicas" not in deployment["spec"]
 
 
-def test_ingress_class_hosts_paths_and_tls_from_values(rendered: dict[str, Rendered]) -> None:
-    r = rendered["production"]
+@pytest.mark.parametrize("value_set", ["production", "extended"])
+def test_ingress_class_hosts_paths_and_tls_from_values(
+    rendered: dict[str, Rendered], value_set: str
+) -> None:
+    r = rendered[value_set]
     ingress = r.one("Ingress")["spec"]
-    values = VALUE_SETS["production"]["ingress"]
+    values = {"className": "nginx", **VALUE_SETS[value_set]["ingress"]}
     assert ingress["ingressClassName"] == values["className"]
-    assert len(values["hosts"]) > 1 and len(values["tls"]) > 1  # several of each
+    if value_set == "extended":
+        assert len(values["hosts"]) > 1 and len(values["tls"]) > 1  # several of each
     assert [
         {"host": rule["host"], "paths": [{k: p[k] for k in ("path", "pathType")} for p in paths]}
         for rule in ingress["rules"]

@@ -38,13 +38,13 @@ def test_replicas_spread_over_zones_then_nodes_by_default(rendered: dict[str, Re
 
 
 def test_own_spread_constraints_replace_the_default(rendered: dict[str, Rendered]) -> None:
-    (constraint,) = pod_spec(rendered["scheduling"])["topologySpreadConstraints"]
-    assert constraint == VALUE_SETS["scheduling"]["topologySpreadConstraints"][0]
+    (constraint,) = pod_spec(rendered["extended"])["topologySpreadConstraints"]
+    assert constraint == VALUE_SETS["extended"]["topologySpreadConstraints"][0]
     assert "topologySpreadConstraints" not in pod_spec(render({"topologySpreadConstraints": []}))
 
 
 def test_pod_annotations_scheduling_and_extra_env(rendered: dict[str, Rendered]) -> None:
-    r, values = rendered["scheduling"], VALUE_SETS["scheduling"]
+    r, values = rendered["extended"], VALUE_SETS["extended"]
     template = r.one("Deployment")["spec"]["template"]
     assert template["metadata"]["annotations"]["example.com/owner"] == "platform"
     assert "checksum/config" in template["metadata"]["annotations"]

@@ -162,7 +162,7 @@ def test_render_refuses_inconsistent_values(values: dict[str, Any], message: str
 # Every optional list and map filled in, so the generated cases reach their items' keys too.
 FULL: dict[str, Any] = {
     **copy.deepcopy(DEFAULTS),
-    "ingress": {**VALUE_SETS["production"]["ingress"]},
+    "ingress": {**DEFAULTS["ingress"], **VALUE_SETS["extended"]["ingress"]},
     "podAnnotations": {"example.com/owner": "platform"},
     "nodeSelector": {"kubernetes.io/os": "linux"},
     "tolerations": [
@@ -287,7 +287,9 @@ def test_the_generated_cases_reach_the_new_keys() -> None:
     module("helm_python").Chart.load(str(CHART)).validate_schema(FULL)
 
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS
