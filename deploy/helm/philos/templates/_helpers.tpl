@@ -98,6 +98,6 @@ Labels of the `helm test` Pods: the release's, but not the API's selector labels
 Service, the PDB and the NetworkPolicy's podSelector never take a test Pod for an API pod.
 */}}
 {{- define "philos.testSelectorLabels" -}}
-app.kubernetes.io/name: {{ include "philos.name" . }}-test
+app.kubernetes.io/name: {{ include "philos.name" . | trunc 58 | trimSuffix "-" }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}

@@ -1,8 +1,8 @@
 {{/*
-One `helm test` Pod. Arguments: a dict with "root" (the chart context), "name" (suffix) and
-"script" (Python run by the API image's interpreter with the
-Service's base URL as its one argument). The image is the release's own, so the check runs
-with nothing else to pull and nothing else to pin.
+One `helm test` Pod. Arguments: a dict with "root" (the chart context), "name" (the suffix of
+the Pod's name) and "script" (Python, run by the API image's interpreter with the Service's
+base URL as its one argument). The image is the release's own, so the check pulls nothing
+else and needs no pin of its own.
 */}}
 {{- define "philos.testPod" -}}
 {{- $ := .root }}
