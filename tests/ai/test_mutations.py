@@ -6,12 +6,12 @@ from sqlalchemy import select
 
 from philos.ai.prompts import PROMPT_VERSION
 from philos.datasources.sql.tables import ai_calls_t
-from tests.ai.conftest import MODEL
 from tests.ai.fake_anthropic import FakeAnthropic, tool_use
 from tests.ai.helpers import (
     ACCEPT,
     ANALYZE,
     GENERATE,
+    MODEL,
     SUGGEST,
     SYNTHESIZE,
     analysis_answer,
@@ -20,7 +20,7 @@ from tests.ai.helpers import (
     theses_answer,
     thesis_ids,
 )
-from tests.api.conftest import Api
+from tests.api.client import Api
 from tests.sql_access import sql_db
 
 

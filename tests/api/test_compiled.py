@@ -36,10 +36,10 @@ from philos.domain import (
     utcnow,
 )
 from philos.seed.loader import read_corpus, seed
-from tests.api.conftest import make_user
-from tests.api.test_batching import counting
-from tests.conftest import settings_for
+from tests.api.accounts import make_user
 from tests.fuzz.strategies import SDL
+from tests.settings import settings_for
+from tests.stores import counting
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="session")
 

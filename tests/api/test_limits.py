@@ -14,8 +14,8 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 
 from philos.bootstrap import create_app
 from philos.datasources.stores import Stores
-from tests.api.conftest import Api
-from tests.conftest import settings_for
+from tests.api.client import Api
+from tests.settings import settings_for
 
 GQL_RESPONSE = "application/graphql-response+json"
 

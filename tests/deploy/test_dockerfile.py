@@ -8,7 +8,7 @@ import shlex
 
 import yaml
 
-from tests.deploy.conftest import DEPLOY, ROOT, assert_ok, run, tool
+from tests.deploy.tools import DEPLOY, ROOT, assert_ok, run, tool
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 IGNORE = DEPLOY / "Dockerfile.dockerignore"

@@ -11,20 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.conftest import (
-    CHART,
-    DEPLOY,
-    HERE,
-    KUBE_VERSION,
-    VALUE_SETS,
-    Rendered,
-    assert_ok,
-    module,
-    node_json,
-    render,
-    run,
-    tool,
-)
+from tests.deploy.chart import KUBE_VERSION, VALUE_SETS, Rendered, render
+from tests.deploy.tools import CHART, DEPLOY, HERE, assert_ok, module, node_json, run, tool
 
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 EXPECTED_KINDS = {

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.conftest import DEPLOY, module
+from tests.deploy.tools import DEPLOY, module
 
 PIPELINE = DEPLOY / "logging" / "logstash" / "pipeline" / "philos.conf"
 FILEBEAT = DEPLOY / "logging" / "filebeat" / "filebeat.yml"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.conftest import CHART, DEPLOY, assert_ok, run, tool
+from tests.deploy.tools import CHART, DEPLOY, assert_ok, run, tool
 
 RULES = CHART / "files" / "alerts.yaml"
 RULE_TESTS = DEPLOY / "prometheus" / "alerts.test.yaml"

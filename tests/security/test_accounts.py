@@ -27,10 +27,11 @@ from philos.datasources.sql.tables import refresh_tokens_t, users_t
 from philos.datasources.stores import Stores
 from philos.domain import Role
 from philos.passwords import password_problem
-from tests.api.conftest import PASSWORD, make_user
-from tests.conftest import clear_cache, settings_for
+from tests.api.accounts import PASSWORD, make_user
 from tests.security.documents import drawn
+from tests.settings import settings_for
 from tests.sql_access import sql_db
+from tests.stores import clear_cache
 
 AUTH = """__typename ... on Problem { message }
     ... on AuthRateLimited { retryAfterSeconds }

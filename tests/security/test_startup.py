@@ -40,10 +40,12 @@ from philos.datasources.startup import SQL_SCHEMES, mask_url
 from philos.datasources.stores import Stores
 from philos.domain import ConceptFilter, ConceptOrder, Page, Role, utcnow
 from philos.seed.loader import read_corpus
-from tests.conftest import settings_for, unwrap
-from tests.security.conftest import Api, make_user
+from tests.api.accounts import make_user
+from tests.api.client import Api
 from tests.services.plugin import ServiceControl
+from tests.settings import settings_for
 from tests.sql_access import sql_db
+from tests.stores import unwrap
 
 CORPUS = read_corpus()
 PROFILE = settings(
