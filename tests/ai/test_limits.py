@@ -71,7 +71,7 @@ async def test_idempotency_on_every_mutation(ai: Api, fake: FakeAnthropic) -> No
         tool_use(analysis_answer([wu_wei])),
         tool_use(synthesis_answer()),
     )
-    calls = [
+    calls: list[tuple[str, dict[str, Any], str]] = [
         (SUGGEST, {"c": forms, "n": 2, "k": "s-1"}, "suggestRelations"),
         (ANALYZE, {"c": forms, "k": "a-1"}, "analyzeConcept"),
         (SYNTHESIZE, {"t": nodes[0]["id"], "a": nodes[1]["id"], "k": "y-1"}, "synthesizeTheses"),

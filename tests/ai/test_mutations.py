@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from philos.ai.prompts import PROMPT_VERSION
@@ -24,7 +26,7 @@ from tests.api.client import Api
 from tests.sql_access import sql_db
 
 
-async def ledger(api: Api) -> list[dict[str, object]]:
+async def ledger(api: Api) -> list[dict[str, Any]]:
     async with sql_db(api.stores).connect() as conn:
         rows = await conn.execute(select(ai_calls_t).order_by(ai_calls_t.c.created_at))
         return [dict(r._mapping) for r in rows]
@@ -86,7 +88,7 @@ async def test_generate_theses_stores_ai_drafts(ai: Api, fake: FakeAnthropic) ->
     assert call["mutation"] == "generateTheses"
     assert (call["input_tokens"], call["output_tokens"]) == (812, 431)
     assert call["subject_id"] == forms
-    assert set(call["produced_ids"]) == {t["id"] for t in theses}  # type: ignore[arg-type]
+    assert set(call["produced_ids"]) == {t["id"] for t in theses}
     assert call["prompt_version"] == PROMPT_VERSION
     assert str(call["caller"]).startswith("user:")
     assert (

@@ -243,7 +243,8 @@ async def _post(client: httpx.AsyncClient, query: str, variables: dict[str, Any]
 
 
 def _compiled_count() -> float:
-    return COMPILED.labels("sql")._value.get()
+    count: float = COMPILED.labels("sql")._value.get()
+    return count
 
 
 async def _compare(clients: list[Any], query: str, variables: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 
 from tests.deploy.tools import DEPLOY, ROOT, assert_ok, run, tool
 

@@ -158,9 +158,9 @@ async def test_first_account_admin_can_be_turned_off(
 
 
 def test_production_does_not_make_the_first_account_admin() -> None:
-    assert Settings(PHILOS_ENV="production").first_account_becomes_admin is False  # type: ignore[call-arg]
-    assert Settings(PHILOS_ENV="development").first_account_becomes_admin is True  # type: ignore[call-arg]
-    on = Settings(PHILOS_ENV="production", PHILOS_FIRST_USER_ADMIN=True)  # type: ignore[call-arg]
+    assert Settings(PHILOS_ENV="production").first_account_becomes_admin is False
+    assert Settings(PHILOS_ENV="development").first_account_becomes_admin is True
+    on = Settings(PHILOS_ENV="production", PHILOS_FIRST_USER_ADMIN=True)
     assert on.first_account_becomes_admin is True
 
 

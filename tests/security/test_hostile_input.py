@@ -218,7 +218,8 @@ def _targets() -> list[Target]:
 def _argument(target: Target) -> graphql.GraphQLArgument:
     owner = SCHEMA.get_type(target.owner)
     assert isinstance(owner, graphql.GraphQLObjectType)
-    return owner.fields[target.field].args[target.argument]
+    argument: graphql.GraphQLArgument = owner.fields[target.field].args[target.argument]
+    return argument
 
 
 TARGETS = _targets()

@@ -35,6 +35,7 @@ from sqlalchemy import func, select, update
 
 from philos import bootstrap
 from philos.bootstrap import build_stores, create_app
+from philos.datasources.outbox import OutboxRelay
 from philos.datasources.sql.tables import outbox_t
 from philos.datasources.startup import SQL_SCHEMES, mask_url
 from philos.datasources.stores import Stores
@@ -386,11 +387,11 @@ async def nothing_pending(relay: Any) -> bool:
 
 
 @pytest.fixture
-async def running_relay(api: Api) -> AsyncIterator[Any]:
+async def running_relay(api: Api) -> AsyncIterator[OutboxRelay]:
     """The relay as ``philos serve`` runs it (in the background), with a long back-off cap:
     only its watching the store can explain a quick catch-up."""
     relay = api.stores.relay
-    assert relay is not None
+    assert isinstance(relay, OutboxRelay)
     cap, relay.max_delay = relay.max_delay, 60.0
     task = asyncio.create_task(relay.run())
     yield relay
