@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import Api
+from tests.api.client import Api
 
 CONCEPT_FIELDS = "id slug name summary tradition eraFrom eraTo tags aliases version createdAt"
 

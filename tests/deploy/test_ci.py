@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.conftest import ROOT, assert_ok, load_yaml, run, tool
+from tests.deploy.tools import ROOT, assert_ok, load_yaml, run, tool
 
 GITHUB = ROOT / ".github" / "workflows" / "ci.yml"
 GITLAB = ROOT / ".gitlab-ci.yml"

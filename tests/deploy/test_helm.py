@@ -9,22 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 
-from tests.deploy.conftest import (
-    CHART,
-    DEPLOY,
-    HERE,
-    KUBE_VERSION,
-    VALUE_SETS,
-    Rendered,
-    assert_ok,
-    module,
-    node_json,
-    render,
-    run,
-    tool,
-)
+from tests.deploy.chart import KUBE_VERSION, VALUE_SETS, Rendered, render
+from tests.deploy.tools import CHART, DEPLOY, HERE, assert_ok, module, node_json, run, tool
 
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 EXPECTED_KINDS = {
@@ -55,13 +43,15 @@ STORE_PORTS = {5432, 7687, 27017, 6379}
 
 
 def pod_spec(r: Rendered) -> dict[str, Any]:
-    return r.one("Deployment")["spec"]["template"]["spec"]
+    spec: dict[str, Any] = r.one("Deployment")["spec"]["template"]["spec"]
+    return spec
 
 
 def container(r: Rendered) -> dict[str, Any]:
     containers = pod_spec(r)["containers"]
     assert len(containers) == 1
-    return containers[0]
+    only: dict[str, Any] = containers[0]
+    return only
 
 
 def settings(r: Rendered) -> dict[str, str]:
@@ -172,7 +162,7 @@ def test_values_schema_is_valid_json_schema() -> None:
 
 def with_value(path: str, value: Any) -> dict[str, Any]:
     """Default values with one key replaced (dotted path)."""
-    values = copy.deepcopy(yaml.safe_load((CHART / "values.yaml").read_text()))
+    values: dict[str, Any] = copy.deepcopy(yaml.safe_load((CHART / "values.yaml").read_text()))
     *parents, last = path.split(".")
     node = values
     for key in parents:
