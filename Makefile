@@ -19,12 +19,14 @@ test: $(STAMP)  ## lint, type-check, then the whole suite (starts the real serve
 	bash tests/deploy/install-tools.sh
 	$(BIN)/ruff check philos tests bench
 	$(BIN)/ruff format --check philos tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy philos tests
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check philos tests bench
 	$(BIN)/ruff format --check philos tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy philos tests
 
 fmt: $(STAMP)
