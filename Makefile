@@ -41,4 +41,4 @@ bench: $(STAMP)  ## Philos vs PostGraphile on a generated dataset; writes bench/
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
