@@ -121,7 +121,8 @@ class GraphStore(Store, Protocol):
         direction: Direction,
         types: Sequence[RelationType] | None = None,
     ) -> dict[str, builtins.list[Relation]]:
-        """Relations touching each concept, keyed by concept id, ordered by type then id."""
+        """Relations touching each concept, keyed by concept id, ordered by type, then weight
+        (highest first), then id."""
 
     async def neighbours(
         self,

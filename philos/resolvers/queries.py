@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from philos import domain
+from philos.types.arguments import concept_key, concept_page, thesis_key, thesis_page
 from philos.types.context import Context
 from philos.types.objects import (
     Concept,
@@ -16,17 +17,18 @@ from philos.types.objects import (
     ThesisConnection,
     ThesisEdge,
 )
-from philos.types.paging import MAX_PAGE, UserInputError, check_range, decode_cursor, encode_cursor
+from philos.types.paging import check_range, encode_cursor
 from philos.validation import is_id
 
 
 async def concept(ctx: Context, id: str | None, slug: str | None) -> Concept | None:
-    if (id is None) == (slug is None):
-        raise UserInputError("Pass exactly one of `id` or `slug`.")
-    if id is not None:
-        found = await ctx.loaders.concept.load(id) if is_id(id) else None
+    key = concept_key(id, slug)
+    if key is None:
+        found = None
+    elif key[0] == "id":
+        found = await ctx.loaders.concept.load(key[1])
     else:
-        found = await ctx.loaders.concept_by_slug.load(slug or "")
+        found = await ctx.loaders.concept_by_slug.load(key[1])
     return Concept.from_domain(found) if found else None
 
 
@@ -46,11 +48,9 @@ async def concepts(
     first: int,
     after: str | None,
 ) -> ConceptConnection:
-    check_range("first", first, 1, MAX_PAGE)
-    if flt.era_from is not None and flt.era_to is not None and flt.era_to < flt.era_from:
-        raise UserInputError("`filter.eraTo` must not be before `filter.eraFrom`.")
-    offset = decode_cursor(after)
-    result = await ctx.stores.concepts.list(flt, order, domain.Page(offset=offset, limit=first))
+    page = concept_page(flt, first, after)
+    offset = page.offset
+    result = await ctx.stores.concepts.list(flt, order, page)
     for item in result.items:  # later fields of the same request reuse these
         ctx.loaders.concept.prime(item.id, item)
     return ConceptConnection(
@@ -64,16 +64,17 @@ async def concepts(
 
 
 async def thesis(ctx: Context, id: str) -> Thesis | None:
-    found = await ctx.loaders.thesis.load(id) if is_id(id) else None
+    key = thesis_key(id)
+    found = await ctx.loaders.thesis.load(key) if key is not None else None
     return Thesis.from_domain(found) if found else None
 
 
 async def theses(
     ctx: Context, flt: domain.ThesisFilter, first: int, after: str | None
 ) -> ThesisConnection:
-    check_range("first", first, 1, MAX_PAGE)
-    offset = decode_cursor(after)
-    result = await ctx.stores.theses.list(flt, domain.Page(offset=offset, limit=first))
+    page = thesis_page(first, after)
+    offset = page.offset
+    result = await ctx.stores.theses.list(flt, page)
     return ThesisConnection(
         edges=[
             ThesisEdge(cursor=encode_cursor(offset + i), node=Thesis.from_domain(t))

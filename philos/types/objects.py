@@ -12,6 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from philos import domain
+from philos.types.arguments import theses_of_first
 from philos.types.context import Context
 from philos.types.enums import (
     Direction,
@@ -149,7 +150,7 @@ class Concept:
     async def theses(
         self, info: PhilosInfo, stance: Stance | None = None, first: int = 20
     ) -> list[Thesis] | None:
-        check_range("first", first, 1, 100)
+        theses_of_first(first)
         found = await info.context.loaders.theses_of.load((str(self.id), stance, first))
         return [Thesis.from_domain(t) for t in found]
 

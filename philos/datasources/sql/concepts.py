@@ -28,7 +28,8 @@ from philos.domain import (
 
 c = concepts_t.c
 
-_ORDER: dict[ConceptOrder, list[Any]] = {
+# Also rendered into the compiled statements (philos/compile/columns.py).
+ORDER: dict[ConceptOrder, list[Any]] = {
     ConceptOrder.NAME_ASC: [func.lower(c.name).asc(), c.id.asc()],
     ConceptOrder.NAME_DESC: [func.lower(c.name).desc(), c.id.desc()],
     # Every order ends on the id, so equal keys cannot swap places between pages.
@@ -144,7 +145,7 @@ class SqlConceptStore(SqlStore):
         stmt = (
             select(concepts_t, func.count().over().label("total_count"))
             .where(and_(True, *conds))
-            .order_by(*_ORDER[order])
+            .order_by(*ORDER[order])
             .offset(page.offset)
             .limit(page.limit)
         )
