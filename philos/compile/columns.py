@@ -26,8 +26,8 @@ from philos.compile.fragments import enum_value, float_json, tags, timestamp
 from philos.datasources.sql.concepts import ORDER
 from philos.datasources.sql.graph import EDGE_ORDER
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t, users_t
-from philos.datasources.sql.theses import NEWEST_FIRST
-from philos.domain import ConceptOrder
+from philos.datasources.sql.theses import NEWEST_FIRST, argument_to_dict, source_to_dict
+from philos.domain import Argument, ConceptOrder, Polarity, Source
 
 # The row each object type is read from.
 TABLES: dict[str, Table] = {
@@ -108,14 +108,26 @@ def _python_name(field: GraphQLField) -> str | None:
     return str(definition.python_name)
 
 
-_ROW_FIELDS: dict[int, tuple[GraphQLObjectType, dict[str, tuple[str, Format]]]] = {}
+_CACHE: dict[tuple[str, int], tuple[GraphQLObjectType, Any]] = {}
+
+
+def _cached(kind: str, object_type: GraphQLObjectType, make: Callable[[], Any]) -> Any:
+    """Once per schema's type (a type object lives as long as its schema)."""
+    cached = _CACHE.get((kind, id(object_type)))
+    if cached is None or cached[0] is not object_type:
+        cached = _CACHE[kind, id(object_type)] = (object_type, make())
+    return cached[1]
 
 
 def row_fields(object_type: GraphQLObjectType) -> dict[str, tuple[str, Format]]:
     """GraphQL name -> (column, format) of the type's fields that are a column of its row."""
-    cached = _ROW_FIELDS.get(id(object_type))
-    if cached is not None and cached[0] is object_type:
-        return cached[1]
+    found: dict[str, tuple[str, Format]] = _cached(
+        "row", object_type, lambda: _row_fields(object_type)
+    )
+    return found
+
+
+def _row_fields(object_type: GraphQLObjectType) -> dict[str, tuple[str, Format]]:
     table = TABLES.get(object_type.name)
     found: dict[str, tuple[str, Format]] = {}
     for name, field in object_type.fields.items() if table is not None else ():
@@ -124,8 +136,40 @@ def row_fields(object_type: GraphQLObjectType) -> dict[str, tuple[str, Format]]:
         fmt = column_format(column, field.type) if column is not None else None
         if column is not None and fmt is not None:
             found[name] = (column.name, fmt)
-    _ROW_FIELDS[id(object_type)] = (object_type, found)
     return found
+
+
+# The keys the thesis store writes for each record kept in a JSON list.
+_STORED_KEYS: dict[str, frozenset[str]] = {
+    "Argument": frozenset(argument_to_dict(Argument("", Polarity.PRO, ""))),
+    "Source": frozenset(source_to_dict(Source("", ""))),
+}
+
+
+def _prints_as_stored(field_type: GraphQLOutputType) -> bool:
+    kind = _unwrap(field_type)
+    if isinstance(kind, GraphQLScalarType):
+        return kind.name in ("ID", "String", "Int", "Float", "Boolean")
+    return isinstance(kind, GraphQLEnumType) and all(
+        enum_value(v.value) == name for name, v in kind.values.items()
+    )
+
+
+def embedded_keys(object_type: GraphQLObjectType) -> dict[str, str]:
+    """GraphQL name -> JSON key of the fields read straight off a record stored in a JSON list
+    (a thesis's arguments and sources)."""
+    keys = _STORED_KEYS.get(object_type.name, frozenset())
+
+    def make() -> dict[str, str]:
+        found: dict[str, str] = {}
+        for name, field in object_type.fields.items():
+            python_name = _python_name(field)
+            if python_name in keys and _prints_as_stored(field.type):
+                found[name] = python_name
+        return found
+
+    result: dict[str, str] = _cached("embedded", object_type, make)
+    return result
 
 
 _PG = PGDialect()  # type: ignore[no-untyped-call] # only renders the ORDER BY text

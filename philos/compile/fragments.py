@@ -46,6 +46,13 @@ def cursor(offset: str) -> str:
     return f"translate({encoded}, '+/', '-_')"
 
 
+def contains(q: str, columns: Sequence[Any], pattern: str) -> str:
+    """``datasources/sql/common.contains_text`` on the alias ``q``: any of the columns holds the
+    (escaped, lower-cased) LIKE pattern bound as ``pattern``."""
+    tests = [f"lower(CAST({q}.{c.name} AS VARCHAR)) LIKE {pattern} ESCAPE '\\'" for c in columns]
+    return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
+
+
 def json_list(element: str, order: str, source: str) -> str:
     return f"(SELECT coalesce(json_agg({element} ORDER BY {order}), '[]'::json) FROM {source})"  # nosec B608
 

@@ -22,7 +22,7 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values
 
-from philos.compile.columns import newest_first, relation_order, row_fields
+from philos.compile.columns import embedded_keys, newest_first, relation_order, row_fields
 from philos.compile.coverage import check_arguments
 from philos.compile.fragments import (
     Unsupported,
@@ -233,26 +233,25 @@ class Objects:
         if name == "provenance":
             return self.provenance(nodes, f"{t}.provenance", f"{t}.model", f"{t}.prompt_version")
         if name == "arguments":
-            known = ("id", "polarity", "text", "strength")
-            return self.embedded("Argument", f"{t}.arguments", nodes, known)
+            return self.embedded("Argument", f"{t}.arguments", nodes)
         if name == "sources":
-            known = ("author", "work", "year", "url")
-            return self.embedded("Source", f"{t}.sources", nodes, known)
+            return self.embedded("Source", f"{t}.sources", nodes)
         if name == "concept":
             return self.concept_by_id(nodes, f"{t}.concept_id")
         raise Unsupported
 
-    def embedded(
-        self, type_name: str, column: str, nodes: list[FieldNode], known: tuple[str, ...]
-    ) -> str:
+    def embedded(self, type_name: str, column: str, nodes: list[FieldNode]) -> str:
         """A list kept as a JSON column (a thesis's arguments or sources), in stored order."""
         x = self.alias("x")
+        object_type = self.schema.type_map[type_name]
+        assert isinstance(object_type, GraphQLObjectType)
+        known = embedded_keys(object_type)
         parts: list[tuple[str, str]] = []
         for key, name, _, _ in self.fields(type_name, nodes):
             if name == "__typename":
                 parts.append((key, typename(type_name)))
             elif name in known:
-                parts.append((key, f"{x}.e -> '{name}'"))
+                parts.append((key, f"{x}.e -> '{known[name]}'"))
             else:
                 raise Unsupported
         return json_list(

@@ -41,6 +41,7 @@ from philos.compile.columns import concept_order, newest_first
 from philos.compile.coverage import check_arguments
 from philos.compile.fragments import (
     Unsupported,
+    contains,
     cursor,
     enum_value,
     json_object,
@@ -48,6 +49,8 @@ from philos.compile.fragments import (
 )
 from philos.compile.objects import Objects
 from philos.datasources.sql.common import like_pattern, tag_pattern
+from philos.datasources.sql.concepts import SEARCH_COLUMNS as CONCEPT_SEARCH
+from philos.datasources.sql.theses import SEARCH_COLUMNS as THESIS_SEARCH
 from philos.domain import ConceptOrder
 from philos.schema.root import ConceptFilter as ConceptFilterInput
 from philos.schema.root import ThesisFilter as ThesisFilterInput
@@ -263,15 +266,7 @@ class _Compiler(Objects):
                 return conds[0]
             if flt.search:
                 pattern = shared("search", like_pattern(flt.search), "text")
-                columns = ("name", "summary", "aliases", "slug")
-                conds.append(
-                    "("
-                    + " OR ".join(
-                        f"lower(CAST({q}.{col} AS VARCHAR)) LIKE {pattern} ESCAPE '\\'"
-                        for col in columns
-                    )
-                    + ")"
-                )
+                conds.append(contains(q, CONCEPT_SEARCH, pattern))
             if flt.tradition:
                 value = shared("tradition", flt.tradition.lower(), "varchar")
                 conds.append(f"lower({q}.tradition) = {value}")
@@ -315,7 +310,7 @@ class _Compiler(Objects):
                 conds.append(f"{q}.stance = {value}")
             if flt.search:
                 value = shared("search", like_pattern(flt.search), "text")
-                conds.append(f"lower(CAST({q}.statement AS VARCHAR)) LIKE {value} ESCAPE '\\'")
+                conds.append(contains(q, THESIS_SEARCH, value))
             return " AND ".join(conds)
 
         return self.connection(

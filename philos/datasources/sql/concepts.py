@@ -27,6 +27,8 @@ from philos.domain import (
 )
 
 c = concepts_t.c
+# What the filter's `search` looks in (also in the compiled statements, philos/compile).
+SEARCH_COLUMNS = (c.name, c.summary, c.aliases, c.slug)
 
 # Also rendered into the compiled statements (philos/compile/columns.py).
 ORDER: dict[ConceptOrder, list[Any]] = {
@@ -97,7 +99,7 @@ def _values(concept: Concept) -> dict[str, Any]:
 def _where(flt: ConceptFilter) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if flt.search:
-        conds.append(contains_text([c.name, c.summary, c.aliases, c.slug], flt.search))
+        conds.append(contains_text(list(SEARCH_COLUMNS), flt.search))
     if flt.tradition:
         conds.append(func.lower(c.tradition) == flt.tradition.lower())
     conds.extend(c.tags.like(tag_pattern(tag)) for tag in flt.tags)

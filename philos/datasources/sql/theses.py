@@ -37,6 +37,8 @@ from philos.domain import (
 )
 
 t = theses_t.c
+# What the filter's `search` looks in (also in the compiled statements, philos/compile).
+SEARCH_COLUMNS = (t.statement,)
 NEWEST_FIRST = (t.created_at.desc(), t.id.desc())
 _OPTIMISTIC_RETRIES = 5
 
@@ -115,7 +117,7 @@ def _where(flt: ThesisFilter) -> list[ColumnElement[bool]]:
     if flt.stance:
         conds.append(t.stance == flt.stance.value)
     if flt.search:
-        conds.append(contains_text([t.statement], flt.search))
+        conds.append(contains_text(list(SEARCH_COLUMNS), flt.search))
     return conds
 
 
