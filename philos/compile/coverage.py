@@ -20,7 +20,7 @@ from philos.compile.fragments import Unsupported
 UNCOMPILED: dict[str, dict[str, str]] = {
     "Query": {
         "me": "depends on the caller's access token, not only on stored records",
-        "relationSuggestions": "the AI suggestion store; not part of the read schema compiled",
+        "relationSuggestions": "reads the AI suggestion records; not compiled yet",
         "path": "a breadth-first shortest-path search, several statements",
         "graph": "a bounded neighbourhood walk, several statements",
     },
@@ -28,7 +28,7 @@ UNCOMPILED: dict[str, dict[str, str]] = {
         "neighbours": "a walk of 1-3 levels, one store call per level",
     },
     "Thesis": {
-        "synthesisOf": "rarely asked for; the resolver reads the referenced theses by id",
+        "synthesisOf": "a list of theses looked up by the ids in synthesis_of; not compiled yet",
     },
 }
 

@@ -1,8 +1,9 @@
 """Objects for the query compiler: each GraphQL object type as a ``json_build_object`` over
 its row, lists as ``json_agg`` sub-selects (see ``sql.py``)."""
 
-# Statements are assembled from fixed fragments: table and column names come from fixed maps,
-# aliases are generated, and every value a client sends is a bound parameter.
+# Statements are assembled from fixed fragments: table and column names come from the SQL
+# tables (columns.py), aliases are generated, and every value a client sends is a bound
+# parameter.
 # ruff: noqa: S608
 
 from __future__ import annotations

@@ -12,6 +12,13 @@ Anything outside that subset — a field this module does not know, a directive,
 resolver would reject, a selection too wide for one ``json_build_object`` — makes
 ``compile_operation`` return ``None``, and the query runs through the resolvers as usual, which
 also report any error. The compiler never produces an error of its own.
+
+What it reads from the single sources rather than copies: plain columns and their formats
+(``columns.py``, from the SQL tables and the Strawberry fields), the stores' orders and search
+columns, argument defaults (the schema's) and argument rules (``philos.resolvers.arguments``,
+which the resolvers call too). The fields it leaves to the resolvers are listed, with reasons,
+in ``coverage.py``; ``tests/compile/test_coverage.py`` fails on any other field it does not
+compile.
 """
 
 # Statements are assembled from fixed fragments: table and column names come from the SQL
