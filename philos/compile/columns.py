@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLEnumType,
@@ -108,15 +109,15 @@ def _python_name(field: GraphQLField) -> str | None:
     return str(definition.python_name)
 
 
-_CACHE: dict[tuple[str, int], tuple[GraphQLObjectType, Any]] = {}
+_CACHE: WeakKeyDictionary[GraphQLObjectType, dict[str, Any]] = WeakKeyDictionary()
 
 
 def _cached(kind: str, object_type: GraphQLObjectType, make: Callable[[], Any]) -> Any:
-    """Once per schema's type (a type object lives as long as its schema)."""
-    cached = _CACHE.get((kind, id(object_type)))
-    if cached is None or cached[0] is not object_type:
-        cached = _CACHE[kind, id(object_type)] = (object_type, make())
-    return cached[1]
+    """Once per schema's type; forgotten with the schema."""
+    found = _CACHE.setdefault(object_type, {})
+    if kind not in found:
+        found[kind] = make()
+    return found[kind]
 
 
 def row_fields(object_type: GraphQLObjectType) -> dict[str, tuple[str, Format]]:
