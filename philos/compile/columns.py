@@ -25,10 +25,24 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from philos.compile.fragments import enum_value, float_json, tags, timestamp
 from philos.datasources.sql.concepts import ORDER
+from philos.datasources.sql.concepts import SEARCH_COLUMNS as CONCEPT_SEARCH
 from philos.datasources.sql.graph import EDGE_ORDER
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t, users_t
 from philos.datasources.sql.theses import NEWEST_FIRST, argument_to_dict, source_to_dict
+from philos.datasources.sql.theses import SEARCH_COLUMNS as THESIS_SEARCH
 from philos.domain import Argument, ConceptOrder, Polarity, Source
+
+__all__ = [
+    "CONCEPT_SEARCH",
+    "TABLES",
+    "THESIS_SEARCH",
+    "column_format",
+    "concept_order",
+    "embedded_keys",
+    "newest_first",
+    "relation_order",
+    "row_fields",
+]
 
 # The row each object type is read from.
 TABLES: dict[str, Table] = {

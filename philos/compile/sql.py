@@ -44,7 +44,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 
 from philos import domain
-from philos.compile.columns import concept_order, newest_first
+from philos.compile.columns import CONCEPT_SEARCH, THESIS_SEARCH, concept_order, newest_first
 from philos.compile.coverage import check_arguments
 from philos.compile.fragments import (
     Unsupported,
@@ -56,8 +56,6 @@ from philos.compile.fragments import (
 )
 from philos.compile.objects import Objects
 from philos.datasources.sql.common import like_pattern, tag_pattern
-from philos.datasources.sql.concepts import SEARCH_COLUMNS as CONCEPT_SEARCH
-from philos.datasources.sql.theses import SEARCH_COLUMNS as THESIS_SEARCH
 from philos.domain import ConceptOrder
 from philos.schema.root import ConceptFilter as ConceptFilterInput
 from philos.schema.root import ThesisFilter as ThesisFilterInput

@@ -13,6 +13,7 @@ from graphql import (
     GraphQLArgument,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInputType,
     GraphQLInt,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -53,10 +54,10 @@ EXPECTED_COVERED = {
 }
 
 
-def _example(type_: object) -> str:
-    named = get_named_type(type_)  # type: ignore[arg-type]
+def _example(type_: GraphQLInputType) -> str:
+    named = get_named_type(type_)
     if isinstance(named, GraphQLEnumType):
-        return next(iter(named.values))
+        return str(next(iter(named.values)))
     assert isinstance(named, GraphQLScalarType), f"no example value for {named}"
     return SCALAR_EXAMPLES[named.name]
 
