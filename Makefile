@@ -19,13 +19,15 @@ test: $(STAMP)  ## lint, type-check, then the whole suite (starts the real serve
 	bash tests/deploy/install-tools.sh
 	$(BIN)/ruff check philos tests bench
 	$(BIN)/ruff format --check philos tests bench
-	$(BIN)/mypy philos
+	$(BIN)/lint-imports
+	$(BIN)/mypy philos tests
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check philos tests bench
 	$(BIN)/ruff format --check philos tests bench
-	$(BIN)/mypy philos
+	$(BIN)/lint-imports
+	$(BIN)/mypy philos tests
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix philos tests bench
@@ -39,4 +41,4 @@ bench: $(STAMP)  ## Philos vs PostGraphile on a generated dataset; writes bench/
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -6,36 +6,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from pymongo import monitoring
-from sqlalchemy import delete
 
 from philos.bootstrap import build_stores
-from philos.config import Settings
-from philos.datasources.cache import MemoryCache
-from philos.datasources.sql.tables import metadata
 from philos.datasources.stores import Stores
+from tests.settings import PRODUCTION_BACKENDS, SQL_BACKENDS, settings_for
 from tests.sql_access import sql_db
 
+# Importing tests.stores registers its MongoDB command listener before any client exists.
+from tests.stores import wipe
+
 pytest_plugins = ["tests.services.plugin", "tests.watchdog"]
-
-FIXTURES = Path(__file__).parent / "fixtures"
-SQL_BACKENDS = ["sqlite", "postgres"]
-# The GraphQL API suite (tests/api) also runs once on the full production wiring.
-PRODUCTION_BACKENDS = [*SQL_BACKENDS, "production"]
-
-
-JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789-abcdefghij"
-
-
-def settings_for(url: str, data_dir: Path, **extra: object) -> Settings:
-    values: dict[str, object] = {
-        "DATABASE_URL": url,
-        "PHILOS_DATA_DIR": data_dir,
-        "PHILOS_ENV": "test",
-        "JWT_SECRET": JWT_SECRET,
-        **extra,
-    }
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -101,67 +81,11 @@ async def session_stores(
     await stores.aclose()
 
 
-def unwrap(store: object) -> object:
-    """The adapter under its cache and guard wrappers."""
-    while hasattr(store, "inner"):
-        store = store.inner
-    return store
-
-
-async def wipe(stores: Stores) -> None:
-    """Empty every store of a wiring: SQL tables, and Neo4j, MongoDB and Redis when used."""
-    async with sql_db(stores).begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            await conn.execute(delete(table))
-    graph = unwrap(stores.graph)
-    if getattr(graph, "name", "") == "neo4j":
-        await graph.driver.execute_query(  # type: ignore[attr-defined]
-            "MATCH (n) DETACH DELETE n",
-            database_=graph.database,  # type: ignore[attr-defined]
-        )
-    theses = unwrap(stores.theses)
-    if getattr(theses, "name", "") == "mongo":
-        documents = await theses._docs()  # type: ignore[attr-defined]
-        await documents.get_pymongo_collection().delete_many({})
-    await clear_cache(stores)
-
-
 @pytest.fixture
 async def stores(session_stores: Stores) -> AsyncIterator[Stores]:
     """The backend's stores, emptied (cache included) before each test."""
     await wipe(session_stores)
     yield session_stores
-
-
-async def clear_cache(stores: Stores) -> None:
-    cache = unwrap(stores.cache)
-    if isinstance(cache, MemoryCache):
-        cache.clear()
-    else:
-        await cache._redis.flushdb()  # type: ignore[attr-defined]
-
-
-class MongoCommands(monitoring.CommandListener):
-    """Counts commands sent to MongoDB by every client of the session (registered globally,
-    before any client exists); ``recording`` turns counting on."""
-
-    def __init__(self) -> None:
-        self.recording = False
-        self.commands: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.recording:
-            self.commands.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        return None
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        return None
-
-
-MONGO_COMMANDS = MongoCommands()
-monitoring.register(MONGO_COMMANDS)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """SQL fragments for the query compiler: how each field's value is written in PostgreSQL so
-that it prints exactly as the resolvers' answer does, and the stores' orders."""
+that it prints exactly as the resolvers' answer does."""
 
 # Fragments are fixed text around generated aliases; values are never interpolated.
 # ruff: noqa: S608
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-from philos.domain import ConceptOrder
 
 # json_build_object takes at most 100 arguments: 50 keys.
 MAX_KEYS = 50
@@ -48,6 +46,13 @@ def cursor(offset: str) -> str:
     return f"translate({encoded}, '+/', '-_')"
 
 
+def contains(q: str, columns: Sequence[Any], pattern: str) -> str:
+    """``datasources/sql/common.contains_text`` on the alias ``q``: any of the columns holds the
+    (escaped, lower-cased) LIKE pattern bound as ``pattern``."""
+    tests = [f"lower(CAST({q}.{c.name} AS VARCHAR)) LIKE {pattern} ESCAPE '\\'" for c in columns]
+    return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
+
+
 def json_list(element: str, order: str, source: str) -> str:
     return f"(SELECT coalesce(json_agg({element} ORDER BY {order}), '[]'::json) FROM {source})"  # nosec B608
 
@@ -60,53 +65,6 @@ def json_object(parts: Sequence[tuple[str, str]]) -> str:
 
 def typename(name: str) -> str:
     return f"'{name}'::text"
-
-
-CONCEPT_COLUMNS = {
-    "id": "id",
-    "slug": "slug",
-    "name": "name",
-    "summary": "summary",
-    "body": "body",
-    "tradition": "tradition",
-    "eraFrom": "era_from",
-    "eraTo": "era_to",
-    "wikidataId": "wikidata_id",
-    "sepUrl": "sep_url",
-    "version": "version",
-}
-RELATION_COLUMNS = {
-    "id": "id",
-    "type": "type",
-    "note": "note",
-    "sourceId": "source_id",
-    "targetId": "target_id",
-}
-THESIS_COLUMNS = {
-    "id": "id",
-    "conceptId": "concept_id",
-    "statement": "statement",
-    "stance": "stance",
-    "status": "status",
-    "version": "version",
-}
-USER_COLUMNS = {"id": "id", "displayName": "display_name", "role": "role"}
-TIMESTAMPS = {"createdAt": "created_at", "updatedAt": "updated_at"}
-
-# The SQL stores' orders (datasources/sql), with ``{q}`` for the table's alias.
-CONCEPT_ORDER = {
-    ConceptOrder.NAME_ASC: "lower({q}.name) ASC, {q}.id ASC",
-    ConceptOrder.NAME_DESC: "lower({q}.name) DESC, {q}.id DESC",
-    ConceptOrder.ERA_ASC: "{q}.era_from IS NULL ASC, {q}.era_from ASC, lower({q}.name) ASC, "
-    "{q}.id ASC",
-    ConceptOrder.ERA_DESC: "{q}.era_from IS NULL ASC, {q}.era_from DESC, lower({q}.name) ASC, "
-    "{q}.id ASC",
-    ConceptOrder.CREATED_AT_ASC: "{q}.created_at ASC, {q}.id ASC",
-    ConceptOrder.CREATED_AT_DESC: "{q}.created_at DESC, {q}.id DESC",
-    ConceptOrder.UPDATED_AT_DESC: "{q}.updated_at DESC, {q}.id DESC",
-}
-NEWEST_FIRST = "{q}.created_at DESC, {q}.id DESC"
-RELATION_ORDER = "{q}.type, {q}.weight DESC, {q}.id"
 
 
 def enum_value(enum_or_str: Any) -> str:

@@ -1,8 +1,9 @@
 """Objects for the query compiler: each GraphQL object type as a ``json_build_object`` over
 its row, lists as ``json_agg`` sub-selects (see ``sql.py``)."""
 
-# Statements are assembled from fixed fragments: table and column names come from fixed maps,
-# aliases are generated, and every value a client sends is a bound parameter.
+# Statements are assembled from fixed fragments: table and column names come from the SQL
+# tables (columns.py), aliases are generated, and every value a client sends is a bound
+# parameter.
 # ruff: noqa: S608
 
 from __future__ import annotations
@@ -22,25 +23,17 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values
 
+from philos.compile.columns import embedded_keys, newest_first, relation_order, row_fields
+from philos.compile.coverage import check_arguments
 from philos.compile.fragments import (
-    CONCEPT_COLUMNS,
-    NEWEST_FIRST,
-    RELATION_COLUMNS,
-    RELATION_ORDER,
-    THESIS_COLUMNS,
-    TIMESTAMPS,
-    USER_COLUMNS,
     Unsupported,
     enum_value,
-    float_json,
     json_list,
     json_object,
-    tags,
-    timestamp,
     typename,
 )
 from philos.domain import Direction
-from philos.types.paging import MAX_PAGE, check_range
+from philos.types.arguments import theses_of_first
 
 Field = tuple[str, str, list[FieldNode], dict[str, Any]]  # key, name, nodes, arguments
 
@@ -127,32 +120,32 @@ class Objects:
             definition = object_type.fields.get(name)
             if definition is None:
                 raise Unsupported
+            check_arguments(type_name, name, definition)
             arguments = get_argument_values(definition, field_nodes[0], self.variables)
             out.append((key, name, field_nodes, arguments))
         return out
 
     # objects
 
-    @staticmethod
-    def row_field(type_name: str, row: str, name: str, columns: dict[str, str]) -> str | None:
-        """A field read straight off the row (``__typename``, a column, a timestamp, tags);
-        None for anything else."""
+    def row_field(self, type_name: str, row: str, name: str) -> str | None:
+        """A field read straight off the row (``__typename``, or a column of the type's table
+        in its format, see ``columns.py``); None for anything else."""
         if name == "__typename":
             return typename(type_name)
-        if name in columns:
-            return f"{row}.{columns[name]}"
-        if name in TIMESTAMPS:
-            return timestamp(f"{row}.{TIMESTAMPS[name]}")
-        if name == "tags":
-            return tags(f"{row}.tags")
-        return None
+        object_type = self.schema.type_map[type_name]
+        assert isinstance(object_type, GraphQLObjectType)
+        found = row_fields(object_type).get(name)
+        if found is None:
+            return None
+        column, fmt = found
+        return fmt(f"{row}.{column}")
 
     def concept(self, a: str, nodes: list[FieldNode]) -> str:
         return json_object(
             [
                 (
                     key,
-                    self.row_field("Concept", a, name, CONCEPT_COLUMNS)
+                    self.row_field("Concept", a, name)
                     or self.concept_field(a, name, field_nodes, args),
                 )
                 for key, name, field_nodes, args in self.fields("Concept", nodes)
@@ -160,8 +153,6 @@ class Objects:
         )
 
     def concept_field(self, a: str, name: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
-        if name == "aliases":
-            return f"coalesce({a}.aliases, '[]'::json)"
         if name == "theses":
             return self.theses_of(a, nodes, args)
         if name == "thesisCount":
@@ -176,12 +167,12 @@ class Objects:
         raise Unsupported
 
     def theses_of(self, a: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
-        first = check_range("first", int(args.get("first", 20)), 1, MAX_PAGE)
+        first = theses_of_first(int(args["first"]))
         t = self.alias("t")
         cond = f"{t}.concept_id = {a}.id"
         if args.get("stance") is not None:
             cond += f" AND {t}.stance = {self.param(enum_value(args['stance']), 'varchar')}"
-        order = NEWEST_FIRST.format(q=t)
+        order = newest_first(t)
         source = (
             f"(SELECT * FROM theses {t} WHERE {cond} ORDER BY {order} "  # nosec B608
             f"LIMIT {self.param(first, 'bigint')}) {t}"
@@ -189,7 +180,7 @@ class Objects:
         return json_list(self.thesis(t, nodes), order, source)
 
     def relations_of(self, a: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
-        direction = Direction(enum_value(args.get("direction", Direction.BOTH)))
+        direction = Direction(enum_value(args["direction"]))
         r = self.alias("r")
         if direction is Direction.OUTGOING:
             cond = f"{r}.source_id = {a}.id"
@@ -201,16 +192,14 @@ class Objects:
         if types:
             values = sorted({enum_value(t) for t in types})
             cond += f" AND {r}.type = ANY({self.param(values, 'varchar[]')})"
-        return json_list(
-            self.relation(r, nodes), RELATION_ORDER.format(q=r), f"relations {r} WHERE {cond}"
-        )
+        return json_list(self.relation(r, nodes), relation_order(r), f"relations {r} WHERE {cond}")
 
     def relation(self, r: str, nodes: list[FieldNode]) -> str:
         return json_object(
             [
                 (
                     key,
-                    self.row_field("Relation", r, name, RELATION_COLUMNS)
+                    self.row_field("Relation", r, name)
                     or self.relation_field(r, name, field_nodes),
                 )
                 for key, name, field_nodes, _ in self.fields("Relation", nodes)
@@ -218,8 +207,6 @@ class Objects:
         )
 
     def relation_field(self, r: str, name: str, nodes: list[FieldNode]) -> str:
-        if name == "weight":
-            return float_json(f"{r}.weight")
         if name == "provenance":
             return self.provenance(nodes, f"{r}.provenance", f"{r}.model", "NULL::text")
         if name in ("source", "target"):
@@ -237,39 +224,35 @@ class Objects:
             [
                 (
                     key,
-                    self.row_field("Thesis", t, name, THESIS_COLUMNS)
-                    or self.thesis_field(t, name, field_nodes),
+                    self.row_field("Thesis", t, name) or self.thesis_field(t, name, field_nodes),
                 )
                 for key, name, field_nodes, _ in self.fields("Thesis", nodes)
             ]
         )
 
     def thesis_field(self, t: str, name: str, nodes: list[FieldNode]) -> str:
-        if name == "relatedConceptIds":
-            return f"coalesce({t}.related_concept_ids, '[]'::json)"
         if name == "provenance":
             return self.provenance(nodes, f"{t}.provenance", f"{t}.model", f"{t}.prompt_version")
         if name == "arguments":
-            known = ("id", "polarity", "text", "strength")
-            return self.embedded("Argument", f"{t}.arguments", nodes, known)
+            return self.embedded("Argument", f"{t}.arguments", nodes)
         if name == "sources":
-            known = ("author", "work", "year", "url")
-            return self.embedded("Source", f"{t}.sources", nodes, known)
+            return self.embedded("Source", f"{t}.sources", nodes)
         if name == "concept":
             return self.concept_by_id(nodes, f"{t}.concept_id")
         raise Unsupported
 
-    def embedded(
-        self, type_name: str, column: str, nodes: list[FieldNode], known: tuple[str, ...]
-    ) -> str:
+    def embedded(self, type_name: str, column: str, nodes: list[FieldNode]) -> str:
         """A list kept as a JSON column (a thesis's arguments or sources), in stored order."""
         x = self.alias("x")
+        object_type = self.schema.type_map[type_name]
+        assert isinstance(object_type, GraphQLObjectType)
+        known = embedded_keys(object_type)
         parts: list[tuple[str, str]] = []
         for key, name, _, _ in self.fields(type_name, nodes):
             if name == "__typename":
                 parts.append((key, typename(type_name)))
             elif name in known:
-                parts.append((key, f"{x}.e -> '{name}'"))
+                parts.append((key, f"{x}.e -> '{known[name]}'"))
             else:
                 raise Unsupported
         return json_list(
@@ -293,7 +276,7 @@ class Objects:
     def user(self, u: str, nodes: list[FieldNode]) -> str:
         parts: list[tuple[str, str]] = []
         for key, name, _, _ in self.fields("User", nodes):
-            expr = self.row_field("User", u, name, USER_COLUMNS)
+            expr = self.row_field("User", u, name)
             if expr is None:
                 raise Unsupported
             parts.append((key, expr))

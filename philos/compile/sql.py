@@ -12,10 +12,18 @@ Anything outside that subset — a field this module does not know, a directive,
 resolver would reject, a selection too wide for one ``json_build_object`` — makes
 ``compile_operation`` return ``None``, and the query runs through the resolvers as usual, which
 also report any error. The compiler never produces an error of its own.
+
+What it reads from the single sources rather than copies: plain columns and their formats
+(``columns.py``, from the SQL tables and the Strawberry fields), the stores' orders and search
+columns, argument defaults (the schema's) and argument rules (``philos.resolvers.arguments``,
+which the resolvers call too). The fields it leaves to the resolvers are listed, with reasons,
+in ``coverage.py``; ``tests/compile/test_coverage.py`` fails on any other field it does not
+compile.
 """
 
-# Statements are assembled from fixed fragments: table and column names come from the maps
-# below, aliases are generated, and every value a client sends is a bound parameter.
+# Statements are assembled from fixed fragments: table and column names come from the SQL
+# tables (columns.py), aliases are generated, and every value a client sends is a bound
+# parameter.
 # ruff: noqa: S608
 
 from __future__ import annotations
@@ -28,17 +36,19 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
+    GraphQLInputObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
-from strawberry.utils.str_converters import to_camel_case
 
+from philos import domain
+from philos.compile.columns import CONCEPT_SEARCH, THESIS_SEARCH, concept_order, newest_first
+from philos.compile.coverage import check_arguments
 from philos.compile.fragments import (
-    CONCEPT_ORDER,
-    NEWEST_FIRST,
     Unsupported,
+    contains,
     cursor,
     enum_value,
     json_object,
@@ -49,8 +59,8 @@ from philos.datasources.sql.common import like_pattern, tag_pattern
 from philos.domain import ConceptOrder
 from philos.schema.root import ConceptFilter as ConceptFilterInput
 from philos.schema.root import ThesisFilter as ThesisFilterInput
-from philos.types.paging import MAX_PAGE, UserInputError, check_range, decode_cursor
-from philos.validation import is_id
+from philos.types.arguments import concept_key, concept_page, thesis_key, thesis_page
+from philos.types.paging import UserInputError
 
 logger = logging.getLogger("philos.compile")
 
@@ -79,13 +89,16 @@ def compile_operation(
         return None
 
 
-def _input(cls: Any, given: Any) -> Any:
-    """A filter argument as its Strawberry input class (coercion hands over a dict)."""
+def _input(schema: GraphQLSchema, cls: Any, given: Any) -> Any:
+    """A filter argument as its Strawberry input class (coercion hands over a dict keyed by
+    GraphQL names; the schema's input type maps them to the Python names)."""
     if given is None or isinstance(given, cls):
         return given
+    input_type = schema.type_map[cls.__strawberry_definition__.name]
+    assert isinstance(input_type, GraphQLInputObjectType)
     names = {
-        f.graphql_name or to_camel_case(f.python_name): f.python_name
-        for f in cls.__strawberry_definition__.fields
+        name: field.extensions["strawberry-definition"].python_name
+        for name, field in input_type.fields.items()
     }
     return cls(**{names.get(k, k): v for k, v in given.items()})
 
@@ -129,6 +142,7 @@ class _Compiler(Objects):
             definition = query_type.fields.get(name)
             if definition is None:
                 return None
+            check_arguments(query_type.name, name, definition)
             arguments = get_argument_values(definition, field_nodes[0], self.variables)
             parts.append((key, self.root_field(name, field_nodes, arguments)))
         return Statement(f"SELECT {json_object(parts)}::text", tuple(self.params))
@@ -139,18 +153,23 @@ class _Compiler(Objects):
         if name == "theses":
             return self.thesis_connection(nodes, args)
         if name == "concept":
-            concept_id, slug = args.get("id"), args.get("slug")
-            if (concept_id is None) == (slug is None):
-                raise Unsupported
-            if slug is None and not is_id(str(concept_id)):
+            asked = [args.get(k) for k in ("id", "slug", "name")]
+            key = concept_key(*(None if v is None else str(v) for v in asked))
+            if key is None:
                 return "NULL::json"
             c = self.alias("c")
-            column, value = ("id", str(concept_id)) if slug is None else ("slug", str(slug))
-            cond = f"{c}.{column} = {self.param(value, 'varchar')}"
+            column, value = key
+            if column == "name":  # as the store: lower-cased, the oldest of equal names
+                cond = (
+                    f"lower({c}.name) = {self.param(value, 'varchar')} "
+                    f"ORDER BY {c}.created_at, {c}.id LIMIT 1"
+                )
+            else:
+                cond = f"{c}.{column} = {self.param(value, 'varchar')}"
             return f"(SELECT {self.concept(c, nodes)} FROM concepts {c} WHERE {cond})"  # nosec B608
         if name == "thesis":
-            thesis_id = str(args["id"])
-            if not is_id(thesis_id):
+            thesis_id = thesis_key(str(args["id"]))
+            if thesis_id is None:
                 return "NULL::json"
             t = self.alias("t")
             cond = f"{t}.id = {self.param(thesis_id, 'varchar')}"
@@ -165,13 +184,12 @@ class _Compiler(Objects):
         edge_type: str,
         table: str,
         where: Callable[[str], str],
-        order: str,
+        order: Callable[[str], str],
         node: Callable[[str, list[FieldNode]], str],
         nodes: list[FieldNode],
-        args: dict[str, Any],
+        page_asked: domain.Page,
     ) -> str:
-        first = check_range("first", int(args.get("first", 20)), 1, MAX_PAGE)
-        offset = decode_cursor(args.get("after"))
+        first, offset = page_asked.limit, page_asked.offset
         p, q, n = self.alias("p"), self.alias("q"), self.alias("n")
         off = self.param(offset, "bigint")
         total = f"coalesce(max({p}._total), (SELECT count(*) FROM {table} {n} WHERE {where(n)}))"  # nosec B608
@@ -199,10 +217,10 @@ class _Compiler(Objects):
         s = self.alias("s")
         page = (
             f"SELECT {q}.*{counted} FROM {table} {q} WHERE {where(q)} "  # nosec B608
-            f"ORDER BY {order.format(q=q)} OFFSET {off} LIMIT {self.param(first, 'bigint')}"
+            f"ORDER BY {order(q)} OFFSET {off} LIMIT {self.param(first, 'bigint')}"
         )
         numbered = (
-            f"SELECT {s}.*, row_number() OVER (ORDER BY {order.format(q=s)}) - 1 + {off} AS _i "  # nosec B608
+            f"SELECT {s}.*, row_number() OVER (ORDER BY {order(s)}) - 1 + {off} AS _i "  # nosec B608
             f"FROM ({page}) {s}"
         )
         return f"(SELECT {answer} FROM ({numbered}) {p})"  # nosec B608
@@ -245,16 +263,10 @@ class _Compiler(Objects):
         return json_object(parts)
 
     def concept_connection(self, nodes: list[FieldNode], args: dict[str, Any]) -> str:
-        given = _input(ConceptFilterInput, args.get("filter"))
+        given = _input(self.schema, ConceptFilterInput, args["filter"])
         flt = given.to_domain() if given is not None else None
-        if (
-            flt is not None
-            and flt.era_from is not None
-            and flt.era_to is not None
-            and flt.era_to < flt.era_from
-        ):
-            raise Unsupported
-        order = ConceptOrder(enum_value(args.get("order_by", args.get("orderBy", "NAME_ASC"))))
+        page = concept_page(flt or domain.ConceptFilter(), int(args["first"]), args["after"])
+        order = ConceptOrder(enum_value(args["orderBy"]))
         shared = self.shared_params()
 
         def where(q: str) -> str:
@@ -263,15 +275,7 @@ class _Compiler(Objects):
                 return conds[0]
             if flt.search:
                 pattern = shared("search", like_pattern(flt.search), "text")
-                columns = ("name", "summary", "aliases", "slug")
-                conds.append(
-                    "("
-                    + " OR ".join(
-                        f"lower(CAST({q}.{col} AS VARCHAR)) LIKE {pattern} ESCAPE '\\'"
-                        for col in columns
-                    )
-                    + ")"
-                )
+                conds.append(contains(q, CONCEPT_SEARCH, pattern))
             if flt.tradition:
                 value = shared("tradition", flt.tradition.lower(), "varchar")
                 conds.append(f"lower({q}.tradition) = {value}")
@@ -291,15 +295,16 @@ class _Compiler(Objects):
             "ConceptEdge",
             "concepts",
             where,
-            CONCEPT_ORDER[order],
+            concept_order(order),
             self.concept,
             nodes,
-            args,
+            page,
         )
 
     def thesis_connection(self, nodes: list[FieldNode], args: dict[str, Any]) -> str:
-        given = _input(ThesisFilterInput, args.get("filter"))
+        given = _input(self.schema, ThesisFilterInput, args["filter"])
         flt = given.to_domain() if given is not None else None
+        page = thesis_page(int(args["first"]), args["after"])
         shared = self.shared_params()
 
         def where(q: str) -> str:
@@ -314,7 +319,7 @@ class _Compiler(Objects):
                 conds.append(f"{q}.stance = {value}")
             if flt.search:
                 value = shared("search", like_pattern(flt.search), "text")
-                conds.append(f"lower(CAST({q}.statement AS VARCHAR)) LIKE {value} ESCAPE '\\'")
+                conds.append(contains(q, THESIS_SEARCH, value))
             return " AND ".join(conds)
 
         return self.connection(
@@ -322,8 +327,8 @@ class _Compiler(Objects):
             "ThesisEdge",
             "theses",
             where,
-            NEWEST_FIRST,
+            newest_first,
             self.thesis,
             nodes,
-            args,
+            page,
         )

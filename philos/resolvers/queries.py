@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from philos import domain
+from philos.types.arguments import concept_key, concept_page, thesis_key, thesis_page
 from philos.types.context import Context
 from philos.types.objects import (
     Concept,
@@ -16,17 +17,22 @@ from philos.types.objects import (
     ThesisConnection,
     ThesisEdge,
 )
-from philos.types.paging import MAX_PAGE, UserInputError, check_range, decode_cursor, encode_cursor
+from philos.types.paging import UserInputError, check_range, encode_cursor
 from philos.validation import is_id
 
 
-async def concept(ctx: Context, id: str | None, slug: str | None) -> Concept | None:
-    if (id is None) == (slug is None):
-        raise UserInputError("Pass exactly one of `id` or `slug`.")
-    if id is not None:
-        found = await ctx.loaders.concept.load(id) if is_id(id) else None
+async def concept(
+    ctx: Context, id: str | None, slug: str | None, name: str | None = None
+) -> Concept | None:
+    key = concept_key(id, slug, name)
+    if key is None:
+        found = None
+    elif key[0] == "id":
+        found = await ctx.loaders.concept.load(key[1])
+    elif key[0] == "slug":
+        found = await ctx.loaders.concept_by_slug.load(key[1])
     else:
-        found = await ctx.loaders.concept_by_slug.load(slug or "")
+        found = await ctx.loaders.concept_by_name.load(key[1])
     return Concept.from_domain(found) if found else None
 
 
@@ -46,14 +52,13 @@ async def concepts(
     first: int,
     after: str | None,
 ) -> ConceptConnection:
-    check_range("first", first, 1, MAX_PAGE)
-    if flt.era_from is not None and flt.era_to is not None and flt.era_to < flt.era_from:
-        raise UserInputError("`filter.eraTo` must not be before `filter.eraFrom`.")
-    offset = decode_cursor(after)
-    result = await ctx.stores.concepts.list(flt, order, domain.Page(offset=offset, limit=first))
+    page = concept_page(flt, first, after)
+    offset = page.offset
+    result = await ctx.stores.concepts.list(flt, order, page)
     for item in result.items:  # later fields of the same request reuse these
         ctx.loaders.concept.prime(item.id, item)
     return ConceptConnection(
+        filter=flt,
         edges=[
             ConceptEdge(cursor=encode_cursor(offset + i), node=Concept.from_domain(c))
             for i, c in enumerate(result.items)
@@ -64,16 +69,17 @@ async def concepts(
 
 
 async def thesis(ctx: Context, id: str) -> Thesis | None:
-    found = await ctx.loaders.thesis.load(id) if is_id(id) else None
+    key = thesis_key(id)
+    found = await ctx.loaders.thesis.load(key) if key is not None else None
     return Thesis.from_domain(found) if found else None
 
 
 async def theses(
     ctx: Context, flt: domain.ThesisFilter, first: int, after: str | None
 ) -> ThesisConnection:
-    check_range("first", first, 1, MAX_PAGE)
-    offset = decode_cursor(after)
-    result = await ctx.stores.theses.list(flt, domain.Page(offset=offset, limit=first))
+    page = thesis_page(first, after)
+    offset = page.offset
+    result = await ctx.stores.theses.list(flt, page)
     return ThesisConnection(
         edges=[
             ThesisEdge(cursor=encode_cursor(offset + i), node=Thesis.from_domain(t))
@@ -97,11 +103,12 @@ async def path(
     types: list[domain.RelationType] | None,
 ) -> ConceptPath | None:
     check_range("maxDepth", max_depth, 1, 6)
-    if not (is_id(from_id) and is_id(to_id)):
-        return None
-    ends = await ctx.loaders.concept.load_many([from_id, to_id])
-    if None in ends:
-        return None
+    ends = await ctx.loaders.concept.load_many([i for i in (from_id, to_id) if is_id(i)])
+    known = {c.id for c in ends if c is not None}
+    for argument, ident in (("fromId", from_id), ("toId", to_id)):
+        if ident not in known:
+            # Not the same answer as "no path": the caller named a concept that is not there.
+            raise UserInputError(f"`{argument}`: no concept has the id {ident!r}.")
     found = await ctx.stores.graph.shortest_path(from_id, to_id, max_depth, types)
     if found is None:
         return None
@@ -127,3 +134,11 @@ async def graph(
         edges=[Relation.from_domain(r) for r in edges],
         truncated=truncated,
     )
+
+
+async def random_concept(ctx: Context, flt: domain.ConceptFilter) -> Concept | None:
+    found = await ctx.stores.facets.random(flt)
+    if found is None:
+        return None
+    ctx.loaders.concept.prime(found.id, found)
+    return Concept.from_domain(found)

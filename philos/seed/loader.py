@@ -14,7 +14,7 @@ import asyncio
 import logging
 import tomllib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -46,12 +46,22 @@ class Corpus:
     theses: list[domain.Thesis]
 
 
-def read_corpus(text: str | None = None) -> Corpus:
-    """Parse and check the corpus; raises ``ValueError`` naming the first bad entry."""
+def read_corpus(text: str | None = None, bodies: Mapping[str, str] | None = None) -> Corpus:
+    """Parse and check the corpus; raises ``ValueError`` naming the first bad entry.
+
+    A concept's body is its ``body`` entry or, failing that, ``bodies[slug]``: the packaged
+    corpus keeps each body as Markdown in ``bodies/<slug>.md``."""
     if text is None:
-        text = resources.files("philos.seed").joinpath("corpus.toml").read_text("utf-8")
+        root = resources.files("philos.seed")
+        text = root.joinpath("corpus.toml").read_text("utf-8")
+        if bodies is None:
+            bodies = packaged_bodies()
     data = tomllib.loads(text)
-    concepts = [_concept(i, raw) for i, raw in enumerate(data.get("concepts", []))]
+    known = bodies or {}
+    concepts = [
+        _concept(i, raw, known.get(raw.get("slug", ""), ""))
+        for i, raw in enumerate(data.get("concepts", []))
+    ]
     by_slug = {c.slug: c for c in concepts}
     if len(by_slug) != len(concepts):
         raise ValueError("corpus: duplicate concept slug")
@@ -63,7 +73,19 @@ def read_corpus(text: str | None = None) -> Corpus:
     return Corpus(concepts=concepts, relations=relations, theses=theses)
 
 
-def _concept(i: int, raw: dict[str, Any]) -> domain.Concept:
+def packaged_bodies() -> dict[str, str]:
+    """Each ``bodies/<slug>.md`` shipped with the package, by slug."""
+    folder = resources.files("philos.seed").joinpath("bodies")
+    if not folder.is_dir():
+        return {}
+    return {
+        entry.name.removesuffix(".md"): entry.read_text("utf-8").strip()
+        for entry in folder.iterdir()
+        if entry.name.endswith(".md")
+    }
+
+
+def _concept(i: int, raw: dict[str, Any], body: str = "") -> domain.Concept:
     slug = raw["slug"]
     if not SLUG_RE.match(slug) or len(raw["summary"]) > 500:
         raise ValueError(f"corpus: concept #{i} ({slug!r}) breaks the slug or summary rules")
@@ -72,7 +94,7 @@ def _concept(i: int, raw: dict[str, Any]) -> domain.Concept:
         slug=slug,
         name=raw["name"],
         summary=raw["summary"],
-        body=raw.get("body", ""),
+        body=raw.get("body", body),
         tradition=raw.get("tradition"),
         era_from=raw.get("era_from"),
         era_to=raw.get("era_to"),

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from philos import domain
+from philos.types.arguments import theses_of_first
 from philos.types.context import Context
 from philos.types.enums import (
     Direction,
@@ -22,6 +23,7 @@ from philos.types.enums import (
     Stance,
     ThesisStatus,
 )
+from philos.types.facets import ConceptFacets
 from philos.types.hints import list_argument, store_cost
 from philos.types.paging import check_range
 from philos.validation import MAX_ARGUMENTS, MAX_SOURCES
@@ -149,7 +151,7 @@ class Concept:
     async def theses(
         self, info: PhilosInfo, stance: Stance | None = None, first: int = 20
     ) -> list[Thesis] | None:
-        check_range("first", first, 1, 100)
+        theses_of_first(first)
         found = await info.context.loaders.theses_of.load((str(self.id), stance, first))
         return [Thesis.from_domain(t) for t in found]
 
@@ -294,6 +296,13 @@ class ConceptConnection:
     edges: list[ConceptEdge] = strawberry.field(metadata=store_cost(items=1))
     page_info: PageInfo
     total_count: int = strawberry.field(description="All concepts matching the filter.")
+    filter: strawberry.Private[domain.ConceptFilter] = domain.ConceptFilter()
+
+    @strawberry.field(
+        description="Traditions, tags and periods of all concepts matching the filter."
+    )
+    def facets(self) -> ConceptFacets:
+        return ConceptFacets(filter=self.filter)
 
     @strawberry.field(
         description="The page's concepts, without cursors.", metadata=store_cost(items=1)

@@ -1,10 +1,10 @@
 """Fixtures for the AI mutations: a scripted Anthropic API on 127.0.0.1 and the app wired to it
 with the real SDK, on each SQL backend (the backends and stores come from ``tests/conftest``,
-the GraphQL client from ``tests/api/conftest``)."""
+the GraphQL client from ``tests/api/client``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -16,13 +16,11 @@ from philos.datasources.stores import Stores
 from philos.domain import Role
 from philos.seed.loader import seed
 from tests.ai.fake_anthropic import FakeAnthropic
-from tests.api.conftest import SMALL_CORPUS, Api, make_user
-from tests.conftest import settings_for
-
-MODEL = "claude-test-model"
-TIMEOUT = 0.5
-
-OpenAi = Callable[..., Awaitable[Api]]
+from tests.ai.helpers import MODEL, TIMEOUT, OpenAi
+from tests.api.accounts import make_user
+from tests.api.client import Api
+from tests.corpus import SMALL_CORPUS
+from tests.settings import settings_for
 
 
 @pytest.fixture(scope="session")

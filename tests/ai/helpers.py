@@ -1,11 +1,18 @@
-"""GraphQL documents and model answers shared by the AI tests."""
+"""GraphQL documents, model answers and settings shared by the AI tests."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.api.conftest import Api
+from tests.api.client import Api
+
+MODEL = "claude-test-model"
+TIMEOUT = 0.5
+
+# The ``open_ai`` fixture: opens the app with AI settings overridden by its keyword arguments.
+OpenAi = Callable[..., Awaitable[Api]]
 
 CALL = "call { model promptVersion inputTokens outputTokens cached replayed }"
 PROBLEM = (

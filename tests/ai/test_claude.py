@@ -37,12 +37,12 @@ def test_retry_after_as_a_date() -> None:
 
 
 async def test_no_key_means_no_llm(tmp_path: Path) -> None:
-    settings = Settings(PHILOS_DATA_DIR=tmp_path, ANTHROPIC_API_KEY=None)  # type: ignore[call-arg]
+    settings = Settings(PHILOS_DATA_DIR=tmp_path, ANTHROPIC_API_KEY=None)
     assert build_llm(settings) is None
 
 
 async def test_key_and_base_url_from_configuration(tmp_path: Path) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         PHILOS_DATA_DIR=tmp_path,
         ANTHROPIC_API_KEY="sk-ant-x",
         ANTHROPIC_BASE_URL="http://127.0.0.1:9/",

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.ai.conftest import OpenAi
 from tests.ai.fake_anthropic import FakeAnthropic, Reply, error, slow, stopped, tool_use
-from tests.ai.helpers import ANALYZE, GENERATE, SUGGEST, SYNTHESIZE, metric, theses_answer
-from tests.api.conftest import Api
-from tests.api.test_mutations import snapshot
+from tests.ai.helpers import ANALYZE, GENERATE, SUGGEST, SYNTHESIZE, OpenAi, metric, theses_answer
+from tests.api.client import Api
+from tests.stores import snapshot
 
 MISSING = "0b6c9a1e-7d7e-4f1e-8a0e-5f0f3a9d2c11"
 BROKEN_THESES = {"theses": [{"statement": "Too short", "stance": "MAYBE", "arguments": []}]}

@@ -11,21 +11,22 @@ from philos.ai.prompts import THESES_OUTPUT, GeneratedTheses
 from philos.ai.quotas import BoundedLLM, Busy
 from philos.datasources.ports import LlmAnswer, StructuredOutput, TokenUsage
 from philos.domain import Role
-from tests.ai.conftest import OpenAi
 from tests.ai.fake_anthropic import FakeAnthropic, tool_use
 from tests.ai.helpers import (
     ANALYZE,
     GENERATE,
     SUGGEST,
     SYNTHESIZE,
+    OpenAi,
     analysis_answer,
     metric,
     synthesis_answer,
     theses_answer,
     thesis_ids,
 )
-from tests.api.conftest import Api, make_user
-from tests.api.test_mutations import snapshot
+from tests.api.accounts import make_user
+from tests.api.client import Api
+from tests.stores import snapshot
 
 
 async def test_idempotency_key_gives_the_first_result(ai: Api, fake: FakeAnthropic) -> None:
@@ -70,7 +71,7 @@ async def test_idempotency_on_every_mutation(ai: Api, fake: FakeAnthropic) -> No
         tool_use(analysis_answer([wu_wei])),
         tool_use(synthesis_answer()),
     )
-    calls = [
+    calls: list[tuple[str, dict[str, Any], str]] = [
         (SUGGEST, {"c": forms, "n": 2, "k": "s-1"}, "suggestRelations"),
         (ANALYZE, {"c": forms, "k": "a-1"}, "analyzeConcept"),
         (SYNTHESIZE, {"t": nodes[0]["id"], "a": nodes[1]["id"], "k": "y-1"}, "synthesizeTheses"),

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from philos.ai.prompts import PROMPT_VERSION
 from philos.datasources.sql.tables import ai_calls_t
-from tests.ai.conftest import MODEL
 from tests.ai.fake_anthropic import FakeAnthropic, tool_use
 from tests.ai.helpers import (
     ACCEPT,
     ANALYZE,
     GENERATE,
+    MODEL,
     SUGGEST,
     SYNTHESIZE,
     analysis_answer,
@@ -20,11 +22,11 @@ from tests.ai.helpers import (
     theses_answer,
     thesis_ids,
 )
-from tests.api.conftest import Api
+from tests.api.client import Api
 from tests.sql_access import sql_db
 
 
-async def ledger(api: Api) -> list[dict[str, object]]:
+async def ledger(api: Api) -> list[dict[str, Any]]:
     async with sql_db(api.stores).connect() as conn:
         rows = await conn.execute(select(ai_calls_t).order_by(ai_calls_t.c.created_at))
         return [dict(r._mapping) for r in rows]
@@ -86,7 +88,7 @@ async def test_generate_theses_stores_ai_drafts(ai: Api, fake: FakeAnthropic) ->
     assert call["mutation"] == "generateTheses"
     assert (call["input_tokens"], call["output_tokens"]) == (812, 431)
     assert call["subject_id"] == forms
-    assert set(call["produced_ids"]) == {t["id"] for t in theses}  # type: ignore[arg-type]
+    assert set(call["produced_ids"]) == {t["id"] for t in theses}
     assert call["prompt_version"] == PROMPT_VERSION
     assert str(call["caller"]).startswith("user:")
     assert (

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.ai.fake_anthropic import FakeAnthropic, tool_use
 from tests.ai.helpers import ACCEPT, SUGGEST
-from tests.api.conftest import Api
+from tests.api.client import Api
 
 LIST = """query($c: ID!, $s: SuggestionStatus) { relationSuggestions(conceptId: $c, status: $s) {
     id status relationId } }"""

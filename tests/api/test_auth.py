@@ -16,8 +16,9 @@ from philos.config import Settings
 from philos.datasources.sql.tables import users_t
 from philos.domain import Role
 from philos.tokens import load_secret
-from tests.api.conftest import PASSWORD, TOKENS, Api, make_user
-from tests.conftest import JWT_SECRET
+from tests.api.accounts import PASSWORD, TOKENS, make_user
+from tests.api.client import Api
+from tests.settings import JWT_SECRET
 from tests.sql_access import sql_db
 
 AUTH = """__typename ... on Problem { message }

@@ -9,35 +9,17 @@ from typing import Any
 
 import neo4j
 import pytest
-from sqlalchemy import event
 
 from philos import domain
 from philos.datasources.stores import Stores
-from tests.api.conftest import Api
-from tests.conftest import MONGO_COMMANDS, clear_cache, unwrap
-from tests.sql_access import sql_db
+from tests.api.client import Api
+from tests.stores import MONGO_COMMANDS, clear_cache, counting, unwrap
 
 NESTED = """query($n: Int!) { concepts(first: $n) { totalCount nodes {
     name thesisCount
     relations { type target { name relations(direction: OUTGOING) { type } } }
     theses { statement arguments { text } concept { slug } }
 } } }"""
-
-
-@contextmanager
-def counting(stores: Stores) -> Iterator[list[str]]:
-    """SQL statements, through SQLAlchemy's cursor hook."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = sql_db(stores).engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager

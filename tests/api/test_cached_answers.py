@@ -21,9 +21,10 @@ from philos.domain import Role
 from philos.gateway.answers import AnswerIndex
 from philos.gateway.graphql import PhilosGraphQL
 from philos.seed.loader import seed
-from tests.api.conftest import SMALL_CORPUS, TOKENS, make_user
-from tests.api.test_batching import counting
-from tests.conftest import JWT_SECRET, settings_for
+from tests.api.accounts import TOKENS, make_user
+from tests.corpus import SMALL_CORPUS
+from tests.settings import JWT_SECRET, settings_for
+from tests.stores import counting
 
 GQL_RESPONSE = "application/graphql-response+json"
 LISTING = "query Listing { concepts(first: 3) { nodes { slug name thesisCount } } }"

@@ -36,10 +36,10 @@ from philos.domain import (
     utcnow,
 )
 from philos.seed.loader import read_corpus, seed
-from tests.api.conftest import make_user
-from tests.api.test_batching import counting
-from tests.conftest import settings_for
+from tests.api.accounts import make_user
 from tests.fuzz.strategies import SDL
+from tests.settings import settings_for
+from tests.stores import counting
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="session")
 
@@ -243,7 +243,8 @@ async def _post(client: httpx.AsyncClient, query: str, variables: dict[str, Any]
 
 
 def _compiled_count() -> float:
-    return COMPILED.labels("sql")._value.get()
+    count: float = COMPILED.labels("sql")._value.get()
+    return count
 
 
 async def _compare(clients: list[Any], query: str, variables: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from philos.datasources.stores import Stores
-from tests.api.conftest import Api
+from tests.api.client import Api
 
 
 async def test_get_runs_queries(api: Api) -> None:

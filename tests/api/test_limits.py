@@ -3,10 +3,11 @@ and rate limits."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -14,8 +15,8 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 
 from philos.bootstrap import create_app
 from philos.datasources.stores import Stores
-from tests.api.conftest import Api
-from tests.conftest import settings_for
+from tests.api.client import Api
+from tests.settings import settings_for
 
 GQL_RESPONSE = "application/graphql-response+json"
 
@@ -85,7 +86,8 @@ async def test_cost_limit_uses_the_variables(api: Api, calls: list[str]) -> None
 
 async def test_validation_cache_hits_with_every_limit_on(api: Api) -> None:
     query = '{ concept(slug: "forms") { name relations { type } } }'
-    cache = _get_validate_cache(512)
+    # Typed as a plain callable by strawberry; it is functools.lru_cache's wrapper.
+    cache = cast("functools._lru_cache_wrapper[Any]", _get_validate_cache(512))
     await api.post(query)
     before = cache.cache_info()
     # Bodies that differ in spacing only: the same document, but not a byte-for-byte repeat

@@ -5,28 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from philos.datasources.sql.tables import metadata
-from philos.datasources.stores import Stores
-from tests.api.conftest import Api
-from tests.sql_access import sql_db
+from tests.api.client import Api
+from tests.stores import snapshot
 
 MISSING = "0b6c9a1e-7d7e-4f1e-8a0e-5f0f3a9d2c11"
 RESULT = (
     "__typename ... on Problem { message } ... on ValidationFailed { fields { field message } }"
 )
 GONE = "__typename ... on Problem { message } ... on DeleteSuccess { id }"
-
-
-async def snapshot(stores: Stores) -> dict[str, list[Any]]:
-    async with sql_db(stores).connect() as conn:
-        return {
-            table.name: sorted(
-                (tuple(map(str, row)) for row in await conn.execute(select(table))), key=str
-            )
-            for table in metadata.sorted_tables
-        }
 
 
 async def unchanged(api: Api, before: dict[str, list[Any]]) -> None:

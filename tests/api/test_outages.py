@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from philos.domain import Role
-from tests.api.conftest import Api, make_user
-from tests.conftest import unwrap
+from tests.api.accounts import make_user
+from tests.api.client import Api
 from tests.services.plugin import ServiceControl
+from tests.stores import unwrap
 
 pytestmark = pytest.mark.parametrize("backend", ["production"], indirect=True)
 
@@ -149,7 +150,7 @@ async def test_philos_worker_relays_on_its_own(
     import sys
 
     from philos.domain import Concept
-    from tests.conftest import JWT_SECRET
+    from tests.settings import JWT_SECRET
 
     # A change written straight to the store: no in-process relay runs for it.
     concept = Concept(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import Api
+from tests.api.client import Api
 
 CONCEPT_FIELDS = "id slug name summary tradition eraFrom eraTo tags aliases version createdAt"
 
@@ -222,6 +222,17 @@ async def test_path_between_concepts(api: Api) -> None:
     assert (await api.data(query, {"a": start, "b": island, "d": 6}))["path"] is None
     same = await api.data(query, {"a": start, "b": start, "d": 1})
     assert same["path"]["length"] == 0
+    gone = "00000000-0000-4000-8000-000000000000"
+    for variables, argument, ident in (
+        ({"a": gone, "b": end, "d": 6}, "`fromId`", gone),
+        ({"a": start, "b": gone, "d": 6}, "`toId`", gone),
+        ({"a": start, "b": "not-an-id", "d": 6}, "`toId`", "not-an-id"),
+    ):
+        body = await api.post(query, variables)
+        (error,) = body["errors"]
+        assert argument in error["message"] and repr(ident) in error["message"], error
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert body["data"] == {"path": None}
     errors = await api.errors(query, {"a": start, "b": end, "d": 7})
     assert errors == ["`maxDepth` must be between 1 and 6 (got 7)."]
 

@@ -3,8 +3,8 @@ write makes the very next query see it."""
 
 from __future__ import annotations
 
-from tests.api.conftest import Api
-from tests.api.test_batching import counting
+from tests.api.client import Api
+from tests.stores import counting
 
 QUERY = """query Listing { concepts(first: 3) { nodes { slug name thesisCount
     relations { type } } } }"""

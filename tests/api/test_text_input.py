@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import Api
+from tests.api.client import Api
 
 NUL_MESSAGE = "Text in a request must be valid Unicode without NUL"
 

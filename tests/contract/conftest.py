@@ -10,48 +10,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 
 from philos.datasources.ports import ConceptStore, GraphStore, ThesisStore, UserStore
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.graph import SqlGraphStore
-from philos.datasources.sql.tables import concepts_t, metadata
+from philos.datasources.sql.tables import metadata
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlUserStore
-from philos.domain import utcnow
+from tests.contract.concepts import CONTRACT_CONCEPTS, with_concepts
 
 GRAPH_BACKENDS = ["sqlite", "postgres", "neo4j"]
 THESIS_BACKENDS = ["sqlite", "postgres", "mongo"]
 SQL_ONLY = ["sqlite", "postgres"]
-
-
-# The concept ids the graph and thesis contracts use (``cid(n)``). On SQL a relation or thesis
-# must name a concept that exists (foreign keys), so those stores get these concepts first.
-CONTRACT_CONCEPTS = [f"00000000-0000-4000-8000-{n:012d}" for n in range(10)]
-
-
-async def with_concepts(db: SqlDatabase, ids: list[str]) -> SqlDatabase:
-    async with db.begin() as conn:
-        await conn.execute(
-            insert(concepts_t),
-            [
-                {
-                    "id": i,
-                    "slug": f"contract-{n}",
-                    "name": f"C{n}",
-                    "summary": "s",
-                    "body": "",
-                    "tags": "",
-                    "aliases": [],
-                    "created_at": utcnow(),
-                    "updated_at": utcnow(),
-                    "version": 1,
-                }
-                for n, i in enumerate(ids)
-            ],
-        )
-    return db
 
 
 async def _sql(request: pytest.FixtureRequest, kind: str, tmp: Path) -> SqlDatabase:

@@ -21,7 +21,7 @@ from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.graph import SqlGraphStore
 from philos.domain import Concept, ConflictError, Direction, Relation, RelationType
 from philos.domain import Path as GraphPath
-from tests.contract.conftest import with_concepts
+from tests.contract.concepts import with_concepts
 
 T = RelationType
 

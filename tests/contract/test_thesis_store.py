@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -111,9 +112,7 @@ async def test_by_concepts_and_counts(thesis_store: ThesisStore) -> None:
 
 async def test_update_checks_version(thesis_store: ThesisStore) -> None:
     await build(thesis_store)
-    changed = ALL[3].__class__(
-        **{**_fields(ALL[3]), "statement": "Pleasure is one good among many."}
-    )
+    changed = dataclasses.replace(ALL[3], statement="Pleasure is one good among many.")
     stored = await thesis_store.update(changed, 1)
     assert stored.statement == "Pleasure is one good among many." and stored.version == 2
     with pytest.raises(ConflictError) as info:
@@ -121,7 +120,7 @@ async def test_update_checks_version(thesis_store: ThesisStore) -> None:
     assert info.value.current_version == 2
     unchecked = await thesis_store.update(changed, None)
     assert unchecked.version == 3
-    ghost = ALL[0].__class__(**{**_fields(ALL[0]), "id": tid(77)})
+    ghost = dataclasses.replace(ALL[0], id=tid(77))
     with pytest.raises(NotFoundError):
         await thesis_store.update(ghost, None)
 
@@ -146,7 +145,3 @@ async def test_arguments_and_deletes(thesis_store: ThesisStore) -> None:
     await thesis_store.remove_concept(A)
     await thesis_store.remove_concept(A)
     assert await thesis_store.count_by_concepts([A, B]) == {A: 0, B: 0}
-
-
-def _fields(t: Thesis) -> dict[str, object]:
-    return {name: getattr(t, name) for name in Thesis.__dataclass_fields__}

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.conftest import ROOT, assert_ok, load_yaml, render, run, tool
+from tests.deploy.chart import render
+from tests.deploy.tools import ROOT, assert_ok, load_yaml, run, tool
 
 GITHUB = ROOT / ".github" / "workflows" / "ci.yml"
 GITLAB = ROOT / ".gitlab-ci.yml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.deploy.conftest import ROOT, run, tool
+from tests.deploy.tools import ROOT, run, tool
 
 
 def test_bandit_finds_no_medium_or_high_issue() -> None:

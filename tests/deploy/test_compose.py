@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.conftest import ROOT, assert_ok, run, tool
+from tests.deploy.tools import ROOT, assert_ok, run, tool
 
 COMPOSE = ROOT / "docker-compose.yml"
 PROFILES = {

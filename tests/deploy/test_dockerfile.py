@@ -6,9 +6,9 @@ import json
 import re
 import shlex
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 
-from tests.deploy.conftest import DEPLOY, ROOT, assert_ok, run, tool
+from tests.deploy.tools import DEPLOY, ROOT, assert_ok, run, tool
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 IGNORE = DEPLOY / "Dockerfile.dockerignore"

@@ -11,19 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 
-from tests.deploy.conftest import (
-    CHART,
-    DEPLOY,
-    ROOT,
-    assert_ok,
-    load_yaml,
-    module,
-    render,
-    run,
-    tool,
-)
+from tests.deploy.chart import render
+from tests.deploy.tools import CHART, DEPLOY, ROOT, assert_ok, load_yaml, module, run, tool
 
 GITOPS = DEPLOY / "gitops"
 SCHEMAS = GITOPS / "schemas"

@@ -7,21 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 
-from tests.deploy.conftest import (
-    CHART,
-    DEPLOY,
-    HERE,
-    KUBE_VERSION,
-    VALUE_SETS,
-    Rendered,
-    assert_ok,
-    module,
-    node_json,
-    run,
-    tool,
-)
+from tests.deploy.chart import KUBE_VERSION, VALUE_SETS, Rendered
+from tests.deploy.tools import CHART, DEPLOY, HERE, assert_ok, module, node_json, run, tool
 
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 TEST_PODS = ["Pod", "Pod"]  # the `helm test` hooks: /ready and one GraphQL query
@@ -67,13 +56,15 @@ STORE_PORTS = {5432, 7687, 27017, 6379}
 
 
 def pod_spec(r: Rendered) -> dict[str, Any]:
-    return r.one("Deployment")["spec"]["template"]["spec"]
+    spec: dict[str, Any] = r.one("Deployment")["spec"]["template"]["spec"]
+    return spec
 
 
 def container(r: Rendered) -> dict[str, Any]:
     containers = pod_spec(r)["containers"]
     assert len(containers) == 1
-    return containers[0]
+    only: dict[str, Any] = containers[0]
+    return only
 
 
 def settings(r: Rendered) -> dict[str, str]:

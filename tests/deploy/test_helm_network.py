@@ -8,8 +8,13 @@ import ipaddress
 
 import pytest
 
-from tests.deploy.conftest import VALUE_SETS, Rendered
-from tests.deploy.test_helm import STORE_PORTS, selects
+from tests.deploy.chart import VALUE_SETS, Rendered
+
+STORE_PORTS = {5432, 7687, 27017, 6379}
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
 @pytest.mark.parametrize("value_set", ["production", "extended"])

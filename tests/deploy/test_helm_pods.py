@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.conftest import VALUE_SETS, Rendered, render
-from tests.e2e.test_serve import free_port, start_server, stop_server
+from tests.deploy.chart import VALUE_SETS, Rendered, render
+from tests.e2e.serve import free_port, start_server, stop_server
 
 ZONE, NODE = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
 

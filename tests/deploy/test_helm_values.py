@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.deploy.conftest import CHART, VALUE_SETS, module, render
+from tests.deploy.chart import VALUE_SETS, render
+from tests.deploy.tools import CHART, module
 
 SCHEMA: dict[str, Any] = json.loads((CHART / "values.schema.json").read_text())
 DEFAULTS: dict[str, Any] = yaml.safe_load((CHART / "values.yaml").read_text())

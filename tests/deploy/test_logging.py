@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 
-from tests.deploy.conftest import DEPLOY, module
+from tests.deploy.tools import DEPLOY, module
 
 PIPELINE = DEPLOY / "logging" / "logstash" / "pipeline" / "philos.conf"
 FILEBEAT = DEPLOY / "logging" / "filebeat" / "filebeat.yml"
@@ -56,6 +56,7 @@ def parse() -> list[Any]:
 
 
 def section(tree: list[Any], name: str) -> list[Any]:
+    body: list[Any]
     (body,) = [body for kind, body in tree if kind == name]
     return body
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 
-from tests.deploy.conftest import CHART, DEPLOY, assert_ok, run, tool
+from tests.deploy.tools import CHART, DEPLOY, assert_ok, run, tool
 
 RULES = CHART / "files" / "alerts.yaml"
 RULE_TESTS = DEPLOY / "prometheus" / "alerts.test.yaml"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import CHART, DEPLOY, HERE, INSTALL, KUBE_VERSION, ROOT, load_yaml
+from tests.deploy.chart import KUBE_VERSION
+from tests.deploy.tools import CHART, DEPLOY, HERE, INSTALL, ROOT, load_yaml
 
 OPERATIONS = ROOT / "docs" / "operations.md"
 DEPLOY_README = DEPLOY / "README.md"

@@ -588,13 +588,13 @@ def test_rolling_restart_fails_no_request(cluster: Cluster) -> None:
                 replica.start()
                 replica.wait_ready()
                 back = time.monotonic()
+
                 # The next replica goes only when this one is in rotation again (what a
                 # Deployment's maxUnavailable 1 and a readiness probe do on Kubernetes).
-                stream.wait_for(
-                    f"{replica.name} serving again",
-                    lambda r, addr=replica.addr, t=back: r.started > t and r.served_by == addr,
-                    timeout=15,
-                )
+                def serving_again(r: Result, addr: str = replica.addr, t: float = back) -> bool:
+                    return r.started > t and r.served_by == addr
+
+                stream.wait_for(f"{replica.name} serving again", serving_again, timeout=15)
             so_far = len(stream.snapshot())
             stream.wait_for("60 more answers", lambda r: r.index >= so_far + 60, timeout=10)
         results = stream.check()

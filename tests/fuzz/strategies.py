@@ -4,6 +4,7 @@ fit the declared types and sometimes do not."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,14 @@ import graphql
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes, queries
 
-from tests.api.conftest import PASSWORD, SMALL_CORPUS
+from tests.api.accounts import PASSWORD
+from tests.corpus import SMALL_CORPUS
+
+
+def examples(count: int) -> int:
+    """``count`` scaled by ``PHILOS_FUZZ_SCALE`` (default 1): set it to dig deeper locally."""
+    return max(1, round(count * float(os.environ.get("PHILOS_FUZZ_SCALE", "1"))))
+
 
 SDL = (Path(__file__).parents[2] / "schema.graphql").read_text("utf-8")
 SCHEMA = graphql.build_schema(SDL)

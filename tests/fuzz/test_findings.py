@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.pool import QueuePool
 
-from tests.fuzz.conftest import FuzzServer
 from tests.fuzz.leaks import check_answer
+from tests.fuzz.server import FuzzServer
 from tests.sql_access import sql_db
 
 # `concepts` is non-null, so its BAD_USER_INPUT nulls the whole `data`, and graphql-core then

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode
 
-from tests.fuzz.conftest import FuzzServer, examples
 from tests.fuzz.leaks import check_answer
-from tests.fuzz.strategies import inline_operations, variable_operations
+from tests.fuzz.server import FuzzServer
+from tests.fuzz.strategies import examples, inline_operations, variable_operations
 
 PRINCIPALS = ["anonymous", "editor"]
 # Seeded records have no author, so only an ADMIN's updates and deletes get past the role check.

@@ -26,9 +26,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.graphql.schemas import GraphQLSchema
 
-from tests.fuzz.conftest import FuzzServer, examples
 from tests.fuzz.leaks import check_answer
-from tests.fuzz.strategies import SCHEMA
+from tests.fuzz.server import FuzzServer
+from tests.fuzz.strategies import SCHEMA, examples
 
 GraphQLCase = schemathesis.Case[Any]
 MAX_EXAMPLES = examples(12)

@@ -109,7 +109,7 @@ class _Rewrite:
             elif isinstance(selection, InlineFragmentNode):
                 target = parent
                 if selection.type_condition is not None:
-                    target = self.schema.get_type(selection.type_condition.name.value) or parent  # type: ignore[assignment]
+                    target = self.schema.get_type(selection.type_condition.name.value) or parent
                 out.append(
                     InlineFragmentNode(
                         type_condition=selection.type_condition,

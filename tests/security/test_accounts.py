@@ -27,10 +27,11 @@ from philos.datasources.sql.tables import refresh_tokens_t, users_t
 from philos.datasources.stores import Stores
 from philos.domain import Role
 from philos.passwords import password_problem
-from tests.api.conftest import PASSWORD, make_user
-from tests.conftest import clear_cache, settings_for
+from tests.api.accounts import PASSWORD, make_user
 from tests.security.documents import drawn
+from tests.settings import settings_for
 from tests.sql_access import sql_db
+from tests.stores import clear_cache
 
 AUTH = """__typename ... on Problem { message }
     ... on AuthRateLimited { retryAfterSeconds }
@@ -157,9 +158,9 @@ async def test_first_account_admin_can_be_turned_off(
 
 
 def test_production_does_not_make_the_first_account_admin() -> None:
-    assert Settings(PHILOS_ENV="production").first_account_becomes_admin is False  # type: ignore[call-arg]
-    assert Settings(PHILOS_ENV="development").first_account_becomes_admin is True  # type: ignore[call-arg]
-    on = Settings(PHILOS_ENV="production", PHILOS_FIRST_USER_ADMIN=True)  # type: ignore[call-arg]
+    assert Settings(PHILOS_ENV="production").first_account_becomes_admin is False
+    assert Settings(PHILOS_ENV="development").first_account_becomes_admin is True
+    on = Settings(PHILOS_ENV="production", PHILOS_FIRST_USER_ADMIN=True)
     assert on.first_account_becomes_admin is True
 
 

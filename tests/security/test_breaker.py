@@ -44,21 +44,27 @@ async def _breaker_state(stores: Stores) -> str:
     return await guard._breakers.state(guard._store)
 
 
-def _refusals(stores: Stores) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
+Call = tuple[str, Callable[[], Awaitable[Any]]]
+
+
+def _text_refusals(stores: Stores, text: str) -> list[Call]:
+    """The calls a driver or database refuses for one text it cannot store or compare."""
+    return [
+        (f"slug {text!r}", lambda: stores.concepts.get_many_by_slug([text])),
+        (f"email {text!r}", lambda: stores.users.get_by_email(text)),
+        (
+            f"search {text!r}",
+            lambda: stores.concepts.list(ConceptFilter(search=text), ConceptOrder.NAME_ASC, Page()),
+        ),
+    ]
+
+
+def _refusals(stores: Stores) -> list[Call]:
     """Calls whose input a real driver or database refuses, one per kind of refusal."""
     texts = drawn(surrogate_text, 4)
-    calls: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+    calls: list[Call] = []
     for text in texts:
-        calls.append((f"slug {text!r}", lambda t=text: stores.concepts.get_many_by_slug([t])))
-        calls.append((f"email {text!r}", lambda t=text: stores.users.get_by_email(t)))
-        calls.append(
-            (
-                f"search {text!r}",
-                lambda t=text: stores.concepts.list(
-                    ConceptFilter(search=t), ConceptOrder.NAME_ASC, Page()
-                ),
-            )
-        )
+        calls.extend(_text_refusals(stores, text))
     many_tags = tuple(f"tag-{i}" for i in range(1500))
     calls.append(
         (

@@ -35,10 +35,11 @@ from philos.domain import Role
 from philos.gateway.input_limits import DEFAULT_MAX_ITEMS
 from philos.seed.loader import seed
 from philos.types.hints import MAX_ITEMS
-from tests.api.conftest import SMALL_CORPUS, TOKENS, make_user
-from tests.conftest import PRODUCTION_BACKENDS, settings_for
+from tests.api.accounts import TOKENS, make_user
+from tests.corpus import SMALL_CORPUS
 from tests.fuzz.strategies import SCHEMA
 from tests.security.documents import drawn
+from tests.settings import PRODUCTION_BACKENDS, settings_for
 from tests.sql_access import sql_db
 
 CONCEPT_ID = sorted(c.id for c in SMALL_CORPUS.concepts)[0]
@@ -217,7 +218,8 @@ def _targets() -> list[Target]:
 def _argument(target: Target) -> graphql.GraphQLArgument:
     owner = SCHEMA.get_type(target.owner)
     assert isinstance(owner, graphql.GraphQLObjectType)
-    return owner.fields[target.field].args[target.argument]
+    argument: graphql.GraphQLArgument = owner.fields[target.field].args[target.argument]
+    return argument
 
 
 TARGETS = _targets()

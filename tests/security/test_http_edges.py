@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from philos.bootstrap import create_app
 from philos.datasources.stores import Stores
 from philos.seed.loader import seed
-from tests.api.conftest import SMALL_CORPUS, TOKENS, make_user
-from tests.conftest import settings_for
+from tests.api.accounts import TOKENS, make_user
+from tests.corpus import SMALL_CORPUS
+from tests.settings import settings_for
 
 
 def examples(strategy: st.SearchStrategy[Any], count: int = 40) -> list[Any]:

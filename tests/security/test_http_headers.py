@@ -16,8 +16,8 @@ import pytest
 from philos.bootstrap import create_app
 from philos.datasources.stores import Stores
 from philos.seed.loader import seed
-from tests.api.conftest import SMALL_CORPUS
-from tests.conftest import settings_for
+from tests.corpus import SMALL_CORPUS
+from tests.settings import settings_for
 
 APP_ORIGIN = "https://app.philos.example"
 LOCAL_ORIGIN = "http://localhost:3000"

@@ -25,11 +25,12 @@ from sqlalchemy import select, text
 from philos import domain
 from philos.datasources.sql.tables import metadata
 from philos.datasources.stores import Stores
-from tests.conftest import unwrap
-from tests.security.conftest import Api, make_user
+from tests.api.accounts import make_user
+from tests.api.client import Api
 from tests.security.documents import drawn
 from tests.services.plugin import ServiceControl
 from tests.sql_access import sql_db
+from tests.stores import unwrap
 
 # Every wiring: SQL alone, and production's separate Neo4j and MongoDB-wire stores.
 EVERY_WIRING = pytest.mark.parametrize(

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from philos.domain import Role, User
-from tests.conftest import PRODUCTION_BACKENDS
+from tests.api.accounts import make_user
+from tests.api.client import Api
 from tests.fuzz.strategies import SCHEMA
-from tests.security.conftest import Api, make_user
 from tests.security.documents import drawn, queries_reaching
+from tests.settings import PRODUCTION_BACKENDS
 
 EXAMPLES = 60
 

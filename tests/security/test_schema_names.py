@@ -29,8 +29,8 @@ from philos.datasources.stores import Stores
 from philos.gateway.graphql import make_schema
 from philos.gateway.schema_names import schema_names, words_in
 from philos.seed.loader import seed
-from tests.api.conftest import SMALL_CORPUS
-from tests.conftest import settings_for
+from tests.corpus import SMALL_CORPUS
+from tests.settings import settings_for
 
 WORD = re.compile(r"[_A-Za-z]\w*")
 QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")

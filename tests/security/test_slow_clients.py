@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.test_serve import Served, start_server, stop_server
+from tests.e2e.serve import Served, start_server, stop_server
 
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 1.5

@@ -35,15 +35,18 @@ from sqlalchemy import func, select, update
 
 from philos import bootstrap
 from philos.bootstrap import build_stores, create_app
+from philos.datasources.outbox import OutboxRelay
 from philos.datasources.sql.tables import outbox_t
 from philos.datasources.startup import SQL_SCHEMES, mask_url
 from philos.datasources.stores import Stores
 from philos.domain import ConceptFilter, ConceptOrder, Page, Role, utcnow
 from philos.seed.loader import read_corpus
-from tests.conftest import settings_for, unwrap
-from tests.security.conftest import Api, make_user
+from tests.api.accounts import make_user
+from tests.api.client import Api
 from tests.services.plugin import ServiceControl
+from tests.settings import settings_for
 from tests.sql_access import sql_db
+from tests.stores import unwrap
 
 CORPUS = read_corpus()
 PROFILE = settings(
@@ -384,11 +387,11 @@ async def nothing_pending(relay: Any) -> bool:
 
 
 @pytest.fixture
-async def running_relay(api: Api) -> AsyncIterator[Any]:
+async def running_relay(api: Api) -> AsyncIterator[OutboxRelay]:
     """The relay as ``philos serve`` runs it (in the background), with a long back-off cap:
     only its watching the store can explain a quick catch-up."""
     relay = api.stores.relay
-    assert relay is not None
+    assert isinstance(relay, OutboxRelay)
     cap, relay.max_delay = relay.max_delay, 60.0
     task = asyncio.create_task(relay.run())
     yield relay

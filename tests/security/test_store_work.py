@@ -32,10 +32,10 @@ from philos.gateway.query_limits import operation_cost
 from philos.schema.root import build_schema
 from philos.seed.loader import read_corpus, seed
 from philos.types.hints import STORE_COST, metadata
-from tests.api.conftest import TOKENS, make_user
-from tests.api.test_batching import counting
-from tests.conftest import settings_for
+from tests.api.accounts import TOKENS, make_user
 from tests.security.documents import drawn
+from tests.settings import settings_for
+from tests.stores import counting
 
 CORPUS = read_corpus()  # the full sample corpus: a graph worth walking
 SCHEMA: Any = build_schema()._schema

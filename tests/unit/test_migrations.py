@@ -104,10 +104,12 @@ async def test_concept_references_become_cascading_foreign_keys(
             await conn.run_sync(_migrate, "0002")
         for ident, slug in ((a, "a"), (b, "b")):
             await concepts.create(Concept(id=ident, slug=slug, name=slug, summary="s"))
-        kept = [
-            await theses.create(Thesis(id=new_id(), concept_id=a, statement="x", stance=AFFIRMS)),
-            await graph.relate(Relation(id=new_id(), source_id=a, target_id=b, type=IS_A)),
-        ]
+        kept_thesis = await theses.create(
+            Thesis(id=new_id(), concept_id=a, statement="x", stance=AFFIRMS)
+        )
+        kept_relation = await graph.relate(
+            Relation(id=new_id(), source_id=a, target_id=b, type=IS_A)
+        )
         # Left by races before 0003: they name a concept that is gone.
         await theses.create(Thesis(id=new_id(), concept_id=gone, statement="y", stance=AFFIRMS))
         await graph.relate(Relation(id=new_id(), source_id=gone, target_id=a, type=IS_A))
@@ -116,8 +118,8 @@ async def test_concept_references_become_cascading_foreign_keys(
 
         await db.create_schema()
 
-        assert set(await theses.get_many([kept[0].id])) == {kept[0].id}
-        assert set(await graph.get_relations([kept[1].id])) == {kept[1].id}
+        assert set(await theses.get_many([kept_thesis.id])) == {kept_thesis.id}
+        assert set(await graph.get_relations([kept_relation.id])) == {kept_relation.id}
         assert await _count(db, "theses") == 1 and await _count(db, "relations") == 1
         assert await _count(db, "relation_suggestions") == 1
         async with db.engine.connect() as conn:

@@ -27,8 +27,11 @@ from philos.domain import (
 )
 
 c = concepts_t.c
+# What the filter's `search` looks in (also in the compiled statements, philos/compile).
+SEARCH_COLUMNS = (c.name, c.summary, c.aliases, c.slug)
 
-_ORDER: dict[ConceptOrder, list[Any]] = {
+# Also rendered into the compiled statements (philos/compile/columns.py).
+ORDER: dict[ConceptOrder, list[Any]] = {
     ConceptOrder.NAME_ASC: [func.lower(c.name).asc(), c.id.asc()],
     ConceptOrder.NAME_DESC: [func.lower(c.name).desc(), c.id.desc()],
     # Every order ends on the id, so equal keys cannot swap places between pages.
@@ -96,7 +99,7 @@ def _values(concept: Concept) -> dict[str, Any]:
 def _where(flt: ConceptFilter) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if flt.search:
-        conds.append(contains_text([c.name, c.summary, c.aliases, c.slug], flt.search))
+        conds.append(contains_text(list(SEARCH_COLUMNS), flt.search))
     if flt.tradition:
         conds.append(func.lower(c.tradition) == flt.tradition.lower())
     conds.extend(c.tags.like(tag_pattern(tag)) for tag in flt.tags)
@@ -137,6 +140,20 @@ class SqlConceptStore(SqlStore):
             rows = await conn.execute(select(concepts_t).where(c.slug.in_(set(slugs))))
         return {r.slug: concept_from_row(r) for r in rows}
 
+    async def get_many_by_name(self, names: Sequence[str]) -> dict[str, Concept]:
+        wanted = {n.lower() for n in names}
+        if not wanted:
+            return {}
+        stmt = (
+            select(concepts_t)
+            .where(func.lower(c.name).in_(wanted))
+            .order_by(c.created_at.desc(), c.id.desc())
+        )
+        async with self.db.connect() as conn:
+            rows = await conn.execute(stmt)
+        # Oldest last, so it is the one kept for a name several concepts share.
+        return {r.name.lower(): concept_from_row(r) for r in rows}
+
     async def list(
         self, filter: ConceptFilter, order: ConceptOrder, page: Page
     ) -> PageResult[Concept]:
@@ -144,7 +161,7 @@ class SqlConceptStore(SqlStore):
         stmt = (
             select(concepts_t, func.count().over().label("total_count"))
             .where(and_(True, *conds))
-            .order_by(*_ORDER[order])
+            .order_by(*ORDER[order])
             .offset(page.offset)
             .limit(page.limit)
         )

@@ -44,6 +44,9 @@ from philos.domain import (
 )
 
 r = relations_t.c
+# A concept's relations: by type, the strongest first (``GraphStore.edges_of``); also rendered
+# into the compiled statements (philos/compile/columns.py).
+EDGE_ORDER = (r.type, r.weight.desc(), r.id)
 
 
 def relation_from_row(row: Row[Any]) -> Relation:
@@ -115,11 +118,7 @@ class SqlGraphStore(SqlStore):
             touch = r.target_id.in_(keys)
         else:
             touch = or_(r.source_id.in_(keys), r.target_id.in_(keys))
-        stmt = (
-            select(relations_t)
-            .where(touch, *_type_filter(types))
-            .order_by(r.type, r.weight.desc(), r.id)
-        )
+        stmt = select(relations_t).where(touch, *_type_filter(types)).order_by(*EDGE_ORDER)
         async with self.db.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return group_edges((relation_from_row(row) for row in rows), concept_ids, direction)

@@ -37,7 +37,9 @@ from philos.domain import (
 )
 
 t = theses_t.c
-_NEWEST_FIRST = (t.created_at.desc(), t.id.desc())
+# What the filter's `search` looks in (also in the compiled statements, philos/compile).
+SEARCH_COLUMNS = (t.statement,)
+NEWEST_FIRST = (t.created_at.desc(), t.id.desc())
 _OPTIMISTIC_RETRIES = 5
 
 
@@ -115,7 +117,7 @@ def _where(flt: ThesisFilter) -> list[ColumnElement[bool]]:
     if flt.stance:
         conds.append(t.stance == flt.stance.value)
     if flt.search:
-        conds.append(contains_text([t.statement], flt.search))
+        conds.append(contains_text(list(SEARCH_COLUMNS), flt.search))
     return conds
 
 
@@ -132,7 +134,7 @@ class SqlThesisStore(SqlStore):
         stmt = (
             select(theses_t, func.count().over().label("total_count"))
             .where(and_(True, *conds))
-            .order_by(*_NEWEST_FIRST)
+            .order_by(*NEWEST_FIRST)
             .offset(page.offset)
             .limit(page.limit)
         )
@@ -158,11 +160,11 @@ class SqlThesisStore(SqlStore):
         if stance:
             conds.append(t.stance == stance.value)
         if limit_per_concept is None:
-            stmt = select(theses_t).where(*conds).order_by(t.concept_id, *_NEWEST_FIRST)
+            stmt = select(theses_t).where(*conds).order_by(t.concept_id, *NEWEST_FIRST)
         else:
             rank = (
                 func.row_number()
-                .over(partition_by=t.concept_id, order_by=_NEWEST_FIRST)
+                .over(partition_by=t.concept_id, order_by=NEWEST_FIRST)
                 .label("rank")
             )
             ranked = select(theses_t, rank).where(*conds).subquery()
