@@ -82,7 +82,7 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 # --- lint and render -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value_set", ["default", "production", "minimal"])
+@pytest.mark.parametrize("value_set", ["default", "production", "minimal", "extended"])
 def test_helm_lint_strict(value_set: str) -> None:
     helm = module("helm_python")
     report = helm.lint(

@@ -138,9 +138,17 @@ def run_script(script: str, base: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_helm_test_scripts_pass_against_a_running_api(
-    rendered: dict[str, Rendered], tmp_path: Path
+    rendered: dict[str, Rendered], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pods = hook_pods(rendered["production"])
+    r = rendered["stores"]
+    pods = hook_pods(r)
+    # The API as the chart configures it: the ConfigMap's settings (production mode), a JWT
+    # secret; the embedded database in a temporary directory instead of the stores.
+    (config,) = [o for o in r.all("ConfigMap") if o["metadata"]["name"] == "philos"]
+    for name, value in config["data"].items():
+        if name != "PHILOS_DATA_DIR":
+            monkeypatch.setenv(name, str(value))
+    monkeypatch.setenv("JWT_SECRET", "x" * 48)
     served = start_server(tmp_path)
     try:
         for name, pod in sorted(pods.items()):
