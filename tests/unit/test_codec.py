@@ -24,7 +24,7 @@ from philos.domain import (
 )
 
 # What the stores can hold: no lone surrogates (not encodable as UTF-8), 64-bit integers.
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+text = st.text(st.characters(codec="utf-8"), max_size=40)
 optional_text = st.none() | text
 ints = st.integers(-(2**63), 2**63 - 1)
 optional_int = st.none() | ints
