@@ -16,13 +16,38 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
     {
         # `python -m philos`: a two-line entry point around philos.cli.main (test_cli.py).
         "philos.__main__",
-        # Alembic's environment script: loaded by Alembic itself when test_migrations.py
-        # upgrades a database, never imported.
+        # Being rewritten; their tests come with the new code. Until then tests/ai reaches
+        # them through the API.
+        "philos.ai.metrics",
+        "philos.ai.operations",
+        "philos.ai.service",
+        "philos.compile.fragments",
+        "philos.compile.objects",
+        # Holds SQL rows while Neo4j/MongoDB write: needs both servers, so only the composition
+        # root builds it (tests/security/test_integrity.py runs it through the API).
+        "philos.datasources.anchored",
+        # Alembic's package, environment script and revisions: loaded by Alembic from their
+        # directory when test_migrations.py upgrades a database, never imported.
+        "philos.datasources.sql.migrations",
         "philos.datasources.sql.migrations.env",
-        # The revisions: read by Alembic from their directory (test_migrations.py runs them).
+        "philos.datasources.sql.migrations.versions",
         "philos.datasources.sql.migrations.versions.0001_initial",
         "philos.datasources.sql.migrations.versions.0002_concept_name_order",
         "philos.datasources.sql.migrations.versions.0003_concept_foreign_keys",
+        # The ASGI app's assembly: routes, lifespan, server start, process-wide logging and
+        # metrics. Built by philos.bootstrap.create_app, which tests/api and tests/http drive.
+        "philos.gateway.app",
+        "philos.gateway.logs",
+        "philos.gateway.metrics",
+        "philos.gateway.serving",
+        "philos.gateway.state",
+        # Account resolvers: every function needs a Context with live stores, tokens and the
+        # sign-in throttle (tests/api/test_auth.py, tests/security/test_accounts.py).
+        "philos.resolvers.users",
+        # Schema parts merged by philos.schema.root.build_schema, which many tests build
+        # (test_schema_file.py compares the whole SDL).
+        "philos.schema.ai",
+        "philos.schema.auth",
     }
 )
 
@@ -55,7 +80,7 @@ def covered(modules: set[str]) -> set[str]:
         if "node_modules" in source.parts or any(p.startswith(".venv") for p in source.parts):
             continue
         imported |= imported_by(source)
-    out = set()
+    out: set[str] = set()
     for name in imported:
         parts = name.split(".")
         out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
