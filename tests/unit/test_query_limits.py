@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from graphql import parse
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from strawberry.types import ExecutionResult
 
@@ -179,6 +179,7 @@ def _run(query: str, max_cost: int) -> ExecutionResult:
     return schema.execute_sync(query)
 
 
+@settings(max_examples=25)
 @given(st.integers(1, 1000))
 def test_an_operation_over_the_limit_is_refused_before_it_runs(first: int) -> None:
     limit = cost(page(first)) - 1
