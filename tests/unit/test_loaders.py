@@ -70,6 +70,9 @@ class FakeConcepts:
     async def get_many_by_slug(self, slugs: Sequence[str]) -> dict[str, Concept]:
         return await self.get_many(slugs)
 
+    async def get_many_by_name(self, names: Sequence[str]) -> dict[str, Concept]:
+        return await self.get_many(names)
+
 
 @dataclass
 class FakeTheses:

@@ -21,6 +21,7 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
         "philos.ai.metrics",
         "philos.ai.operations",
         "philos.ai.service",
+        "philos.compile.columns",
         "philos.compile.fragments",
         "philos.compile.objects",
         # Holds SQL rows while Neo4j/MongoDB write: needs both servers, so only the composition
