@@ -45,15 +45,7 @@ def test_group_edges_matches_a_filter_per_concept(
     [
         Direction.OUTGOING,
         Direction.BOTH,
-        pytest.param(
-            Direction.INCOMING,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="group_edges skips a self-loop's target side even when only INCOMING "
-                "relations are asked for, so a self-loop is outgoing but not incoming "
-                "(latent: relateConcepts refuses self-loops)",
-            ),
-        ),
+        Direction.INCOMING,
     ],
 )
 def test_a_self_loop_is_counted_once_in_every_direction(direction: Direction) -> None:
