@@ -58,7 +58,7 @@ def _member(kind: str) -> str:
 
 
 def encode_lines(records: Iterable[Mapping[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for r in records)
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
 
 
 def write_archive(path: Path, archive: Archive, extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,8 +68,8 @@ def write_archive(path: Path, archive: Archive, extra: Mapping[str, Any]) -> dic
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "schema_revision": archive.schema_revision,
         **extra,
+        "schema_revision": archive.schema_revision,
         "members": {
             name: {
                 "kind": kind,
