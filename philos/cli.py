@@ -205,6 +205,9 @@ def _backup(args: argparse.Namespace) -> int:
         stores = await build_stores(get_settings())
         try:
             outcome = await backup(stores, Path(args.out))
+        except OSError as exc:
+            print(f"philos backup: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         finally:
             await stores.aclose()
         counts = ", ".join(f"{n} {kind}" for kind, n in outcome.counts.items())

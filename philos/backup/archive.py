@@ -83,14 +83,18 @@ def write_archive(path: Path, archive: Archive, extra: Mapping[str, Any]) -> dic
     }
     blob = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
     tmp = path.with_name(path.name + ".partial")
-    with tarfile.open(tmp, "w:gz") as tar:
-        for name, data in [(MANIFEST, blob), *members.items()]:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = int(time.time())
-            info.mode = 0o600
-            tar.addfile(info, io.BytesIO(data))
-    tmp.replace(path)
+    try:
+        with tarfile.open(tmp, "w:gz") as tar:
+            for name, data in [(MANIFEST, blob), *members.items()]:
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mtime = int(time.time())
+                info.mode = 0o600
+                tar.addfile(info, io.BytesIO(data))
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return manifest
 
 
