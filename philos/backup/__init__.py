@@ -133,7 +133,7 @@ async def restore(
     if graph is not None:
         await separate.write_graph(graph, archive.records["concepts"], archive.records["relations"])
     if theses is not None:
-        await separate.write_theses(theses, archive.records["theses"])
+        await separate.write_theses(theses, archive.records["theses"], batch)
     in_sql = {
         k for k in KINDS if not (k == "relations" and graph) and not (k == "theses" and theses)
     }

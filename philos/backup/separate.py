@@ -10,13 +10,14 @@ from typing import Any, cast
 from sqlalchemy import Row
 
 from philos.datasources.mongo import MongoThesisStore
-from philos.datasources.neo4j import Neo4jGraphStore
+from philos.datasources.mongo import _values as mongo_values
+from philos.datasources.neo4j import Neo4jGraphStore, _properties, type_pattern
 from philos.datasources.sql.common import join_tags
 from philos.datasources.sql.concepts import concept_from_row
 from philos.datasources.sql.graph import relation_from_row
 from philos.datasources.sql.theses import argument_to_dict, source_to_dict, thesis_from_row
 from philos.datasources.stores import Stores
-from philos.domain import Concept, Direction, Relation, Thesis
+from philos.domain import Concept, Direction, Relation, RelationType, Thesis
 
 CHUNK = 500
 
@@ -119,13 +120,43 @@ async def write_graph(
     ]
     for start in range(0, len(nodes), CHUNK):
         await graph.upsert_concepts(nodes[start : start + CHUNK])
+    # Into an emptied graph, many at a time: the archive's relations already obey the store's
+    # rules (one per triple, unique ids), as the store they were read from enforced them.
+    by_type: dict[RelationType, list[dict[str, Any]]] = {}
     for record in relations:
-        await graph.relate(relation_from_row(_row(_parsed(record, "created_at"))))
+        r = relation_from_row(_row(_parsed(record, "created_at")))
+        by_type.setdefault(r.type, []).append(
+            {"source_id": r.source_id, "target_id": r.target_id, "props": _properties(r)}
+        )
+    for kind, rows in by_type.items():
+        for start in range(0, len(rows), CHUNK):
+            await graph.driver.execute_query(
+                "UNWIND $rows AS row\n"
+                "MERGE (a:Concept {id: row.source_id})\n"
+                "MERGE (b:Concept {id: row.target_id})\n"
+                f"CREATE (a)-[r:{type_pattern([kind])}]->(b) SET r = row.props",
+                rows=rows[start : start + CHUNK],
+                database_=graph.database,
+            )
 
 
-async def write_theses(store: MongoThesisStore, theses: Sequence[dict[str, Any]]) -> None:
-    for record in theses:
-        await store.create(thesis_from_row(_row(_parsed(record, "created_at", "updated_at"))))
+async def write_theses(
+    store: MongoThesisStore, theses: Sequence[dict[str, Any]], batch: int = CHUNK
+) -> None:
+    """The theses into an emptied collection, ``batch`` documents per insert."""
+    docs = await store._docs()
+    documents = [
+        docs.model_validate({"id": th.id, **mongo_values(th)})
+        for record in theses
+        for th in [thesis_from_row(_row(_parsed(record, "created_at", "updated_at")))]
+    ]
+    for start in range(0, len(documents), batch):
+        await insert_documents(docs, documents[start : start + batch])
+
+
+async def insert_documents(docs: Any, documents: Sequence[Any]) -> None:
+    """One ``insertMany`` (the unit a failing restore is interrupted at in the drills)."""
+    await docs.insert_many(list(documents))
 
 
 async def counts(stores: Stores) -> dict[str, int]:

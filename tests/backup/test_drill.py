@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import philos.backup.separate as backup_separate
 import philos.backup.sql as backup_sql
 from philos.backup import ArchiveError, RestoreRefused, backup, restore
 from philos.backup.archive import read_archive, write_archive
@@ -106,21 +107,22 @@ async def test_interrupted_restore_runs_again(
     with pytest.raises(Interrupted):
         await restore(api.stores, archive, batch=10)
     monkeypatch.undo()
-    mongo = thesis_adapter(api.stores)
-    if mongo is not None:  # and once half-way through writing the separate stores
-        real_create, created = mongo.create, 0
+    assert not any((await snapshot(api.stores)).values())  # the SQL transaction rolled back
+    if thesis_adapter(api.stores) is not None:  # and once half-way through writing MongoDB
+        real_documents, documents = backup_separate.insert_documents, 0
 
-        async def failing_create(thesis: Any) -> Any:
-            nonlocal created
-            created += 1
-            if created > 5:
+        async def failing_documents(*args: Any) -> None:
+            nonlocal documents
+            documents += 1
+            if documents > 3:
                 raise Interrupted("MongoDB went away")
-            return await real_create(thesis)
+            await real_documents(*args)
 
-        monkeypatch.setattr(mongo, "create", failing_create)
+        monkeypatch.setattr(backup_separate, "insert_documents", failing_documents)
         with pytest.raises(Interrupted):
-            await restore(api.stores, archive)
+            await restore(api.stores, archive, batch=20)
         monkeypatch.undo()
+        assert not any((await snapshot(api.stores)).values())
     await restore(api.stores, archive)
     assert await _state(api) == before
 
