@@ -22,19 +22,13 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
         "philos.ai.operations",
         "philos.ai.service",
         "philos.compile.columns",
-        "philos.compile.fragments",
         "philos.compile.objects",
         # Holds SQL rows while Neo4j/MongoDB write: needs both servers, so only the composition
         # root builds it (tests/security/test_integrity.py runs it through the API).
         "philos.datasources.anchored",
         # Alembic's package, environment script and revisions: loaded by Alembic from their
         # directory when test_migrations.py upgrades a database, never imported.
-        "philos.datasources.sql.migrations",
-        "philos.datasources.sql.migrations.env",
-        "philos.datasources.sql.migrations.versions",
-        "philos.datasources.sql.migrations.versions.0001_initial",
-        "philos.datasources.sql.migrations.versions.0002_concept_name_order",
-        "philos.datasources.sql.migrations.versions.0003_concept_foreign_keys",
+        # (every module under philos.datasources.sql.migrations: see MIGRATIONS)
         # The ASGI app's assembly: routes, lifespan, server start, process-wide logging and
         # metrics. Built by philos.bootstrap.create_app, which tests/api and tests/http drive.
         "philos.gateway.app",
@@ -88,9 +82,12 @@ def covered(modules: set[str]) -> set[str]:
     return out & modules
 
 
+MIGRATIONS = "philos.datasources.sql.migrations"
+
+
 def test_every_module_is_imported_by_a_test_or_allowed() -> None:
     modules = product_modules()
-    unimported = modules - covered(modules)
+    unimported = {m for m in modules - covered(modules) if not m.startswith(MIGRATIONS)}
     assert sorted(unimported) == sorted(ALLOWED_UNIMPORTED)
 
 
