@@ -19,7 +19,11 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
         # Being rewritten; their tests come with the new code. Until then tests/ai reaches
         # them through the API.
         "philos.ai.metrics",
-        "philos.ai.operations",
+        "philos.ai.analysis",
+        "philos.ai.common",
+        "philos.ai.generation",
+        "philos.ai.suggestions",
+        "philos.ai.synthesis",
         "philos.ai.service",
         "philos.compile.columns",
         "philos.compile.objects",
