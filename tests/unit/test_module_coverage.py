@@ -30,6 +30,10 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
         # Holds SQL rows while Neo4j/MongoDB write: needs both servers, so only the composition
         # root builds it (tests/security/test_integrity.py runs it through the API).
         "philos.datasources.anchored",
+        # Query text and document codec of the Neo4j and MongoDB stores: only those stores use
+        # them (tests/contract/test_neo4j_specific.py, test_mongo_specific.py).
+        "philos.datasources.mongo_documents",
+        "philos.datasources.neo4j_queries",
         # Alembic's package, environment script and revisions: loaded by Alembic from their
         # directory when test_migrations.py upgrades a database, never imported.
         # (every module under philos.datasources.sql.migrations: see MIGRATIONS)
