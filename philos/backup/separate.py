@@ -10,8 +10,9 @@ from typing import Any, cast
 from sqlalchemy import Row
 
 from philos.datasources.mongo import MongoThesisStore
-from philos.datasources.mongo import _values as mongo_values
-from philos.datasources.neo4j import Neo4jGraphStore, _properties, type_pattern
+from philos.datasources.mongo_documents import thesis_values as mongo_values
+from philos.datasources.neo4j import Neo4jGraphStore, type_pattern
+from philos.datasources.neo4j_queries import properties_of
 from philos.datasources.sql.common import join_tags
 from philos.datasources.sql.concepts import concept_from_row
 from philos.datasources.sql.graph import relation_from_row
@@ -126,7 +127,7 @@ async def write_graph(
     for record in relations:
         r = relation_from_row(_row(_parsed(record, "created_at")))
         by_type.setdefault(r.type, []).append(
-            {"source_id": r.source_id, "target_id": r.target_id, "props": _properties(r)}
+            {"source_id": r.source_id, "target_id": r.target_id, "props": properties_of(r)}
         )
     for kind, rows in by_type.items():
         for start in range(0, len(rows), CHUNK):
