@@ -33,11 +33,13 @@ async def test_missing_concept_is_null(api: Api, args: str) -> None:
     assert data["concept"] is None
 
 
-@pytest.mark.parametrize("args", ["", 'id:"x", slug:"forms"'])
+@pytest.mark.parametrize(
+    "args", ["", 'id:"x", slug:"forms"', 'slug:"forms", name:"Forms"', 'id:"x", name:"Forms"']
+)
 async def test_concept_needs_exactly_one_key(api: Api, args: str) -> None:
     call = f"({args})" if args else ""
     errors = await api.errors(f"{{ concept{call} {{ id }} }}")
-    assert errors == ["Pass exactly one of `id` or `slug`."]
+    assert errors == ["Pass exactly one of `id`, `slug` or `name`."]
 
 
 async def test_concepts_connection_pages_with_cursors(api: Api) -> None:
