@@ -27,9 +27,9 @@ from philos.config import Settings, get_settings
 from philos.datasources.anchored import AnchoredGraphStore, AnchoredThesisStore, ConceptAnchor
 from philos.datasources.cache import MemoryCache, RedisCache
 from philos.datasources.cached import CachedConceptStore, CachedThesisStore
+from philos.datasources.llm import LLM
 from philos.datasources.outbox import GRAPH, THESES, OutboxRelay
 from philos.datasources.ports import (
-    LLM,
     AiLedger,
     Cache,
     ConceptStore,

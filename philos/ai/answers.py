@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from philos.datasources.ports import StructuredOutput
+from philos.datasources.llm import StructuredOutput
 from philos.validation import MIN_YEAR, max_year
 
 T = TypeVar("T", bound=BaseModel)

@@ -33,7 +33,7 @@ from philos.ai.answers import (
     SuggestedRelations,
     SynthesisAnswer,
 )
-from philos.datasources.ports import StructuredOutput
+from philos.datasources.llm import StructuredOutput
 
 PROMPT_VERSION = "2026-05.1"
 

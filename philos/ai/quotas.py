@@ -11,7 +11,8 @@ import math
 import time
 from typing import Any, TypeVar
 
-from philos.datasources.ports import LLM, Cache, LlmAnswer, StructuredOutput
+from philos.datasources.llm import LLM, LlmAnswer, StructuredOutput
+from philos.datasources.ports import Cache
 from philos.errors import (
     Busy as Busy,
 )

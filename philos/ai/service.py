@@ -33,7 +33,8 @@ from philos import domain
 from philos.ai.metrics import AI_CALLS, AI_DURATION, AI_REUSED, AI_TOKENS
 from philos.ai.prompts import PROMPT_VERSION, Prompt
 from philos.ai.quotas import QuotaExceeded, take_quota
-from philos.datasources.ports import LLM, LlmFailed, LlmRateLimited, TokenUsage
+from philos.datasources.llm import LLM
+from philos.datasources.ports import LlmFailed, LlmRateLimited, TokenUsage
 from philos.domain.ai import AiCallRecord
 from philos.errors import (
     AiNotConfigured as AiNotConfigured,

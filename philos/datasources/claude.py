@@ -30,11 +30,10 @@ from typing import Any, TypeVar
 import anthropic
 from anthropic import APIRequest, AsyncAnthropic, AsyncAPIResponse, AsyncCallNext, Middleware
 
+from philos.datasources.llm import LlmAnswer, StructuredOutput
 from philos.datasources.ports import (
-    LlmAnswer,
     LlmFailed,
     LlmRateLimited,
-    StructuredOutput,
     TokenUsage,
 )
 

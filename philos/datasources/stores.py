@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from philos.datasources.cached import thesis_key
+from philos.datasources.llm import LLM
 from philos.datasources.ports import (
-    LLM,
     AiLedger,
     Cache,
     ConceptStore,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from philos.bootstrap import build_llm, create_app
-from philos.datasources.ports import LLM
+from philos.datasources.llm import LLM
 from philos.datasources.stores import Stores
 from philos.domain import Role
 from philos.seed.loader import seed

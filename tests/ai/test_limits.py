@@ -9,8 +9,9 @@ import pytest
 
 from philos.ai.answers import THESES_OUTPUT, GeneratedTheses
 from philos.ai.quotas import BoundedLLM, Busy
-from philos.datasources.ports import LlmAnswer, StructuredOutput, TokenUsage
+from philos.datasources.llm import LlmAnswer, StructuredOutput
 from philos.domain import Role
+from philos.errors import TokenUsage
 from tests.ai.fake_anthropic import FakeAnthropic, tool_use
 from tests.ai.helpers import (
     ANALYZE,
