@@ -1,0 +1,259 @@
+"""Ranked, typo-tolerant search for the SQL concept and thesis stores.
+
+A record matches a search when one of these holds:
+
+- full-text: every word of the search is a word of the record, in any field and any order
+  (PostgreSQL ``websearch_to_tsquery`` in the ``simple`` configuration over ``unaccent``-ed
+  text; SQLite FTS5 with ``unicode61 remove_diacritics 2``);
+- typo: the search is close to the concept's name or an alias (PostgreSQL ``pg_trgm``
+  ``word_similarity``; SQLite: candidates from an FTS5 ``trigram`` table, scored by
+  ``philos_similarity``, see ``philos/domain/search.py``);
+- substring: the search is text in one of ``SEARCH_COLUMNS`` (what search was before).
+
+Results come exact matches first (the name or an alias is the search, ignoring case and
+accents), then by score (full-text rank weighted name > aliases > summary > body, plus the
+name similarity), then by lower-cased name and id. The tables, indexes, triggers and SQL
+functions used here are created by migration 0004.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql.common import contains_text
+from philos.datasources.sql.tables import concepts_t, theses_t
+from philos.domain.search import fold, search_words
+
+c = concepts_t.c
+t = theses_t.c
+
+# FTS5 column weights, in the columns' order: name, aliases, summary, body.
+CONCEPT_WEIGHTS = (10.0, 5.0, 2.0, 1.0)
+# statement, argument texts
+THESIS_WEIGHTS = (4.0, 1.0)
+# pg_trgm word_similarity at or above which a name is a typo match (PostgreSQL).
+PG_TYPO_THRESHOLD = 0.4
+# philos_similarity at or above which a name is a typo match (SQLite), and how many trigram
+# candidates are scored at most.
+SQLITE_TYPO_THRESHOLD = 0.6
+SQLITE_TYPO_CANDIDATES = 200
+
+
+def fts5_query(search: str) -> str | None:
+    """Every word of the search, quoted (FTS5 syntax cannot leak in); None without words."""
+    terms = search_words(search)
+    if not terms:
+        return None
+    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def trigram_query(search: str) -> str | None:
+    """Any trigram of any word (folded, and as typed), for the FTS5 trigram table."""
+    grams: dict[str, None] = {}
+    for word in {*search_words(search), *(w.lower() for w in search.split())}:
+        for i in range(len(word) - 2):
+            grams['"' + word[i : i + 3].replace('"', '""') + '"'] = None
+    return " OR ".join(grams) if grams else None
+
+
+# Whether each PostgreSQL database has pg_trgm (migration 0004 goes on without it).
+_TRIGRAMS: weakref.WeakKeyDictionary[SqlDatabase, bool] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def search_connection(db: SqlDatabase) -> AsyncIterator[tuple[AsyncConnection, bool]]:
+    """A connection for one search, and whether typos can be matched. On PostgreSQL a
+    transaction whose ``pg_trgm`` threshold is ours, so the ``<%`` operator (and the trigram
+    index) admits one-letter typos."""
+    if db.is_sqlite:
+        async with db.connect() as conn:
+            yield conn, True
+        return
+    async with db.begin() as conn:
+        trigrams = _TRIGRAMS.get(db)
+        if trigrams is None:
+            found = await conn.execute(
+                text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")
+            )
+            trigrams = _TRIGRAMS[db] = bool(found.scalar_one())
+        if trigrams:
+            await conn.execute(
+                text("SELECT set_config('pg_trgm.word_similarity_threshold', :v, true)"),
+                {"v": str(PG_TYPO_THRESHOLD)},
+            )
+        yield conn, trigrams
+
+
+class Ranked:
+    """What a search adds to a list statement: the match condition and the ORDER BY keys."""
+
+    def __init__(self, match: ColumnElement[bool], order: Sequence[Any], froms: Sequence[Any]):
+        self.match = match
+        self.order = list(order)
+        self.froms = list(froms)  # outer joins the statement needs (SQLite FTS5 ranks)
+
+
+def _pg_concepts(search: str, substring: ColumnElement[bool], trigrams: bool) -> Ranked:
+    aliases = cast(c.aliases, Text)
+    tsv = func.philos_concept_tsv(c.name, aliases, c.summary, c.body)
+    tsq = func.websearch_to_tsquery(
+        literal_column("'simple'::regconfig"), func.philos_unaccent(search)
+    )
+    names = func.philos_concept_names(c.name, aliases)
+    folded = func.lower(func.philos_unaccent(search))
+    exact = func.philos_search_key(search) == func.any_(func.philos_concept_keys(c.name, aliases))
+    if not trigrams:
+        return Ranked(
+            or_(tsv.op("@@")(tsq), substring), [exact.desc(), func.ts_rank(tsv, tsq).desc()], []
+        )
+    score = func.ts_rank(tsv, tsq) + func.word_similarity(folded, names)
+    match = or_(tsv.op("@@")(tsq), folded.op("<%")(names), substring)
+    return Ranked(match, [exact.desc(), score.desc()], [])
+
+
+def _sqlite_concepts(search: str, substring: ColumnElement[bool]) -> Ranked:
+    rowid: ColumnElement[int] = literal_column("concepts.rowid")
+    similarity = func.philos_similarity(search, c.name, c.aliases)
+    conds: list[ColumnElement[bool]] = [substring]
+    score: Any = similarity
+    froms = []
+    fq = fts5_query(search)
+    if fq is not None:
+        weights = ", ".join(str(w) for w in CONCEPT_WEIGHTS)
+        fts = (
+            text(
+                f"SELECT rowid AS rid, bm25(concepts_fts, {weights}) AS r "  # noqa: S608
+                "FROM concepts_fts WHERE concepts_fts MATCH :fq"
+            )
+            .bindparams(fq=fq)
+            .columns(rid=Integer, r=Float)
+            .subquery("fts")
+        )
+        froms.append((fts, fts.c.rid == rowid))
+        conds.append(fts.c.rid.is_not(None))
+        # bm25 is 0 or less, more negative for a better match: x / (1 + x) of its opposite.
+        score = score + func.coalesce(-fts.c.r / (1.0 - fts.c.r), 0.0)
+    tq = trigram_query(search)
+    if tq is not None:
+        candidates = text(
+            "SELECT rowid FROM concepts_trgm WHERE concepts_trgm MATCH :tq "  # noqa: S608
+            f"ORDER BY rank LIMIT {SQLITE_TYPO_CANDIDATES}"
+        ).bindparams(tq=tq)
+        conds.append(and_(rowid.in_(candidates), similarity >= SQLITE_TYPO_THRESHOLD))
+    exact = case((similarity >= 1.0, 1), else_=0)
+    return Ranked(or_(*conds), [exact.desc(), score.desc()], froms)
+
+
+def rank_concepts(sqlite: bool, search: str, columns: Sequence[Any], trigrams: bool) -> Ranked:
+    """The match and order of a concept search; ``columns`` are the substring columns."""
+    substring = contains_text(list(columns), search)
+    if sqlite:
+        return _sqlite_concepts(search, substring)
+    return _pg_concepts(search, substring, trigrams)
+
+
+def _pg_theses(search: str, substring: ColumnElement[bool], trigrams: bool) -> Ranked:
+    tsv = func.philos_thesis_tsv(t.statement, cast(t.arguments, Text))
+    tsq = func.websearch_to_tsquery(
+        literal_column("'simple'::regconfig"), func.philos_unaccent(search)
+    )
+    folded = func.lower(func.philos_unaccent(search))
+    statement = func.lower(func.philos_unaccent(t.statement))
+    exact = func.philos_search_key(search) == func.philos_search_key(t.statement)
+    if not trigrams:
+        return Ranked(
+            or_(tsv.op("@@")(tsq), substring), [exact.desc(), func.ts_rank(tsv, tsq).desc()], []
+        )
+    score = func.ts_rank(tsv, tsq) + func.word_similarity(folded, statement)
+    match = or_(tsv.op("@@")(tsq), folded.op("<%")(statement), substring)
+    return Ranked(match, [exact.desc(), score.desc()], [])
+
+
+def _sqlite_theses(search: str, substring: ColumnElement[bool]) -> Ranked:
+    rowid: ColumnElement[int] = literal_column("theses.rowid")
+    conds: list[ColumnElement[bool]] = [substring]
+    froms = []
+    score: Any = literal_column("0.0")
+    fq = fts5_query(search)
+    if fq is not None:
+        weights = ", ".join(str(w) for w in THESIS_WEIGHTS)
+        fts = (
+            text(
+                f"SELECT rowid AS rid, bm25(theses_fts, {weights}) AS r "  # noqa: S608
+                "FROM theses_fts WHERE theses_fts MATCH :fq"
+            )
+            .bindparams(fq=fq)
+            .columns(rid=Integer, r=Float)
+            .subquery("fts")
+        )
+        froms.append((fts, fts.c.rid == rowid))
+        conds.append(fts.c.rid.is_not(None))
+        score = func.coalesce(-fts.c.r / (1.0 - fts.c.r), 0.0)
+    exact = case((func.philos_fold(t.statement) == fold(" ".join(search.split())), 1), else_=0)
+    return Ranked(or_(*conds), [exact.desc(), score.desc()], froms)
+
+
+def rank_theses(sqlite: bool, search: str, columns: Sequence[Any], trigrams: bool) -> Ranked:
+    """The match and order of a thesis search (statement and argument texts)."""
+    substring = contains_text(list(columns), search)
+    if sqlite:
+        return _sqlite_theses(search, substring)
+    return _pg_theses(search, substring, trigrams)
+
+
+Rank = Callable[[bool, str, Sequence[Any], bool], Ranked]
+
+
+async def ranked_page(
+    db: SqlDatabase,
+    table: Any,
+    conds: Sequence[ColumnElement[bool]],
+    search: str,
+    rank: Rank,
+    columns: Sequence[Any],
+    order: Sequence[Any] | None,
+    tie: Sequence[Any],
+    offset: int,
+    limit: int,
+) -> tuple[list[Any], int]:
+    """One page of the rows of ``table`` that match ``search`` and ``conds``, and how many
+    match: in ``order``, or best match first (then ``tie``) when ``order`` is None."""
+    async with search_connection(db) as (conn, trigrams):
+        ranked = rank(db.is_sqlite, search, columns, trigrams)
+        joined = table
+        for target, on in ranked.froms:
+            joined = joined.outerjoin(target, on)
+        keys = [*ranked.order, *tie] if order is None else list(order)
+        stmt = (
+            select(table, func.count().over().label("total_count"))
+            .select_from(joined)
+            .where(ranked.match, *conds)
+            .order_by(*keys)
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = list((await conn.execute(stmt)).all())
+        if rows:
+            return rows, int(rows[0].total_count)
+        count = select(func.count()).select_from(joined).where(ranked.match, *conds)
+        return rows, int((await conn.execute(count)).scalar_one())
