@@ -29,6 +29,7 @@ from sqlalchemy import (
     Integer,
     Text,
     and_,
+    any_,
     case,
     cast,
     func,
@@ -121,12 +122,17 @@ def _pg_concepts(search: str, substring: ColumnElement[bool], trigrams: bool) ->
     )
     names = func.philos_concept_names(c.name, aliases)
     folded = func.lower(func.philos_unaccent(search))
-    exact = func.philos_search_key(search) == func.any_(func.philos_concept_keys(c.name, aliases))
+    exact = func.philos_search_key(search) == any_(func.philos_concept_keys(c.name, aliases))
     if not trigrams:
         return Ranked(
             or_(tsv.op("@@")(tsq), substring), [exact.desc(), func.ts_rank(tsv, tsq).desc()], []
         )
-    score = func.ts_rank(tsv, tsq) + func.word_similarity(folded, names)
+    # word_similarity finds the name or alias part closest to the search; similarity with the
+    # name alone ranks a name the search covers above longer ones containing it.
+    closeness = func.word_similarity(folded, names) + func.similarity(
+        folded, func.lower(func.philos_unaccent(c.name))
+    )
+    score = func.ts_rank(tsv, tsq) + closeness
     match = or_(tsv.op("@@")(tsq), folded.op("<%")(names), substring)
     return Ranked(match, [exact.desc(), score.desc()], [])
 
