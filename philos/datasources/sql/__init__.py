@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from philos.datasources.sql.tables import metadata
-from philos.domain.search import fold, names_similarity
+from philos.domain.search import names_similarity, words
 
 
 class SqlDatabase:
@@ -156,15 +156,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
     # The search's scoring (datasources/sql/search.py), in Python: SQLite has no pg_trgm.
     dbapi_conn.create_function("philos_similarity", 3, _similarity, deterministic=True)
-    dbapi_conn.create_function("philos_fold", 1, _fold, deterministic=True)
+    dbapi_conn.create_function("philos_search_key", 1, _search_key, deterministic=True)
 
 
 def _similarity(search: str | None, name: str | None, aliases: str | None) -> float:
     return names_similarity(search or "", name or "", aliases)
 
 
-def _fold(value: str | None) -> str | None:
-    return None if value is None else fold(" ".join(value.split()))
+def _search_key(value: str | None) -> str | None:
+    return None if value is None else " ".join(words(value))
 
 
 class SqlJsonReader(SqlStore):

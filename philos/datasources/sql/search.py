@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.common import contains_text
 from philos.datasources.sql.tables import concepts_t, theses_t
-from philos.domain.search import fold, search_words
+from philos.domain.search import search_words, words
 
 c = concepts_t.c
 t = theses_t.c
@@ -215,7 +215,7 @@ def _sqlite_theses(search: str, substring: ColumnElement[bool]) -> Ranked:
         froms.append((fts, fts.c.rid == rowid))
         conds.append(fts.c.rid.is_not(None))
         score = func.coalesce(-fts.c.r / (1.0 - fts.c.r), 0.0)
-    exact = case((func.philos_fold(t.statement) == fold(" ".join(search.split())), 1), else_=0)
+    exact = case((func.philos_search_key(t.statement) == " ".join(words(search)), 1), else_=0)
     return Ranked(or_(*conds), [exact.desc(), score.desc()], froms)
 
 
