@@ -57,8 +57,7 @@ class ConceptFilter:
         description=(
             "Words to look for, ranked best match first (see `orderBy`): each word in any "
             "field (name, aliases, summary, body), ignoring case and accents; a name or alias "
-            "close to the search also matches (typos), as does text in name, slug, summary or "
-            "aliases."
+            "close to the search (a typo) or containing it as text also matches."
         ),
     )
     tradition: str | None = strawberry.field(default=None, description="Exact, case-insensitive.")

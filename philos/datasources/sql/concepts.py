@@ -176,7 +176,6 @@ class SqlConceptStore(SqlStore):
             _where(replace(filter, search=None)),
             filter.search or "",
             rank_concepts,
-            SEARCH_COLUMNS,
             None if order is ConceptOrder.RELEVANCE else ORDER[order],
             ORDER[ConceptOrder.NAME_ASC],
             page.offset,

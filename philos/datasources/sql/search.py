@@ -2,13 +2,15 @@
 
 A record matches a search when one of these holds:
 
-- full-text: every word of the search is a word of the record, in any field and any order
-  (PostgreSQL ``websearch_to_tsquery`` in the ``simple`` configuration over ``unaccent``-ed
-  text; SQLite FTS5 with ``unicode61 remove_diacritics 2``);
+- full-text: every word of the search is (the start of) a word of the record, in any field
+  and any order (PostgreSQL ``websearch_to_tsquery``, or ``to_tsquery`` with ``:*`` prefixes,
+  in the ``simple`` configuration over ``unaccent``-ed text; SQLite FTS5 prefix queries with
+  ``unicode61 remove_diacritics 2``);
 - typo: the search is close to the concept's name or an alias (PostgreSQL ``pg_trgm``
   ``word_similarity``; SQLite: candidates from an FTS5 ``trigram`` table, scored by
   ``philos_similarity``, see ``philos/domain/search.py``);
-- substring: the search is text in one of ``SEARCH_COLUMNS`` (what search was before).
+- substring: the search is text in the concept's name or an alias, or in the thesis's
+  statement (ignoring case; on PostgreSQL also accents, through the trigram indexes).
 
 Results come exact matches first (the name or an alias is the search, ignoring case and
 accents), then by score (full-text rank weighted name > aliases > summary > body, plus the
@@ -18,6 +20,7 @@ functions used here are created by migration 0004.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -41,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from philos.datasources.sql import SqlDatabase
-from philos.datasources.sql.common import contains_text
+from philos.datasources.sql.common import contains_text, like_pattern
 from philos.datasources.sql.tables import concepts_t, theses_t
 from philos.domain.search import search_words, words
 
@@ -58,14 +61,43 @@ PG_TYPO_THRESHOLD = 0.4
 # candidates are scored at most.
 SQLITE_TYPO_THRESHOLD = 0.6
 SQLITE_TYPO_CANDIDATES = 200
+SIMPLE: ColumnElement[Any] = literal_column(
+    "'simple'::regconfig"
+)  # no stop words, no stemming: any language
 
 
 def fts5_query(search: str) -> str | None:
-    """Every word of the search, quoted (FTS5 syntax cannot leak in); None without words."""
+    """Every word of the search as a prefix, quoted (FTS5 syntax cannot leak in); None
+    without words."""
     terms = search_words(search)
     if not terms:
         return None
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+
+
+_OPERATORS = re.compile(r'"|(^|\s)-|\bor\b', re.IGNORECASE)
+
+
+def tsquery_prefixes(search: str) -> str | None:
+    """Every word of the search as a prefix (``to_tsquery`` syntax), unless the search uses
+    ``websearch_to_tsquery``'s quotes, ``-`` or ``or``: then only that query applies."""
+    terms = search_words(search)
+    if not terms or _OPERATORS.search(search):
+        return None
+    return " & ".join(f"'{term}':*" for term in terms)  # \w+ words: no quote inside
+
+
+def _pg_fulltext(tsv: Any, search: str) -> tuple[ColumnElement[bool], Any]:
+    """The full-text match of the search (and of its words as prefixes) and its rank."""
+    web = func.websearch_to_tsquery(SIMPLE, func.philos_unaccent(search))
+    match: ColumnElement[bool] = tsv.op("@@")(web)
+    rank: Any = func.ts_rank(tsv, web)
+    prefixes = tsquery_prefixes(search)
+    if prefixes is not None:
+        query = func.to_tsquery(SIMPLE, prefixes)
+        match = or_(match, tsv.op("@@")(query))
+        rank = rank + func.ts_rank(tsv, query)
+    return match, rank
 
 
 def trigram_query(search: str) -> str | None:
@@ -116,24 +148,21 @@ class Ranked:
 
 def _pg_concepts(search: str, substring: ColumnElement[bool], trigrams: bool) -> Ranked:
     aliases = cast(c.aliases, Text)
-    tsv = func.philos_concept_tsv(c.name, aliases, c.summary, c.body)
-    tsq = func.websearch_to_tsquery(
-        literal_column("'simple'::regconfig"), func.philos_unaccent(search)
+    fulltext, rank = _pg_fulltext(
+        func.philos_concept_tsv(c.name, aliases, c.summary, c.body), search
     )
     names = func.philos_concept_names(c.name, aliases)
     folded = func.lower(func.philos_unaccent(search))
     exact = func.philos_search_key(search) == any_(func.philos_concept_keys(c.name, aliases))
     if not trigrams:
-        return Ranked(
-            or_(tsv.op("@@")(tsq), substring), [exact.desc(), func.ts_rank(tsv, tsq).desc()], []
-        )
+        return Ranked(or_(fulltext, substring), [exact.desc(), rank.desc()], [])
     # word_similarity finds the name or alias part closest to the search; similarity with the
     # name alone ranks a name the search covers above longer ones containing it.
     closeness = func.word_similarity(folded, names) + func.similarity(
         folded, func.lower(func.philos_unaccent(c.name))
     )
-    score = func.ts_rank(tsv, tsq) + closeness
-    match = or_(tsv.op("@@")(tsq), folded.op("<%")(names), substring)
+    score = rank + closeness
+    match = or_(fulltext, folded.op("<%")(names), substring)
     return Ranked(match, [exact.desc(), score.desc()], [])
 
 
@@ -170,28 +199,31 @@ def _sqlite_concepts(search: str, substring: ColumnElement[bool]) -> Ranked:
     return Ranked(or_(*conds), [exact.desc(), score.desc()], froms)
 
 
-def rank_concepts(sqlite: bool, search: str, columns: Sequence[Any], trigrams: bool) -> Ranked:
-    """The match and order of a concept search; ``columns`` are the substring columns."""
-    substring = contains_text(list(columns), search)
+def _pg_contains(folded_column: ColumnElement[str], search: str) -> ColumnElement[bool]:
+    """The search as text in an unaccented, lower-cased column (a trigram index serves it)."""
+    pattern = func.lower(func.philos_unaccent(like_pattern(search)))
+    return folded_column.like(pattern, escape="\\")
+
+
+def rank_concepts(sqlite: bool, search: str, trigrams: bool) -> Ranked:
+    """The match and order of a concept search."""
     if sqlite:
-        return _sqlite_concepts(search, substring)
-    return _pg_concepts(search, substring, trigrams)
+        return _sqlite_concepts(search, contains_text([c.name, c.aliases], search))
+    names = func.philos_concept_names(c.name, cast(c.aliases, Text))
+    return _pg_concepts(search, _pg_contains(names, search), trigrams)
 
 
 def _pg_theses(search: str, substring: ColumnElement[bool], trigrams: bool) -> Ranked:
-    tsv = func.philos_thesis_tsv(t.statement, cast(t.arguments, Text))
-    tsq = func.websearch_to_tsquery(
-        literal_column("'simple'::regconfig"), func.philos_unaccent(search)
+    fulltext, rank = _pg_fulltext(
+        func.philos_thesis_tsv(t.statement, cast(t.arguments, Text)), search
     )
     folded = func.lower(func.philos_unaccent(search))
     statement = func.lower(func.philos_unaccent(t.statement))
     exact = func.philos_search_key(search) == func.philos_search_key(t.statement)
     if not trigrams:
-        return Ranked(
-            or_(tsv.op("@@")(tsq), substring), [exact.desc(), func.ts_rank(tsv, tsq).desc()], []
-        )
-    score = func.ts_rank(tsv, tsq) + func.word_similarity(folded, statement)
-    match = or_(tsv.op("@@")(tsq), folded.op("<%")(statement), substring)
+        return Ranked(or_(fulltext, substring), [exact.desc(), rank.desc()], [])
+    score = rank + func.word_similarity(folded, statement)
+    match = or_(fulltext, folded.op("<%")(statement), substring)
     return Ranked(match, [exact.desc(), score.desc()], [])
 
 
@@ -219,15 +251,15 @@ def _sqlite_theses(search: str, substring: ColumnElement[bool]) -> Ranked:
     return Ranked(or_(*conds), [exact.desc(), score.desc()], froms)
 
 
-def rank_theses(sqlite: bool, search: str, columns: Sequence[Any], trigrams: bool) -> Ranked:
+def rank_theses(sqlite: bool, search: str, trigrams: bool) -> Ranked:
     """The match and order of a thesis search (statement and argument texts)."""
-    substring = contains_text(list(columns), search)
     if sqlite:
-        return _sqlite_theses(search, substring)
-    return _pg_theses(search, substring, trigrams)
+        return _sqlite_theses(search, contains_text([t.statement], search))
+    statement = func.lower(func.philos_unaccent(t.statement))
+    return _pg_theses(search, _pg_contains(statement, search), trigrams)
 
 
-Rank = Callable[[bool, str, Sequence[Any], bool], Ranked]
+Rank = Callable[[bool, str, bool], Ranked]
 
 
 async def ranked_page(
@@ -236,7 +268,6 @@ async def ranked_page(
     conds: Sequence[ColumnElement[bool]],
     search: str,
     rank: Rank,
-    columns: Sequence[Any],
     order: Sequence[Any] | None,
     tie: Sequence[Any],
     offset: int,
@@ -245,7 +276,7 @@ async def ranked_page(
     """One page of the rows of ``table`` that match ``search`` and ``conds``, and how many
     match: in ``order``, or best match first (then ``tie``) when ``order`` is None."""
     async with search_connection(db) as (conn, trigrams):
-        ranked = rank(db.is_sqlite, search, columns, trigrams)
+        ranked = rank(db.is_sqlite, search, trigrams)
         joined = table
         for target, on in ranked.froms:
             joined = joined.outerjoin(target, on)

@@ -139,7 +139,6 @@ class SqlThesisStore(SqlStore):
                 _where(replace(filter, search=None)),
                 filter.search,
                 rank_theses,
-                SEARCH_COLUMNS,
                 None,
                 NEWEST_FIRST,
                 page.offset,
