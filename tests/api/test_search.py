@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from philos.bootstrap import create_app
+from philos.datasources.sql.search import _TRIGRAMS
 from philos.datasources.stores import Stores
 from philos.domain import Role
 from philos.domain.search import fold
@@ -23,6 +24,7 @@ from tests.api.accounts import make_user
 from tests.api.client import Api
 from tests.api.search_cases import accented, letters, marked, two_words, typos
 from tests.settings import settings_for
+from tests.sql_access import sql_db
 
 CORPUS = read_corpus()
 SEARCH = (
@@ -177,3 +179,17 @@ async def test_theses_are_searched_by_statement_and_arguments(corpus_api: Api) -
             if thesis.statement not in found:
                 missed.append((words, found[:3]))
     assert not missed
+
+
+async def test_without_pg_trgm_full_text_still_ranks(corpus_api: Api, backend: str) -> None:
+    """Migration 0004 goes on without ``pg_trgm`` when the role may not create it: search
+    then has no typo matching but still ranks full-text matches."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL only")
+    db = sql_db(corpus_api.stores)
+    _TRIGRAMS[db] = False
+    try:
+        assert await _slugs(corpus_api, "Veil of ignorance", 1) == ["veil-of-ignorance"]
+        assert await _slugs(corpus_api, "ignorance veil", 1) == ["veil-of-ignorance"]
+    finally:
+        del _TRIGRAMS[db]
