@@ -33,6 +33,7 @@ from philos.datasources.ports import (
     AiLedger,
     Cache,
     ConceptStore,
+    FacetStore,
     GraphStore,
     JsonReader,
     RefreshTokenStore,
@@ -44,6 +45,7 @@ from philos.datasources.ports import (
 from philos.datasources.resilience import Breakers, guarded
 from philos.datasources.sql import SqlDatabase, SqlJsonReader
 from philos.datasources.sql.concepts import SqlConceptStore
+from philos.datasources.sql.facets import SqlFacetStore
 from philos.datasources.sql.graph import SqlGraphStore
 from philos.datasources.sql.suggestions import SqlAiLedger, SqlSuggestionStore
 from philos.datasources.sql.theses import SqlThesisStore
@@ -320,6 +322,7 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
         theses=theses,
         users=guard(SqlUserStore(db), UserStore, "sql", "users"),
         tokens=guard(SqlRefreshTokenStore(db), RefreshTokenStore, "sql"),
+        facets=guard(SqlFacetStore(db), FacetStore, "sql"),
         # A suggestion accepted also makes a relation, written through the graph store.
         suggestions=guard(SqlSuggestionStore(db), SuggestionStore, "sql", "suggestions"),
         ledger=guard(SqlAiLedger(db), AiLedger, "sql"),

@@ -1,4 +1,5 @@
-"""Command line: ``philos serve | seed | migrate | worker | create-admin | export-schema``."""
+"""Command line: ``philos serve | seed | migrate | worker | create-admin | backup | restore |
+export-schema``."""
 
 from __future__ import annotations
 
@@ -193,6 +194,55 @@ def _create_admin(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from philos.backup import backup
+    from philos.bootstrap import build_stores
+    from philos.config import get_settings
+
+    async def run() -> int:
+        stores = await build_stores(get_settings())
+        try:
+            outcome = await backup(stores, Path(args.out))
+        except OSError as exc:
+            print(f"philos backup: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        finally:
+            await stores.aclose()
+        counts = ", ".join(f"{n} {kind}" for kind, n in outcome.counts.items())
+        print(
+            f"wrote {args.out} ({counts}; schema {outcome.schema_revision}) "
+            f"in {outcome.seconds:.1f}s"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from philos.backup import ArchiveError, RestoreRefused, restore
+    from philos.bootstrap import build_stores
+    from philos.config import get_settings
+
+    async def run() -> int:
+        stores = await build_stores(get_settings())
+        try:
+            outcome = await restore(stores, Path(args.file), replace=args.replace)
+        except (ArchiveError, RestoreRefused) as exc:
+            print(f"philos restore: {exc}; nothing was changed", file=sys.stderr)
+            return 1
+        finally:
+            await stores.aclose()
+        counts = ", ".join(f"{n} {kind}" for kind, n in outcome.counts.items())
+        print(f"restored {args.file} ({counts}) in {outcome.seconds:.1f}s")
+        return 0
+
+    return asyncio.run(run())
+
+
 def _export_schema(_args: argparse.Namespace) -> int:
     from philos.schema.root import build_schema
 
@@ -241,12 +291,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     admin.set_defaults(run=_create_admin)
 
+    dump = sub.add_parser(
+        "backup", help="write everything Philos keeps to one archive (see docs/operations.md)"
+    )
+    dump.add_argument("--out", required=True, help="the archive to write (.tar.gz)")
+    dump.set_defaults(run=_backup)
+
+    load = sub.add_parser(
+        "restore",
+        help="restore an archive written by 'philos backup' into an empty deployment",
+        description="Restore an archive written by 'philos backup'. The whole archive is "
+        "checked first; a corrupted, truncated or newer one is refused and nothing changes. "
+        "A deployment that holds data is refused unless --replace is given. An interrupted "
+        "restore can simply be run again.",
+    )
+    load.add_argument("file", help="the archive to restore")
+    load.add_argument(
+        "--replace", action="store_true", help="delete everything in the deployment first"
+    )
+    load.set_defaults(run=_restore)
+
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=_export_schema)
 
     args = parser.parse_args(argv)
     try:
-        if args.command in ("seed", "migrate", "worker"):
+        if args.command in ("seed", "migrate", "worker", "backup", "restore"):
             _log_like_serve()
         return int(args.run(args))
     except Exception as exc:

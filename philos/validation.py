@@ -12,9 +12,9 @@ from urllib.parse import urlparse
 
 from philos.domain import FieldProblem, ValidationError
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-WIKIDATA_RE = re.compile(r"^Q[1-9][0-9]{0,11}$")
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+WIKIDATA_RE = re.compile(r"^Q[1-9][0-9]{0,11}\Z")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 MIN_YEAR = -3000
 

@@ -1,31 +1,39 @@
-"""The prompts behind the AI mutations, and the shapes their answers must have.
+"""The prompts behind the AI mutations: their text and the builders that fill it in.
 
 Every answer records ``PROMPT_VERSION``: change it whenever a prompt's wording or an answer's
-shape changes, so older records can be told apart (and cached answers are not reused).
+shape (``philos/ai/answers.py``) changes, so older records can be told apart (and cached
+answers are not reused).
 
 Rules every prompt keeps:
 
 - the system prompt is fixed text; nothing a user wrote ever goes into it;
 - what users wrote (names, summaries, theses…) goes into the user turn, inside ``<data>``,
   with ``<``, ``>`` and ``&`` escaped so it cannot close the delimiters;
-- the model answers by calling one tool, whose input schema is the answer's model below (the
-  pydantic models are the schemas: ``StructuredOutput.schema`` is their JSON schema, and
-  ``parse`` validates an answer against them again on our side).
+- the model answers by calling one tool, whose input schema is one of the answer models in
+  ``philos/ai/answers.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, Literal, TypeVar
-from urllib.parse import urlparse
+from typing import Generic, TypeVar
 from xml.sax.saxutils import escape
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel
 
 from philos import domain
+from philos.ai.answers import (
+    ANALYSIS_OUTPUT,
+    RELATIONS_OUTPUT,
+    SYNTHESIS_OUTPUT,
+    THESES_OUTPUT,
+    ConceptAnalysisAnswer,
+    GeneratedTheses,
+    SuggestedRelations,
+    SynthesisAnswer,
+)
 from philos.datasources.ports import StructuredOutput
-from philos.validation import MIN_YEAR, max_year
 
 PROMPT_VERSION = "2026-05.1"
 
@@ -47,130 +55,6 @@ class Prompt(Generic[T]):
     user: str
     output: StructuredOutput[T]
     max_tokens: int
-
-
-def structured(model: type[T], name: str, description: str) -> StructuredOutput[T]:
-    return StructuredOutput(
-        name=name,
-        description=description,
-        schema=model.model_json_schema(),
-        parse=model.model_validate,
-    )
-
-
-# Answer shapes ------------------------------------------------------------------------------
-# They mirror the rules human input must pass (philos/validation.py): an answer that would not
-# be accepted from a person is not accepted from the model either.
-
-
-class Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-
-
-StanceName = Literal["AFFIRMS", "DENIES", "QUALIFIES"]
-RelationTypeName = Literal[
-    "IS_A",
-    "PART_OF",
-    "INFLUENCED_BY",
-    "DERIVES_FROM",
-    "OPPOSES",
-    "CONTRADICTS",
-    "ENTAILS",
-    "REFINES",
-    "ANALOGOUS_TO",
-    "RELATED_TO",
-]
-Unit = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class SourceAnswer(Answer):
-    author: str = Field(min_length=1, max_length=200)
-    work: str = Field(min_length=1, max_length=300)
-    year: int | None = Field(description="Year of the work; BCE negative; null if unsure.")
-    url: str | None = Field(description="An http(s) URL you are sure of, else null.")
-
-    @field_validator("year")
-    @classmethod
-    def _year(cls, value: int | None) -> int | None:
-        if value is not None and not MIN_YEAR <= value <= max_year():
-            raise ValueError(f"year must be between {MIN_YEAR} and {max_year()}")
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parsed = urlparse(value)
-        if len(value) > 300 or parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValueError("url must be an absolute http(s) URL of at most 300 characters")
-        return value
-
-
-class ArgumentAnswer(Answer):
-    polarity: Literal["PRO", "CON"]
-    text: str = Field(min_length=10, max_length=1000)
-    strength: Unit = Field(description="0 (weak) to 1 (decisive).")
-
-
-class ThesisAnswer(Answer):
-    statement: str = Field(min_length=10, max_length=1000)
-    stance: StanceName
-    arguments: list[ArgumentAnswer] = Field(min_length=1, max_length=6)
-    sources: list[SourceAnswer] = Field(max_length=4)
-
-
-class GeneratedTheses(Answer):
-    theses: list[ThesisAnswer] = Field(min_length=1, max_length=5)
-
-
-class SuggestedRelation(Answer):
-    source_id: str = Field(description="Id of the source concept (the concept or a candidate).")
-    target_id: str = Field(description="Id of the target concept (the concept or a candidate).")
-    type: RelationTypeName
-    weight: Unit = Field(description="How strong or central the link is.")
-    rationale: str = Field(min_length=10, max_length=300)
-
-
-class SuggestedRelations(Answer):
-    suggestions: list[SuggestedRelation] = Field(max_length=10)
-
-
-class ThinkerAnswer(Answer):
-    name: str = Field(min_length=1, max_length=120)
-    contribution: str = Field(min_length=10, max_length=500)
-
-
-class RelatedConceptAnswer(Answer):
-    concept_id: str = Field(description="Id of one of the candidate concepts.")
-    reason: str = Field(min_length=10, max_length=300)
-
-
-class ConceptAnalysisAnswer(Answer):
-    summary: str = Field(min_length=20, max_length=1500)
-    key_thinkers: list[ThinkerAnswer] = Field(max_length=8)
-    tensions: list[Annotated[str, Field(min_length=10, max_length=600)]] = Field(max_length=6)
-    open_questions: list[Annotated[str, Field(min_length=10, max_length=400)]] = Field(max_length=6)
-    related_concepts: list[RelatedConceptAnswer] = Field(max_length=10)
-
-
-class SynthesisAnswer(Answer):
-    statement: str = Field(min_length=10, max_length=1000)
-    stance: StanceName
-    arguments: list[ArgumentAnswer] = Field(min_length=1, max_length=6)
-    sources: list[SourceAnswer] = Field(max_length=4)
-
-
-THESES_OUTPUT = structured(
-    GeneratedTheses, "record_theses", "Record the theses, each with arguments and sources."
-)
-RELATIONS_OUTPUT = structured(
-    SuggestedRelations, "record_relation_suggestions", "Record the suggested relations."
-)
-ANALYSIS_OUTPUT = structured(
-    ConceptAnalysisAnswer, "record_concept_analysis", "Record the analysis of the concept."
-)
-SYNTHESIS_OUTPUT = structured(SynthesisAnswer, "record_synthesis", "Record the synthesis.")
 
 
 # System prompts -----------------------------------------------------------------------------

@@ -30,6 +30,13 @@ UNCOMPILED: dict[str, dict[str, str]] = {
         "relationSuggestions": "reads the AI suggestion records; not compiled yet",
         "path": "a breadth-first shortest-path search, several statements",
         "graph": "a bounded neighbourhood walk, several statements",
+        "traditions": "aggregate counts, computed by the facet store",
+        "tags": "aggregate counts, computed by the facet store",
+        "eras": "a histogram, computed by the facet store",
+        "randomConcept": "a random draw: two runs would not answer the same",
+    },
+    "ConceptConnection": {
+        "facets": "aggregate counts over the whole filter, computed by the facet store",
     },
     "Concept": {
         "neighbours": "a walk of 1-3 levels, one store call per level",
@@ -42,7 +49,7 @@ UNCOMPILED: dict[str, dict[str, str]] = {
 
 # (GraphQL type, field) -> the argument names the compiler handles; other fields take none.
 ARGUMENTS: dict[tuple[str, str], frozenset[str]] = {
-    ("Query", "concept"): frozenset({"id", "slug"}),
+    ("Query", "concept"): frozenset({"id", "slug", "name"}),
     ("Query", "concepts"): frozenset({"filter", "orderBy", "first", "after"}),
     ("Query", "thesis"): frozenset({"id"}),
     ("Query", "theses"): frozenset({"filter", "first", "after"}),

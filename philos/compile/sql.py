@@ -153,15 +153,19 @@ class _Compiler(Objects):
         if name == "theses":
             return self.thesis_connection(nodes, args)
         if name == "concept":
-            concept_id, slug = args["id"], args["slug"]
-            key = concept_key(
-                None if concept_id is None else str(concept_id), None if slug is None else str(slug)
-            )
+            asked = [args.get(k) for k in ("id", "slug", "name")]
+            key = concept_key(*(None if v is None else str(v) for v in asked))
             if key is None:
                 return "NULL::json"
             c = self.alias("c")
             column, value = key
-            cond = f"{c}.{column} = {self.param(value, 'varchar')}"
+            if column == "name":  # as the store: lower-cased, the oldest of equal names
+                cond = (
+                    f"lower({c}.name) = {self.param(value, 'varchar')} "
+                    f"ORDER BY {c}.created_at, {c}.id LIMIT 1"
+                )
+            else:
+                cond = f"{c}.{column} = {self.param(value, 'varchar')}"
             return f"(SELECT {self.concept(c, nodes)} FROM concepts {c} WHERE {cond})"  # nosec B608
         if name == "thesis":
             thesis_id = thesis_key(str(args["id"]))

@@ -107,6 +107,9 @@ class CachedConceptStore(_Cached[ConceptStore]):
             self.cache, self.ttl, slugs, slug_key, codec.load_concept, self.inner.get_many_by_slug
         )
 
+    async def get_many_by_name(self, names: Sequence[str]) -> dict[str, Concept]:
+        return await self.inner.get_many_by_name(names)
+
     async def list(
         self, filter: ConceptFilter, order: ConceptOrder, page: Page
     ) -> PageResult[Concept]:

@@ -15,7 +15,17 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from philos.datasources.stores import Stores
-from philos.domain import Concept, Direction, Relation, RelationType, Stance, Thesis, User
+from philos.domain import (
+    Concept,
+    ConceptFacets,
+    ConceptFilter,
+    Direction,
+    Relation,
+    RelationType,
+    Stance,
+    Thesis,
+    User,
+)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -56,16 +66,22 @@ def _grouped(
     return DataLoader(load_fn=load)
 
 
+# Each facet list holds at most this many values, most common first.
+FACET_LIMIT = 500
+
+
 @dataclass
 class Loaders:
     concept: DataLoader[str, Concept | None]
     concept_by_slug: DataLoader[str, Concept | None]
+    concept_by_name: DataLoader[str, Concept | None]  # keyed by the lower-cased name
     thesis: DataLoader[str, Thesis | None]
     user: DataLoader[str, User | None]
     edges: DataLoader[EdgeKey, list[Relation]]
     theses_of: DataLoader[ThesesKey, list[Thesis]]
     thesis_count: DataLoader[str, int]
     neighbours: DataLoader[NeighboursKey, dict[str, int]]
+    facets: DataLoader[ConceptFilter, ConceptFacets]
 
 
 def build_loaders(stores: Stores) -> Loaders:
@@ -100,15 +116,21 @@ def build_loaders(stores: Stores) -> Loaders:
         found = await stores.theses.count_by_concepts(keys)
         return [found.get(k, 0) for k in keys]
 
+    async def facets(filters: list[ConceptFilter]) -> list[ConceptFacets]:
+        # One call per distinct filter: a connection's traditions, tags and eras share it.
+        return [await stores.facets.facets(f, FACET_LIMIT) for f in filters]
+
     return Loaders(
         concept=concept,
         concept_by_slug=_by_id(stores.concepts.get_many_by_slug),
+        concept_by_name=_by_id(stores.concepts.get_many_by_name),
         thesis=_by_id(stores.theses.get_many),
         user=_by_id(stores.users.get_many),
         edges=_grouped(lambda k: (k[1], k[2], k[3]), edges, lambda k: k[0], list),
         theses_of=_grouped(lambda k: (k[1], k[2]), theses, lambda k: k[0], list),
         thesis_count=DataLoader(load_fn=counts),
         neighbours=_grouped(lambda k: (k[1], k[2], k[3]), neighbours, lambda k: k[0], dict),
+        facets=DataLoader(load_fn=facets),
     )
 
 

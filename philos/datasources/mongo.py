@@ -16,6 +16,8 @@ therefore stored twice: ``created_at`` as a BSON date (readable, indexed) and ``
 as integer microseconds since the epoch, which is what is read back. Cutting to milliseconds
 keeps order, so sorting on (``created_at``, ``created_at_us``, ``_id``) is exactly SQL's
 (``created_at``, ``id``) order.
+
+The document layout and its conversion to and from ``Thesis`` are in ``mongo_documents``.
 """
 
 from __future__ import annotations
@@ -24,14 +26,21 @@ import asyncio
 import builtins
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
 from beanie import Document, SortDirection, UpdateResponse, init_beanie
-from pydantic import BaseModel
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.monitoring import CommandListener
 
+from philos.datasources.mongo_documents import (
+    argument_value,
+    as_stored,
+    document_class,
+    thesis_values,
+    timestamp,
+    to_thesis,
+)
 from philos.datasources.shared import without_argument
 from philos.domain import (
     Argument,
@@ -39,14 +48,9 @@ from philos.domain import (
     NotFoundError,
     Page,
     PageResult,
-    Polarity,
-    Provenance,
-    ProvenanceKind,
-    Source,
     Stance,
     Thesis,
     ThesisFilter,
-    ThesisStatus,
     utcnow,
 )
 
@@ -54,8 +58,6 @@ __all__ = ["MongoThesisStore"]
 
 _OPTIMISTIC_RETRIES = 5
 _WRITE_LOCK_STRIPES = 64
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 _NEWEST_FIRST: builtins.list[tuple[str, SortDirection]] = [
     ("created_at", SortDirection.DESCENDING),
     ("created_at_us", SortDirection.DESCENDING),
@@ -69,143 +71,6 @@ _INDEXES = (
     IndexModel(_BY_CONCEPT_NEWEST_FIRST, name="concept_id_newest_first"),
     IndexModel(_NEWEST_FIRST, name="newest_first"),
 )
-
-
-class ArgumentDoc(BaseModel):
-    id: str
-    polarity: Polarity
-    text: str
-    strength: float
-
-
-class SourceDoc(BaseModel):
-    author: str
-    work: str
-    year: int | None = None
-    url: str | None = None
-
-
-class ProvenanceDoc(BaseModel):
-    kind: ProvenanceKind
-    model: str | None = None
-    prompt_version: str | None = None
-
-
-class StoredThesis(BaseModel):
-    """A thesis as stored; ``id`` is the document's ``_id``."""
-
-    id: str
-    concept_id: str
-    statement: str
-    stance: Stance
-    arguments: list[ArgumentDoc]
-    sources: list[SourceDoc]
-    related_concept_ids: list[str]
-    synthesis_of: list[str]
-    tags: list[str]
-    provenance: ProvenanceDoc
-    status: ThesisStatus
-    author_id: str | None
-    created_at: datetime
-    created_at_us: int
-    updated_at: datetime
-    updated_at_us: int
-    version: int
-
-
-def _document_class() -> type[Document]:
-    """A Beanie document class of its own for one store.
-
-    Beanie keeps the database a document class talks to on the class, and rewrites the class
-    when it binds it. A fresh class per store keeps two stores in one process (other
-    databases, other clients) from redirecting each other's queries; the fields come from a
-    plain model, because subclassing a bound document inherits Beanie's rewritten attributes.
-    """
-
-    class ThesisDocument(StoredThesis, Document):  # StoredThesis first: its ``id`` is a str
-        class Settings:
-            name = "theses"
-
-    return ThesisDocument
-
-
-def _micros(at: datetime) -> int:
-    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // _ONE_US
-
-
-def _from_micros(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
-def _timestamp(field: str, at: datetime) -> dict[str, Any]:
-    return {field: at, f"{field}_us": _micros(at)}
-
-
-def _values(th: Thesis) -> dict[str, Any]:
-    """Every stored field but ``_id``, BSON-ready."""
-    return {
-        "concept_id": th.concept_id,
-        "statement": th.statement,
-        "stance": th.stance.value,
-        "arguments": [_argument_value(a) for a in th.arguments],
-        "sources": [
-            {"author": s.author, "work": s.work, "year": s.year, "url": s.url} for s in th.sources
-        ],
-        "related_concept_ids": list(th.related_concept_ids),
-        "synthesis_of": list(th.synthesis_of),
-        "tags": list(th.tags),
-        "provenance": {
-            "kind": th.provenance.kind.value,
-            "model": th.provenance.model,
-            "prompt_version": th.provenance.prompt_version,
-        },
-        "status": th.status.value,
-        "author_id": th.author_id,
-        **_timestamp("created_at", th.created_at),
-        **_timestamp("updated_at", th.updated_at),
-        "version": th.version,
-    }
-
-
-def _argument_value(a: Argument) -> dict[str, Any]:
-    return {"id": a.id, "polarity": a.polarity.value, "text": a.text, "strength": a.strength}
-
-
-def _thesis(found: object) -> Thesis:
-    doc = _stored(found)
-    return Thesis(
-        id=doc.id,
-        concept_id=doc.concept_id,
-        statement=doc.statement,
-        stance=doc.stance,
-        arguments=tuple(
-            Argument(id=a.id, polarity=a.polarity, text=a.text, strength=a.strength)
-            for a in doc.arguments
-        ),
-        sources=tuple(
-            Source(author=s.author, work=s.work, year=s.year, url=s.url) for s in doc.sources
-        ),
-        related_concept_ids=tuple(doc.related_concept_ids),
-        synthesis_of=tuple(doc.synthesis_of),
-        tags=tuple(doc.tags),
-        provenance=Provenance(
-            kind=doc.provenance.kind,
-            model=doc.provenance.model,
-            prompt_version=doc.provenance.prompt_version,
-        ),
-        status=doc.status,
-        author_id=doc.author_id,
-        created_at=_from_micros(doc.created_at_us),
-        updated_at=_from_micros(doc.updated_at_us),
-        version=doc.version,
-    )
-
-
-def _stored(found: object) -> StoredThesis:
-    if isinstance(found, StoredThesis):
-        return found
-    raise TypeError(f"not a stored thesis: {type(found).__name__}")
 
 
 def _filter(flt: ThesisFilter) -> dict[str, Any]:
@@ -235,7 +100,7 @@ class MongoThesisStore:
             uri, tz_aware=True, tzinfo=UTC, event_listeners=event_listeners
         )
         self.database = database
-        self._documents = _document_class()
+        self._documents = document_class()
         self._ready = False
         self._setup_lock = asyncio.Lock()
         self._write_locks = [asyncio.Lock() for _ in range(_WRITE_LOCK_STRIPES)]
@@ -278,7 +143,7 @@ class MongoThesisStore:
         if not ids:
             return {}
         docs = await (await self._docs()).find({"_id": {"$in": sorted(set(ids))}}).to_list()
-        theses = (_thesis(doc) for doc in docs)
+        theses = (to_thesis(doc) for doc in docs)
         return {thesis.id: thesis for thesis in theses}
 
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
@@ -314,7 +179,7 @@ class MongoThesisStore:
             total = page.offset + len(docs)  # the last page: no need to count
         else:
             total = await docs_t.find(query).count()
-        return PageResult(items=[_thesis(doc) for doc in docs], total=total)
+        return PageResult(items=[to_thesis(doc) for doc in docs], total=total)
 
     async def by_concepts(
         self,
@@ -332,9 +197,9 @@ class MongoThesisStore:
         # query and keep the first ``limit_per_concept`` of each.
         cap = None if limit_per_concept is None else max(limit_per_concept, 0)
         async for doc in (await self._docs()).find(query).sort(_BY_CONCEPT_NEWEST_FIRST):
-            kept = result[_stored(doc).concept_id]
+            kept = result[as_stored(doc).concept_id]
             if cap is None or len(kept) < cap:
-                kept.append(_thesis(doc))
+                kept.append(to_thesis(doc))
         return result
 
     async def count_by_concepts(self, concept_ids: Sequence[str]) -> dict[str, int]:
@@ -353,11 +218,11 @@ class MongoThesisStore:
 
     async def create(self, thesis: Thesis) -> Thesis:
         docs = await self._docs()
-        await docs.model_validate({"id": thesis.id, **_values(thesis)}).insert()
+        await docs.model_validate({"id": thesis.id, **thesis_values(thesis)}).insert()
         return thesis
 
     async def update(self, thesis: Thesis, expected_version: int | None) -> Thesis:
-        values = _values(thesis)
+        values = thesis_values(thesis)
         for kept in ("created_at", "created_at_us", "author_id", "version"):
             del values[kept]
         match: dict[str, Any] = {"_id": thesis.id}
@@ -404,8 +269,8 @@ class MongoThesisStore:
                     {"_id": thesis_id, "version": current.version},
                     {
                         "$set": {
-                            "arguments": [_argument_value(a) for a in args],
-                            **_timestamp("updated_at", utcnow()),
+                            "arguments": [argument_value(a) for a in args],
+                            **timestamp("updated_at", utcnow()),
                         },
                         "$inc": {"version": 1},
                     },
@@ -426,7 +291,7 @@ class MongoThesisStore:
         stored = await docs.find_one(match).update(
             change, response_type=UpdateResponse.NEW_DOCUMENT
         )
-        return None if stored is None else _thesis(stored)
+        return None if stored is None else to_thesis(stored)
 
     async def _version_of(self, thesis_id: str) -> int | None:
         collection = (await self._docs()).get_pymongo_collection()

@@ -13,7 +13,8 @@ under two different types are not caught; ids are UUIDs).
 
 Every value reaches the server as a parameter. Relationship types cannot be parameters, so
 patterns name them from ``RelationType`` members only (``type_pattern``); no outside string is
-ever spliced into a query.
+ever spliced into a query. The shared query text and the record mapping are in
+``neo4j_queries``.
 
 Answers match the SQL adapter's, tie-breaks included:
 
@@ -35,122 +36,38 @@ those indexes in a ``UNION`` over the types, since Neo4j has no property index a
 from __future__ import annotations
 
 import builtins
-import re
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Sequence
 
 from neo4j import (
     AsyncDriver,
     AsyncGraphDatabase,
     AsyncManagedTransaction,
     AsyncSession,
-    Record,
     RoutingControl,
 )
 from neo4j.exceptions import ConstraintError
-from neo4j.time import DateTime as Neo4jDateTime
 
-from philos.datasources.shared import group_edges
-from philos.domain import (
-    Concept,
-    ConflictError,
-    Direction,
-    Path,
-    Provenance,
-    ProvenanceKind,
-    Relation,
-    RelationType,
+from philos.datasources.neo4j_queries import (
+    ARROWS,
+    GET_RELATIONS,
+    RELATION_COLUMNS,
+    RELATION_EXISTS,
+    REMOVE_RELATION,
+    properties_of,
+    relation_from,
+    type_pattern,
 )
+from philos.datasources.shared import group_edges
+from philos.domain import Concept, ConflictError, Direction, Path, Relation, RelationType
 
 __all__ = ["Neo4jGraphStore", "type_pattern"]
-
-_TYPE_NAME = re.compile(r"[A-Z][A-Z_]*")
-# Relationship types end up in query text; make sure the enum can only ever put names there.
-if not all(_TYPE_NAME.fullmatch(t.value) for t in RelationType):  # pragma: no cover
-    raise RuntimeError("every RelationType value must be an upper-case Cypher identifier")
-
-_ARROWS = {
-    Direction.OUTGOING: "-[r:{types}]->",
-    Direction.INCOMING: "<-[r:{types}]-",
-    Direction.BOTH: "-[r:{types}]-",
-}
-
-# a, r, b -> the columns ``_relation`` reads
-_RELATION_COLUMNS = "a.id AS source_id, b.id AS target_id, type(r) AS type, properties(r) AS props"
-
-
-def type_pattern(types: Iterable[RelationType | str] | None) -> str:
-    """The relationship-type expression (``IS_A|PART_OF``) for a type filter.
-
-    No filter (None or empty) means every ``RelationType``, so a shared database's other
-    relationships never join a walk. Anything that is not a ``RelationType`` value raises
-    ``ValueError``: only the enum's names reach the query text.
-    """
-    chosen = {RelationType(t) for t in types} if types else set(RelationType)
-    return "|".join(sorted(t.value for t in chosen))
-
-
-def _by_relation_id(variable: str) -> str:
-    """A subquery binding ``a, r, b`` for the relation whose id is in ``variable``.
-
-    One branch per type, so each one seeks that type's ``id`` index.
-    """
-    branches = "\n  UNION ALL\n".join(
-        f"  MATCH (a:Concept)-[r:{t.value}]->(b:Concept) WHERE r.id = {variable} RETURN a, r, b"
-        for t in RelationType
-    )
-    return f"CALL ({variable}) {{\n{branches}\n}}"
-
-
-_GET_RELATIONS = f"UNWIND $ids AS rid\n{_by_relation_id('rid')}\nRETURN {_RELATION_COLUMNS}"
-_RELATION_EXISTS = f"WITH $id AS rid\n{_by_relation_id('rid')}\nRETURN count(r) AS found"
-_REMOVE_RELATION = f"WITH $id AS rid\n{_by_relation_id('rid')}\nDELETE r"
-
-
-def _utc(value: Any) -> datetime:
-    if isinstance(value, Neo4jDateTime):
-        value = value.to_native()
-    if not isinstance(value, datetime):
-        raise TypeError(f"expected a datetime, got {type(value).__name__}")
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _relation(record: Record) -> Relation:
-    props = record["props"]
-    return Relation(
-        id=props["id"],
-        source_id=record["source_id"],
-        target_id=record["target_id"],
-        type=RelationType(record["type"]),
-        weight=props["weight"],
-        note=props.get("note"),
-        provenance=Provenance(kind=ProvenanceKind(props["provenance"]), model=props.get("model")),
-        author_id=props.get("author_id"),
-        created_at=_utc(props["created_at"]),
-    )
-
-
-def _properties(relation: Relation) -> dict[str, Any]:
-    created = relation.created_at
-    return {
-        "id": relation.id,
-        "weight": float(relation.weight),
-        "note": relation.note,
-        "provenance": relation.provenance.kind.value,
-        "model": relation.provenance.model,
-        "author_id": relation.author_id,
-        # stored as a zoned DateTime at UTC; a naive value is taken as UTC, as the SQL stores do
-        "created_at": created.astimezone(UTC) if created.tzinfo else created.replace(tzinfo=UTC),
-    }
-
 
 # Transaction functions (managed transactions may run them again on a transient error) ---------
 
 
 async def _relations_by_id(tx: AsyncManagedTransaction, ids: Sequence[str]) -> dict[str, Relation]:
-    result = await tx.run(_GET_RELATIONS, ids=list(dict.fromkeys(ids)))
-    return {rel.id: rel for rel in [_relation(record) async for record in result]}
+    result = await tx.run(GET_RELATIONS, ids=list(dict.fromkeys(ids)))
+    return {rel.id: rel for rel in [relation_from(record) async for record in result]}
 
 
 async def _walk(
@@ -163,7 +80,7 @@ async def _walk(
     """Breadth-first distances from ``root`` (included, at 0) up to ``depth`` steps."""
     query = (
         "UNWIND $frontier AS fid\n"
-        f"MATCH (:Concept {{id: fid}}){_ARROWS[direction].format(types=type_pattern(types))}(m)\n"
+        f"MATCH (:Concept {{id: fid}}){ARROWS[direction].format(types=type_pattern(types))}(m)\n"
         "WHERE NOT m.id IN $seen\n"
         "RETURN DISTINCT m.id AS id"
     )
@@ -239,17 +156,17 @@ async def _subgraph(
         "UNWIND $ids AS key\n"
         f"MATCH (a:Concept {{id: key}})-[r:{type_pattern(types)}]->(b:Concept)\n"
         "WHERE b.id IN $ids\n"
-        f"RETURN {_RELATION_COLUMNS}\n"
+        f"RETURN {RELATION_COLUMNS}\n"
         "ORDER BY type, props.id",
         ids=nodes,
     )
-    edges = [_relation(record) async for record in result]
+    edges = [relation_from(record) async for record in result]
     return nodes, edges, truncated
 
 
 async def _relate(tx: AsyncManagedTransaction, relation: Relation) -> str | None:
     """Create the relation; the reason it already exists otherwise."""
-    result = await tx.run(_RELATION_EXISTS, id=relation.id)
+    result = await tx.run(RELATION_EXISTS, id=relation.id)
     record = await result.single(strict=True)
     if record["found"]:
         return f"A relation with id '{relation.id}' already exists."
@@ -262,7 +179,7 @@ async def _relate(tx: AsyncManagedTransaction, relation: Relation) -> str | None
         "ON CREATE SET r += $props",
         source_id=relation.source_id,
         target_id=relation.target_id,
-        props=_properties(relation),
+        props=properties_of(relation),
     )
     summary = await result.consume()
     if summary.counters.relationships_created == 0:
@@ -337,19 +254,19 @@ class Neo4jGraphStore:
     ) -> dict[str, builtins.list[Relation]]:
         if not concept_ids:
             return {}
-        pattern = _ARROWS[direction].format(types=type_pattern(types))
+        pattern = ARROWS[direction].format(types=type_pattern(types))
         records, _, _ = await self._driver.execute_query(
             "UNWIND $ids AS key\n"
             f"MATCH (:Concept {{id: key}}){pattern}()\n"
             "WITH DISTINCT r\n"
             "MATCH (a)-[r]->(b)\n"
-            f"RETURN {_RELATION_COLUMNS}\n"
+            f"RETURN {RELATION_COLUMNS}\n"
             "ORDER BY type, props.weight DESC, props.id",
             ids=list(dict.fromkeys(concept_ids)),
             database_=self.database,
             routing_=RoutingControl.READ,
         )
-        return group_edges((_relation(record) for record in records), concept_ids, direction)
+        return group_edges((relation_from(record) for record in records), concept_ids, direction)
 
     async def neighbours(
         self,
@@ -396,7 +313,7 @@ class Neo4jGraphStore:
 
     async def remove_relation(self, relation_id: str) -> bool:
         _, summary, _ = await self._driver.execute_query(
-            _REMOVE_RELATION, id=relation_id, database_=self.database
+            REMOVE_RELATION, id=relation_id, database_=self.database
         )
         return summary.counters.relationships_deleted > 0
 

@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from philos.domain import (
     Argument,
     Concept,
+    ConceptFacets,
     ConceptFilter,
     ConceptOrder,
     Dependant,
@@ -83,6 +84,10 @@ class ConceptStore(Store, Protocol):
 
     async def get_many_by_slug(self, slugs: Sequence[str]) -> dict[str, Concept]: ...
 
+    async def get_many_by_name(self, names: Sequence[str]) -> dict[str, Concept]:
+        """Concepts by name, case-insensitively: keyed by the lower-cased name asked for
+        (names are not unique: of several, the first created)."""
+
     async def list(
         self, filter: ConceptFilter, order: ConceptOrder, page: Page
     ) -> PageResult[Concept]: ...
@@ -107,7 +112,7 @@ class ConceptStore(Store, Protocol):
 
 declare(
     ConceptStore,
-    reads={"get_many", "get_many_by_slug", "list"},
+    reads={"get_many", "get_many_by_slug", "list", "get_many_by_name"},
     writes={"create", "update", "delete"},
 )
 
@@ -256,6 +261,19 @@ class Cache(Store, Protocol):
 
 
 declare(Cache, reads={"get_many"}, writes={"set_many", "delete", "incr"})
+
+
+class FacetStore(Store, Protocol):
+    """Counts over the concepts a filter matches, and a concept drawn at random."""
+
+    async def facets(self, filter: ConceptFilter, limit: int) -> ConceptFacets:
+        """Traditions and tags (at most ``limit`` of each, most common first, then by name)
+        and the periods of the matching concepts."""
+
+    async def random(self, filter: ConceptFilter) -> Concept | None: ...
+
+
+declare(FacetStore, reads={"facets", "random"}, writes=set())
 
 
 class SuggestionStore(Store, Protocol):

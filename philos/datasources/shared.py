@@ -14,12 +14,14 @@ def group_edges(
     given, every asked-for concept present (a self-loop counted once)."""
     result: dict[str, list[Relation]] = {cid: [] for cid in concept_ids}
     for rel in relations:
-        if direction is not Direction.INCOMING and rel.source_id in result:
+        outgoing = direction is not Direction.INCOMING and rel.source_id in result
+        if outgoing:
             result[rel.source_id].append(rel)
+        # A self-loop already listed as outgoing is not listed again as incoming.
         if (
             direction is not Direction.OUTGOING
             and rel.target_id in result
-            and rel.target_id != rel.source_id
+            and not (outgoing and rel.target_id == rel.source_id)
         ):
             result[rel.target_id].append(rel)
     return result

@@ -16,6 +16,7 @@ from philos.datasources.ports import (
     ConceptStore,
     Database,
     DeleteCheck,
+    FacetStore,
     GraphStore,
     JsonReader,
     RefreshTokenStore,
@@ -45,6 +46,7 @@ class Stores:
     theses: ThesisStore
     users: UserStore
     tokens: RefreshTokenStore
+    facets: FacetStore
     suggestions: SuggestionStore
     ledger: AiLedger
     cache: Cache

@@ -266,6 +266,32 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class Facet:
+    """One value of a concept attribute (a tradition, a tag) and how many concepts have it."""
+
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class EraSpan:
+    """A concept's period, for era histograms: ``era_to`` None means a single year."""
+
+    era_from: int
+    era_to: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptFacets:
+    """What the concepts matching a filter have: traditions and tags, most common first, and
+    the periods of those that have one."""
+
+    traditions: list[Facet]
+    tags: list[Facet]
+    eras: list[EraSpan]
+
+
+@dataclass(frozen=True, slots=True)
 class PageResult(Generic[T]):
     items: list[T]
     total: int

@@ -43,7 +43,7 @@ HTTP_REQUESTS = Counter(
 )
 
 MAX_OPERATION_NAMES = 200
-_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}\Z")
 _seen_names: set[str] = set()
 
 

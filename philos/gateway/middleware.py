@@ -35,7 +35,7 @@ from philos.errors import (
 logger = logging.getLogger("philos.errors")
 Headers = tuple[tuple[bytes, bytes], ...]
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 
 
 def request_id_for(incoming: bytes) -> str:

@@ -17,18 +17,22 @@ from philos.types.objects import (
     ThesisConnection,
     ThesisEdge,
 )
-from philos.types.paging import check_range, encode_cursor
+from philos.types.paging import UserInputError, check_range, encode_cursor
 from philos.validation import is_id
 
 
-async def concept(ctx: Context, id: str | None, slug: str | None) -> Concept | None:
-    key = concept_key(id, slug)
+async def concept(
+    ctx: Context, id: str | None, slug: str | None, name: str | None = None
+) -> Concept | None:
+    key = concept_key(id, slug, name)
     if key is None:
         found = None
     elif key[0] == "id":
         found = await ctx.loaders.concept.load(key[1])
-    else:
+    elif key[0] == "slug":
         found = await ctx.loaders.concept_by_slug.load(key[1])
+    else:
+        found = await ctx.loaders.concept_by_name.load(key[1])
     return Concept.from_domain(found) if found else None
 
 
@@ -60,6 +64,7 @@ async def concepts(
     for item in result.items:  # later fields of the same request reuse these
         ctx.loaders.concept.prime(item.id, item)
     return ConceptConnection(
+        filter=flt,
         edges=[
             ConceptEdge(cursor=encode_cursor(offset + i), node=Concept.from_domain(c))
             for i, c in enumerate(result.items)
@@ -104,11 +109,12 @@ async def path(
     types: list[domain.RelationType] | None,
 ) -> ConceptPath | None:
     check_range("maxDepth", max_depth, 1, 6)
-    if not (is_id(from_id) and is_id(to_id)):
-        return None
-    ends = await ctx.loaders.concept.load_many([from_id, to_id])
-    if None in ends:
-        return None
+    ends = await ctx.loaders.concept.load_many([i for i in (from_id, to_id) if is_id(i)])
+    known = {c.id for c in ends if c is not None}
+    for argument, ident in (("fromId", from_id), ("toId", to_id)):
+        if ident not in known:
+            # Not the same answer as "no path": the caller named a concept that is not there.
+            raise UserInputError(f"`{argument}`: no concept has the id {ident!r}.")
     found = await ctx.stores.graph.shortest_path(from_id, to_id, max_depth, types)
     if found is None:
         return None
@@ -134,3 +140,11 @@ async def graph(
         edges=[Relation.from_domain(r) for r in edges],
         truncated=truncated,
     )
+
+
+async def random_concept(ctx: Context, flt: domain.ConceptFilter) -> Concept | None:
+    found = await ctx.stores.facets.random(flt)
+    if found is None:
+        return None
+    ctx.loaders.concept.prime(found.id, found)
+    return Concept.from_domain(found)

@@ -21,7 +21,7 @@ from philos.tokens import (
 from philos.types.context import Context
 from philos.validation import Checker, is_id
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")
 BAD_LOGIN = "The email or password is wrong."
 
 

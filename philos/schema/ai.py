@@ -15,7 +15,7 @@ from typing import Annotated
 import strawberry
 
 from philos import domain
-from philos.ai import operations as ops
+from philos.ai import analysis, generation, suggestions, synthesis
 from philos.ai.service import CallInfo
 from philos.domain.ai import RelationSuggestion as SuggestionRecord
 from philos.domain.ai import SuggestionStatus
@@ -133,7 +133,7 @@ class ConceptAnalysis:
     )
 
     @classmethod
-    def from_analysis(cls, a: ops.ConceptAnalysis) -> ConceptAnalysis:
+    def from_analysis(cls, a: analysis.ConceptAnalysis) -> ConceptAnalysis:
         return cls(
             concept=Concept.from_domain(a.concept),
             summary=a.answer.summary,
@@ -258,7 +258,7 @@ class AiMutation:
         idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
     ) -> GenerateThesesResult:
         async def run() -> GenerateThesesSuccess:
-            result = await ops.generate_theses(
+            result = await generation.generate_theses(
                 info.context, str(concept_id), count, stance, idempotency_key
             )
             return GenerateThesesSuccess(
@@ -280,7 +280,7 @@ class AiMutation:
         idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
     ) -> SuggestRelationsResult:
         async def run() -> SuggestRelationsSuccess:
-            result = await ops.suggest_relations(
+            result = await suggestions.suggest_relations(
                 info.context, str(concept_id), limit, idempotency_key
             )
             return SuggestRelationsSuccess(
@@ -297,7 +297,7 @@ class AiMutation:
         self, info: PhilosInfo, id: strawberry.ID
     ) -> AcceptRelationSuggestionResult:
         async def run() -> RelationSuccess:
-            relation = await ops.accept_relation_suggestion(info.context, str(id))
+            relation = await suggestions.accept_relation_suggestion(info.context, str(id))
             return RelationSuccess(relation=Relation.from_domain(relation))
 
         return await attempt(run, ACCEPT_FAILURES)
@@ -313,7 +313,7 @@ class AiMutation:
         idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
     ) -> AnalyzeConceptResult:
         async def run() -> AnalyzeConceptSuccess:
-            result = await ops.analyze_concept(info.context, str(concept_id), idempotency_key)
+            result = await analysis.analyze_concept(info.context, str(concept_id), idempotency_key)
             return AnalyzeConceptSuccess(
                 analysis=ConceptAnalysis.from_analysis(result.analysis),
                 call=AiCall.from_info(result.call),
@@ -334,7 +334,7 @@ class AiMutation:
         idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
     ) -> SynthesizeThesesResult:
         async def run() -> SynthesizeThesesSuccess:
-            result = await ops.synthesize_theses(
+            result = await synthesis.synthesize_theses(
                 info.context, str(thesis_id), str(antithesis_id), idempotency_key
             )
             return SynthesizeThesesSuccess(

@@ -20,6 +20,7 @@ from philos.schema.ai import AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, resolve_me
 from philos.types.context import Context
 from philos.types.enums import ConceptOrder, Stance
+from philos.types.facets import EraBucket, Facet, eras_of, tags_of, traditions_of
 from philos.types.hints import list_field, per_caller, store_cost
 from philos.types.inputs import (
     AddArgumentInput,
@@ -109,11 +110,18 @@ class Query:
     async def me(self, info: PhilosInfo) -> Me | None:
         return await resolve_me(info)
 
-    @strawberry.field(description="One concept, by `id` or by `slug` (exactly one of them).")
+    @strawberry.field(
+        description="One concept, by `id`, by `slug` or by `name` (exactly one of them); slug "
+        "and name match whatever their case."
+    )
     async def concept(
-        self, info: PhilosInfo, id: strawberry.ID | None = None, slug: str | None = None
+        self,
+        info: PhilosInfo,
+        id: strawberry.ID | None = None,
+        slug: str | None = None,
+        name: str | None = None,
     ) -> Concept | None:
-        return await queries.concept(info.context, id, slug)
+        return await queries.concept(info.context, id, slug, name)
 
     @strawberry.field(description="Concepts, filtered and ordered, a page (1–100) at a time.")
     async def concepts(
@@ -132,6 +140,42 @@ class Query:
         flt = filter.to_domain() if filter else domain.ConceptFilter()
         at = tuple(info.path.as_list())
         return await queries.concepts(info.context, flt, order_by, first, after, at)
+
+    @strawberry.field(
+        description="Every tradition with how many concepts belong to it, most common first "
+        "(at most 500).",
+        metadata=store_cost(calls=1, items=50),
+    )
+    async def traditions(self, info: PhilosInfo) -> list[Facet]:
+        return await traditions_of(info.context, domain.ConceptFilter())
+
+    @strawberry.field(
+        description="Every tag with how many concepts carry it, most common first (at most 500).",
+        metadata=store_cost(calls=1, items=50),
+    )
+    async def tags(self, info: PhilosInfo) -> list[Facet]:
+        return await tags_of(info.context, domain.ConceptFilter())
+
+    @strawberry.field(
+        description="How many concepts' periods overlap each span of `bucketYears` (10–1000) "
+        "years, from the earliest period to the latest; `filter` narrows the concepts.",
+        metadata=store_cost(calls=1, items=50),
+    )
+    async def eras(
+        self, info: PhilosInfo, bucket_years: int = 100, filter: ConceptFilter | None = None
+    ) -> list[EraBucket]:
+        flt = filter.to_domain() if filter else domain.ConceptFilter()
+        return await eras_of(info.context, flt, bucket_years)
+
+    @strawberry.field(
+        description="A concept drawn at random from those matching `filter`; null when none does.",
+        metadata=store_cost(calls=1),
+    )
+    async def random_concept(
+        self, info: PhilosInfo, filter: ConceptFilter | None = None
+    ) -> Concept | None:
+        flt = filter.to_domain() if filter else domain.ConceptFilter()
+        return await queries.random_concept(info.context, flt)
 
     @strawberry.field(description="One thesis by id.")
     async def thesis(self, info: PhilosInfo, id: strawberry.ID) -> Thesis | None:
@@ -165,7 +209,8 @@ class Query:
 
     @strawberry.field(
         description="A shortest chain of relations (either direction) between two concepts, "
-        "at most `maxDepth` (1–6) steps; null when there is none.",
+        "at most `maxDepth` (1–6) steps; null when there is none. An id that names no concept "
+        "is an error saying which.",
         # A walk out to maxDepth, then one statement per step back.
         metadata=store_cost(calls=2, per_depth=2),
     )

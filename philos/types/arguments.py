@@ -31,14 +31,19 @@ def theses_of_first(first: int) -> int:
     return check_range("first", first, 1, MAX_PAGE)
 
 
-def concept_key(id: str | None, slug: str | None) -> tuple[str, str] | None:
-    """``Query.concept``: ``("id", id)`` or ``("slug", slug)``; None for an id no record can
-    have (the answer is null)."""
-    if (id is None) == (slug is None):
-        raise UserInputError("Pass exactly one of `id` or `slug`.")
+def concept_key(
+    id: str | None, slug: str | None, name: str | None = None
+) -> tuple[str, str] | None:
+    """``Query.concept``: ``("id", id)``, ``("slug", slug)`` or ``("name", name)``, the slug
+    and the name lower-cased (both are looked up case-insensitively); None for an id no record
+    can have (the answer is null)."""
+    if sum(v is not None for v in (id, slug, name)) != 1:
+        raise UserInputError("Pass exactly one of `id`, `slug` or `name`.")
     if id is not None:
         return ("id", id) if is_id(id) else None
-    return ("slug", slug or "")
+    if slug is not None:
+        return ("slug", slug.lower())
+    return ("name", (name or "").strip().lower())
 
 
 def thesis_key(id: str) -> str | None:

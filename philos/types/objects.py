@@ -24,6 +24,7 @@ from philos.types.enums import (
     Stance,
     ThesisStatus,
 )
+from philos.types.facets import ConceptFacets
 from philos.types.hints import list_argument, store_cost
 from philos.types.paging import check_range
 from philos.validation import MAX_ARGUMENTS, MAX_SOURCES
@@ -313,6 +314,13 @@ class ConceptConnection:
     edges: list[ConceptEdge] = strawberry.field(metadata=store_cost(items=1))
     page_info: PageInfo
     total_count: int = strawberry.field(description="All concepts matching the filter.")
+    filter: strawberry.Private[domain.ConceptFilter] = domain.ConceptFilter()
+
+    @strawberry.field(
+        description="Traditions, tags and periods of all concepts matching the filter."
+    )
+    def facets(self) -> ConceptFacets:
+        return ConceptFacets(filter=self.filter)
 
     @strawberry.field(
         description="The page's concepts, without cursors.", metadata=store_cost(items=1)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from philos.ai.prompts import THESES_OUTPUT, GeneratedTheses
+from philos.ai.answers import THESES_OUTPUT, GeneratedTheses
 from philos.ai.quotas import BoundedLLM, Busy
 from philos.datasources.ports import LlmAnswer, StructuredOutput, TokenUsage
 from philos.domain import Role

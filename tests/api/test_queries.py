@@ -33,11 +33,13 @@ async def test_missing_concept_is_null(api: Api, args: str) -> None:
     assert data["concept"] is None
 
 
-@pytest.mark.parametrize("args", ["", 'id:"x", slug:"forms"'])
+@pytest.mark.parametrize(
+    "args", ["", 'id:"x", slug:"forms"', 'slug:"forms", name:"Forms"', 'id:"x", name:"Forms"']
+)
 async def test_concept_needs_exactly_one_key(api: Api, args: str) -> None:
     call = f"({args})" if args else ""
     errors = await api.errors(f"{{ concept{call} {{ id }} }}")
-    assert errors == ["Pass exactly one of `id` or `slug`."]
+    assert errors == ["Pass exactly one of `id`, `slug` or `name`."]
 
 
 async def test_concepts_connection_pages_with_cursors(api: Api) -> None:
@@ -222,6 +224,17 @@ async def test_path_between_concepts(api: Api) -> None:
     assert (await api.data(query, {"a": start, "b": island, "d": 6}))["path"] is None
     same = await api.data(query, {"a": start, "b": start, "d": 1})
     assert same["path"]["length"] == 0
+    gone = "00000000-0000-4000-8000-000000000000"
+    for variables, argument, ident in (
+        ({"a": gone, "b": end, "d": 6}, "`fromId`", gone),
+        ({"a": start, "b": gone, "d": 6}, "`toId`", gone),
+        ({"a": start, "b": "not-an-id", "d": 6}, "`toId`", "not-an-id"),
+    ):
+        body = await api.post(query, variables)
+        (error,) = body["errors"]
+        assert argument in error["message"] and repr(ident) in error["message"], error
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert body["data"] == {"path": None}
     errors = await api.errors(query, {"a": start, "b": end, "d": 7})
     assert errors == ["`maxDepth` must be between 1 and 6 (got 7)."]
 

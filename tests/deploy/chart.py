@@ -31,6 +31,69 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "anthropicApiKey": "sk-ant-test",
         },
     },
+    # Every pod-level setting (annotations, scheduling, extra EnvVars, the spread replaced)
+    # and an ingress with two hosts, several paths and two certificates.
+    "extended": {
+        "replicaCount": 3,
+        "ingress": {
+            "enabled": True,
+            "hosts": [
+                {"host": "philos.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]},
+                {
+                    "host": "api.philos.example.com",
+                    "paths": [
+                        {"path": "/graphql", "pathType": "Exact"},
+                        {"path": "/ready", "pathType": "Exact"},
+                    ],
+                },
+            ],
+            "tls": [
+                {"secretName": "philos-tls", "hosts": ["philos.example.com"]},
+                {"secretName": "philos-api-tls", "hosts": ["api.philos.example.com"]},
+            ],
+        },
+        "podAnnotations": {"example.com/owner": "platform"},
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "tolerations": [
+            {"key": "dedicated", "operator": "Equal", "value": "api", "effect": "NoSchedule"}
+        ],
+        "affinity": {
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "weight": 50,
+                        "podAffinityTerm": {
+                            "topologyKey": "kubernetes.io/hostname",
+                            "labelSelector": {
+                                "matchLabels": {"app.kubernetes.io/part-of": "philos"}
+                            },
+                        },
+                    }
+                ]
+            }
+        },
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 2,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"app.kubernetes.io/part-of": "philos"}},
+                "matchLabelKeys": ["pod-template-hash"],
+            }
+        ],
+        "extraEnv": [
+            {"name": "OTEL_SERVICE_NAME", "value": "philos"},
+            {
+                "name": "PHILOS_NODE_NAME",
+                "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}},
+            },
+            {
+                "name": "PHILOS_EXTRA_TOKEN",
+                "valueFrom": {"secretKeyRef": {"name": "philos-extra", "key": "token"}},
+            },
+        ],
+        "secret": {"databaseUrl": "postgresql://philos:pw@postgres:5432/philos_concepts"},
+    },
 }
 
 

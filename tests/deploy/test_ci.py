@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
+import re
+import shlex
 from typing import Any
 
 import pytest
 
+from tests.deploy.chart import render
 from tests.deploy.tools import ROOT, assert_ok, load_yaml, run, tool
 
 GITHUB = ROOT / ".github" / "workflows" / "ci.yml"
@@ -118,3 +122,53 @@ def test_github_tests_run_against_real_service_containers() -> None:
         host = job["env"][variable].split("@")[-1].split("://")[-1].split(":")[0]
         assert host in job["services"], (variable, host)
     assert any("bash .ci/run" in step.get("run", "") for step in job["steps"])
+
+
+# What the deploy scripts' shell variables hold, for reading their helm flags offline.
+SHELL_SAMPLES = {
+    "CHART": "deploy/helm/philos",
+    "TAG": "0123abcd",
+    "CI_COMMIT_SHA": "0123abcd",
+    "image": "ghcr.io/philos/philos",
+    "IMAGE": "ghcr.io/philos/philos",
+    "INGRESS_HOST": "philos-dev.example.com",
+    "NAMESPACE": "philos-dev",
+}
+
+
+def helm_upgrade_values(script: str) -> dict[str, Any]:
+    """The values a deploy job's `helm upgrade` passes: its -f file, then --set/--set-json."""
+    text = re.sub(
+        r"\$\{?(\w+)\}?", lambda m: SHELL_SAMPLES.get(m.group(1), m.group(0)), script
+    ).replace("\\\n", " ")
+    command = text[text.index("helm upgrade --install") :].split("\n")[0]
+    tokens = shlex.split(command)
+    values: dict[str, Any] = {}
+    for flag, arg in itertools.pairwise(tokens):
+        if flag == "-f":
+            values = load_yaml(ROOT / arg)
+        elif flag in {"--set", "--set-json"}:
+            key, _, raw = arg.partition("=")
+            *parents, last = key.split(".")
+            node = values
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[last] = json.loads(raw) if flag == "--set-json" else raw
+    return values
+
+
+def test_deploy_jobs_pass_values_the_chart_accepts() -> None:
+    jobs = github_jobs()
+    gitlab = load_yaml(GITLAB)
+    scripts = {
+        "github deploy-dev": script_text(jobs["deploy-dev"]),
+        "github deploy-prod": script_text(jobs["deploy-prod"]),
+        "gitlab .helm-deploy": script_text(gitlab[gitlab["deploy-prod"]["extends"]]),
+    }
+    for name, script in scripts.items():
+        values = helm_upgrade_values(script)
+        assert values.get("image", {}).get("tag"), name
+        r = render(values)  # validates against values.schema.json, then renders
+        hosts = [rule["host"] for rule in r.one("Ingress")["spec"]["rules"]]
+        tls_hosts = [h for entry in r.one("Ingress")["spec"]["tls"] for h in entry["hosts"]]
+        assert set(tls_hosts) <= set(hosts), name

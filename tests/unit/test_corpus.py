@@ -94,3 +94,16 @@ async def test_seeding_twice_adds_nothing_the_second_time(stores: Stores) -> Non
         domain.ConceptFilter(), domain.ConceptOrder.NAME_ASC, domain.Page(limit=1)
     )
     assert page.total == len(CORPUS.concepts)
+
+
+def test_every_concept_has_a_body_of_two_to_four_paragraphs() -> None:
+    from philos.seed.loader import packaged_bodies
+
+    bodies = packaged_bodies()
+    assert set(bodies) == {c.slug for c in CORPUS.concepts}, "a body without its concept"
+    for concept in CORPUS.concepts:
+        paragraphs = [p for p in concept.body.split("\n\n") if p.strip()]
+        assert 2 <= len(paragraphs) <= 4, concept.slug
+        assert 150 <= len(concept.body.split()) <= 500, concept.slug
+        assert len(concept.body) <= 20_000, concept.slug  # the API's own limit for a body
+        assert not any(line.lstrip().startswith(("#", "<")) for line in concept.body.splitlines())

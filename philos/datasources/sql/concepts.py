@@ -144,6 +144,20 @@ class SqlConceptStore(SqlStore):
             rows = await conn.execute(select(concepts_t).where(c.slug.in_(set(slugs))))
         return {r.slug: concept_from_row(r) for r in rows}
 
+    async def get_many_by_name(self, names: Sequence[str]) -> dict[str, Concept]:
+        wanted = {n.lower() for n in names}
+        if not wanted:
+            return {}
+        stmt = (
+            select(concepts_t)
+            .where(func.lower(c.name).in_(wanted))
+            .order_by(c.created_at.desc(), c.id.desc())
+        )
+        async with self.db.connect() as conn:
+            rows = await conn.execute(stmt)
+        # Oldest last, so it is the one kept for a name several concepts share.
+        return {r.name.lower(): concept_from_row(r) for r in rows}
+
     async def list(
         self, filter: ConceptFilter, order: ConceptOrder, page: Page
     ) -> PageResult[Concept]:

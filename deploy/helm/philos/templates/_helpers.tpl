@@ -74,3 +74,30 @@ terminationGracePeriodSeconds after it starts the preStop hook.
 {{- fail (printf "autoscaling.minReplicas (%v) must not exceed autoscaling.maxReplicas (%v)" $a.minReplicas $a.maxReplicas) }}
 {{- end }}
 {{- end }}
+
+{{/*
+Every TLS host must also have a rule: a certificate for a host the Ingress does not route is
+a typo, and the controller would serve its default certificate for the real host.
+*/}}
+{{- define "philos.checkIngress" -}}
+{{- if .Values.ingress.enabled }}
+{{- $hosts := list }}
+{{- range .Values.ingress.hosts }}{{ $hosts = append $hosts .host }}{{ end }}
+{{- range .Values.ingress.tls }}
+{{- range .hosts }}
+{{- if not (has . $hosts) }}
+{{- fail (printf "ingress.tls host %s is not in ingress.hosts" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels of the `helm test` Pods: the release's, but not the API's selector labels, so the
+Service, the PDB and the NetworkPolicy's podSelector never take a test Pod for an API pod.
+*/}}
+{{- define "philos.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "philos.name" . | trunc 58 | trimSuffix "-" }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}

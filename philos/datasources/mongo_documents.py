@@ -1,0 +1,178 @@
+"""How the MongoDB thesis store (``philos.datasources.mongo``) lays a thesis out as a document.
+
+One document per thesis; ``_id`` is the thesis id, and arguments, sources and provenance are
+embedded. Each timestamp is stored twice: as a BSON date (milliseconds; readable, indexed) and
+as integer microseconds since the epoch (``<field>_us``), which is what is read back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from beanie import Document
+from pydantic import BaseModel
+
+from philos.domain import (
+    Argument,
+    Polarity,
+    Provenance,
+    ProvenanceKind,
+    Source,
+    Stance,
+    Thesis,
+    ThesisStatus,
+)
+
+__all__ = [
+    "ArgumentDoc",
+    "ProvenanceDoc",
+    "SourceDoc",
+    "StoredThesis",
+    "argument_value",
+    "as_stored",
+    "document_class",
+    "thesis_values",
+    "timestamp",
+    "to_thesis",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+class ArgumentDoc(BaseModel):
+    id: str
+    polarity: Polarity
+    text: str
+    strength: float
+
+
+class SourceDoc(BaseModel):
+    author: str
+    work: str
+    year: int | None = None
+    url: str | None = None
+
+
+class ProvenanceDoc(BaseModel):
+    kind: ProvenanceKind
+    model: str | None = None
+    prompt_version: str | None = None
+
+
+class StoredThesis(BaseModel):
+    """A thesis as stored; ``id`` is the document's ``_id``."""
+
+    id: str
+    concept_id: str
+    statement: str
+    stance: Stance
+    arguments: list[ArgumentDoc]
+    sources: list[SourceDoc]
+    related_concept_ids: list[str]
+    synthesis_of: list[str]
+    tags: list[str]
+    provenance: ProvenanceDoc
+    status: ThesisStatus
+    author_id: str | None
+    created_at: datetime
+    created_at_us: int
+    updated_at: datetime
+    updated_at_us: int
+    version: int
+
+
+def document_class() -> type[Document]:
+    """A Beanie document class of its own for one store.
+
+    Beanie keeps the database a document class talks to on the class, and rewrites the class
+    when it binds it. A fresh class per store keeps two stores in one process (other
+    databases, other clients) from redirecting each other's queries; the fields come from a
+    plain model, because subclassing a bound document inherits Beanie's rewritten attributes.
+    """
+
+    class ThesisDocument(StoredThesis, Document):  # StoredThesis first: its ``id`` is a str
+        class Settings:
+            name = "theses"
+
+    return ThesisDocument
+
+
+def _micros(at: datetime) -> int:
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // _ONE_US
+
+
+def _from_micros(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def timestamp(field: str, at: datetime) -> dict[str, Any]:
+    return {field: at, f"{field}_us": _micros(at)}
+
+
+def thesis_values(th: Thesis) -> dict[str, Any]:
+    """Every stored field but ``_id``, BSON-ready."""
+    return {
+        "concept_id": th.concept_id,
+        "statement": th.statement,
+        "stance": th.stance.value,
+        "arguments": [argument_value(a) for a in th.arguments],
+        "sources": [
+            {"author": s.author, "work": s.work, "year": s.year, "url": s.url} for s in th.sources
+        ],
+        "related_concept_ids": list(th.related_concept_ids),
+        "synthesis_of": list(th.synthesis_of),
+        "tags": list(th.tags),
+        "provenance": {
+            "kind": th.provenance.kind.value,
+            "model": th.provenance.model,
+            "prompt_version": th.provenance.prompt_version,
+        },
+        "status": th.status.value,
+        "author_id": th.author_id,
+        **timestamp("created_at", th.created_at),
+        **timestamp("updated_at", th.updated_at),
+        "version": th.version,
+    }
+
+
+def argument_value(a: Argument) -> dict[str, Any]:
+    return {"id": a.id, "polarity": a.polarity.value, "text": a.text, "strength": a.strength}
+
+
+def to_thesis(found: object) -> Thesis:
+    doc = as_stored(found)
+    return Thesis(
+        id=doc.id,
+        concept_id=doc.concept_id,
+        statement=doc.statement,
+        stance=doc.stance,
+        arguments=tuple(
+            Argument(id=a.id, polarity=a.polarity, text=a.text, strength=a.strength)
+            for a in doc.arguments
+        ),
+        sources=tuple(
+            Source(author=s.author, work=s.work, year=s.year, url=s.url) for s in doc.sources
+        ),
+        related_concept_ids=tuple(doc.related_concept_ids),
+        synthesis_of=tuple(doc.synthesis_of),
+        tags=tuple(doc.tags),
+        provenance=Provenance(
+            kind=doc.provenance.kind,
+            model=doc.provenance.model,
+            prompt_version=doc.provenance.prompt_version,
+        ),
+        status=doc.status,
+        author_id=doc.author_id,
+        created_at=_from_micros(doc.created_at_us),
+        updated_at=_from_micros(doc.updated_at_us),
+        version=doc.version,
+    )
+
+
+def as_stored(found: object) -> StoredThesis:
+    if isinstance(found, StoredThesis):
+        return found
+    raise TypeError(f"not a stored thesis: {type(found).__name__}")

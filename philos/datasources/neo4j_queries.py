@@ -1,0 +1,108 @@
+"""Cypher text and record mapping for the Neo4j graph store (``philos.datasources.neo4j``).
+
+Every value reaches the server as a parameter. Relationship types cannot be parameters, so
+patterns name them from ``RelationType`` members only (``type_pattern``); no outside string is
+ever spliced into a query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from neo4j import Record
+from neo4j.time import DateTime as Neo4jDateTime
+
+from philos.domain import Direction, Provenance, ProvenanceKind, Relation, RelationType
+
+__all__ = [
+    "ARROWS",
+    "GET_RELATIONS",
+    "RELATION_COLUMNS",
+    "RELATION_EXISTS",
+    "REMOVE_RELATION",
+    "properties_of",
+    "relation_from",
+    "type_pattern",
+]
+
+_TYPE_NAME = re.compile(r"[A-Z][A-Z_]*")
+# Relationship types end up in query text; make sure the enum can only ever put names there.
+if not all(_TYPE_NAME.fullmatch(t.value) for t in RelationType):  # pragma: no cover
+    raise RuntimeError("every RelationType value must be an upper-case Cypher identifier")
+
+ARROWS = {
+    Direction.OUTGOING: "-[r:{types}]->",
+    Direction.INCOMING: "<-[r:{types}]-",
+    Direction.BOTH: "-[r:{types}]-",
+}
+
+# a, r, b -> the columns ``relation_from`` reads
+RELATION_COLUMNS = "a.id AS source_id, b.id AS target_id, type(r) AS type, properties(r) AS props"
+
+
+def type_pattern(types: Iterable[RelationType | str] | None) -> str:
+    """The relationship-type expression (``IS_A|PART_OF``) for a type filter.
+
+    No filter (None or empty) means every ``RelationType``, so a shared database's other
+    relationships never join a walk. Anything that is not a ``RelationType`` value raises
+    ``ValueError``: only the enum's names reach the query text.
+    """
+    chosen = {RelationType(t) for t in types} if types else set(RelationType)
+    return "|".join(sorted(t.value for t in chosen))
+
+
+def _by_relation_id(variable: str) -> str:
+    """A subquery binding ``a, r, b`` for the relation whose id is in ``variable``.
+
+    One branch per type, so each one seeks that type's ``id`` index.
+    """
+    branches = "\n  UNION ALL\n".join(
+        f"  MATCH (a:Concept)-[r:{t.value}]->(b:Concept) WHERE r.id = {variable} RETURN a, r, b"
+        for t in RelationType
+    )
+    return f"CALL ({variable}) {{\n{branches}\n}}"
+
+
+GET_RELATIONS = f"UNWIND $ids AS rid\n{_by_relation_id('rid')}\nRETURN {RELATION_COLUMNS}"
+RELATION_EXISTS = f"WITH $id AS rid\n{_by_relation_id('rid')}\nRETURN count(r) AS found"
+REMOVE_RELATION = f"WITH $id AS rid\n{_by_relation_id('rid')}\nDELETE r"
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, Neo4jDateTime):
+        value = value.to_native()
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def relation_from(record: Record) -> Relation:
+    props = record["props"]
+    return Relation(
+        id=props["id"],
+        source_id=record["source_id"],
+        target_id=record["target_id"],
+        type=RelationType(record["type"]),
+        weight=props["weight"],
+        note=props.get("note"),
+        provenance=Provenance(kind=ProvenanceKind(props["provenance"]), model=props.get("model")),
+        author_id=props.get("author_id"),
+        created_at=_utc(props["created_at"]),
+    )
+
+
+def properties_of(relation: Relation) -> dict[str, Any]:
+    created = relation.created_at
+    return {
+        "id": relation.id,
+        "weight": float(relation.weight),
+        "note": relation.note,
+        "provenance": relation.provenance.kind.value,
+        "model": relation.provenance.model,
+        "author_id": relation.author_id,
+        # stored as a zoned DateTime at UTC; a naive value is taken as UTC, as the SQL stores do
+        "created_at": created.astimezone(UTC) if created.tzinfo else created.replace(tzinfo=UTC),
+    }

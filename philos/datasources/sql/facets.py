@@ -1,0 +1,47 @@
+"""FacetStore on SQL: what the concepts a filter matches have in common, and a random one."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import and_, func, select
+
+from philos.datasources.sql import SqlStore
+from philos.datasources.sql.common import split_tags
+from philos.datasources.sql.concepts import _where, concept_from_row
+from philos.datasources.sql.tables import concepts_t
+from philos.domain import Concept, ConceptFacets, ConceptFilter, EraSpan, Facet
+
+c = concepts_t.c
+
+
+def most_common(counts: Counter[str], limit: int) -> list[Facet]:
+    """The ``limit`` most common values, ties by name (case-insensitive, then exact)."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].lower(), kv[0]))
+    return [Facet(name, count) for name, count in ranked[:limit]]
+
+
+class SqlFacetStore(SqlStore):
+    async def facets(self, filter: ConceptFilter, limit: int) -> ConceptFacets:
+        # One statement reads the three columns of every matching concept; the counting is
+        # done here, the same on SQLite and PostgreSQL (tags live in one delimited column).
+        stmt = select(c.tradition, c.tags, c.era_from, c.era_to).where(and_(True, *_where(filter)))
+        traditions: Counter[str] = Counter()
+        tags: Counter[str] = Counter()
+        eras: list[EraSpan] = []
+        async with self.db.connect() as conn:
+            for tradition, joined, era_from, era_to in await conn.execute(stmt):
+                if tradition:
+                    traditions[tradition] += 1
+                tags.update(set(split_tags(joined)))
+                if era_from is not None:
+                    eras.append(EraSpan(era_from, era_to))
+        return ConceptFacets(most_common(traditions, limit), most_common(tags, limit), eras)
+
+    async def random(self, filter: ConceptFilter) -> Concept | None:
+        stmt = (
+            select(concepts_t).where(and_(True, *_where(filter))).order_by(func.random()).limit(1)
+        )
+        async with self.db.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        return concept_from_row(row) if row is not None else None
