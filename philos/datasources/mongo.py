@@ -153,7 +153,7 @@ class MongoThesisStore:
             exact_q = {**query, "statement": {"$regex": f"^{re.escape(filter.search)}$"}}
             exact_q["statement"]["$options"] = "i"
             exact = await docs_t.find(exact_q).sort(_NEWEST_FIRST).limit(_EXACT_CAP).to_list()
-            ids = [_stored(doc).id for doc in exact]
+            ids = [as_stored(doc).id for doc in exact]
             rest_q = {**query, "_id": {"$nin": ids}} if ids else query
             found = exact[page.offset : page.offset + page.limit]
             if page.limit > len(found):
@@ -165,7 +165,7 @@ class MongoThesisStore:
                     .to_list()
                 )
             total = await docs_t.find(query).count()
-            return PageResult(items=[_thesis(doc) for doc in found], total=total)
+            return PageResult(items=[to_thesis(doc) for doc in found], total=total)
         docs: builtins.list[Document] = []
         if page.limit > 0:  # a MongoDB limit of 0 means "no limit"
             docs = (

@@ -193,3 +193,22 @@ async def test_without_pg_trgm_full_text_still_ranks(corpus_api: Api, backend: s
         assert await _slugs(corpus_api, "ignorance veil", 1) == ["veil-of-ignorance"]
     finally:
         del _TRIGRAMS[db]
+
+
+async def test_facets_and_random_concept_follow_the_search(corpus_api: Api) -> None:
+    for search in ("will", "Substanse", "flourish", "anattā"):
+        data = await corpus_api.data(
+            "query($s:String!){concepts(filter:{search:$s},first:100){totalCount "
+            "nodes{slug tradition} facets{traditions{name conceptCount}}} "
+            "randomConcept(filter:{search:$s}){slug}}",
+            {"s": search},
+        )
+        listed = data["concepts"]
+        counts: dict[str, int] = {}
+        for node in listed["nodes"]:
+            if node["tradition"]:
+                counts[node["tradition"]] = counts.get(node["tradition"], 0) + 1
+        facets = {f["name"]: f["conceptCount"] for f in listed["facets"]["traditions"]}
+        assert facets.items() <= counts.items(), search
+        assert listed["totalCount"] == len(listed["nodes"]) > 0, search
+        assert data["randomConcept"]["slug"] in {n["slug"] for n in listed["nodes"]}, search

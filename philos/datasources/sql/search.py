@@ -262,6 +262,14 @@ def rank_theses(sqlite: bool, search: str, trigrams: bool) -> Ranked:
 Rank = Callable[[bool, str, bool], Ranked]
 
 
+def matching(table: Any, ranked: Ranked) -> Any:
+    """``table`` with the joins the search's condition reads (SQLite's FTS5 ranks)."""
+    joined = table
+    for target, on in ranked.froms:
+        joined = joined.outerjoin(target, on)
+    return joined
+
+
 async def ranked_page(
     db: SqlDatabase,
     table: Any,
@@ -277,9 +285,7 @@ async def ranked_page(
     match: in ``order``, or best match first (then ``tie``) when ``order`` is None."""
     async with search_connection(db) as (conn, trigrams):
         ranked = rank(db.is_sqlite, search, trigrams)
-        joined = table
-        for target, on in ranked.froms:
-            joined = joined.outerjoin(target, on)
+        joined = matching(table, ranked)
         keys = [*ranked.order, *tie] if order is None else list(order)
         stmt = (
             select(table, func.count().over().label("total_count"))
