@@ -67,12 +67,17 @@ SIMPLE: ColumnElement[Any] = literal_column(
 
 
 def fts5_query(search: str) -> str | None:
-    """Every word of the search as a prefix, quoted (FTS5 syntax cannot leak in); None
-    without words."""
+    """Every word of the search, quoted (FTS5 syntax cannot leak in), as a prefix from three
+    letters on; None without words."""
     terms = search_words(search)
     if not terms:
         return None
-    return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+    return " ".join('"' + term.replace('"', '""') + '"' + _star(term) for term in terms)
+
+
+def _star(term: str, star: str = "*") -> str:
+    """Words of three letters or more also match as prefixes; shorter ones only whole."""
+    return star if len(term) >= 3 else ""
 
 
 _OPERATORS = re.compile(r'"|(^|\s)-|\bor\b', re.IGNORECASE)
@@ -84,7 +89,7 @@ def tsquery_prefixes(search: str) -> str | None:
     terms = search_words(search)
     if not terms or _OPERATORS.search(search):
         return None
-    return " & ".join(f"'{term}':*" for term in terms)  # \w+ words: no quote inside
+    return " & ".join(f"'{term}'{_star(term, ':*')}" for term in terms)  # \w+: no quote
 
 
 def _pg_fulltext(tsv: Any, search: str) -> tuple[ColumnElement[bool], Any]:
@@ -187,7 +192,8 @@ def _sqlite_concepts(search: str, substring: ColumnElement[bool]) -> Ranked:
         froms.append((fts, fts.c.rid == rowid))
         conds.append(fts.c.rid.is_not(None))
         # bm25 is 0 or less, more negative for a better match: x / (1 + x) of its opposite.
-        score = score + func.coalesce(-fts.c.r / (1.0 - fts.c.r), 0.0)
+        # At most half: a name close to the search outweighs words found in a body.
+        score = score + 0.5 * func.coalesce(-fts.c.r / (1.0 - fts.c.r), 0.0)
     tq = trigram_query(search)
     if tq is not None:
         candidates = text(
