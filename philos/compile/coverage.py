@@ -16,6 +16,13 @@ from graphql import GraphQLField
 
 from philos.compile.fragments import Unsupported
 
+SEARCH_REASON = "ranked search runs in the store"
+# (GraphQL type, field) -> filter fields that send the list to the resolvers, and why.
+UNCOMPILED_FILTERS: dict[tuple[str, str], dict[str, str]] = {
+    ("Query", "concepts"): {"search": SEARCH_REASON},
+    ("Query", "theses"): {"search": SEARCH_REASON},
+}
+
 # GraphQL type -> field -> why the resolvers answer it.
 UNCOMPILED: dict[str, dict[str, str]] = {
     "Query": {
@@ -33,6 +40,7 @@ UNCOMPILED: dict[str, dict[str, str]] = {
     },
     "Concept": {
         "neighbours": "a walk of 1-3 levels, one store call per level",
+        "searchHighlight": SEARCH_REASON,
     },
     "Thesis": {
         "synthesisOf": "a list of theses looked up by the ids in synthesis_of; not compiled yet",
@@ -48,6 +56,13 @@ ARGUMENTS: dict[tuple[str, str], frozenset[str]] = {
     ("Concept", "theses"): frozenset({"stance", "first"}),
     ("Concept", "relations"): frozenset({"direction", "types"}),
 }
+
+
+def check_filter(type_name: str, name: str, given: object) -> None:
+    """Unsupported when the list's filter sets a field that only the resolvers handle."""
+    for field in UNCOMPILED_FILTERS.get((type_name, name), {}):
+        if getattr(given, field, None):
+            raise Unsupported
 
 
 def check_arguments(type_name: str, name: str, definition: GraphQLField) -> None:

@@ -45,7 +45,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 
 from philos import domain
 from philos.compile.columns import CONCEPT_SEARCH, THESIS_SEARCH, concept_order, newest_first
-from philos.compile.coverage import check_arguments
+from philos.compile.coverage import check_arguments, check_filter
 from philos.compile.fragments import (
     Unsupported,
     contains,
@@ -265,8 +265,9 @@ class _Compiler(Objects):
     def concept_connection(self, nodes: list[FieldNode], args: dict[str, Any]) -> str:
         given = _input(self.schema, ConceptFilterInput, args["filter"])
         flt = given.to_domain() if given is not None else None
+        check_filter("Query", "concepts", flt)
         page = concept_page(flt or domain.ConceptFilter(), int(args["first"]), args["after"])
-        order = ConceptOrder(enum_value(args["orderBy"]))
+        order = ConceptOrder(enum_value(args["orderBy"] or ConceptOrder.NAME_ASC))
         shared = self.shared_params()
 
         def where(q: str) -> str:
@@ -304,6 +305,7 @@ class _Compiler(Objects):
     def thesis_connection(self, nodes: list[FieldNode], args: dict[str, Any]) -> str:
         given = _input(self.schema, ThesisFilterInput, args["filter"])
         flt = given.to_domain() if given is not None else None
+        check_filter("Query", "theses", flt)
         page = thesis_page(int(args["first"]), args["after"])
         shared = self.shared_params()
 

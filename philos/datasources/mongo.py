@@ -63,6 +63,7 @@ _NEWEST_FIRST: builtins.list[tuple[str, SortDirection]] = [
     ("created_at_us", SortDirection.DESCENDING),
     ("_id", SortDirection.DESCENDING),
 ]
+_EXACT_CAP = 100  # statements equal to a search that are put first
 _BY_CONCEPT_NEWEST_FIRST = [("concept_id", SortDirection.ASCENDING), *_NEWEST_FIRST]
 # Theses of some concepts, newest first (``by_concepts``, ``count_by_concepts``, ``list`` by
 # concept) and all theses newest first (``list``).
@@ -148,6 +149,23 @@ class MongoThesisStore:
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
         docs_t = await self._docs()
         query = _filter(filter)
+        if filter.search:  # no ranking here: statements equal to the search come first
+            exact_q = {**query, "statement": {"$regex": f"^{re.escape(filter.search)}$"}}
+            exact_q["statement"]["$options"] = "i"
+            exact = await docs_t.find(exact_q).sort(_NEWEST_FIRST).limit(_EXACT_CAP).to_list()
+            ids = [as_stored(doc).id for doc in exact]
+            rest_q = {**query, "_id": {"$nin": ids}} if ids else query
+            found = exact[page.offset : page.offset + page.limit]
+            if page.limit > len(found):
+                found += (
+                    await docs_t.find(rest_q)
+                    .sort(_NEWEST_FIRST)
+                    .skip(max(0, page.offset - len(exact)))
+                    .limit(page.limit - len(found))
+                    .to_list()
+                )
+            total = await docs_t.find(query).count()
+            return PageResult(items=[to_thesis(doc) for doc in found], total=total)
         docs: builtins.list[Document] = []
         if page.limit > 0:  # a MongoDB limit of 0 means "no limit"
             docs = (

@@ -111,6 +111,9 @@ class ConceptOrder(enum.StrEnum):
     CREATED_AT_ASC = "CREATED_AT_ASC"
     CREATED_AT_DESC = "CREATED_AT_DESC"
     UPDATED_AT_DESC = "UPDATED_AT_DESC"
+    # Best match of the filter's `search` first (see philos/domain/search.py); without a
+    # search, the same as NAME_ASC.
+    RELEVANCE = "RELEVANCE"
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,12 +48,18 @@ def _page_info(offset: int, count: int, total: int) -> PageInfo:
 async def concepts(
     ctx: Context,
     flt: domain.ConceptFilter,
-    order: domain.ConceptOrder,
+    order: domain.ConceptOrder | None,
     first: int,
     after: str | None,
+    at: tuple[str | int, ...] = (),
 ) -> ConceptConnection:
+    """``at`` is the list's response path: its nodes say why they matched a search."""
     page = concept_page(flt, first, after)
     offset = page.offset
+    if order is None:
+        order = domain.ConceptOrder.RELEVANCE if flt.search else domain.ConceptOrder.NAME_ASC
+    if flt.search:
+        ctx.searches[at] = flt.search
     result = await ctx.stores.concepts.list(flt, order, page)
     for item in result.items:  # later fields of the same request reuse these
         ctx.loaders.concept.prime(item.id, item)

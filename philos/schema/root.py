@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Annotated
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -53,7 +54,12 @@ PhilosInfo = Info[Context, None]
 @strawberry.input(description="Narrow a concept list; all given conditions must hold.")
 class ConceptFilter:
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive text in name, slug, summary or aliases."
+        default=None,
+        description=(
+            "Words to look for, ranked best match first (see `orderBy`): each word in any "
+            "field (name, aliases, summary, body), ignoring case and accents; a name or alias "
+            "close to the search (a typo) or containing it as text also matches."
+        ),
     )
     tradition: str | None = strawberry.field(default=None, description="Exact, case-insensitive.")
     tags: list[str] | None = list_field(MAX_TAGS, "Concepts with every tag.", default=None)
@@ -79,7 +85,13 @@ class ConceptFilter:
 class ThesisFilter:
     concept_id: strawberry.ID | None = None
     stance: Stance | None = None
-    search: str | None = strawberry.field(default=None, description="Text in the statement.")
+    search: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Words in the statement or its arguments (ignoring case and accents), best match "
+            "first, or text in the statement."
+        ),
+    )
 
     def to_domain(self) -> domain.ThesisFilter:
         return domain.ThesisFilter(
@@ -116,12 +128,18 @@ class Query:
         self,
         info: PhilosInfo,
         filter: ConceptFilter | None = None,
-        order_by: ConceptOrder = ConceptOrder.NAME_ASC,
+        order_by: Annotated[
+            ConceptOrder | None,
+            strawberry.argument(
+                description="Default: RELEVANCE with `filter.search`, NAME_ASC without."
+            ),
+        ] = None,
         first: int = 20,
         after: str | None = None,
     ) -> ConceptConnection:
         flt = filter.to_domain() if filter else domain.ConceptFilter()
-        return await queries.concepts(info.context, flt, order_by, first, after)
+        at = tuple(info.path.as_list())
+        return await queries.concepts(info.context, flt, order_by, first, after, at)
 
     @strawberry.field(
         description="Every tradition with how many concepts belong to it, most common first "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from philos.config import Settings
@@ -22,6 +22,9 @@ class Context:
     request_id: str
     tokens: Tokens
     principal: Principal = ANONYMOUS
+    # The response path of each concept list read with a search -> that search: its nodes
+    # answer ``Concept.searchHighlight`` (types/objects.py).
+    searches: dict[tuple[str | int, ...], str] = field(default_factory=dict)
 
     @property
     def client_ip(self) -> str:

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from philos import domain
+from philos.domain.search import highlight
 from philos.types.arguments import theses_of_first
 from philos.types.context import Context
 from philos.types.enums import (
@@ -165,6 +166,23 @@ class Concept:
             return None
         user = await info.context.loaders.user.load(self.author_id)
         return User.from_domain(user) if user else None
+
+    @strawberry.field(
+        description=(
+            "Why this concept matched the list's `filter.search`: the best-ranked field that "
+            "matched (name, an alias, summary, or a window of the body), matched words between "
+            "« and » (plain text, not markup). Null outside a searched list."
+        )
+    )
+    def search_highlight(self, info: PhilosInfo) -> str | None:
+        path = info.path.as_list()  # [...list, "edges", i, "node", "searchHighlight"]
+        if len(path) < 5 or path[-2] != "node" or path[-4] != "edges":
+            return None
+        search = info.context.searches.get(tuple(path[:-4]))
+        if search is None:
+            return None
+        fields = [self.name, *self.aliases, self.summary, self.body]
+        return highlight(search, fields) or self.name
 
 
 async def concept_by_id(info: PhilosInfo, concept_id: str) -> Concept | None:

@@ -95,6 +95,17 @@ async def test_list_filters_pages_and_counts(thesis_store: ThesisStore) -> None:
     assert odd.items == [] and odd.total == 0
 
 
+async def test_a_statement_equal_to_the_search_comes_first(thesis_store: ThesisStore) -> None:
+    await thesis_store.create(thesis(1, A, Stance.AFFIRMS, "Virtue is knowledge."))
+    await thesis_store.create(thesis(2, A, Stance.DENIES, "Not only: virtue is knowledge. More."))
+    await thesis_store.create(thesis(3, A, Stance.DENIES, "Knowledge is virtue, said some."))
+    found = await thesis_store.list(ThesisFilter(search="VIRTUE is knowledge."), Page())
+    assert found.items[0].id == tid(1)
+    assert found.total == len(found.items) >= 2
+    paged = await thesis_store.list(ThesisFilter(search="virtue is knowledge."), Page(1, 1))
+    assert [t.id for t in paged.items] == [found.items[1].id]
+
+
 async def test_by_concepts_and_counts(thesis_store: ThesisStore) -> None:
     await build(thesis_store)
     grouped = await thesis_store.by_concepts([A, B, C])

@@ -17,6 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from philos.datasources.sql.tables import metadata
+from philos.domain.search import names_similarity, words
 
 
 class SqlDatabase:
@@ -73,6 +74,9 @@ class SqlDatabase:
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.drop_all)
             await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            if self.is_sqlite:  # the search tables of migration 0004 (not in the metadata)
+                for table in ("concepts_fts", "concepts_trgm", "theses_fts"):
+                    await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -150,6 +154,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # Off by default in SQLite, and per connection: without it the keys are decoration.
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+    # The search's scoring (datasources/sql/search.py), in Python: SQLite has no pg_trgm.
+    dbapi_conn.create_function("philos_similarity", 3, _similarity, deterministic=True)
+    dbapi_conn.create_function("philos_search_key", 1, _search_key, deterministic=True)
+
+
+def _similarity(search: str | None, name: str | None, aliases: str | None) -> float:
+    return names_similarity(search or "", name or "", aliases)
+
+
+def _search_key(value: str | None) -> str | None:
+    return None if value is None else " ".join(words(value))
 
 
 class SqlJsonReader(SqlStore):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
@@ -14,6 +15,7 @@ from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue
 from philos.datasources.ports import DeleteCheck
 from philos.datasources.sql import SqlDatabase, SqlStore
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
+from philos.datasources.sql.search import rank_concepts, ranked_page
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t
 from philos.domain import (
     Concept,
@@ -50,6 +52,8 @@ ORDER: dict[ConceptOrder, list[Any]] = {
     ConceptOrder.CREATED_AT_ASC: [c.created_at.asc(), c.id.asc()],
     ConceptOrder.CREATED_AT_DESC: [c.created_at.desc(), c.id.desc()],
     ConceptOrder.UPDATED_AT_DESC: [c.updated_at.desc(), c.id.desc()],
+    # Without a search there is nothing to rank: by name (with one, see _search below).
+    ConceptOrder.RELEVANCE: [func.lower(c.name).asc(), c.id.asc()],
 }
 
 
@@ -157,6 +161,8 @@ class SqlConceptStore(SqlStore):
     async def list(
         self, filter: ConceptFilter, order: ConceptOrder, page: Page
     ) -> PageResult[Concept]:
+        if filter.search:  # ranked: datasources/sql/search.py
+            return await self._search(filter, order, page)
         conds = _where(filter)
         stmt = (
             select(concepts_t, func.count().over().label("total_count"))
@@ -173,6 +179,22 @@ class SqlConceptStore(SqlStore):
                 # Past the end the window count has no row to ride on.
                 count = select(func.count()).select_from(concepts_t).where(and_(True, *conds))
                 total = int((await conn.execute(count)).scalar_one())
+        return PageResult(items=[concept_from_row(r) for r in rows], total=total)
+
+    async def _search(
+        self, filter: ConceptFilter, order: ConceptOrder, page: Page
+    ) -> PageResult[Concept]:
+        rows, total = await ranked_page(
+            self.db,
+            concepts_t,
+            _where(replace(filter, search=None)),
+            filter.search or "",
+            rank_concepts,
+            None if order is ConceptOrder.RELEVANCE else ORDER[order],
+            ORDER[ConceptOrder.NAME_ASC],
+            page.offset,
+            page.limit,
+        )
         return PageResult(items=[concept_from_row(r) for r in rows], total=total)
 
     async def create(self, concept: Concept) -> Concept:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, select, update
@@ -18,6 +19,7 @@ from philos.datasources.sql.common import (
     join_tags,
     split_tags,
 )
+from philos.datasources.sql.search import rank_theses, ranked_page
 from philos.datasources.sql.tables import theses_t
 from philos.domain import (
     Argument,
@@ -130,6 +132,19 @@ class SqlThesisStore(SqlStore):
         return {row.id: thesis_from_row(row) for row in rows}
 
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
+        if filter.search:  # ranked: datasources/sql/search.py
+            found, total = await ranked_page(
+                self.db,
+                theses_t,
+                _where(replace(filter, search=None)),
+                filter.search,
+                rank_theses,
+                None,
+                NEWEST_FIRST,
+                page.offset,
+                page.limit,
+            )
+            return PageResult(items=[thesis_from_row(row) for row in found], total=total)
         conds = _where(filter)
         stmt = (
             select(theses_t, func.count().over().label("total_count"))

@@ -1,0 +1,214 @@
+"""Ranked search over the packaged corpus, through HTTP, on every SQL backend.
+
+The cases are drawn with hypothesis (``tests/api/search_cases.py``) from every concept of the
+corpus, then asked one after another against one seeded app: exact names rank first, one-letter
+typos of names of six or more letters stay in the top three, two words of a name or summary
+in any order find the concept, and accents are ignored both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from philos.bootstrap import create_app
+from philos.datasources.sql.search import _TRIGRAMS
+from philos.datasources.stores import Stores
+from philos.domain import Role
+from philos.domain.search import fold
+from philos.seed.loader import read_corpus, seed
+from tests.api.accounts import make_user
+from tests.api.client import Api
+from tests.api.search_cases import accented, letters, marked, two_words, typos
+from tests.settings import settings_for
+from tests.sql_access import sql_db
+
+CORPUS = read_corpus()
+SEARCH = (
+    "query($s:String!,$n:Int!,$o:ConceptOrder){concepts(filter:{search:$s},first:$n,orderBy:$o)"
+    "{totalCount edges{node{slug name searchHighlight}}}}"
+)
+
+
+@pytest.fixture
+async def corpus_api(stores: Stores, sql_url: str, tmp_path: Any) -> AsyncIterator[Api]:
+    if stores.theses.name != "sql":
+        pytest.skip("the ranked search is the SQL stores'")
+    await seed(stores)
+    editor = await make_user(stores, "editor", Role.EDITOR)
+    app = create_app(settings_for(sql_url, tmp_path), stores)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://philos.test") as client:
+        yield Api(client, stores, editor)
+
+
+async def _slugs(api: Api, search: str, first: int = 3, order: str | None = None) -> list[str]:
+    data = await api.data(SEARCH, {"s": search, "n": first, "o": order})
+    return [e["node"]["slug"] for e in data["concepts"]["edges"]]
+
+
+async def test_every_exact_name_ranks_first(corpus_api: Api) -> None:
+    missed = []
+    for concept in CORPUS.concepts:
+        found = await _slugs(corpus_api, concept.name, 1)
+        if found != [concept.slug]:
+            missed.append((concept.name, found))
+    assert not missed
+
+
+async def test_one_letter_typos_stay_in_the_top_three(corpus_api: Api) -> None:
+    names = [c for c in CORPUS.concepts if len(letters(c.name)) >= 6]
+    missed = []
+    for concept, typo in typos(names, per_name=2):
+        found = await _slugs(corpus_api, typo, 3)
+        if concept.slug not in found:
+            missed.append((concept.name, typo, found))
+    assert not missed
+
+
+async def test_two_words_in_any_order_find_the_concept(corpus_api: Api) -> None:
+    missed = []
+    for concept, search in two_words(CORPUS.concepts, per_concept=1):
+        found = await _slugs(corpus_api, search, 100)
+        if concept.slug not in found:
+            missed.append((concept.name, search, found[:5]))
+    assert not missed
+
+
+async def test_accents_are_ignored_both_ways(corpus_api: Api) -> None:
+    missed = []
+    # Stored with accents, searched without...
+    for concept in accented(CORPUS.concepts):
+        found = await _slugs(corpus_api, fold(concept.name), 1)
+        if found != [concept.slug]:
+            missed.append((concept.name, fold(concept.name), found))
+    # ... and stored without, searched with.
+    for concept, search in marked(CORPUS.concepts, per_name=1):
+        found = await _slugs(corpus_api, search, 1)
+        if found != [concept.slug]:
+            missed.append((concept.name, search, found))
+    assert not missed
+    assert await _slugs(corpus_api, "Anattā", 1) == ["anatta"]
+    assert await _slugs(corpus_api, "Epoche", 1) == ["epoche"]
+
+
+async def test_known_searches(corpus_api: Api) -> None:
+    created = await corpus_api.data(
+        'mutation{createConcept(input:{slug:"ship-of-theseus",name:"Ship of Theseus",'
+        'summary:"Whether an object whose parts are all replaced stays the same object."})'
+        "{__typename}}"
+    )
+    assert created["createConcept"]["__typename"] == "ConceptSuccess"
+    assert (await _slugs(corpus_api, "Ship Theseus", 3))[0] == "ship-of-theseus"
+    assert (await _slugs(corpus_api, "theseus ship", 3))[0] == "ship-of-theseus"
+    assert (await _slugs(corpus_api, "Ship of Thesues", 3))[0] == "ship-of-theseus"
+    assert (await _slugs(corpus_api, "will general", 3))[0] == "general-will"
+    assert "compatibilism" in await _slugs(corpus_api, "free will", 10)
+    assert (await _slugs(corpus_api, "Volonte generale", 1)) == ["general-will"]
+
+
+async def test_highlight_marks_the_matched_field(corpus_api: Api) -> None:
+    data = await corpus_api.data(SEARCH, {"s": "veil ignorance", "n": 1, "o": None})
+    node = data["concepts"]["edges"][0]["node"]
+    assert node["name"] == "Veil of ignorance"
+    assert node["searchHighlight"] == "«Veil» of «ignorance»"
+    # Outside a searched list the field is null, also for the same concept elsewhere.
+    data = await corpus_api.data(
+        "{concepts(first:2){edges{node{searchHighlight}}}"
+        ' s: concepts(filter:{search:"karma"}, first:1){edges{node{searchHighlight '
+        "relations{source{searchHighlight}}}}}}"
+    )
+    assert [e["node"]["searchHighlight"] for e in data["concepts"]["edges"]] == [None, None]
+    hit = data["s"]["edges"][0]["node"]
+    assert hit["searchHighlight"] == "«Karma»"
+    assert all(r["source"]["searchHighlight"] is None for r in hit["relations"])
+
+
+async def test_highlight_is_plain_text(corpus_api: Api) -> None:
+    created = await corpus_api.data(
+        'mutation{createConcept(input:{slug:"markup",name:"<b>Markup</b> test",'
+        'summary:"A <script>x</script> summary"}){__typename}}'
+    )
+    assert created["createConcept"]["__typename"] == "ConceptSuccess"
+    data = await corpus_api.data(SEARCH, {"s": "markup", "n": 1, "o": None})
+    assert data["concepts"]["edges"][0]["node"]["searchHighlight"] == "<b>«Markup»</b> test"
+
+
+async def test_other_orders_filter_by_the_match(corpus_api: Api) -> None:
+    relevance = await _slugs(corpus_api, "will", 100)
+    by_name = await corpus_api.data(SEARCH, {"s": "will", "n": 100, "o": "NAME_ASC"})
+    names = [e["node"]["name"] for e in by_name["concepts"]["edges"]]
+    assert names == sorted(names, key=lambda n: n.lower())
+    assert {e["node"]["slug"] for e in by_name["concepts"]["edges"]} == set(relevance)
+    explicit = await _slugs(corpus_api, "will", 100, "RELEVANCE")
+    assert explicit == relevance
+    # Pages of a ranked list join up.
+    page = (
+        'query($a:String){concepts(filter:{search:"will"},first:2,after:$a)'
+        "{edges{node{slug}} pageInfo{endCursor}}}"
+    )
+    first = (await corpus_api.data(page))["concepts"]
+    second = (await corpus_api.data(page, {"a": first["pageInfo"]["endCursor"]}))["concepts"]
+    slugs = [e["node"]["slug"] for e in first["edges"] + second["edges"]]
+    assert slugs == relevance[:4]
+
+
+async def test_relevance_without_search_is_by_name(corpus_api: Api) -> None:
+    data = await corpus_api.data("{concepts(first:5,orderBy:RELEVANCE){edges{node{name}}}}")
+    default = await corpus_api.data("{concepts(first:5){edges{node{name}}}}")
+    assert data == default
+
+
+async def test_theses_are_searched_by_statement_and_arguments(corpus_api: Api) -> None:
+    query = (
+        "query($s:String!){theses(filter:{search:$s},first:3){totalCount edges{node{statement}}}}"
+    )
+    missed = []
+    for thesis in CORPUS.theses:
+        data = await corpus_api.data(query, {"s": thesis.statement})
+        found = [e["node"]["statement"] for e in data["theses"]["edges"]]
+        if found[:1] != [thesis.statement]:
+            missed.append((thesis.statement, found))
+        if thesis.arguments:
+            words = " ".join(thesis.arguments[0].text.split()[:3])
+            data = await corpus_api.data(query.replace("first:3", "first:100"), {"s": words})
+            found = [e["node"]["statement"] for e in data["theses"]["edges"]]
+            if thesis.statement not in found:
+                missed.append((words, found[:3]))
+    assert not missed
+
+
+async def test_without_pg_trgm_full_text_still_ranks(corpus_api: Api, backend: str) -> None:
+    """Migration 0004 goes on without ``pg_trgm`` when the role may not create it: search
+    then has no typo matching but still ranks full-text matches."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL only")
+    db = sql_db(corpus_api.stores)
+    _TRIGRAMS[db] = False
+    try:
+        assert await _slugs(corpus_api, "Veil of ignorance", 1) == ["veil-of-ignorance"]
+        assert await _slugs(corpus_api, "ignorance veil", 1) == ["veil-of-ignorance"]
+    finally:
+        del _TRIGRAMS[db]
+
+
+async def test_facets_and_random_concept_follow_the_search(corpus_api: Api) -> None:
+    for search in ("will", "Substanse", "flourish", "anattā"):
+        data = await corpus_api.data(
+            "query($s:String!){concepts(filter:{search:$s},first:100){totalCount "
+            "nodes{slug tradition} facets{traditions{name conceptCount}}} "
+            "randomConcept(filter:{search:$s}){slug}}",
+            {"s": search},
+        )
+        listed = data["concepts"]
+        counts: dict[str, int] = {}
+        for node in listed["nodes"]:
+            if node["tradition"]:
+                counts[node["tradition"]] = counts.get(node["tradition"], 0) + 1
+        facets = {f["name"]: f["conceptCount"] for f in listed["facets"]["traditions"]}
+        assert facets.items() <= counts.items(), search
+        assert listed["totalCount"] == len(listed["nodes"]) > 0, search
+        assert data["randomConcept"]["slug"] in {n["slug"] for n in listed["nodes"]}, search
