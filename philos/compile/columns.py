@@ -27,21 +27,29 @@ from philos.compile.fragments import enum_value, float_json, tags, timestamp
 from philos.datasources.sql.concepts import ORDER
 from philos.datasources.sql.concepts import SEARCH_COLUMNS as CONCEPT_SEARCH
 from philos.datasources.sql.graph import EDGE_ORDER
+from philos.datasources.sql.keyset import CONCEPT_KEYS, THESIS_KEY, Part, key_values
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t, users_t
 from philos.datasources.sql.theses import NEWEST_FIRST, argument_to_dict, source_to_dict
 from philos.datasources.sql.theses import SEARCH_COLUMNS as THESIS_SEARCH
-from philos.domain import Argument, ConceptOrder, Polarity, Source
+from philos.domain import Argument, ConceptOrder, Keyset, Polarity, Source
+from philos.types.paging import CONCEPT_CURSOR, NO_ERA, THESES, THESIS_CURSOR, VERSION
 
 __all__ = [
+    "CONCEPT_KEYS",
     "CONCEPT_SEARCH",
     "TABLES",
+    "THESIS_KEY",
     "THESIS_SEARCH",
+    "Part",
+    "after_sql",
     "column_format",
+    "concept_cursor_text",
     "concept_order",
     "embedded_keys",
     "newest_first",
     "relation_order",
     "row_fields",
+    "thesis_cursor_text",
 ]
 
 # The row each object type is read from.
@@ -210,3 +218,70 @@ def newest_first(alias: str) -> str:
 def relation_order(alias: str) -> str:
     """The graph store's ``edges_of`` order, over a table alias."""
     return _order_by(tuple(EDGE_ORDER), relations_t, alias)
+
+
+# keyset paging (datasources/sql/keyset.py, types/paging.py)
+
+_KEY_TYPES = {
+    "id": "varchar",
+    "name": "varchar",
+    "era_from": "int",
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+}
+
+
+def after_sql(
+    parts: tuple[Part, ...], after: Keyset, param: Callable[[Any, str], str]
+) -> Callable[[str], str]:
+    """``keyset.after_condition`` over a table alias, its values bound once through
+    ``param`` (the condition is used in the page and in ``hasPreviousPage``)."""
+    values = key_values(parts, after)
+    bound = [
+        None if v is None else param(v, _KEY_TYPES[part.column])
+        for part, v in zip(parts, values, strict=True)
+    ]
+
+    def render(alias: str) -> str:
+        def beyond(i: int) -> str:
+            part, value = parts[i], bound[i]
+            col = f"{alias}.{part.column}"
+            if value is None:  # a nullable part: after a NULL only NULLs
+                return f"({col} IS NULL AND {beyond(i + 1)})"
+            key, v = (f"lower({col})", f"lower({value})") if part.lower else (col, value)
+            strict = f"{key} {'<' if part.descending else '>'} {v}"
+            if i == len(parts) - 1:
+                cond = strict
+            else:
+                loose = f"{key} {'<=' if part.descending else '>='} {v}"
+                cond = f"({loose} AND ({strict} OR {beyond(i + 1)}))"
+            return f"({col} IS NULL OR {cond})" if part.nullable else cond
+
+        return beyond(0)
+
+    return render
+
+
+def _cursor_text(tag: str, columns: tuple[str, ...]) -> Callable[[str], str]:
+    def text(alias: str) -> str:
+        fields = [f"'{VERSION} {tag} '", f"{alias}.id"]
+        for column in columns:
+            if column == "era_from":
+                value = f"coalesce({alias}.era_from::text, '{NO_ERA}')"
+            elif column in ("created_at", "updated_at"):
+                value = timestamp(f"{alias}.{column}")
+            else:
+                value = f"{alias}.{column}"
+            fields += ["' '", value]
+        return "(" + " || ".join(fields) + ")"
+
+    return text
+
+
+def concept_cursor_text(order: ConceptOrder) -> Callable[[str], str]:
+    """``paging.concept_cursor``'s text (before base64) of a row alias."""
+    return _cursor_text(order.value, CONCEPT_CURSOR[order])
+
+
+def thesis_cursor_text(alias: str) -> str:
+    return _cursor_text(THESES, THESIS_CURSOR)(alias)
