@@ -245,7 +245,8 @@ class _Compiler(Objects):
             f"SELECT {s}.*, row_number() OVER (ORDER BY {order(s)}) AS _i "  # nosec B608
             f"FROM ({page}) {s}"
         )
-        return f"(SELECT {answer} FROM ({numbered}) {p})"  # nosec B608
+        # One answer row however many page rows, also when no field aggregates them.
+        return f"(SELECT {answer} FROM ({numbered}) {p} GROUP BY ())"  # nosec B608
 
     def edge(
         self,

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -36,10 +39,39 @@ from philos.domain import (
     utcnow,
 )
 from philos.seed.loader import read_corpus, seed
+from philos.types.paging import concept_cursor, thesis_cursor
 from tests.api.accounts import make_user
 from tests.fuzz.strategies import SDL
 from tests.settings import settings_for
 from tests.stores import counting
+
+
+def name_cursor(name: str) -> str:
+    """A NAME_ASC cursor just after ``name`` (no concept need have it)."""
+    return concept_cursor(
+        ConceptOrder.NAME_ASC, SimpleNamespace(id=str(uuid.UUID(int=0)), name=name)
+    )
+
+
+_MIDDLE = datetime(2026, 1, 1, 12, 30, 0, 123456, tzinfo=UTC)
+# A cursor in the middle of each order, NULL eras too, and one with spaces and quotes.
+KEYSET_CURSORS = [
+    (
+        order,
+        concept_cursor(
+            order,
+            SimpleNamespace(
+                id=str(uuid.UUID(int=2**127)),
+                name='Kant\'s "x" y',
+                era_from=era,
+                created_at=_MIDDLE,
+                updated_at=_MIDDLE,
+            ),
+        ),
+    )
+    for order in ConceptOrder
+    for era in ((None, 1700) if order.value.startswith("ERA") else (None,))
+]
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="session")
 
@@ -97,12 +129,12 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     (
         "query($after: String) { concepts(first: 100, after: $after) { totalCount nodes { slug } "
         "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
-        {"after": "b2Zmc2V0OjEzNQ=="},  # offset 135: the last few concepts
+        {"after": name_cursor("Verif")},  # the last few concepts
     ),
     (
         "query($after: String) { concepts(first: 5, after: $after) { totalCount nodes { slug } "
         "edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
-        {"after": "b2Zmc2V0OjUwMA=="},  # offset 500: past the end, an empty page
+        {"after": name_cursor("zzz")},  # past the end, an empty page
     ),
     (
         "{ concepts(first: 30, orderBy: ERA_ASC) { nodes { slug eraFrom } } "
@@ -177,6 +209,27 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
         {},
     ),
 ]
+QUERIES.extend(
+    (
+        "query($after: String) { concepts(first: 6, orderBy: "
+        + order.value
+        + ", after: $after) { totalCount edges { cursor node { slug } } "
+        "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
+        {"after": cursor},
+    )
+    for order, cursor in KEYSET_CURSORS
+)
+QUERIES.append(
+    (
+        "query($after: String) { theses(first: 4, after: $after) { totalCount "
+        "edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }",
+        {
+            "after": thesis_cursor(
+                SimpleNamespace(id=str(uuid.UUID(int=2**127)), created_at=_MIDDLE)
+            )
+        },
+    )
+)
 QUERIES_NAMED = {"fragment C on Concept": "Q"}
 
 
@@ -312,8 +365,9 @@ async def test_generated_selections_agree(clients: list[Any]) -> None:
     rng = random.Random(20261127)
     for _ in range(150):
         first = rng.choice([1, 5, 20, 60])
-        after = rng.choice([None, "b2Zmc2V0OjA=", "b2Zmc2V0OjEwMA=="])
         order = rng.choice(["NAME_ASC", "ERA_DESC", "CREATED_AT_ASC"])
+        cursors = [c for o, c in KEYSET_CURSORS if o.value == order]
+        after = rng.choice([None, *cursors])
         query = (
             f"query($after: String) {{ concepts(first: {first}, after: $after, orderBy: {order}) "
             f"{{ totalCount nodes {{ {_selection(rng, 'Concept', 2)} }} }} }}"
