@@ -27,7 +27,14 @@ from philos.compile.fragments import enum_value, float_json, tags, timestamp
 from philos.datasources.sql.concepts import ORDER
 from philos.datasources.sql.concepts import SEARCH_COLUMNS as CONCEPT_SEARCH
 from philos.datasources.sql.graph import EDGE_ORDER
-from philos.datasources.sql.keyset import CONCEPT_KEYS, THESIS_KEY, Part, key_values
+from philos.datasources.sql.keyset import (
+    CONCEPT_KEYS,
+    THESIS_KEY,
+    Part,
+    key_values,
+    render_condition,
+    seek,
+)
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t, users_t
 from philos.datasources.sql.theses import NEWEST_FIRST, argument_to_dict, source_to_dict
 from philos.datasources.sql.theses import SEARCH_COLUMNS as THESIS_SEARCH
@@ -233,31 +240,27 @@ _KEY_TYPES = {
 
 def after_sql(
     parts: tuple[Part, ...], after: Keyset, param: Callable[[Any, str], str]
-) -> Callable[[str], str]:
-    """``keyset.after_condition`` over a table alias, its values bound once through
-    ``param`` (the condition is used in the page and in ``hasPreviousPage``)."""
+) -> Callable[[str, bool], str]:
+    """``keyset.condition`` over a table alias: rows after the cursor (``True``) or at or
+    before it (``False``), its values bound once through ``param``."""
     values = key_values(parts, after)
     bound = [
         None if v is None else param(v, _KEY_TYPES[part.column])
         for part, v in zip(parts, values, strict=True)
     ]
 
-    def render(alias: str) -> str:
-        def beyond(i: int) -> str:
-            part, value = parts[i], bound[i]
-            col = f"{alias}.{part.column}"
-            if value is None:  # a nullable part: after a NULL only NULLs
-                return f"({col} IS NULL AND {beyond(i + 1)})"
-            key, v = (f"lower({col})", f"lower({value})") if part.lower else (col, value)
-            strict = f"{key} {'<' if part.descending else '>'} {v}"
-            if i == len(parts) - 1:
-                cond = strict
-            else:
-                loose = f"{key} {'<=' if part.descending else '>='} {v}"
-                cond = f"({loose} AND ({strict} OR {beyond(i + 1)}))"
-            return f"({col} IS NULL OR {cond})" if part.nullable else cond
+    def render(alias: str, forward: bool) -> str:
+        def compare(op: str, i: int) -> str:
+            col, value = f"{alias}.{parts[i].column}", bound[i]
+            if parts[i].lower:
+                return f"lower({col}) {op} lower({value})"
+            return f"{col} {op} {value}"
 
-        return beyond(0)
+        def is_null(i: int, null: bool) -> str:
+            return f"{alias}.{parts[i].column} IS {'' if null else 'NOT '}NULL"
+
+        text: str = render_condition(seek(parts, values, forward), compare, is_null)
+        return text
 
     return render
 

@@ -196,7 +196,7 @@ class _Compiler(Objects):
         table: str,
         where: Callable[[str], str],
         order: Callable[[str], str],
-        keyset: tuple[Callable[[str], str] | None, Callable[[str], str]],
+        keyset: tuple[Callable[[str, bool], str] | None, Callable[[str], str]],
         node: Callable[[str, list[FieldNode]], str],
         nodes: list[FieldNode],
         page_asked: domain.Page,
@@ -215,7 +215,7 @@ class _Compiler(Objects):
         if after is None:
             before = "false"
         else:
-            before = f"EXISTS (SELECT 1 FROM {table} {n} WHERE {where(n)} AND NOT {after(n)})"  # nosec B608
+            before = f"EXISTS (SELECT 1 FROM {table} {n} WHERE {where(n)} AND {after(n, False)})"  # nosec B608
         edge_cursor = cursor(cursor_text(p))
         parts: list[tuple[str, str]] = []
         for key, name, field_nodes, _ in self.fields(type_name, nodes):
@@ -236,7 +236,7 @@ class _Compiler(Objects):
             parts.append((key, expr))
         answer = json_object(parts)
         s = self.alias("s")
-        seek = f" AND {after(q)}" if after is not None else ""
+        seek = f" AND {after(q, True)}" if after is not None else ""
         page = (
             f"SELECT {q}.* FROM {table} {q} WHERE {where(q)}{seek} "  # nosec B608
             f"ORDER BY {order(q)} LIMIT {first} + 1"
@@ -296,7 +296,9 @@ class _Compiler(Objects):
         del count
         return json_object(parts)
 
-    def after(self, parts: tuple[Part, ...], page: domain.Page) -> Callable[[str], str] | None:
+    def after(
+        self, parts: tuple[Part, ...], page: domain.Page
+    ) -> Callable[[str, bool], str] | None:
         return None if page.after is None else after_sql(parts, page.after, self.param)
 
     def concept_connection(self, nodes: list[FieldNode], args: dict[str, Any]) -> str:

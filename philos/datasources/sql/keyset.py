@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, or_, select
 
 from philos.datasources.sql import SqlDatabase
 from philos.domain import ConceptOrder, Keyset, Page, PageResult
@@ -64,43 +64,80 @@ def key_values(parts: tuple[Part, ...], after: Keyset) -> list[Any]:
     return values
 
 
-def after_condition(table: Table, parts: tuple[Part, ...], after: Keyset) -> ColumnElement[bool]:
-    """Rows of ``table`` that sort after the row ``after`` in the order of ``parts``."""
-    values = key_values(parts, after)
+# A condition on a key, before it is written in SQL: ("and" | "or", a, b), ("null" |
+# "not null", part) or (operator, part) comparing the part's column with the cursor's value.
+Condition = tuple[Any, ...]
 
-    def column(part: Part) -> Any:
-        col = table.c[part.column]
-        return func.lower(col) if part.lower else col
 
-    def bound(part: Part, value: Any) -> Any:
-        return func.lower(value) if part.lower else value
+def seek(parts: tuple[Part, ...], values: Sequence[Any], forward: bool) -> Condition:
+    """Rows after the cursor (``forward``), or at or before it: the two are complements on
+    every row (a NULL comparison, on a NULL era, only where the other side holds)."""
 
-    def beyond(i: int) -> ColumnElement[bool]:
+    def step(i: int) -> Condition:
         part, value = parts[i], values[i]
-        col = column(part)
-        if part.nullable and value is None:
-            rest = beyond(i + 1)
-            return and_(col.is_(None), rest)
-        v = bound(part, value)
-        strict = col < v if part.descending else col > v
+        if part.nullable and value is None:  # NULLs come last
+            if forward:
+                return ("and", ("null", i), step(i + 1))
+            return ("or", ("not null", i), step(i + 1))
+        up = part.descending != forward  # does the key grow in the direction we look?
+        strict, loose = ("<", "<=") if not up else (">", ">=")
         if i == len(parts) - 1:
-            cond: ColumnElement[bool] = strict
+            cond: Condition = (strict if forward else loose, i)
         else:
-            loose = col <= v if part.descending else col >= v
-            cond = and_(loose, or_(strict, beyond(i + 1)))
-        if part.nullable:
-            cond = or_(table.c[part.column].is_(None), cond)
+            # The leading bound lets an index on the key start at the cursor.
+            cond = ("and", (loose, i), ("or", (strict, i), step(i + 1)))
+        if part.nullable and forward:
+            cond = ("or", ("null", i), cond)
         return cond
 
-    return beyond(0)
+    return step(0)
 
 
-def at_or_before_condition(
-    table: Table, parts: tuple[Part, ...], after: Keyset
+def render_condition(
+    cond: Condition, compare: Callable[[str, int], Any], is_null: Callable[[int, bool], Any]
+) -> Any:
+    """``cond`` written by ``compare(operator, part)`` and ``is_null(part, null)``, combined
+    with SQLAlchemy's ``and_``/``or_`` (or, given text, with AND/OR: see ``philos/compile``)."""
+    kind = cond[0]
+    if kind in ("and", "or"):
+        a = render_condition(cond[1], compare, is_null)
+        b = render_condition(cond[2], compare, is_null)
+        if isinstance(a, str):
+            return f"({a} {kind.upper()} {b})"
+        return and_(a, b) if kind == "and" else or_(a, b)
+    if kind in ("null", "not null"):
+        return is_null(cond[1], kind == "null")
+    return compare(kind, cond[1])
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def condition(
+    table: Table, parts: tuple[Part, ...], after: Keyset, forward: bool = True
 ) -> ColumnElement[bool]:
-    """Rows that sort at or before ``after``: the complement (the condition is never NULL
-    on the rows the key's columns allow)."""
-    return not_(after_condition(table, parts, after))
+    """Rows of ``table`` after the row ``after`` in the order of ``parts`` (``forward``), or
+    at or before it."""
+    values = key_values(parts, after)
+
+    def compare(op: str, i: int) -> Any:
+        col: Any = table.c[parts[i].column]
+        value: Any = values[i]
+        if parts[i].lower:
+            col, value = func.lower(col), func.lower(value)
+        return _OPERATORS[op](col, value)
+
+    def is_null(i: int, null: bool) -> Any:
+        col = table.c[parts[i].column]
+        return col.is_(None) if null else col.is_not(None)
+
+    found: ColumnElement[bool] = render_condition(seek(parts, values, forward), compare, is_null)
+    return found
 
 
 async def read_page(
@@ -119,20 +156,20 @@ async def read_page(
     # Not correlated with the page's rows: each is evaluated once, over the whole table.
     total = select(func.count()).select_from(table).where(where).scalar_subquery().correlate(None)
     extra: list[Any] = [total.label("_total")]
-    seek: list[ColumnElement[bool]] = []
+    seeking: list[ColumnElement[bool]] = []
     if page.after is not None:
-        seek.append(after_condition(table, parts, page.after))
+        seeking.append(condition(table, parts, page.after))
         before = (
             select(literal(1))
             .select_from(table)
-            .where(where, at_or_before_condition(table, parts, page.after))
+            .where(where, condition(table, parts, page.after, forward=False))
             .exists()
             .correlate(None)
         )
         extra.append(before.label("_before"))
     stmt = (
         select(table, *extra)
-        .where(where, *seek)
+        .where(where, *seeking)
         .order_by(*order_by)
         .offset(page.offset)
         .limit(page.limit + 1)  # one more: is there a next page
