@@ -33,6 +33,7 @@ from philos.datasources.sql.keyset import (
     Part,
     key_values,
     render_condition,
+    reverse_order,
     seek,
 )
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t, users_t
@@ -54,6 +55,7 @@ __all__ = [
     "concept_order",
     "embedded_keys",
     "newest_first",
+    "oldest_first",
     "relation_order",
     "row_fields",
     "thesis_cursor_text",
@@ -211,15 +213,20 @@ def _order_by(clauses: tuple[Any, ...], table: Table, alias: str) -> str:
     return ", ".join(str(adapter.traverse(c).compile(dialect=_PG)) for c in clauses)
 
 
-def concept_order(order: ConceptOrder) -> Callable[[str], str]:
-    """The concept store's ORDER BY for ``order``, over a table alias."""
-    clauses: Sequence[Any] = tuple(ORDER[order])
+def concept_order(order: ConceptOrder, reverse: bool = False) -> Callable[[str], str]:
+    """The concept store's ORDER BY for ``order`` (or read backwards), over a table alias."""
+    clauses: Sequence[Any] = tuple(reverse_order(ORDER[order]) if reverse else ORDER[order])
     return lambda alias: _order_by(tuple(clauses), concepts_t, alias)
 
 
 def newest_first(alias: str) -> str:
     """The thesis store's order, over a table alias."""
     return _order_by(tuple(NEWEST_FIRST), theses_t, alias)
+
+
+def oldest_first(alias: str) -> str:
+    """The thesis store's order read backwards, over a table alias."""
+    return _order_by(tuple(reverse_order(NEWEST_FIRST)), theses_t, alias)
 
 
 def relation_order(alias: str) -> str:

@@ -54,6 +54,7 @@ from philos.compile.columns import (
     concept_cursor_text,
     concept_order,
     newest_first,
+    oldest_first,
     thesis_cursor_text,
 )
 from philos.compile.coverage import check_arguments
@@ -195,7 +196,7 @@ class _Compiler(Objects):
         edge_type: str,
         table: str,
         where: Callable[[str], str],
-        order: Callable[[str], str],
+        orders: tuple[Callable[[str], str], Callable[[str], str]],
         keyset: tuple[Callable[[str, bool], str] | None, Callable[[str], str]],
         node: Callable[[str, list[FieldNode]], str],
         nodes: list[FieldNode],
@@ -205,6 +206,7 @@ class _Compiler(Objects):
         start), one more to learn whether a next page exists, each row's cursor text by
         ``keyset[1]``."""
         after, cursor_text = keyset
+        order, backwards = orders
         if page_asked.offset:
             raise Unsupported  # the API pages by key only
         p, q, n = self.alias("p"), self.alias("q"), self.alias("n")
@@ -215,7 +217,11 @@ class _Compiler(Objects):
         if after is None:
             before = "false"
         else:
-            before = f"EXISTS (SELECT 1 FROM {table} {n} WHERE {where(n)} AND {after(n, False)})"  # nosec B608
+            # The row just before the page, as the store asks for it.
+            before = (
+                f"((SELECT 1 FROM {table} {n} WHERE {where(n)} AND {after(n, False)} "  # nosec B608
+                f"ORDER BY {backwards(n)} LIMIT 1) IS NOT NULL)"
+            )
         edge_cursor = cursor(cursor_text(p))
         parts: list[tuple[str, str]] = []
         for key, name, field_nodes, _ in self.fields(type_name, nodes):
@@ -334,7 +340,7 @@ class _Compiler(Objects):
             "ConceptEdge",
             "concepts",
             where,
-            concept_order(order),
+            (concept_order(order), concept_order(order, reverse=True)),
             (self.after(CONCEPT_KEYS[order], page), concept_cursor_text(order)),
             self.concept,
             nodes,
@@ -367,7 +373,7 @@ class _Compiler(Objects):
             "ThesisEdge",
             "theses",
             where,
-            newest_first,
+            (newest_first, oldest_first),
             (self.after(THESIS_KEY, page), thesis_cursor_text),
             self.thesis,
             nodes,

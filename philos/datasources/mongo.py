@@ -73,19 +73,27 @@ _INDEXES = (
 )
 
 
-def _after(after: Keyset) -> dict[str, Any]:
-    """Theses after ``after`` newest first: older, or as old and a smaller id. The
-    microseconds decide (the BSON date is them cut to milliseconds); the date bounds the
-    index scan."""
+def _seek(after: Keyset, forward: bool = True) -> dict[str, Any]:
+    """Theses after ``after`` newest first (``forward``: older, or as old and a smaller id), or
+    at or before it. The microseconds decide (the BSON date is them cut to milliseconds); the
+    date bounds the index scan."""
     (created_at,) = after.values
     if not isinstance(created_at, datetime):
         raise TypeError(f"a thesis key is its created_at, not {created_at!r}")
     us = timestamp("created_at", created_at)["created_at_us"]
+    if forward:
+        return {
+            "created_at": {"$lte": created_at},
+            "$or": [
+                {"created_at_us": {"$lt": us}},
+                {"created_at_us": us, "_id": {"$lt": after.id}},
+            ],
+        }
     return {
-        "created_at": {"$lte": created_at},
+        "created_at": {"$gte": created_at},
         "$or": [
-            {"created_at_us": {"$lt": us}},
-            {"created_at_us": us, "_id": {"$lt": after.id}},
+            {"created_at_us": {"$gt": us}},
+            {"created_at_us": us, "_id": {"$gte": after.id}},
         ],
     }
 
@@ -169,8 +177,8 @@ class MongoThesisStore:
         seek = query
         has_previous = page.offset > 0
         if page.after is not None:
-            seek = {"$and": [query, _after(page.after)]}
-            before = {"$and": [query, {"$nor": [_after(page.after)]}]}
+            seek = {"$and": [query, _seek(page.after)]}
+            before = {"$and": [query, _seek(page.after, forward=False)]}
             has_previous = has_previous or bool(await docs_t.find(before).limit(1).to_list())
         docs: builtins.list[Document] = (
             await docs_t.find(seek)

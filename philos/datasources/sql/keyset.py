@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, or_, select
+from sqlalchemy.sql import operators
 
 from philos.datasources.sql import SqlDatabase
 from philos.domain import ConceptOrder, Keyset, Page, PageResult
@@ -140,6 +141,19 @@ def condition(
     return found
 
 
+def reverse_order(order_by: Sequence[Any]) -> list[Any]:
+    """The ORDER BY read the other way (``x ASC`` as ``x DESC``, and back)."""
+    flipped = []
+    for clause in order_by:
+        if clause.modifier is operators.asc_op:
+            flipped.append(clause.element.desc())
+        elif clause.modifier is operators.desc_op:
+            flipped.append(clause.element.asc())
+        else:  # pragma: no cover - every order spells its direction
+            raise ValueError(f"{clause} has no direction")
+    return flipped
+
+
 async def read_page(
     db: SqlDatabase,
     table: Table,
@@ -159,14 +173,18 @@ async def read_page(
     seeking: list[ColumnElement[bool]] = []
     if page.after is not None:
         seeking.append(condition(table, parts, page.after))
+        # The row just before the page, if any: a scalar subquery keeps its ORDER BY and
+        # LIMIT (an EXISTS would drop them, and the planner may then scan the whole table).
         before = (
             select(literal(1))
             .select_from(table)
             .where(where, condition(table, parts, page.after, forward=False))
-            .exists()
+            .order_by(*reverse_order(order_by))
+            .limit(1)
+            .scalar_subquery()
             .correlate(None)
         )
-        extra.append(before.label("_before"))
+        extra.append(before.is_not(None).label("_before"))
     stmt = (
         select(table, *extra)
         .where(where, *seeking)
