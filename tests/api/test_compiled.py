@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -39,39 +36,11 @@ from philos.domain import (
     utcnow,
 )
 from philos.seed.loader import read_corpus, seed
-from philos.types.paging import concept_cursor, thesis_cursor
 from tests.api.accounts import make_user
+from tests.api.cursors import KEYSET_CURSORS, KEYSET_QUERIES, name_cursor
 from tests.fuzz.strategies import SDL
 from tests.settings import settings_for
 from tests.stores import counting
-
-
-def name_cursor(name: str) -> str:
-    """A NAME_ASC cursor just after ``name`` (no concept need have it)."""
-    return concept_cursor(
-        ConceptOrder.NAME_ASC, SimpleNamespace(id=str(uuid.UUID(int=0)), name=name)
-    )
-
-
-_MIDDLE = datetime(2026, 1, 1, 12, 30, 0, 123456, tzinfo=UTC)
-# A cursor in the middle of each order, NULL eras too, and one with spaces and quotes.
-KEYSET_CURSORS = [
-    (
-        order,
-        concept_cursor(
-            order,
-            SimpleNamespace(
-                id=str(uuid.UUID(int=2**127)),
-                name='Kant\'s "x" y',
-                era_from=era,
-                created_at=_MIDDLE,
-                updated_at=_MIDDLE,
-            ),
-        ),
-    )
-    for order in ConceptOrder
-    for era in ((None, 1700) if order.value.startswith("ERA") else (None,))
-]
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True, scope="session")
 
@@ -209,27 +178,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
         {},
     ),
 ]
-QUERIES.extend(
-    (
-        "query($after: String) { concepts(first: 6, orderBy: "
-        + order.value
-        + ", after: $after) { totalCount edges { cursor node { slug } } "
-        "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
-        {"after": cursor},
-    )
-    for order, cursor in KEYSET_CURSORS
-)
-QUERIES.append(
-    (
-        "query($after: String) { theses(first: 4, after: $after) { totalCount "
-        "edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }",
-        {
-            "after": thesis_cursor(
-                SimpleNamespace(id=str(uuid.UUID(int=2**127)), created_at=_MIDDLE)
-            )
-        },
-    )
-)
+QUERIES.extend(KEYSET_QUERIES)
 QUERIES_NAMED = {"fragment C on Concept": "Q"}
 
 
