@@ -54,7 +54,7 @@ def prepare_data(opts: Options, pg: PostgresServer) -> dict[str, Pool]:
     broken = {k: v for k, v in report.items() if k not in spec.expected and v}
     if broken:
         raise BenchError(f"the loaded dataset is inconsistent: {broken}")
-    return {key: build_pool(key, data.slugs, spec.seed) for key in QUERIES}
+    return {key: build_pool(key, data.concepts, spec.seed) for key in QUERIES}
 
 
 class StatementCounter:

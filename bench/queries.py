@@ -29,10 +29,11 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from philos.domain import RelationType
-from philos.types.paging import encode_cursor
+from philos.domain import ConceptOrder, RelationType
+from philos.types.paging import concept_cursor
 
 __all__ = [
     "CYCLE",
@@ -54,7 +55,9 @@ MAX_FIRST = 100
 TYPE_PERMUTATIONS = 720
 TYPENAME_COLD = 10**9
 
-Value = int | str | None
+# A list page is (offset, cursor): PostGraphile pages by offset, Philos by the cursor of the
+# row before the page.
+Value = int | str | None | tuple[int, str | None]
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,24 @@ def _json(body: dict[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-def _after(offset: Value) -> str | None:
-    """Philos pages with opaque cursors; the cursor of item ``k-1`` starts the page at ``k``."""
-    assert isinstance(offset, int)
-    return None if offset == 0 else encode_cursor(offset - 1)
+def _after(page: Value) -> str | None:
+    """Philos pages with opaque cursors: the cursor of item ``k-1`` starts the page at ``k``."""
+    assert isinstance(page, tuple)
+    return page[1]
+
+
+def _offset(page: Value) -> int:
+    assert isinstance(page, tuple)
+    return page[0]
+
+
+def _cursors(concepts: list[dict[str, Any]]) -> list[str]:
+    """Each concept's cursor in the default order (NAME_ASC: lower-cased name, then id)."""
+    ordered = sorted(concepts, key=lambda c: (c["name"].lower(), c["id"]))
+    return [
+        concept_cursor(ConceptOrder.NAME_ASC, SimpleNamespace(id=c["id"], name=c["name"]))
+        for c in ordered
+    ]
 
 
 A_PHILOS = """query A($after: String, $k: Int!) {
@@ -200,7 +217,7 @@ QUERIES: dict[str, Query] = {
                 {"query": A_PHILOS, "variables": {"after": _after(v), "k": CYCLE}}
             ),
             "postgraphile": lambda v: _json(
-                {"query": A_POSTGRAPHILE, "variables": {"offset": v, "k": CYCLE}}
+                {"query": A_POSTGRAPHILE, "variables": {"offset": _offset(v), "k": CYCLE}}
             ),
         },
         cycles={
@@ -217,7 +234,7 @@ QUERIES: dict[str, Query] = {
                 {"query": B_PHILOS, "variables": {"after": _after(v), "types": CYCLE}}
             ),
             "postgraphile": lambda v: _json(
-                {"query": B_POSTGRAPHILE, "variables": {"offset": v, "k": CYCLE}}
+                {"query": B_POSTGRAPHILE, "variables": {"offset": _offset(v), "k": CYCLE}}
             ),
         },
         cycles={
@@ -264,13 +281,15 @@ class Pool:
         return len(self.lines) * max(1, len(cycle))
 
 
-def build_pool(key: str, slugs: list[str], seed: int = 7) -> Pool:
-    """Request values for query ``key`` over a dataset with these concept slugs."""
+def build_pool(key: str, concepts: list[dict[str, Any]], seed: int = 7) -> Pool:
+    """Request values for query ``key`` over a dataset with these concept rows."""
     rng = random.Random(f"{seed}-{key}")  # noqa: S311 (a reproducible order)
+    slugs = [c["slug"] for c in concepts]
     lines: list[Value]
     if key in ("a", "b"):
-        lines = list(range(max(1, len(slugs) - PAGE + 1)))
-        hot: Value = 0
+        cursors = _cursors(concepts)
+        lines = [(k, cursors[k - 1] if k else None) for k in range(max(1, len(slugs) - PAGE + 1))]
+        hot: Value = (0, None)
     elif key == "c":
         lines = list(slugs)
         hot = slugs[0]

@@ -27,21 +27,38 @@ from philos.compile.fragments import enum_value, float_json, tags, timestamp
 from philos.datasources.sql.concepts import ORDER
 from philos.datasources.sql.concepts import SEARCH_COLUMNS as CONCEPT_SEARCH
 from philos.datasources.sql.graph import EDGE_ORDER
+from philos.datasources.sql.keyset import (
+    CONCEPT_KEYS,
+    THESIS_KEY,
+    Part,
+    key_values,
+    render_condition,
+    reverse_order,
+    seek,
+)
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t, users_t
 from philos.datasources.sql.theses import NEWEST_FIRST, argument_to_dict, source_to_dict
 from philos.datasources.sql.theses import SEARCH_COLUMNS as THESIS_SEARCH
-from philos.domain import Argument, ConceptOrder, Polarity, Source
+from philos.domain import Argument, ConceptOrder, Keyset, Polarity, Source
+from philos.types.paging import CONCEPT_CURSOR, NO_ERA, THESES, THESIS_CURSOR, VERSION
 
 __all__ = [
+    "CONCEPT_KEYS",
     "CONCEPT_SEARCH",
     "TABLES",
+    "THESIS_KEY",
     "THESIS_SEARCH",
+    "Part",
+    "after_sql",
     "column_format",
+    "concept_cursor_text",
     "concept_order",
     "embedded_keys",
     "newest_first",
+    "oldest_first",
     "relation_order",
     "row_fields",
+    "thesis_cursor_text",
 ]
 
 # The row each object type is read from.
@@ -196,9 +213,9 @@ def _order_by(clauses: tuple[Any, ...], table: Table, alias: str) -> str:
     return ", ".join(str(adapter.traverse(c).compile(dialect=_PG)) for c in clauses)
 
 
-def concept_order(order: ConceptOrder) -> Callable[[str], str]:
-    """The concept store's ORDER BY for ``order``, over a table alias."""
-    clauses: Sequence[Any] = tuple(ORDER[order])
+def concept_order(order: ConceptOrder, reverse: bool = False) -> Callable[[str], str]:
+    """The concept store's ORDER BY for ``order`` (or read backwards), over a table alias."""
+    clauses: Sequence[Any] = tuple(reverse_order(ORDER[order]) if reverse else ORDER[order])
     return lambda alias: _order_by(tuple(clauses), concepts_t, alias)
 
 
@@ -207,6 +224,74 @@ def newest_first(alias: str) -> str:
     return _order_by(tuple(NEWEST_FIRST), theses_t, alias)
 
 
+def oldest_first(alias: str) -> str:
+    """The thesis store's order read backwards, over a table alias."""
+    return _order_by(tuple(reverse_order(NEWEST_FIRST)), theses_t, alias)
+
+
 def relation_order(alias: str) -> str:
     """The graph store's ``edges_of`` order, over a table alias."""
     return _order_by(tuple(EDGE_ORDER), relations_t, alias)
+
+
+# keyset paging (datasources/sql/keyset.py, types/paging.py)
+
+_KEY_TYPES = {
+    "id": "varchar",
+    "name": "varchar",
+    "era_from": "int",
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+}
+
+
+def after_sql(
+    parts: tuple[Part, ...], after: Keyset, param: Callable[[Any, str], str]
+) -> Callable[[str, bool], str]:
+    """``keyset.condition`` over a table alias: rows after the cursor (``True``) or at or
+    before it (``False``), its values bound once through ``param``."""
+    values = key_values(parts, after)
+    bound = [
+        None if v is None else param(v, _KEY_TYPES[part.column])
+        for part, v in zip(parts, values, strict=True)
+    ]
+
+    def render(alias: str, forward: bool) -> str:
+        def compare(op: str, i: int) -> str:
+            col, value = f"{alias}.{parts[i].column}", bound[i]
+            if parts[i].lower:
+                return f"lower({col}) {op} lower({value})"
+            return f"{col} {op} {value}"
+
+        def is_null(i: int, null: bool) -> str:
+            return f"{alias}.{parts[i].column} IS {'' if null else 'NOT '}NULL"
+
+        text: str = render_condition(seek(parts, values, forward), compare, is_null)
+        return text
+
+    return render
+
+
+def _cursor_text(tag: str, columns: tuple[str, ...]) -> Callable[[str], str]:
+    def text(alias: str) -> str:
+        fields = [f"'{VERSION} {tag} '", f"{alias}.id"]
+        for column in columns:
+            if column == "era_from":
+                value = f"coalesce({alias}.era_from::text, '{NO_ERA}')"
+            elif column in ("created_at", "updated_at"):
+                value = timestamp(f"{alias}.{column}")
+            else:
+                value = f"{alias}.{column}"
+            fields += ["' '", value]
+        return "(" + " || ".join(fields) + ")"
+
+    return text
+
+
+def concept_cursor_text(order: ConceptOrder) -> Callable[[str], str]:
+    """``paging.concept_cursor``'s text (before base64) of a row alias."""
+    return _cursor_text(order.value, CONCEPT_CURSOR[order])
+
+
+def thesis_cursor_text(alias: str) -> str:
+    return _cursor_text(THESES, THESIS_CURSOR)(alias)

@@ -40,10 +40,11 @@ def tags(column: str) -> str:
     return f"to_json(array_remove(string_to_array({column}, '|'), ''))"
 
 
-def cursor(offset: str) -> str:
-    """``encode_cursor``: URL-safe base64 of ``offset:N``."""
-    encoded = f"encode(convert_to('offset:' || ({offset})::text, 'UTF8'), 'base64')"
-    return f"translate({encoded}, '+/', '-_')"
+def cursor(payload: str) -> str:
+    """``types.paging.encode_cursor``: URL-safe base64 of the cursor's text (PostgreSQL breaks
+    base64 into lines of 76; the breaks are dropped)."""
+    encoded = f"encode(convert_to({payload}, 'UTF8'), 'base64')"
+    return f"translate({encoded}, '+/' || chr(10), '-_')"
 
 
 def contains(q: str, columns: Sequence[Any], pattern: str) -> str:

@@ -44,7 +44,19 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 
 from philos import domain
-from philos.compile.columns import CONCEPT_SEARCH, THESIS_SEARCH, concept_order, newest_first
+from philos.compile.columns import (
+    CONCEPT_KEYS,
+    CONCEPT_SEARCH,
+    THESIS_KEY,
+    THESIS_SEARCH,
+    Part,
+    after_sql,
+    concept_cursor_text,
+    concept_order,
+    newest_first,
+    oldest_first,
+    thesis_cursor_text,
+)
 from philos.compile.coverage import check_arguments, check_filter
 from philos.compile.fragments import (
     Unsupported,
@@ -184,16 +196,33 @@ class _Compiler(Objects):
         edge_type: str,
         table: str,
         where: Callable[[str], str],
-        order: Callable[[str], str],
+        orders: tuple[Callable[[str], str], Callable[[str], str]],
+        keyset: tuple[Callable[[str, bool], str] | None, Callable[[str], str]],
         node: Callable[[str, list[FieldNode]], str],
         nodes: list[FieldNode],
         page_asked: domain.Page,
     ) -> str:
-        first, offset = page_asked.limit, page_asked.offset
+        """As ``keyset.read_page``: the rows after the cursor (``keyset[0]``, None from the
+        start), one more to learn whether a next page exists, each row's cursor text by
+        ``keyset[1]``."""
+        after, cursor_text = keyset
+        order, backwards = orders
+        if page_asked.offset:
+            raise Unsupported  # the API pages by key only
         p, q, n = self.alias("p"), self.alias("q"), self.alias("n")
-        off = self.param(offset, "bigint")
-        total = f"coalesce(max({p}._total), (SELECT count(*) FROM {table} {n} WHERE {where(n)}))"  # nosec B608
-        count = f"count({p}._i)"
+        first = self.param(page_asked.limit, "bigint")
+        on_page = f"FILTER (WHERE {p}._i <= {first})"
+        count = f"count({p}._i) {on_page}"
+        total = f"(SELECT count(*) FROM {table} {n} WHERE {where(n)})"  # nosec B608
+        if after is None:
+            before = "false"
+        else:
+            # The row just before the page, as the store asks for it.
+            before = (
+                f"((SELECT 1 FROM {table} {n} WHERE {where(n)} AND {after(n, False)} "  # nosec B608
+                f"ORDER BY {backwards(n)} LIMIT 1) IS NOT NULL)"
+            )
+        edge_cursor = cursor(cursor_text(p))
         parts: list[tuple[str, str]] = []
         for key, name, field_nodes, _ in self.fields(type_name, nodes):
             if name == "__typename":
@@ -201,29 +230,29 @@ class _Compiler(Objects):
             elif name == "totalCount":
                 expr = total
             elif name == "nodes":
-                expr = f"coalesce(json_agg({node(p, field_nodes)} ORDER BY {p}._i), '[]'::json)"
+                listed = f"json_agg({node(p, field_nodes)} ORDER BY {p}._i) {on_page}"
+                expr = f"coalesce({listed}, '[]'::json)"
             elif name == "edges":
-                edge = self.edge(edge_type, p, field_nodes, node)
-                expr = f"coalesce(json_agg({edge} ORDER BY {p}._i), '[]'::json)"
+                edge = self.edge(edge_type, p, field_nodes, node, edge_cursor)
+                expr = f"coalesce(json_agg({edge} ORDER BY {p}._i) {on_page}, '[]'::json)"
             elif name == "pageInfo":
-                expr = self.page_info(field_nodes, off, count, total)
+                expr = self.page_info(field_nodes, p, first, count, before, edge_cursor)
             else:
                 raise Unsupported
             parts.append((key, expr))
         answer = json_object(parts)
-        # Count every matching row only when the total is asked for; otherwise the page can
-        # stop after its last row (and an index on the order can serve it).
-        counted = ", count(*) OVER () AS _total" if f"{p}._total" in answer else ""
         s = self.alias("s")
+        seek = f" AND {after(q, True)}" if after is not None else ""
         page = (
-            f"SELECT {q}.*{counted} FROM {table} {q} WHERE {where(q)} "  # nosec B608
-            f"ORDER BY {order(q)} OFFSET {off} LIMIT {self.param(first, 'bigint')}"
+            f"SELECT {q}.* FROM {table} {q} WHERE {where(q)}{seek} "  # nosec B608
+            f"ORDER BY {order(q)} LIMIT {first} + 1"
         )
         numbered = (
-            f"SELECT {s}.*, row_number() OVER (ORDER BY {order(s)}) - 1 + {off} AS _i "  # nosec B608
+            f"SELECT {s}.*, row_number() OVER (ORDER BY {order(s)}) AS _i "  # nosec B608
             f"FROM ({page}) {s}"
         )
-        return f"(SELECT {answer} FROM ({numbered}) {p})"  # nosec B608
+        # One answer row however many page rows, also when no field aggregates them.
+        return f"(SELECT {answer} FROM ({numbered}) {p} GROUP BY ())"  # nosec B608
 
     def edge(
         self,
@@ -231,43 +260,59 @@ class _Compiler(Objects):
         p: str,
         nodes: list[FieldNode],
         node: Callable[[str, list[FieldNode]], str],
+        edge_cursor: str,
     ) -> str:
         parts: list[tuple[str, str]] = []
         for key, name, field_nodes, _ in self.fields(edge_type, nodes):
             if name == "__typename":
                 parts.append((key, typename(edge_type)))
             elif name == "cursor":
-                parts.append((key, cursor(f"{p}._i")))
+                parts.append((key, edge_cursor))
             elif name == "node":
                 parts.append((key, node(p, field_nodes)))
             else:
                 raise Unsupported
         return json_object(parts)
 
-    def page_info(self, nodes: list[FieldNode], off: str, count: str, total: str) -> str:
+    def page_info(
+        self,
+        nodes: list[FieldNode],
+        p: str,
+        first: str,
+        count: str,
+        before: str,
+        edge_cursor: str,
+    ) -> str:
         parts: list[tuple[str, str]] = []
+        on_page = f"FILTER (WHERE {p}._i <= {first})"
         for key, name, _, _ in self.fields("PageInfo", nodes):
             if name == "__typename":
                 expr = typename("PageInfo")
             elif name == "hasNextPage":
-                expr = f"({off} + {count} < {total})"
+                expr = f"(count({p}._i) > {first})"
             elif name == "hasPreviousPage":
-                expr = f"({off} > 0)"
+                expr = before
             elif name == "startCursor":
-                expr = f"CASE WHEN {count} > 0 THEN {cursor(off)} END"
+                expr = f"(array_agg({edge_cursor} ORDER BY {p}._i) {on_page})[1]"
             elif name == "endCursor":
-                expr = f"CASE WHEN {count} > 0 THEN {cursor(f'{off} + {count} - 1')} END"
+                expr = f"(array_agg({edge_cursor} ORDER BY {p}._i DESC) {on_page})[1]"
             else:
                 raise Unsupported
             parts.append((key, expr))
+        del count
         return json_object(parts)
+
+    def after(
+        self, parts: tuple[Part, ...], page: domain.Page
+    ) -> Callable[[str, bool], str] | None:
+        return None if page.after is None else after_sql(parts, page.after, self.param)
 
     def concept_connection(self, nodes: list[FieldNode], args: dict[str, Any]) -> str:
         given = _input(self.schema, ConceptFilterInput, args["filter"])
         flt = given.to_domain() if given is not None else None
         check_filter("Query", "concepts", flt)
-        page = concept_page(flt or domain.ConceptFilter(), int(args["first"]), args["after"])
         order = ConceptOrder(enum_value(args["orderBy"] or ConceptOrder.NAME_ASC))
+        page = concept_page(flt or domain.ConceptFilter(), order, int(args["first"]), args["after"])
         shared = self.shared_params()
 
         def where(q: str) -> str:
@@ -296,7 +341,8 @@ class _Compiler(Objects):
             "ConceptEdge",
             "concepts",
             where,
-            concept_order(order),
+            (concept_order(order), concept_order(order, reverse=True)),
+            (self.after(CONCEPT_KEYS[order], page), concept_cursor_text(order)),
             self.concept,
             nodes,
             page,
@@ -329,7 +375,8 @@ class _Compiler(Objects):
             "ThesisEdge",
             "theses",
             where,
-            newest_first,
+            (newest_first, oldest_first),
+            (self.after(THESIS_KEY, page), thesis_cursor_text),
             self.thesis,
             nodes,
             page,

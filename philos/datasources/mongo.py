@@ -26,7 +26,7 @@ import asyncio
 import builtins
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from beanie import Document, SortDirection, UpdateResponse, init_beanie
@@ -45,6 +45,7 @@ from philos.datasources.shared import without_argument
 from philos.domain import (
     Argument,
     ConflictError,
+    Keyset,
     NotFoundError,
     Page,
     PageResult,
@@ -71,6 +72,31 @@ _INDEXES = (
     IndexModel(_BY_CONCEPT_NEWEST_FIRST, name="concept_id_newest_first"),
     IndexModel(_NEWEST_FIRST, name="newest_first"),
 )
+
+
+def _seek(after: Keyset, forward: bool = True) -> dict[str, Any]:
+    """Theses after ``after`` newest first (``forward``: older, or as old and a smaller id), or
+    at or before it. The microseconds decide (the BSON date is them cut to milliseconds); the
+    date bounds the index scan."""
+    (created_at,) = after.values
+    if not isinstance(created_at, datetime):
+        raise TypeError(f"a thesis key is its created_at, not {created_at!r}")
+    us = timestamp("created_at", created_at)["created_at_us"]
+    if forward:
+        return {
+            "created_at": {"$lte": created_at},
+            "$or": [
+                {"created_at_us": {"$lt": us}},
+                {"created_at_us": us, "_id": {"$lt": after.id}},
+            ],
+        }
+    return {
+        "created_at": {"$gte": created_at},
+        "$or": [
+            {"created_at_us": {"$gt": us}},
+            {"created_at_us": us, "_id": {"$gte": after.id}},
+        ],
+    }
 
 
 def _filter(flt: ThesisFilter) -> dict[str, Any]:
@@ -165,21 +191,35 @@ class MongoThesisStore:
                     .to_list()
                 )
             total = await docs_t.find(query).count()
-            return PageResult(items=[to_thesis(doc) for doc in found], total=total)
-        docs: builtins.list[Document] = []
-        if page.limit > 0:  # a MongoDB limit of 0 means "no limit"
-            docs = (
-                await docs_t.find(query)
-                .sort(_NEWEST_FIRST)
-                .skip(page.offset)
-                .limit(page.limit)
-                .to_list()
+            return PageResult(
+                items=[to_thesis(doc) for doc in found],
+                total=total,
+                has_next=page.offset + len(found) < total,
+                has_previous=page.offset > 0,
             )
-        if 0 < len(docs) < page.limit:
-            total = page.offset + len(docs)  # the last page: no need to count
+        seek = query
+        has_previous = page.offset > 0
+        if page.after is not None:
+            seek = {"$and": [query, _seek(page.after)]}
+            before = {"$and": [query, _seek(page.after, forward=False)]}
+            has_previous = has_previous or bool(await docs_t.find(before).limit(1).to_list())
+        docs: builtins.list[Document] = (
+            await docs_t.find(seek)
+            .sort(_NEWEST_FIRST)
+            .skip(page.offset)
+            .limit(page.limit + 1)  # one more: is there a next page
+            .to_list()
+        )
+        if page.after is None and page.offset == 0 and len(docs) <= page.limit:
+            total = len(docs)  # the whole list: no need to count
         else:
             total = await docs_t.find(query).count()
-        return PageResult(items=[to_thesis(doc) for doc in docs], total=total)
+        return PageResult(
+            items=[to_thesis(doc) for doc in docs[: page.limit]],
+            total=total,
+            has_next=len(docs) > page.limit,
+            has_previous=has_previous,
+        )
 
     async def by_concepts(
         self,

@@ -10,7 +10,7 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from philos.errors import (
     AuthError as AuthError,
@@ -258,11 +258,30 @@ class ThesisFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
-    """A window into an ordered list: ``limit`` rows after skipping ``offset``."""
+class Keyset:
+    """Where a page starts: just after the row whose sort key is ``values`` and id ``id``.
 
-    offset: int = 0
+    ``values`` are the row's own column values the order sorts on (the name as written, not
+    lower-cased; ``None`` for a missing era), in the order's key order, the id excluded.
+    """
+
+    values: tuple[Any, ...]
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A window into an ordered list: ``limit`` rows after the row ``after`` (from the start
+    when None). A store reads them with ``WHERE (key, id) > after``, so rows added or removed
+    elsewhere in the list neither shift nor repeat the rows of later pages.
+
+    ``offset`` skips that many more rows: lists with a ``search``, ranked afresh by every
+    query, page by position (their cursors hold it); every other list pages by key.
+    """
+
     limit: int = 20
+    after: Keyset | None = None
+    offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,8 +312,13 @@ class ConceptFacets:
 
 @dataclass(frozen=True, slots=True)
 class PageResult(Generic[T]):
+    """A page's rows; ``total`` counts every row matching the filter, ``has_next`` whether rows
+    follow the page and ``has_previous`` whether rows precede its ``after`` key."""
+
     items: list[T]
     total: int
+    has_next: bool = False
+    has_previous: bool = False
 
 
 @dataclass(frozen=True, slots=True)

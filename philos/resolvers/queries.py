@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from philos import domain
 from philos.types.arguments import concept_key, concept_page, thesis_key, thesis_page
 from philos.types.context import Context
@@ -17,7 +19,13 @@ from philos.types.objects import (
     ThesisConnection,
     ThesisEdge,
 )
-from philos.types.paging import UserInputError, check_range, encode_cursor
+from philos.types.paging import (
+    UserInputError,
+    check_range,
+    concept_cursor,
+    search_cursor,
+    thesis_cursor,
+)
 from philos.validation import is_id
 
 
@@ -36,12 +44,13 @@ async def concept(
     return Concept.from_domain(found) if found else None
 
 
-def _page_info(offset: int, count: int, total: int) -> PageInfo:
+def _page_info(result: domain.PageResult[Any], cursors: list[str]) -> PageInfo:
+    """``hasPreviousPage``: some row matching the filter sorts before the page."""
     return PageInfo(
-        has_next_page=offset + count < total,
-        has_previous_page=offset > 0,
-        start_cursor=encode_cursor(offset) if count else None,
-        end_cursor=encode_cursor(offset + count - 1) if count else None,
+        has_next_page=result.has_next,
+        has_previous_page=result.has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
     )
 
 
@@ -54,22 +63,26 @@ async def concepts(
     at: tuple[str | int, ...] = (),
 ) -> ConceptConnection:
     """``at`` is the list's response path: its nodes say why they matched a search."""
-    page = concept_page(flt, first, after)
-    offset = page.offset
     if order is None:
         order = domain.ConceptOrder.RELEVANCE if flt.search else domain.ConceptOrder.NAME_ASC
+    page = concept_page(flt, order, first, after)
     if flt.search:
         ctx.searches[at] = flt.search
     result = await ctx.stores.concepts.list(flt, order, page)
     for item in result.items:  # later fields of the same request reuse these
         ctx.loaders.concept.prime(item.id, item)
+    cursors = (
+        [search_cursor(page.offset + i, c) for i, c in enumerate(result.items)]
+        if flt.search
+        else [concept_cursor(order, c) for c in result.items]
+    )
     return ConceptConnection(
         filter=flt,
         edges=[
-            ConceptEdge(cursor=encode_cursor(offset + i), node=Concept.from_domain(c))
-            for i, c in enumerate(result.items)
+            ConceptEdge(cursor=cursor, node=Concept.from_domain(c))
+            for cursor, c in zip(cursors, result.items, strict=True)
         ],
-        page_info=_page_info(offset, len(result.items), result.total),
+        page_info=_page_info(result, cursors),
         total_count=result.total,
     )
 
@@ -83,15 +96,19 @@ async def thesis(ctx: Context, id: str) -> Thesis | None:
 async def theses(
     ctx: Context, flt: domain.ThesisFilter, first: int, after: str | None
 ) -> ThesisConnection:
-    page = thesis_page(first, after)
-    offset = page.offset
+    page = thesis_page(first, after, searched=bool(flt.search))
     result = await ctx.stores.theses.list(flt, page)
+    cursors = (
+        [search_cursor(page.offset + i, t) for i, t in enumerate(result.items)]
+        if flt.search
+        else [thesis_cursor(t) for t in result.items]
+    )
     return ThesisConnection(
         edges=[
-            ThesisEdge(cursor=encode_cursor(offset + i), node=Thesis.from_domain(t))
-            for i, t in enumerate(result.items)
+            ThesisEdge(cursor=cursor, node=Thesis.from_domain(t))
+            for cursor, t in zip(cursors, result.items, strict=True)
         ],
-        page_info=_page_info(offset, len(result.items), result.total),
+        page_info=_page_info(result, cursors),
         total_count=result.total,
     )
 

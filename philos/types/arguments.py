@@ -8,22 +8,37 @@ raises ``UserInputError`` for a value the client must change.
 from __future__ import annotations
 
 from philos import domain
-from philos.types.paging import MAX_PAGE, UserInputError, check_range, decode_cursor
+from philos.types.paging import (
+    CONCEPT_CURSOR,
+    MAX_PAGE,
+    THESES,
+    THESIS_CURSOR,
+    UserInputError,
+    check_range,
+    decode_cursor,
+    decode_search_cursor,
+)
 from philos.validation import is_id
 
 
-def concept_page(flt: domain.ConceptFilter, first: int, after: str | None) -> domain.Page:
-    """``Query.concepts``: the page asked for."""
+def concept_page(
+    flt: domain.ConceptFilter, order: domain.ConceptOrder, first: int, after: str | None
+) -> domain.Page:
+    """``Query.concepts``: the page asked for (``after`` a cursor of the same order)."""
     check_range("first", first, 1, MAX_PAGE)
     if flt.era_from is not None and flt.era_to is not None and flt.era_to < flt.era_from:
         raise UserInputError("`filter.eraTo` must not be before `filter.eraFrom`.")
-    return domain.Page(offset=decode_cursor(after), limit=first)
+    if flt.search:  # ranked afresh by every query: pages go by position
+        return domain.Page(offset=decode_search_cursor(after), limit=first)
+    return domain.Page(limit=first, after=decode_cursor(after, order.value, CONCEPT_CURSOR[order]))
 
 
-def thesis_page(first: int, after: str | None) -> domain.Page:
-    """``Query.theses``: the page asked for."""
+def thesis_page(first: int, after: str | None, searched: bool = False) -> domain.Page:
+    """``Query.theses``: the page asked for (by position when the list is searched)."""
     check_range("first", first, 1, MAX_PAGE)
-    return domain.Page(offset=decode_cursor(after), limit=first)
+    if searched:
+        return domain.Page(offset=decode_search_cursor(after), limit=first)
+    return domain.Page(limit=first, after=decode_cursor(after, THESES, THESIS_CURSOR))
 
 
 def theses_of_first(first: int) -> int:

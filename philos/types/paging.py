@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
+from typing import Any
 
+from philos.domain import ConceptOrder, Keyset
 from philos.errors import (
     UserInputError as UserInputError,
 )
+from philos.validation import is_id
 
 MAX_PAGE = 100
 
@@ -22,26 +26,118 @@ def check_range(name: str, value: int, low: int, high: int) -> int:
     return value
 
 
-_PREFIX = "offset:"
+# A cursor is URL-safe base64 of "<version> <order> <id> <key values...>", space-separated:
+# the order's sort key of the row it stands for, so the next page starts just after that row
+# (``WHERE key > cursor``) whatever was added or removed before it. The name, which may hold
+# spaces, is always the last value. The query compiler (``philos/compile``) writes the same
+# text in SQL.
+VERSION = "1"
+THESES = "theses"  # the order of `theses` (newest first); concept orders go by their name
+# A list with a `search` is ranked afresh by every query: its cursors hold the row's position.
+SEARCH = "search"
+NO_ERA = "-"
+
+# The columns each order's cursor carries, in key order, the id apart (they are the SQL keys'
+# columns, ``datasources/sql/keyset.py``).
+CONCEPT_CURSOR: dict[ConceptOrder, tuple[str, ...]] = {
+    ConceptOrder.NAME_ASC: ("name",),
+    ConceptOrder.NAME_DESC: ("name",),
+    # Without a search there is nothing to rank: RELEVANCE is the name order.
+    ConceptOrder.RELEVANCE: ("name",),
+    ConceptOrder.ERA_ASC: ("era_from", "name"),
+    ConceptOrder.ERA_DESC: ("era_from", "name"),
+    ConceptOrder.CREATED_AT_ASC: ("created_at",),
+    ConceptOrder.CREATED_AT_DESC: ("created_at",),
+    ConceptOrder.UPDATED_AT_DESC: ("updated_at",),
+}
+THESIS_CURSOR: tuple[str, ...] = ("created_at",)
+
+_NOT_A_CURSOR = "`after` is not a cursor this API issued; pass an `endCursor` from a previous page."
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_PREFIX}{offset}".encode()).decode()
+def _text(column: str, value: Any) -> str:
+    if column == "era_from":
+        return NO_ERA if value is None else str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
-def decode_cursor(cursor: str | None) -> int:
-    """The offset just after ``cursor``; 0 for no cursor."""
-    if cursor is None:
+def _value(column: str, text: str) -> Any:
+    if column == "era_from":
+        return None if text == NO_ERA else int(text)
+    if column in ("created_at", "updated_at"):
+        at = datetime.fromisoformat(text)
+        if at.tzinfo is None:
+            raise ValueError(text)
+        return at
+    return text
+
+
+def encode_cursor(tag: str, columns: tuple[str, ...], row: Any) -> str:
+    """The cursor of ``row`` (a record with the columns and an ``id``) in the order ``tag``."""
+    fields = [VERSION, tag, str(row.id), *(_text(c, getattr(row, c)) for c in columns)]
+    return base64.urlsafe_b64encode(" ".join(fields).encode()).decode()
+
+
+def concept_cursor(order: ConceptOrder, concept: Any) -> str:
+    return encode_cursor(order.value, CONCEPT_CURSOR[order], concept)
+
+
+def thesis_cursor(thesis: Any) -> str:
+    return encode_cursor(THESES, THESIS_CURSOR, thesis)
+
+
+def _list_named(tag: str) -> str:
+    if tag == THESES:
+        return "`theses`"
+    return "a list with a `search`" if tag == SEARCH else f"orderBy {tag}"
+
+
+def search_cursor(position: int, row: Any) -> str:
+    """The cursor of the row at ``position`` (from 0) of a searched list."""
+    fields = [VERSION, SEARCH, str(row.id), str(position)]
+    return base64.urlsafe_b64encode(" ".join(fields).encode()).decode()
+
+
+def decode_search_cursor(cursor: str | None) -> int:
+    """Where the page after ``cursor`` starts in a searched list (0 for no cursor)."""
+    keyset = decode_cursor(cursor, SEARCH, ("position",))
+    if keyset is None:
         return 0
+    text = str(keyset.values[0])
+    if not (text.isascii() and text.isdigit()):
+        raise UserInputError(_NOT_A_CURSOR)
+    return int(text) + 1
+
+
+def decode_cursor(cursor: str | None, tag: str, columns: tuple[str, ...]) -> Keyset | None:
+    """The row ``cursor`` stands for in the order ``tag``; None (the start) for no cursor."""
+    if cursor is None:
+        return None
     try:
         raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not raw.startswith(_PREFIX):
-            raise ValueError(raw)
-        offset = int(raw[len(_PREFIX) :])
-        if offset < 0:
-            raise ValueError(raw)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise UserInputError(_NOT_A_CURSOR) from exc
+    if raw.startswith("offset:"):
         raise UserInputError(
-            "`after` is not a cursor this API issued; pass an `endCursor` from a previous page."
-        ) from exc
-    return offset + 1
+            "`after`: offset cursors are no longer accepted; start again without `after`."
+        )
+    fields = raw.split(" ", 2 + len(columns))
+    if len(fields) >= 2 and fields[0] == VERSION and fields[1] != tag:
+        issued = fields[1]
+        if issued in (THESES, SEARCH) or issued in ConceptOrder.__members__:
+            issued_for, asked = _list_named(issued), _list_named(tag)
+            raise UserInputError(
+                f"`after`: this cursor was issued for {issued_for}, not {asked}; pass an "
+                "`endCursor` of the same order, or start again without `after`."
+            )
+    try:
+        if len(fields) != 3 + len(columns) or fields[0] != VERSION or fields[1] != tag:
+            raise ValueError(raw)
+        if not is_id(fields[2]):
+            raise ValueError(raw)
+        values = tuple(_value(c, text) for c, text in zip(columns, fields[3:], strict=True))
+    except ValueError as exc:
+        raise UserInputError(_NOT_A_CURSOR) from exc
+    return Keyset(values=values, id=fields[2])

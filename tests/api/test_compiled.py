@@ -37,6 +37,7 @@ from philos.domain import (
 )
 from philos.seed.loader import read_corpus, seed
 from tests.api.accounts import make_user
+from tests.api.cursors import KEYSET_CURSORS, KEYSET_QUERIES, name_cursor
 from tests.fuzz.strategies import SDL
 from tests.settings import settings_for
 from tests.stores import counting
@@ -97,12 +98,12 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     (
         "query($after: String) { concepts(first: 100, after: $after) { totalCount nodes { slug } "
         "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
-        {"after": "b2Zmc2V0OjEzNQ=="},  # offset 135: the last few concepts
+        {"after": name_cursor("Verif")},  # the last few concepts
     ),
     (
         "query($after: String) { concepts(first: 5, after: $after) { totalCount nodes { slug } "
         "edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
-        {"after": "b2Zmc2V0OjUwMA=="},  # offset 500: past the end, an empty page
+        {"after": name_cursor("zzz")},  # past the end, an empty page
     ),
     (
         "{ concepts(first: 30, orderBy: ERA_ASC) { nodes { slug eraFrom } } "
@@ -173,6 +174,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
         {},
     ),
 ]
+QUERIES.extend(KEYSET_QUERIES)
 QUERIES_NAMED = {"fragment C on Concept": "Q"}
 
 
@@ -308,8 +310,9 @@ async def test_generated_selections_agree(clients: list[Any]) -> None:
     rng = random.Random(20261127)
     for _ in range(150):
         first = rng.choice([1, 5, 20, 60])
-        after = rng.choice([None, "b2Zmc2V0OjA=", "b2Zmc2V0OjEwMA=="])
         order = rng.choice(["NAME_ASC", "ERA_DESC", "CREATED_AT_ASC"])
+        cursors = [c for o, c in KEYSET_CURSORS if o.value == order]
+        after = rng.choice([None, *cursors])
         query = (
             f"query($after: String) {{ concepts(first: {first}, after: $after, orderBy: {order}) "
             f"{{ totalCount nodes {{ {_selection(rng, 'Concept', 2)} }} }} }}"

@@ -115,7 +115,7 @@ def test_philos_queries_validate_against_the_schema() -> None:
     data = generate(TINY)
     shape = Shape(theses_per_concept=3, relations_per_concept=2)
     for key, query in QUERIES.items():
-        pool = build_pool(key, data.slugs)
+        pool = build_pool(key, data.concepts)
         cycle = query.cycles["philos"](shape)
         assert pool.capacity(cycle) >= len(pool.lines) >= 1, key
         templates = [query.templates["philos"](value) for value in pool.lines]
@@ -159,7 +159,7 @@ async def test_philos_queries_compile_to_one_statement(bench_db: str) -> None:
     try:
         answers = {}
         for key, query in QUERIES.items():
-            pool = build_pool(key, data.slugs)
+            pool = build_pool(key, data.concepts)
             body = json.loads(query.body("philos", pool.hot, query.cycles["philos"](shape)[0]))
             statement = compile_operation(schema, parse(body["query"]), None, body.get("variables"))
             if key == "d":  # nothing to read: answered without the database

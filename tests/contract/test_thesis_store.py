@@ -11,6 +11,7 @@ from philos.datasources.ports import ThesisStore
 from philos.domain import (
     Argument,
     ConflictError,
+    Keyset,
     NotFoundError,
     Page,
     Polarity,
@@ -87,6 +88,17 @@ async def test_list_filters_pages_and_counts(thesis_store: ThesisStore) -> None:
     assert [t.id for t in rest.items] == [tid(2), tid(1)]
     past = await thesis_store.list(ThesisFilter(), Page(offset=10, limit=5))
     assert past.items == [] and past.total == 4
+    assert (page.has_next, page.has_previous) == (True, False)
+    last = page.items[-1]
+    keyed = await thesis_store.list(
+        ThesisFilter(), Page(limit=1, after=Keyset((last.created_at,), last.id))
+    )
+    assert [t.id for t in keyed.items] == [tid(2)]
+    assert (keyed.total, keyed.has_next, keyed.has_previous) == (4, True, True)
+    end = await thesis_store.list(
+        ThesisFilter(), Page(limit=5, after=Keyset((ALL[0].created_at,), ALL[0].id))
+    )
+    assert end.items == [] and (end.total, end.has_next, end.has_previous) == (4, False, True)
     by_concept = await thesis_store.list(ThesisFilter(concept_id=A, stance=Stance.AFFIRMS), Page())
     assert [t.id for t in by_concept.items] == [tid(3), tid(1)]
     found = await thesis_store.list(ThesisFilter(search="VIRTUE"), Page())
@@ -102,7 +114,9 @@ async def test_a_statement_equal_to_the_search_comes_first(thesis_store: ThesisS
     found = await thesis_store.list(ThesisFilter(search="VIRTUE is knowledge."), Page())
     assert found.items[0].id == tid(1)
     assert found.total == len(found.items) >= 2
-    paged = await thesis_store.list(ThesisFilter(search="virtue is knowledge."), Page(1, 1))
+    paged = await thesis_store.list(
+        ThesisFilter(search="virtue is knowledge."), Page(limit=1, offset=1)
+    )
     assert [t.id for t in paged.items] == [found.items[1].id]
 
 

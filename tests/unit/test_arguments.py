@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -16,34 +18,55 @@ from philos.types.arguments import (
     thesis_key,
     thesis_page,
 )
-from philos.types.paging import MAX_PAGE, UserInputError, encode_cursor
+from philos.types.paging import (
+    CONCEPT_CURSOR,
+    MAX_PAGE,
+    UserInputError,
+    concept_cursor,
+    thesis_cursor,
+)
 
 years = st.none() | st.integers(-3000, 3000)
 
 
-@given(st.integers(-5, MAX_PAGE + 5), st.none() | st.integers(0, 10**6), years, years)
+_ROW = SimpleNamespace(
+    id=str(uuid.UUID(int=7)),
+    name="Forms",
+    era_from=-380,
+    created_at=datetime(2026, 1, 2, tzinfo=UTC),
+    updated_at=datetime(2026, 1, 3, tzinfo=UTC),
+)
+
+
+@given(
+    st.integers(-5, MAX_PAGE + 5), st.sampled_from(domain.ConceptOrder), st.booleans(), years, years
+)
 def test_concept_page(
-    first: int, after: int | None, era_from: int | None, era_to: int | None
+    first: int,
+    order: domain.ConceptOrder,
+    after: bool,
+    era_from: int | None,
+    era_to: int | None,
 ) -> None:
     flt = domain.ConceptFilter(era_from=era_from, era_to=era_to)
-    cursor = None if after is None else encode_cursor(after)
+    cursor = concept_cursor(order, _ROW) if after else None
     backwards = era_from is not None and era_to is not None and era_to < era_from
     if not 1 <= first <= MAX_PAGE or backwards:
         with pytest.raises(UserInputError):
-            concept_page(flt, first, cursor)
+            concept_page(flt, order, first, cursor)
         return
-    assert concept_page(flt, first, cursor) == domain.Page(
-        offset=0 if after is None else after + 1, limit=first
+    key = domain.Keyset(tuple(getattr(_ROW, c) for c in CONCEPT_CURSOR[order]), _ROW.id)
+    assert concept_page(flt, order, first, cursor) == domain.Page(
+        limit=first, after=key if after else None
     )
 
 
-@given(st.integers(-5, MAX_PAGE + 5), st.none() | st.integers(0, 10**6))
-def test_thesis_page_and_theses_of_first(first: int, after: int | None) -> None:
-    cursor = None if after is None else encode_cursor(after)
+@given(st.integers(-5, MAX_PAGE + 5), st.booleans())
+def test_thesis_page_and_theses_of_first(first: int, after: bool) -> None:
+    cursor = thesis_cursor(_ROW) if after else None
     if 1 <= first <= MAX_PAGE:
-        assert thesis_page(first, cursor) == domain.Page(
-            offset=0 if after is None else after + 1, limit=first
-        )
+        key = domain.Keyset((_ROW.created_at,), _ROW.id)
+        assert thesis_page(first, cursor) == domain.Page(limit=first, after=key if after else None)
         assert theses_of_first(first) == first
     else:
         with pytest.raises(UserInputError):

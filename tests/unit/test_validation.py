@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import uuid
+from types import SimpleNamespace
+
 import pytest
 
-from philos.domain import ValidationError
-from philos.types.paging import UserInputError, decode_cursor, encode_cursor
+from philos.domain import ConceptOrder, Keyset, ValidationError
+from philos.types.paging import CONCEPT_CURSOR, UserInputError, concept_cursor, decode_cursor
 from philos.validation import Checker
 
 
@@ -40,8 +43,12 @@ def test_tags_are_normalised_and_deduplicated() -> None:
 
 
 def test_cursor_round_trip_and_rejects_forgeries() -> None:
-    assert decode_cursor(None) == 0
-    assert decode_cursor(encode_cursor(41)) == 42
-    for forged in ("", "abc", encode_cursor(-5), "b2Zmc2V0Ong="):
+    """More in test_paging.py."""
+    row = SimpleNamespace(id=str(uuid.UUID(int=41)), name="Forms")
+    order = ConceptOrder.NAME_ASC
+    assert decode_cursor(None, order.value, CONCEPT_CURSOR[order]) is None
+    key = decode_cursor(concept_cursor(order, row), order.value, CONCEPT_CURSOR[order])
+    assert key == Keyset(("Forms",), row.id)
+    for forged in ("", "abc", "b2Zmc2V0Ong=", "b2Zmc2V0OjQx"):
         with pytest.raises(UserInputError):
-            decode_cursor(forged)
+            decode_cursor(forged, order.value, CONCEPT_CURSOR[order])

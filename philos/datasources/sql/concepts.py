@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,6 +15,7 @@ from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue
 from philos.datasources.ports import DeleteCheck
 from philos.datasources.sql import SqlDatabase, SqlStore
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
+from philos.datasources.sql.keyset import CONCEPT_KEYS, read_page
 from philos.datasources.sql.search import rank_concepts, ranked_page
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t
 from philos.domain import (
@@ -163,23 +164,15 @@ class SqlConceptStore(SqlStore):
     ) -> PageResult[Concept]:
         if filter.search:  # ranked: datasources/sql/search.py
             return await self._search(filter, order, page)
-        conds = _where(filter)
-        stmt = (
-            select(concepts_t, func.count().over().label("total_count"))
-            .where(and_(True, *conds))
-            .order_by(*ORDER[order])
-            .offset(page.offset)
-            .limit(page.limit)
+        return await read_page(
+            self.db,
+            concepts_t,
+            _where(filter),
+            ORDER[order],
+            CONCEPT_KEYS[order],
+            page,
+            concept_from_row,
         )
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-            if rows:
-                total = int(rows[0].total_count)
-            else:
-                # Past the end the window count has no row to ride on.
-                count = select(func.count()).select_from(concepts_t).where(and_(True, *conds))
-                total = int((await conn.execute(count)).scalar_one())
-        return PageResult(items=[concept_from_row(r) for r in rows], total=total)
 
     async def _search(
         self, filter: ConceptFilter, order: ConceptOrder, page: Page
@@ -195,7 +188,13 @@ class SqlConceptStore(SqlStore):
             page.offset,
             page.limit,
         )
-        return PageResult(items=[concept_from_row(r) for r in rows], total=total)
+        # A searched list pages by position: ranks are worked out afresh for every query.
+        return PageResult(
+            items=[concept_from_row(r) for r in rows],
+            total=total,
+            has_next=page.offset + len(rows) < total,
+            has_previous=page.offset > 0,
+        )
 
     async def create(self, concept: Concept) -> Concept:
         try:

@@ -41,8 +41,27 @@ def refers_to_concept(table: str, column: str) -> ForeignKeyConstraint:
 
 class ConceptRow(SQLModel, table=True):
     __tablename__ = "concepts"
-    # Concept lists are read by lower-cased name, then id (NAME_ASC and NAME_DESC).
-    __table_args__ = (Index("ix_concepts_name_order", text("lower(name)"), "id"),)
+    # Concept lists are read by their order's key, the id last (NAME_ASC and NAME_DESC share
+    # the first, CREATED_AT_ASC and _DESC the third): see datasources/sql/keyset.py.
+    __table_args__ = (
+        Index("ix_concepts_name_order", text("lower(name)"), "id"),
+        Index(
+            "ix_concepts_era_asc_order",
+            text("(era_from IS NULL)"),
+            "era_from",
+            text("lower(name)"),
+            "id",
+        ),
+        Index(
+            "ix_concepts_era_desc_order",
+            text("(era_from IS NULL)"),
+            text("era_from DESC"),
+            text("lower(name)"),
+            "id",
+        ),
+        Index("ix_concepts_created_order", "created_at", "id"),
+        Index("ix_concepts_updated_order", "updated_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     slug: str = Field(max_length=80, unique=True)
@@ -87,6 +106,7 @@ class ThesisRow(SQLModel, table=True):
     __tablename__ = "theses"
     __table_args__ = (
         Index("ix_theses_concept_created", "concept_id", "created_at"),
+        Index("ix_theses_newest_first", "created_at", "id"),  # read backwards
         refers_to_concept("theses", "concept_id"),
     )
 

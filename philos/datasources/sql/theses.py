@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from philos.datasources.shared import without_argument
@@ -19,6 +19,7 @@ from philos.datasources.sql.common import (
     join_tags,
     split_tags,
 )
+from philos.datasources.sql.keyset import THESIS_KEY, read_page
 from philos.datasources.sql.search import rank_theses, ranked_page
 from philos.datasources.sql.tables import theses_t
 from philos.domain import (
@@ -132,7 +133,7 @@ class SqlThesisStore(SqlStore):
         return {row.id: thesis_from_row(row) for row in rows}
 
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
-        if filter.search:  # ranked: datasources/sql/search.py
+        if filter.search:  # ranked: datasources/sql/search.py; pages go by position
             found, total = await ranked_page(
                 self.db,
                 theses_t,
@@ -144,23 +145,15 @@ class SqlThesisStore(SqlStore):
                 page.offset,
                 page.limit,
             )
-            return PageResult(items=[thesis_from_row(row) for row in found], total=total)
-        conds = _where(filter)
-        stmt = (
-            select(theses_t, func.count().over().label("total_count"))
-            .where(and_(True, *conds))
-            .order_by(*NEWEST_FIRST)
-            .offset(page.offset)
-            .limit(page.limit)
+            return PageResult(
+                items=[thesis_from_row(row) for row in found],
+                total=total,
+                has_next=page.offset + len(found) < total,
+                has_previous=page.offset > 0,
+            )
+        return await read_page(
+            self.db, theses_t, _where(filter), NEWEST_FIRST, THESIS_KEY, page, thesis_from_row
         )
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-            if rows:
-                total = int(rows[0].total_count)
-            else:
-                count = select(func.count()).select_from(theses_t).where(and_(True, *conds))
-                total = int((await conn.execute(count)).scalar_one())
-        return PageResult(items=[thesis_from_row(row) for row in rows], total=total)
 
     async def by_concepts(
         self,

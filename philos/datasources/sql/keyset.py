@@ -1,0 +1,206 @@
+"""Keyset paging: the key each list order sorts on, and the condition "after this row".
+
+A page of a list is read with ``WHERE key > after ORDER BY key LIMIT n``, where ``key`` is the
+order's sort key ending on the id: a row added or removed elsewhere in the list cannot shift
+the rows of the next page, as an OFFSET would. The keys here are the ORDER BYs of the stores
+(``concepts.ORDER``, ``theses.NEWEST_FIRST``) part for part; the query compiler
+(``philos/compile``) renders the same condition over its aliases, and ``philos.types.paging``
+writes and reads the cursors that carry a row's key values.
+
+"After" is spelled ``k >= v AND (k > v OR <after the rest>)`` part by part (descending parts
+with ``<=`` and ``<``): the leading bound lets an index on the key start at the cursor. A part
+that may be NULL (the era) sorts its NULLs last, as the ORDER BYs do (``era_from IS NULL``
+first): after a NULL value only NULLs follow, and every NULL follows a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, or_, select
+from sqlalchemy.sql import operators
+
+from philos.datasources.sql import SqlDatabase
+from philos.domain import ConceptOrder, Keyset, Page, PageResult
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One column of a sort key: compared lower-cased or as is, ascending or descending,
+    NULLs last when it may hold them."""
+
+    column: str
+    lower: bool = False
+    descending: bool = False
+    nullable: bool = False
+
+
+_ID = Part("id")
+_ID_DESC = Part("id", descending=True)
+_NAME = Part("name", lower=True)
+
+# The key of each concept order, the id last (``ORDER`` in concepts.py sorts the same way).
+CONCEPT_KEYS: dict[ConceptOrder, tuple[Part, ...]] = {
+    ConceptOrder.NAME_ASC: (_NAME, _ID),
+    ConceptOrder.RELEVANCE: (_NAME, _ID),  # without a search: the name order
+    ConceptOrder.NAME_DESC: (Part("name", lower=True, descending=True), _ID_DESC),
+    ConceptOrder.ERA_ASC: (Part("era_from", nullable=True), _NAME, _ID),
+    ConceptOrder.ERA_DESC: (Part("era_from", descending=True, nullable=True), _NAME, _ID),
+    ConceptOrder.CREATED_AT_ASC: (Part("created_at"), _ID),
+    ConceptOrder.CREATED_AT_DESC: (Part("created_at", descending=True), _ID_DESC),
+    ConceptOrder.UPDATED_AT_DESC: (Part("updated_at", descending=True), _ID_DESC),
+}
+# Theses, newest first (``NEWEST_FIRST`` in theses.py).
+THESIS_KEY: tuple[Part, ...] = (Part("created_at", descending=True), _ID_DESC)
+
+
+def key_values(parts: tuple[Part, ...], after: Keyset) -> list[Any]:
+    """The cursor's values, one per part (the id last)."""
+    values = [*after.values, after.id]
+    if len(values) != len(parts):
+        raise ValueError(f"a key of {len(parts)} parts, got {len(values)} values")
+    return values
+
+
+# A condition on a key, before it is written in SQL: ("and" | "or", a, b), ("null" |
+# "not null", part) or (operator, part) comparing the part's column with the cursor's value.
+Condition = tuple[Any, ...]
+
+
+def seek(parts: tuple[Part, ...], values: Sequence[Any], forward: bool) -> Condition:
+    """Rows after the cursor (``forward``), or at or before it: the two are complements on
+    every row (a NULL comparison, on a NULL era, only where the other side holds)."""
+
+    def step(i: int) -> Condition:
+        part, value = parts[i], values[i]
+        if part.nullable and value is None:  # NULLs come last
+            if forward:
+                return ("and", ("null", i), step(i + 1))
+            return ("or", ("not null", i), step(i + 1))
+        up = part.descending != forward  # does the key grow in the direction we look?
+        strict, loose = ("<", "<=") if not up else (">", ">=")
+        if i == len(parts) - 1:
+            cond: Condition = (strict if forward else loose, i)
+        else:
+            # The leading bound lets an index on the key start at the cursor.
+            cond = ("and", (loose, i), ("or", (strict, i), step(i + 1)))
+        if part.nullable and forward:
+            cond = ("or", ("null", i), cond)
+        return cond
+
+    return step(0)
+
+
+def render_condition(
+    cond: Condition, compare: Callable[[str, int], Any], is_null: Callable[[int, bool], Any]
+) -> Any:
+    """``cond`` written by ``compare(operator, part)`` and ``is_null(part, null)``, combined
+    with SQLAlchemy's ``and_``/``or_`` (or, given text, with AND/OR: see ``philos/compile``)."""
+    kind = cond[0]
+    if kind in ("and", "or"):
+        a = render_condition(cond[1], compare, is_null)
+        b = render_condition(cond[2], compare, is_null)
+        if isinstance(a, str):
+            return f"({a} {kind.upper()} {b})"
+        return and_(a, b) if kind == "and" else or_(a, b)
+    if kind in ("null", "not null"):
+        return is_null(cond[1], kind == "null")
+    return compare(kind, cond[1])
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def condition(
+    table: Table, parts: tuple[Part, ...], after: Keyset, forward: bool = True
+) -> ColumnElement[bool]:
+    """Rows of ``table`` after the row ``after`` in the order of ``parts`` (``forward``), or
+    at or before it."""
+    values = key_values(parts, after)
+
+    def compare(op: str, i: int) -> Any:
+        col: Any = table.c[parts[i].column]
+        value: Any = values[i]
+        if parts[i].lower:
+            col, value = func.lower(col), func.lower(value)
+        return _OPERATORS[op](col, value)
+
+    def is_null(i: int, null: bool) -> Any:
+        col = table.c[parts[i].column]
+        return col.is_(None) if null else col.is_not(None)
+
+    found: ColumnElement[bool] = render_condition(seek(parts, values, forward), compare, is_null)
+    return found
+
+
+def reverse_order(order_by: Sequence[Any]) -> list[Any]:
+    """The ORDER BY read the other way (``x ASC`` as ``x DESC``, and back)."""
+    flipped = []
+    for clause in order_by:
+        if clause.modifier is operators.asc_op:
+            flipped.append(clause.element.desc())
+        elif clause.modifier is operators.desc_op:
+            flipped.append(clause.element.asc())
+        else:  # pragma: no cover - every order spells its direction
+            raise ValueError(f"{clause} has no direction")
+    return flipped
+
+
+async def read_page(
+    db: SqlDatabase,
+    table: Table,
+    conds: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    parts: tuple[Part, ...],
+    page: Page,
+    decode: Callable[[Row[Any]], T],
+) -> PageResult[T]:
+    """The rows of ``table`` matching ``conds`` just after ``page.after`` in the order
+    ``order_by`` (whose key is ``parts``), in one statement with the filtered count and
+    whether any row precedes the page: one snapshot, so the three agree."""
+    where = and_(True, *conds)
+    # Not correlated with the page's rows: each is evaluated once, over the whole table.
+    total = select(func.count()).select_from(table).where(where).scalar_subquery().correlate(None)
+    extra: list[Any] = [total.label("_total")]
+    seeking: list[ColumnElement[bool]] = []
+    if page.after is not None:
+        seeking.append(condition(table, parts, page.after))
+        # The row just before the page, if any: a scalar subquery keeps its ORDER BY and
+        # LIMIT (an EXISTS would drop them, and the planner may then scan the whole table).
+        before = (
+            select(literal(1))
+            .select_from(table)
+            .where(where, condition(table, parts, page.after, forward=False))
+            .order_by(*reverse_order(order_by))
+            .limit(1)
+            .scalar_subquery()
+            .correlate(None)
+        )
+        extra.append(before.is_not(None).label("_before"))
+    stmt = (
+        select(table, *extra)
+        .where(where, *seeking)
+        .order_by(*order_by)
+        .offset(page.offset)
+        .limit(page.limit + 1)  # one more: is there a next page
+    )
+    async with db.connect() as conn:
+        rows = (await conn.execute(stmt)).all()
+        # Past the end the counts have no row to ride on.
+        first = rows[0] if rows else (await conn.execute(select(*extra))).one()
+    before_found = bool(first._before) if page.after is not None else False
+    return PageResult(
+        items=[decode(row) for row in rows[: page.limit]],
+        total=int(first._total),
+        has_next=len(rows) > page.limit,
+        has_previous=page.offset > 0 or before_found,
+    )
