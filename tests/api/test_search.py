@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import strategies as st
 
 from philos.bootstrap import create_app
 from philos.datasources.sql.search import _TRIGRAMS
@@ -23,6 +24,7 @@ from philos.seed.loader import read_corpus, seed
 from tests.api.accounts import make_user
 from tests.api.client import Api
 from tests.api.search_cases import accented, letters, marked, two_words, typos
+from tests.security.documents import drawn
 from tests.settings import settings_for
 from tests.sql_access import sql_db
 
@@ -212,3 +214,42 @@ async def test_facets_and_random_concept_follow_the_search(corpus_api: Api) -> N
         assert facets.items() <= counts.items(), search
         assert listed["totalCount"] == len(listed["nodes"]) > 0, search
         assert data["randomConcept"]["slug"] in {n["slug"] for n in listed["nodes"]}, search
+
+
+PAGE = """query($s: String!, $n: Int!, $a: String) {
+    concepts(filter: {search: $s}, first: $n, after: $a) {
+        totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { slug } } }"""
+
+
+async def test_searched_lists_page_by_position_without_gaps(corpus_api: Api) -> None:
+    for search, size in drawn(
+        st.tuples(st.sampled_from(["the", "mind", "being", "ethics", "self"]), st.integers(1, 9)),
+        8,
+    ):
+        whole = await corpus_api.data(PAGE, {"s": search, "n": 100, "a": None})
+        expected = [n["slug"] for n in whole["concepts"]["nodes"]]
+        seen: list[str] = []
+        after = None
+        while True:
+            page = (await corpus_api.data(PAGE, {"s": search, "n": size, "a": after}))["concepts"]
+            seen += [n["slug"] for n in page["nodes"]]
+            assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert len(seen) == len(set(seen)) == whole["concepts"]["totalCount"], (search, size)
+        assert seen[: len(expected)] == expected, (search, size)
+
+
+async def test_cursors_of_searched_and_plain_lists_do_not_mix(corpus_api: Api) -> None:
+    plain = await corpus_api.data("{ concepts(first: 2) { pageInfo { endCursor } } }")
+    searched = await corpus_api.data(PAGE, {"s": "the", "n": 2, "a": None})
+    errors = await corpus_api.errors(
+        PAGE, {"s": "the", "n": 2, "a": plain["concepts"]["pageInfo"]["endCursor"]}
+    )
+    assert any("issued for orderBy NAME_ASC, not a list with a `search`" in e for e in errors)
+    errors = await corpus_api.errors(
+        "query($a: String) { concepts(first: 2, after: $a) { totalCount } }",
+        {"a": searched["concepts"]["pageInfo"]["endCursor"]},
+    )
+    assert any("issued for a list with a `search`, not orderBy NAME_ASC" in e for e in errors)
