@@ -34,6 +34,7 @@ UNCOMPILED: dict[str, dict[str, str]] = {
         "tags": "aggregate counts, computed by the facet store",
         "eras": "a histogram, computed by the facet store",
         "randomConcept": "a random draw: two runs would not answer the same",
+        "relations": "a relation list read by the graph store; not compiled yet",
     },
     "ConceptConnection": {
         "facets": "aggregate counts over the whole filter, computed by the facet store",

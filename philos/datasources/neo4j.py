@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from typing import Any
 
 from neo4j import (
     AsyncDriver,
@@ -58,7 +59,17 @@ from philos.datasources.neo4j_queries import (
     type_pattern,
 )
 from philos.datasources.shared import group_edges
-from philos.domain import Concept, ConflictError, Direction, Path, Relation, RelationType
+from philos.domain import (
+    Concept,
+    ConflictError,
+    Direction,
+    Page,
+    PageResult,
+    Path,
+    Relation,
+    RelationFilter,
+    RelationType,
+)
 
 __all__ = ["Neo4jGraphStore", "type_pattern"]
 
@@ -245,6 +256,51 @@ class Neo4jGraphStore:
             return {}
         async with self._session() as session:
             return await session.execute_read(_relations_by_id, ids)
+
+    async def list_relations(self, filter: RelationFilter, page: Page) -> PageResult[Relation]:
+        types = type_pattern([filter.type] if filter.type else None)
+        conds = [
+            cond
+            for cond, given in (
+                ("a.id = $source", filter.source_id is not None),
+                ("b.id = $target", filter.target_id is not None),
+            )
+            if given
+        ]
+        match = f"MATCH (a:Concept)-[r:{types}]->(b:Concept)"
+
+        def where(*extra: str) -> str:
+            both = [*conds, *extra]
+            return f" WHERE {' AND '.join(both)}" if both else ""
+
+        params: dict[str, Any] = {
+            "source": filter.source_id,
+            "target": filter.target_id,
+            "after": page.after.id if page.after is not None else None,
+            "take": page.limit + 1,
+        }
+
+        async def read(cypher: str) -> list[Any]:
+            records, _, _ = await self._driver.execute_query(
+                cypher, params, database_=self.database, routing_=RoutingControl.READ
+            )
+            return list(records)
+
+        counted = await read(f"{match}{where()} RETURN count(r) AS total")
+        seek = where("r.id > $after") if page.after is not None else where()
+        records = await read(
+            f"{match}{seek} RETURN {RELATION_COLUMNS} ORDER BY props.id LIMIT $take"
+        )
+        before = False
+        if page.after is not None:
+            before = bool(await read(f"{match}{where('r.id <= $after')} RETURN r.id LIMIT 1"))
+        found = [relation_from(record) for record in records]
+        return PageResult(
+            items=found[: page.limit],
+            total=int(counted[0]["total"]),
+            has_next=len(found) > page.limit,
+            has_previous=before,
+        )
 
     async def edges_of(
         self,

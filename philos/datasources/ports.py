@@ -28,6 +28,7 @@ from philos.domain import (
     Path,
     RefreshToken,
     Relation,
+    RelationFilter,
     RelationType,
     Role,
     Stance,
@@ -156,6 +157,9 @@ class GraphStore(Store, Protocol):
     ) -> tuple[builtins.list[str], builtins.list[Relation], bool]:
         """Node ids (root first), the relations among them, and whether nodes were cut."""
 
+    async def list_relations(self, filter: RelationFilter, page: Page) -> PageResult[Relation]:
+        """Relations matching the filter, by id, ``limit`` of them after ``page.after``."""
+
     async def relate(self, relation: Relation) -> Relation:
         """Insert; raises ``ConflictError`` on a duplicate (source, target, type)."""
 
@@ -172,7 +176,14 @@ class GraphStore(Store, Protocol):
 
 declare(
     GraphStore,
-    reads={"get_relations", "edges_of", "neighbours", "shortest_path", "subgraph"},
+    reads={
+        "get_relations",
+        "edges_of",
+        "neighbours",
+        "shortest_path",
+        "subgraph",
+        "list_relations",
+    },
     writes={"relate", "remove_relation", "upsert_concepts", "remove_concept"},
 )
 

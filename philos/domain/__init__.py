@@ -251,6 +251,13 @@ class ConceptFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class RelationFilter:
+    type: RelationType | None = None
+    source_id: str | None = None
+    target_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ThesisFilter:
     concept_id: str | None = None
     stance: Stance | None = None

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from philos import domain
-from philos.types.arguments import concept_key, concept_page, thesis_key, thesis_page
+from philos.types.arguments import (
+    concept_key,
+    concept_page,
+    relation_page,
+    thesis_key,
+    thesis_page,
+)
 from philos.types.context import Context
 from philos.types.objects import (
     Concept,
@@ -15,6 +21,8 @@ from philos.types.objects import (
     Graph,
     PageInfo,
     Relation,
+    RelationConnection,
+    RelationEdge,
     Thesis,
     ThesisConnection,
     ThesisEdge,
@@ -23,6 +31,7 @@ from philos.types.paging import (
     UserInputError,
     check_range,
     concept_cursor,
+    relation_cursor,
     search_cursor,
     thesis_cursor,
 )
@@ -165,3 +174,22 @@ async def random_concept(ctx: Context, flt: domain.ConceptFilter) -> Concept | N
         return None
     ctx.loaders.concept.prime(found.id, found)
     return Concept.from_domain(found)
+
+
+async def relations(
+    ctx: Context, flt: domain.RelationFilter, first: int, after: str | None
+) -> RelationConnection:
+    page = relation_page(first, after)
+    if any(i is not None and not is_id(i) for i in (flt.source_id, flt.target_id)):
+        result: domain.PageResult[domain.Relation] = domain.PageResult(items=[], total=0)
+    else:
+        result = await ctx.stores.graph.list_relations(flt, page)
+    cursors = [relation_cursor(r) for r in result.items]
+    return RelationConnection(
+        edges=[
+            RelationEdge(cursor=cursor, node=Relation.from_domain(r))
+            for cursor, r in zip(cursors, result.items, strict=True)
+        ],
+        page_info=_page_info(result, cursors),
+        total_count=result.total,
+    )

@@ -19,7 +19,7 @@ from philos.resolvers import theses as thesis_ops
 from philos.schema.ai import AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, resolve_me
 from philos.types.context import Context
-from philos.types.enums import ConceptOrder, Stance
+from philos.types.enums import ConceptOrder, RelationType, Stance
 from philos.types.facets import EraBucket, Facet, eras_of, tags_of, traditions_of
 from philos.types.hints import list_field, per_caller, store_cost
 from philos.types.inputs import (
@@ -35,6 +35,7 @@ from philos.types.objects import (
     ConceptConnection,
     ConceptPath,
     Graph,
+    RelationConnection,
     RelationTypes,
     Thesis,
     ThesisConnection,
@@ -78,6 +79,20 @@ class ConceptFilter:
             tags=tuple(t.strip().lower() for t in self.tags or () if t.strip()),
             era_from=self.era_from,
             era_to=self.era_to,
+        )
+
+
+@strawberry.input(description="Narrow a relation list; all given conditions must hold.")
+class RelationFilter:
+    type: RelationType | None = None
+    source_id: strawberry.ID | None = None
+    target_id: strawberry.ID | None = None
+
+    def to_domain(self) -> domain.RelationFilter:
+        return domain.RelationFilter(
+            type=domain.RelationType(self.type.value) if self.type else None,
+            source_id=str(self.source_id) if self.source_id is not None else None,
+            target_id=str(self.target_id) if self.target_id is not None else None,
         )
 
 
@@ -176,6 +191,20 @@ class Query:
     ) -> Concept | None:
         flt = filter.to_domain() if filter else domain.ConceptFilter()
         return await queries.random_concept(info.context, flt)
+
+    @strawberry.field(
+        description="Relations, by id, a page (1–100) at a time; `filter` narrows them to a "
+        "type, a source or a target concept."
+    )
+    async def relations(
+        self,
+        info: PhilosInfo,
+        filter: RelationFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> RelationConnection:
+        flt = filter.to_domain() if filter else domain.RelationFilter()
+        return await queries.relations(info.context, flt, first, after)
 
     @strawberry.field(description="One thesis by id.")
     async def thesis(self, info: PhilosInfo, id: strawberry.ID) -> Thesis | None:

@@ -11,6 +11,7 @@ from philos import domain
 from philos.types.paging import (
     CONCEPT_CURSOR,
     MAX_PAGE,
+    RELATIONS,
     THESES,
     THESIS_CURSOR,
     UserInputError,
@@ -39,6 +40,12 @@ def thesis_page(first: int, after: str | None, searched: bool = False) -> domain
     if searched:
         return domain.Page(offset=decode_search_cursor(after), limit=first)
     return domain.Page(limit=first, after=decode_cursor(after, THESES, THESIS_CURSOR))
+
+
+def relation_page(first: int, after: str | None) -> domain.Page:
+    """``Query.relations``: the page asked for."""
+    check_range("first", first, 1, MAX_PAGE)
+    return domain.Page(limit=first, after=decode_cursor(after, RELATIONS, ()))
 
 
 def theses_of_first(first: int) -> int:

@@ -348,6 +348,25 @@ class ThesisConnection:
         return [e.node for e in self.edges]
 
 
+@strawberry.type
+class RelationEdge:
+    cursor: str
+    node: Relation
+
+
+@strawberry.type(description="A page of relations (Relay connection).")
+class RelationConnection:
+    edges: list[RelationEdge] = strawberry.field(metadata=store_cost(items=1))
+    page_info: PageInfo
+    total_count: int
+
+    @strawberry.field(
+        description="The page's relations, without cursors.", metadata=store_cost(items=1)
+    )
+    def nodes(self) -> list[Relation]:
+        return [e.node for e in self.edges]
+
+
 @strawberry.type(description="A shortest chain of relations between two concepts.")
 class ConceptPath:
     concepts: list[Concept] = strawberry.field(

@@ -33,6 +33,7 @@ def check_range(name: str, value: int, low: int, high: int) -> int:
 # text in SQL.
 VERSION = "1"
 THESES = "theses"  # the order of `theses` (newest first); concept orders go by their name
+RELATIONS = "relations"  # the order of `relations` (by id)
 # A list with a `search` is ranked afresh by every query: its cursors hold the row's position.
 SEARCH = "search"
 NO_ERA = "-"
@@ -84,13 +85,17 @@ def concept_cursor(order: ConceptOrder, concept: Any) -> str:
     return encode_cursor(order.value, CONCEPT_CURSOR[order], concept)
 
 
+def relation_cursor(relation: Any) -> str:
+    return encode_cursor(RELATIONS, (), relation)
+
+
 def thesis_cursor(thesis: Any) -> str:
     return encode_cursor(THESES, THESIS_CURSOR, thesis)
 
 
 def _list_named(tag: str) -> str:
-    if tag == THESES:
-        return "`theses`"
+    if tag in (THESES, RELATIONS):
+        return f"`{tag}`"
     return "a list with a `search`" if tag == SEARCH else f"orderBy {tag}"
 
 
@@ -126,7 +131,7 @@ def decode_cursor(cursor: str | None, tag: str, columns: tuple[str, ...]) -> Key
     fields = raw.split(" ", 2 + len(columns))
     if len(fields) >= 2 and fields[0] == VERSION and fields[1] != tag:
         issued = fields[1]
-        if issued in (THESES, SEARCH) or issued in ConceptOrder.__members__:
+        if issued in (THESES, RELATIONS, SEARCH) or issued in ConceptOrder.__members__:
             issued_for, asked = _list_named(issued), _list_named(tag)
             raise UserInputError(
                 f"`after`: this cursor was issued for {issued_for}, not {asked}; pass an "

@@ -36,10 +36,13 @@ from philos.domain import (
     ConflictError,
     Direction,
     NotFoundError,
+    Page,
+    PageResult,
     Path,
     Provenance,
     ProvenanceKind,
     Relation,
+    RelationFilter,
     RelationType,
 )
 
@@ -101,6 +104,31 @@ class SqlGraphStore(SqlStore):
         async with self.db.connect() as conn:
             rows = await conn.execute(select(relations_t).where(r.id.in_(set(ids))))
         return {row.id: relation_from_row(row) for row in rows}
+
+    async def list_relations(self, filter: RelationFilter, page: Page) -> PageResult[Relation]:
+        conds = []
+        if filter.type is not None:
+            conds.append(r.type == filter.type.value)
+        if filter.source_id is not None:
+            conds.append(r.source_id == filter.source_id)
+        if filter.target_id is not None:
+            conds.append(r.target_id == filter.target_id)
+        seek = [*conds, r.id > page.after.id] if page.after is not None else conds
+        rows_stmt = select(relations_t).where(*seek).order_by(r.id).limit(page.limit + 1)
+        count_stmt = select(func.count()).select_from(relations_t).where(*conds)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(rows_stmt)).all()
+            total = int((await conn.execute(count_stmt)).scalar_one())
+            before = False
+            if page.after is not None:
+                first = select(r.id).where(*conds, r.id <= page.after.id).limit(1)
+                before = (await conn.execute(first)).first() is not None
+        return PageResult(
+            items=[relation_from_row(row) for row in rows[: page.limit]],
+            total=total,
+            has_next=len(rows) > page.limit,
+            has_previous=before,
+        )
 
     async def edges_of(
         self,
