@@ -382,7 +382,9 @@ async def test_schema_generated_queries_agree(clients: list[Any]) -> None:
     compiles or not (then both run the resolvers)."""
     compiled, plain, _ = clients
     ran = 0
-    for query in _generated_queries(200):
+    # Searched lists, facets and highlights go to the resolvers on purpose: with them in the
+    # schema, about a quarter of generated queries compile.
+    for query in _generated_queries(300):
         before = _compiled_count()
         fast = await _post(compiled, query, {})
         slow = await _post(plain, query, {})

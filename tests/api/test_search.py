@@ -98,12 +98,7 @@ async def test_accents_are_ignored_both_ways(corpus_api: Api) -> None:
 
 
 async def test_known_searches(corpus_api: Api) -> None:
-    created = await corpus_api.data(
-        'mutation{createConcept(input:{slug:"ship-of-theseus",name:"Ship of Theseus",'
-        'summary:"Whether an object whose parts are all replaced stays the same object."})'
-        "{__typename}}"
-    )
-    assert created["createConcept"]["__typename"] == "ConceptSuccess"
+    assert "ship-of-theseus" in {c.slug for c in read_corpus().concepts}
     assert (await _slugs(corpus_api, "Ship Theseus", 3))[0] == "ship-of-theseus"
     assert (await _slugs(corpus_api, "theseus ship", 3))[0] == "ship-of-theseus"
     assert (await _slugs(corpus_api, "Ship of Thesues", 3))[0] == "ship-of-theseus"
