@@ -26,3 +26,14 @@ async def api(stores: Stores, sql_url: str, tmp_path: Any) -> AsyncIterator[Api]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://philos.test") as client:
         yield Api(client, stores, editor)
+
+
+@pytest.fixture
+async def corpus_api(stores: Stores, sql_url: str, tmp_path: Any) -> AsyncIterator[Api]:
+    """The same, seeded with the packaged corpus instead (over 200 concepts)."""
+    await seed(stores)
+    editor = await make_user(stores, "editor", Role.EDITOR)
+    app = create_app(settings_for(sql_url, tmp_path), stores)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://philos.test") as client:
+        yield Api(client, stores, editor)

@@ -7,21 +7,13 @@ filtered ``concepts`` connection gives, whatever the filter.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import pytest
 from hypothesis import strategies as st
 
-from philos.bootstrap import create_app
-from philos.datasources.stores import Stores
-from philos.domain import Role
-from philos.seed.loader import read_corpus, seed
-from tests.api.accounts import make_user
+from philos.seed.loader import read_corpus
 from tests.api.client import Api
 from tests.security.documents import drawn
-from tests.settings import settings_for
 
 CORPUS = read_corpus()
 TRADITIONS = sorted({c.tradition for c in CORPUS.concepts if c.tradition})
@@ -33,18 +25,6 @@ FACETS = """query($f: ConceptFilter, $b: Int!) { concepts(filter: $f, first: 1) 
 COUNT = "query($f: ConceptFilter) { concepts(filter: $f, first: 1) { totalCount } }"
 
 
-@pytest.fixture
-async def full(stores: Stores, sql_url: str, tmp_path: Any) -> AsyncIterator[Api]:
-    await seed(stores)
-    editor = await make_user(stores, "editor", Role.EDITOR)
-    app = create_app(settings_for(sql_url, tmp_path), stores)
-    transport = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://philos.test"
-    )
-    async with transport as client:
-        yield Api(client, stores, editor)
-
-
 def recased(text: str) -> st.SearchStrategy[str]:
     return st.lists(st.booleans(), min_size=len(text), max_size=len(text)).map(
         lambda upper: "".join(
@@ -53,7 +33,7 @@ def recased(text: str) -> st.SearchStrategy[str]:
     )
 
 
-async def test_slug_and_name_lookups_ignore_case(full: Api) -> None:
+async def test_slug_and_name_lookups_ignore_case(corpus_api: Api) -> None:
     by_slug = "query($s: String!) { concept(slug: $s) { id } }"
     by_name = "query($n: String!) { concept(name: $n) { id slug } }"
     cases = drawn(
@@ -63,12 +43,12 @@ async def test_slug_and_name_lookups_ignore_case(full: Api) -> None:
         40,
     )
     for concept, slug, name in cases:
-        assert (await full.data(by_slug, {"s": slug}))["concept"] == {"id": concept.id}, slug
-        found = (await full.data(by_name, {"n": f"  {name} "}))["concept"]
+        assert (await corpus_api.data(by_slug, {"s": slug}))["concept"] == {"id": concept.id}, slug
+        found = (await corpus_api.data(by_name, {"n": f"  {name} "}))["concept"]
         same_name = [c for c in CORPUS.concepts if c.name.lower() == concept.name.lower()]
         assert found is not None and found["slug"] in {c.slug for c in same_name}, name
-    assert (await full.data(by_name, {"n": "No such concept at all"}))["concept"] is None
-    errors = await full.errors('{ concept(slug: "logos", name: "Logos") { id } }')
+    assert (await corpus_api.data(by_name, {"n": "No such concept at all"}))["concept"] is None
+    errors = await corpus_api.errors('{ concept(slug: "logos", name: "Logos") { id } }')
     assert any("exactly one of `id`, `slug` or `name`" in e for e in errors)
 
 
@@ -93,20 +73,20 @@ async def count(api: Api, flt: dict[str, Any]) -> int:
     return total
 
 
-async def test_facets_agree_with_filtered_counts(full: Api) -> None:
+async def test_facets_agree_with_filtered_counts(corpus_api: Api) -> None:
     cases = drawn(st.tuples(filters, st.sampled_from([10, 50, 100, 250, 1000])), 12)
     for flt, bucket in cases:
-        data = (await full.data(FACETS, {"f": flt, "b": bucket}))["concepts"]
+        data = (await corpus_api.data(FACETS, {"f": flt, "b": bucket}))["concepts"]
         facets, total = data["facets"], data["totalCount"]
         assert sum(f["conceptCount"] for f in facets["traditions"]) <= total
         counts = [f["conceptCount"] for f in facets["traditions"]]
         assert counts == sorted(counts, reverse=True)
         for facet in facets["traditions"][:3]:
             narrowed = {**flt, "tradition": facet["name"]}
-            assert await count(full, narrowed) == facet["conceptCount"], (flt, facet)
+            assert await count(corpus_api, narrowed) == facet["conceptCount"], (flt, facet)
         for facet in facets["tags"][:3]:
             narrowed = {**flt, "tags": sorted({*flt.get("tags", []), facet["name"]})}
-            assert await count(full, narrowed) == facet["conceptCount"], (flt, facet)
+            assert await count(corpus_api, narrowed) == facet["conceptCount"], (flt, facet)
         buckets = facets["eras"]
         for before, after in itertools.pairwise(buckets):
             assert after["startYear"] == before["endYear"] + 1
@@ -117,11 +97,14 @@ async def test_facets_agree_with_filtered_counts(full: Api) -> None:
             if "eraTo" in flt:
                 narrowed["eraTo"] = min(flt["eraTo"], bucket_row["endYear"])
             if narrowed["eraFrom"] <= narrowed["eraTo"]:
-                assert await count(full, narrowed) == bucket_row["conceptCount"], (flt, bucket_row)
+                assert await count(corpus_api, narrowed) == bucket_row["conceptCount"], (
+                    flt,
+                    bucket_row,
+                )
 
 
-async def test_top_level_facets_cover_the_whole_corpus(full: Api) -> None:
-    data = await full.data(
+async def test_top_level_facets_cover_the_whole_corpus(corpus_api: Api) -> None:
+    data = await corpus_api.data(
         "{ traditions { name conceptCount } tags { name conceptCount } "
         "eras(bucketYears: 500) { startYear conceptCount } "
         "concepts(first: 1) { facets { traditions { name conceptCount } } } }"
@@ -134,19 +117,19 @@ async def test_top_level_facets_cover_the_whole_corpus(full: Api) -> None:
     assert sum(b["conceptCount"] for b in data["eras"]) >= sum(
         c.era_from is not None for c in CORPUS.concepts
     )
-    errors = await full.errors("{ eras(bucketYears: 5) { startYear } }")
+    errors = await corpus_api.errors("{ eras(bucketYears: 5) { startYear } }")
     assert any("`bucketYears` must be between 10 and 1000" in e for e in errors)
 
 
-async def test_random_concept_matches_its_filter(full: Api) -> None:
+async def test_random_concept_matches_its_filter(corpus_api: Api) -> None:
     query = "query($f: ConceptFilter) { randomConcept(filter: $f) { slug tradition tags } }"
     for flt in drawn(filters, 12):
-        found = (await full.data(query, {"f": flt}))["randomConcept"]
-        if await count(full, flt) == 0:
+        found = (await corpus_api.data(query, {"f": flt}))["randomConcept"]
+        if await count(corpus_api, flt) == 0:
             assert found is None
             continue
         assert found is not None
-        narrowed = await full.data(
+        narrowed = await corpus_api.data(
             "query($f: ConceptFilter) { concepts(filter: $f, first: 100) { nodes { slug } } }",
             {"f": flt},
         )

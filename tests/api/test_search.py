@@ -8,24 +8,16 @@ in any order find the concept, and accents are ignored both ways.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
-import httpx
 import pytest
 from hypothesis import strategies as st
 
-from philos.bootstrap import create_app
 from philos.datasources.sql.search import _TRIGRAMS
 from philos.datasources.stores import Stores
-from philos.domain import Role
 from philos.domain.search import fold
-from philos.seed.loader import read_corpus, seed
-from tests.api.accounts import make_user
+from philos.seed.loader import read_corpus
 from tests.api.client import Api
 from tests.api.search_cases import accented, letters, marked, two_words, typos
 from tests.security.documents import drawn
-from tests.settings import settings_for
 from tests.sql_access import sql_db
 
 CORPUS = read_corpus()
@@ -35,16 +27,10 @@ SEARCH = (
 )
 
 
-@pytest.fixture
-async def corpus_api(stores: Stores, sql_url: str, tmp_path: Any) -> AsyncIterator[Api]:
+@pytest.fixture(autouse=True)
+def sql_theses(stores: Stores) -> None:
     if stores.theses.name != "sql":
         pytest.skip("the ranked search is the SQL stores'")
-    await seed(stores)
-    editor = await make_user(stores, "editor", Role.EDITOR)
-    app = create_app(settings_for(sql_url, tmp_path), stores)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://philos.test") as client:
-        yield Api(client, stores, editor)
 
 
 async def _slugs(api: Api, search: str, first: int = 3, order: str | None = None) -> list[str]:
