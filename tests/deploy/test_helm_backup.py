@@ -229,3 +229,11 @@ def test_checkov_passes_on_the_backup_releases(
     )
     assert_ok(result, "checkov on the backup CronJobs")
     assert "Passed checks:" in result.stdout
+
+
+def test_readme_names_the_pinned_upload_image() -> None:
+    image = yaml.safe_load((CHART / "values.yaml").read_text())["backup"]["destination"]["s3"][
+        "image"
+    ]
+    readme = (DEPLOY / "README.md").read_text()
+    assert f"`{image['repository']}`, tag `{image['tag']}`" in readme
