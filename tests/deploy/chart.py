@@ -94,6 +94,22 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         ],
         "secret": {"databaseUrl": "postgresql://philos:pw@postgres:5432/philos_concepts"},
     },
+    # The backup CronJob uploading to an S3-compatible store, behind the NetworkPolicy.
+    "backup": {
+        "secret": {"databaseUrl": "postgresql://philos:pw@postgres:5432/philos_concepts"},
+        "networkPolicy": {"enabled": True},
+        "backup": {
+            "enabled": True,
+            "destination": {
+                "type": "s3",
+                "s3": {
+                    "bucket": "philos-backups",
+                    "endpoint": "https://minio.example.com:9000",
+                    "existingSecret": "philos-backup-s3",
+                },
+            },
+        },
+    },
 }
 
 

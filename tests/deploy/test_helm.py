@@ -42,6 +42,19 @@ EXPECTED_KINDS = {
         "ServiceAccount",
         *TEST_PODS,
     ],
+    "backup": [
+        "ConfigMap",
+        "CronJob",
+        "Deployment",
+        "NetworkPolicy",
+        "NetworkPolicy",  # the backup job's own
+        "NetworkPolicy",  # the test Pods' own
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        *TEST_PODS,
+    ],
     "stores": [
         "ConfigMap",
         "Deployment",
@@ -82,7 +95,7 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 # --- lint and render -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value_set", ["default", "production", "minimal", "extended"])
+@pytest.mark.parametrize("value_set", ["default", "production", "minimal", "extended", "backup"])
 def test_helm_lint_strict(value_set: str) -> None:
     helm = module("helm_python")
     report = helm.lint(
