@@ -27,10 +27,10 @@ SEARCH = (
 )
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def sql_theses(stores: Stores) -> None:
     if stores.theses.name != "sql":
-        pytest.skip("the ranked search is the SQL stores'")
+        pytest.skip("ranked thesis search is the SQL thesis store's")
 
 
 async def _slugs(api: Api, search: str, first: int = 3, order: str | None = None) -> list[str]:
@@ -145,7 +145,9 @@ async def test_relevance_without_search_is_by_name(corpus_api: Api) -> None:
     assert data == default
 
 
-async def test_theses_are_searched_by_statement_and_arguments(corpus_api: Api) -> None:
+async def test_theses_are_searched_by_statement_and_arguments(
+    corpus_api: Api, sql_theses: None
+) -> None:
     query = (
         "query($s:String!){theses(filter:{search:$s},first:3){totalCount edges{node{statement}}}}"
     )
