@@ -2,7 +2,7 @@
 
 A test stuck on an await (a server that never answers, a lock never released) would otherwise
 hold the whole run until CI's own limit and print nothing useful. Here each coroutine test runs
-as a task with a deadline (``PHILOS_TEST_TIMEOUT`` seconds, default 240); past it, the task is
+as a task with a deadline (``PHILOS_TEST_TIMEOUT`` seconds, default 600); past it, the task is
 cancelled and the test fails, listing where every task on the loop was waiting. The session's
 loop stays usable, so the rest of the run goes on. pytest-timeout (``timeout`` in pyproject)
 stays the last resort for a hang outside the loop.
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-TEST_TIMEOUT = float(os.environ.get("PHILOS_TEST_TIMEOUT", "240"))
+TEST_TIMEOUT = float(os.environ.get("PHILOS_TEST_TIMEOUT", "600"))
 
 
 def pending_stacks(skip: asyncio.Task[Any] | None = None) -> str:
