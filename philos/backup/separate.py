@@ -13,10 +13,9 @@ from philos.datasources.mongo import MongoThesisStore
 from philos.datasources.mongo_documents import thesis_values as mongo_values
 from philos.datasources.neo4j import Neo4jGraphStore, type_pattern
 from philos.datasources.neo4j_queries import properties_of
-from philos.datasources.sql.common import join_tags
 from philos.datasources.sql.concepts import concept_from_row
 from philos.datasources.sql.graph import relation_from_row
-from philos.datasources.sql.theses import argument_to_dict, source_to_dict, thesis_from_row
+from philos.datasources.sql.theses import thesis_from_row, thesis_values
 from philos.datasources.stores import Stores
 from philos.domain import Concept, Direction, Relation, RelationType, Thesis
 
@@ -62,25 +61,8 @@ def relation_record(r: Relation) -> dict[str, Any]:
 
 def thesis_record(th: Thesis) -> dict[str, Any]:
     """A thesis, with its arguments and sources, in the shape of a ``theses`` row."""
-    return {
-        "id": th.id,
-        "concept_id": th.concept_id,
-        "statement": th.statement,
-        "stance": th.stance.value,
-        "arguments": [argument_to_dict(a) for a in th.arguments],
-        "sources": [source_to_dict(s) for s in th.sources],
-        "related_concept_ids": list(th.related_concept_ids),
-        "synthesis_of": list(th.synthesis_of),
-        "tags": join_tags(th.tags),
-        "provenance": th.provenance.kind.value,
-        "model": th.provenance.model,
-        "prompt_version": th.provenance.prompt_version,
-        "status": th.status.value,
-        "author_id": th.author_id,
-        "created_at": th.created_at.isoformat(),
-        "updated_at": th.updated_at.isoformat(),
-        "version": th.version,
-    }
+    row = thesis_values(th)
+    return {**row, "created_at": th.created_at.isoformat(), "updated_at": th.updated_at.isoformat()}
 
 
 def _parsed(record: dict[str, Any], *stamps: str) -> dict[str, Any]:

@@ -91,7 +91,8 @@ def thesis_from_row(row: Row[Any]) -> Thesis:
     )
 
 
-def _values(th: Thesis) -> dict[str, Any]:
+def thesis_values(th: Thesis) -> dict[str, Any]:
+    """A thesis as a ``theses`` row (also the shape of a thesis in a backup)."""
     return {
         "id": th.id,
         "concept_id": th.concept_id,
@@ -203,7 +204,7 @@ class SqlThesisStore(SqlStore):
     async def create(self, thesis: Thesis) -> Thesis:
         try:
             async with self.db.begin() as conn:
-                await conn.execute(insert(theses_t).values(**_values(thesis)))
+                await conn.execute(insert(theses_t).values(**thesis_values(thesis)))
         except IntegrityError as exc:
             if is_missing_reference(exc):  # its concept was deleted since it was looked up
                 raise NotFoundError("concept", thesis.concept_id) from exc
@@ -219,7 +220,7 @@ class SqlThesisStore(SqlStore):
                 raise NotFoundError("thesis", thesis.id)
             if expected_version is not None and current != expected_version:
                 raise _stale(current, expected_version)
-            values = _values(thesis)
+            values = thesis_values(thesis)
             del values["id"], values["created_at"], values["author_id"]
             values["version"] = current + 1
             result = await conn.execute(
