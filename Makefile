@@ -1,19 +1,26 @@
-# Every target creates .venv and installs what it needs on first use.
+# Every target creates .venv and installs what it needs on first use: `make run` only what
+# serving needs, the other targets the development and test tools as well.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.run-installed
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint fmt schema bench clean
+
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-run: $(STAMP)  ## serve the API on the embedded default at http://127.0.0.1:8000/graphql
-	$(BIN)/philos serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+run: $(RUN_STAMP)  ## serve the API on the embedded default at http://$HOST:$PORT/graphql (127.0.0.1:8000)
+	exec $(BIN)/philos serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 test: $(STAMP)  ## lint, type-check, then the whole suite (starts the real servers it needs)
 	bash tests/deploy/install-tools.sh
