@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt schema bench clean
+.PHONY: run test lint fmt schema bench k8s-check clean
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ schema: $(STAMP)  ## rewrite schema.graphql from the code
 bench: $(STAMP)  ## Philos vs PostGraphile on a generated dataset; writes bench/results/ (see docs/benchmarks.md)
 	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+k8s-check: $(STAMP)  ## opt-in: the chart against a real kube-apiserver + etcd, built from the Go module proxy (see deploy/README.md)
+	bash tests/deploy/k8s/build.sh
+	PHILOS_K8S_BIN=$${PHILOS_K8S_BIN:-$$HOME/.cache/philos/k8s} $(BIN)/pytest -p no:cacheprovider tests/deploy/test_k8s_server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
