@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from philos.config import Settings
@@ -28,19 +28,25 @@ def _serve(args: argparse.Namespace) -> int:
         await (await open_sql(get_settings())).aclose()
 
     asyncio.run(preflight())
-    uvicorn.run(
-        "philos.bootstrap:serve_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        reload=args.reload,
-        proxy_headers=True,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "reload": args.reload,
+        "proxy_headers": True,
         # httptools with a bound on the time to send the headers (PHILOS_HEADER_TIMEOUT).
-        http="philos.gateway.serving:HeaderTimeoutProtocol",
-        timeout_graceful_shutdown=args.graceful_timeout,
-        log_config=None,  # JSON logging, configured by serve_app
-        log_level=get_settings().log_level.lower(),
-    )
+        "http": "philos.gateway.serving:HeaderTimeoutProtocol",
+        "timeout_graceful_shutdown": args.graceful_timeout,
+        "log_config": None,  # JSON logging, configured by serve_app
+        "log_level": get_settings().log_level.lower(),
+    }
+    if args.reload:
+        uvicorn.run("philos.bootstrap:serve_app", **options)
+        return 0
+    from philos.gateway.serving import DrainingServer
+
+    # Subscriptions end and WebSockets close with 1001 before uvicorn stops (SIGTERM).
+    DrainingServer(uvicorn.Config("philos.bootstrap:serve_app", **options)).run()
     return 0
 
 
