@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from philos.domain import Concept, StoreUnavailableError, utcnow
+from philos.domain import Concept, StoreUnavailableError, new_id, utcnow
 from philos.domain.events import DomainEvent
 from philos.timeouts import within
 
@@ -274,6 +274,9 @@ async def record_event(
 
     now = utcnow()
     payload: dict[str, Any] = {
+        # The entry's identity on the bus (its message id). Not the row id: SQLite reuses
+        # the id of a deleted last row, and a consumer would drop the new event as a copy.
+        "eventId": new_id(),
         "recordId": record_id,
         "version": version,
         "conceptIds": list(concept_ids),
@@ -297,7 +300,7 @@ async def record_event(
 def event_of(row: Any) -> DomainEvent:
     payload = row.payload
     return DomainEvent(
-        id=str(row.id),
+        id=str(payload.get("eventId") or row.id),
         kind=row.topic,
         record_id=payload["recordId"],
         version=payload.get("version"),

@@ -57,6 +57,7 @@ from philos.gateway.schema_names import HideSchemaNames
 from philos.gateway.state import AppState
 from philos.gateway.subscriptions import (
     STREAM_TRANSPORTS,
+    LfSSETransport,
     Rejected,
     Sockets,
     TextWebSocketAdapter,
@@ -182,7 +183,7 @@ class PhilosGraphQL(GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         if (
             isinstance(data, GraphQLRequestData)
-            and data.protocol == GRAPHQL_SSE_PROTOCOL
+            and data.protocol == LfSSETransport.protocol
             and not _is_subscription(data)
         ):
             data.protocol = "http"

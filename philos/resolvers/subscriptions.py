@@ -14,18 +14,23 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from graphql import GraphQLError
+
 from philos import domain
 from philos.datasources.events import SlowConsumer
 from philos.datasources.loaders import build_loaders
 from philos.datasources.resilience import CallBudget, request_calls, request_deadline
 from philos.domain.events import DomainEvent
-from philos.errors import PhilosError
 from philos.resolvers.permissions import _RANK
 from philos.types.context import Context
 
 
-class SubscriptionClosed(PhilosError):
-    """The server ended the subscription (the client read too slowly, or it shuts down)."""
+class SubscriptionClosed(GraphQLError):
+    """The server ended the subscription (the client read too slowly, or its token expired):
+    an answer for the client, not an unexpected error to mask."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "SUBSCRIPTION_CLOSED"})
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ def token_for(secret: str, role: Role = Role.ADMIN) -> str:
         id=new_id(),
         email=f"{new_id()[:8]}@philos.test",
         display_name="T",
-        password_hash=None,
+        password_hash="",
         role=role,
     )
     return Tokens(secret.encode()).issue_access(user)
@@ -48,9 +48,9 @@ class Socket:
         await self.ws.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
         return op
 
-    async def receive(self, timeout: float = 10.0) -> dict[str, Any]:
+    async def receive(self, wait: float = 10.0) -> dict[str, Any]:
         while True:
-            frame = await asyncio.wait_for(self.ws.recv(), timeout)
+            frame = await asyncio.wait_for(self.ws.recv(), wait)
             assert isinstance(frame, str), f"a binary frame: {frame!r}"
             message: dict[str, Any] = json.loads(frame)
             if message.get("type") == "ping":
@@ -58,19 +58,19 @@ class Socket:
                 continue
             return message
 
-    async def message_for(self, op: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def message_for(self, op: str, wait: float = 10.0) -> dict[str, Any]:
         """The next message of operation ``op`` (others' are held for their turn)."""
         held = self._held.get(op)
         if held:
             return held.pop(0)
         while True:
-            message = await self.receive(timeout)
+            message = await self.receive(wait)
             if message.get("id") in (None, op):
                 return message
             self._held.setdefault(message["id"], []).append(message)
 
-    async def next_data(self, timeout: float = 10.0, op: str = "1") -> dict[str, Any]:
-        message = await self.message_for(op, timeout)
+    async def next_data(self, wait: float = 10.0, op: str = "1") -> dict[str, Any]:
+        message = await self.message_for(op, wait)
         assert message["type"] == "next", message
         assert "errors" not in message["payload"], message
         data: dict[str, Any] = message["payload"]["data"]
@@ -93,19 +93,19 @@ class EventStream:
         self._buffer = b""
         self._chunks = response.aiter_bytes()
 
-    async def next_event(self, timeout: float = 10.0) -> tuple[str, str]:
+    async def next_event(self, wait: float = 10.0) -> tuple[str, str]:
         while b"\n\n" not in self._buffer:
-            chunk = await asyncio.wait_for(self._chunks.__anext__(), timeout)
+            chunk = await asyncio.wait_for(self._chunks.__anext__(), wait)
             self.raw += chunk
             self._buffer += chunk
         block, self._buffer = self._buffer.split(b"\n\n", 1)
         fields = dict(line.split(": ", 1) for line in block.decode().split("\n") if ": " in line)
         if block.startswith(b":"):  # a comment (heartbeat)
-            return await self.next_event(timeout)
+            return await self.next_event(wait)
         return fields.get("event", ""), fields.get("data", "")
 
-    async def next_data(self, timeout: float = 10.0) -> dict[str, Any]:
-        event, data = await self.next_event(timeout)
+    async def next_data(self, wait: float = 10.0) -> dict[str, Any]:
+        event, data = await self.next_event(wait)
         assert event == "next", (event, data)
         body = json.loads(data)
         assert "errors" not in body, body

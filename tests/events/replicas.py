@@ -32,16 +32,18 @@ class Replica:
             and k not in {"ANTHROPIC_API_KEY", "JWT_SECRET"}
         }
         self.env.update(
-            JWT_SECRET=SECRET,
-            PHILOS_ENV="test",
-            PHILOS_DATA_DIR=str(base / name),
-            PHILOS_SEED_ON_START="false",
-            PHILOS_RATE_LIMIT_IP="0",
-            PHILOS_RATE_LIMIT_USER="0",
-            PHILOS_OUTBOX_MAX_DELAY="1",
-            PHILOS_LOG_LEVEL="WARNING",
-            **env,
+            {
+                "JWT_SECRET": SECRET,
+                "PHILOS_ENV": "test",
+                "PHILOS_DATA_DIR": str(base / name),
+                "PHILOS_SEED_ON_START": "false",
+                "PHILOS_RATE_LIMIT_IP": "0",
+                "PHILOS_RATE_LIMIT_USER": "0",
+                "PHILOS_OUTBOX_MAX_DELAY": "1",
+                "PHILOS_LOG_LEVEL": "WARNING",
+            }
         )
+        self.env.update(env)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

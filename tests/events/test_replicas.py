@@ -136,7 +136,7 @@ async def _settled(
         for attempt in range(20):
             version = await rename(client, a.url, token, concept, version, f"Settling {attempt}")
             with contextlib.suppress(TimeoutError):
-                while (await ws.next_data(timeout=1.0))["conceptChanged"]["version"] < version:
+                while (await ws.next_data(wait=1.0))["conceptChanged"]["version"] < version:
                     pass  # an earlier attempt's change, arriving late
                 return version
     raise AssertionError("no change reached replica B")
@@ -159,16 +159,16 @@ async def test_nothing_is_lost_while_rabbitmq_is_down(
                     for n in range(5):
                         version = await rename(client, a.url, token, concept, version, f"Down {n}")
                         written.append(version)
-                seen = []
+                seen: list[int] = []
                 while len(seen) < len(written):
-                    seen.append((await ws.next_data(timeout=60))["conceptChanged"]["version"])
+                    seen.append((await ws.next_data(wait=60))["conceptChanged"]["version"])
                 assert seen == written  # every change, once, in order
 
                 # A copy of the last event published again (another id, same version), then
                 # a new change: the copy is dropped, the change arrives.
                 await _publish(rabbitmq_url, concept, written[-1])
                 version = await rename(client, a.url, token, concept, version, "Back")
-                assert (await ws.next_data(timeout=30))["conceptChanged"]["version"] == version
+                assert (await ws.next_data(wait=30))["conceptChanged"]["version"] == version
 
 
 async def _publish(url: str, concept: str, version: int) -> None:
