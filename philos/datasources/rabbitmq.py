@@ -113,8 +113,9 @@ class RabbitBus:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
         try:
+            # Not mandatory: an event no queue is bound for (no replica listening) is done.
             confirmed = await exchange.publish(
-                message, routing_key=event.kind, timeout=PUBLISH_TIMEOUT_SECONDS
+                message, routing_key=event.kind, mandatory=False, timeout=PUBLISH_TIMEOUT_SECONDS
             )
         except Exception as exc:  # connection lost, channel closed, no confirm in time
             raise StoreUnavailableError("rabbitmq", "not confirmed") from exc
