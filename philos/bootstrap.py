@@ -31,7 +31,7 @@ from philos.datasources.anchored import AnchoredGraphStore, AnchoredThesisStore,
 from philos.datasources.bus import LocalBus
 from philos.datasources.cache import MemoryCache, RedisCache
 from philos.datasources.cached import CachedConceptStore, CachedThesisStore
-from philos.datasources.events import EVENTS_PUBLISHED, EventHub
+from philos.datasources.events import EVENTS_PENDING, EVENTS_PUBLISHED, EventHub
 from philos.datasources.llm import LLM
 from philos.datasources.outbox import GRAPH, THESES, EventRelay, OutboxRelay
 from philos.datasources.ports import (
@@ -301,7 +301,11 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
 
     bus = build_bus(settings)
     event_relay = EventRelay(
-        db, bus, max_delay=settings.outbox_max_delay, on_published=EVENTS_PUBLISHED.inc
+        db,
+        bus,
+        max_delay=settings.outbox_max_delay,
+        on_published=EVENTS_PUBLISHED.inc,
+        on_pending=EVENTS_PENDING.set,
     )
     if hasattr(bus, "on_reconnect"):
         bus.on_reconnect = event_relay.kick  # the broker is back: publish what waits

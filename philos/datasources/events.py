@@ -46,6 +46,11 @@ EVENT_LAG = Gauge(
     "Seconds between the last received event's commit and its arrival here.",
     registry=REGISTRY,
 )
+EVENTS_PENDING = Gauge(
+    "philos_events_outbox_pending",
+    "Domain events committed but not yet on the bus (RabbitMQ down, or behind).",
+    registry=REGISTRY,
+)
 OPEN_SUBSCRIPTIONS = Gauge(
     "philos_subscriptions_open", "Subscriptions open on this process.", registry=REGISTRY
 )

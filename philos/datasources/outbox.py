@@ -324,11 +324,13 @@ class EventRelay:
         *,
         max_delay: float = DEFAULT_MAX_DELAY_SECONDS,
         on_published: Any = None,
+        on_pending: Any = None,
     ) -> None:
         self.db = db
         self.bus = bus
         self.max_delay = max_delay
         self.on_published = on_published  # called with the number published (metrics)
+        self.on_pending = on_pending  # called with the number still waiting, after each drain
         self._wake = asyncio.Event()
         self._attempts = 0
         self._not_before = 0.0
@@ -405,6 +407,9 @@ class EventRelay:
                     await self.drain()
                 except Exception:  # a database hiccup must not kill the relay
                     logger.exception("event outbox drain failed")
+            if self.on_pending is not None:
+                with contextlib.suppress(Exception):
+                    self.on_pending(await self.pending())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval)
             self._wake.clear()
