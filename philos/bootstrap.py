@@ -348,6 +348,7 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
     # Records written to a separate store name concepts that live here: each such write holds
     # its concepts, so a concurrent delete cannot leave it behind (in SQL, foreign keys do it).
     anchor = ConceptAnchor(db)
+    anchor.events, anchor.on_event = True, event_relay.kick
     if "graph" in separate:
         graph = cast(GraphStore, AnchoredGraphStore(graph, anchor))
     if "theses" in separate:
