@@ -25,9 +25,7 @@ from tests.settings import settings_for
 pytestmark = pytest.mark.timeout(120)
 
 
-async def test_thesis_events_from_a_separate_thesis_store(
-    mongodb_uri: str, tmp_path: Path
-) -> None:
+async def test_thesis_events_from_a_separate_thesis_store(mongodb_uri: str, tmp_path: Path) -> None:
     settings = settings_for(
         f"sqlite+aiosqlite:///{tmp_path / 'philos.db'}",
         tmp_path,
