@@ -42,6 +42,7 @@ TOPIC_DELETE = "concept.delete"
 GRAPH = "graph"
 THESES = "theses"
 EVENTS = "events"  # domain events for the bus (``EventRelay``)
+EVENTS_LOCK = 0x7068696C6F73  # the PostgreSQL advisory lock one publishing relay holds
 # Which stores hear of which change: only the graph keeps a copy of concepts (id, slug, name).
 TARGETS = {TOPIC_UPSERT: (GRAPH,), TOPIC_DELETE: (GRAPH, THESES)}
 DEFAULT_MAX_DELAY_SECONDS = 5.0
@@ -315,7 +316,9 @@ class EventRelay:
     the bus confirmed it: at least once (a crash between the confirm and the delete publishes
     it again, under the same message id, and consumers drop the copy). While the bus cannot
     take events they wait in the outbox, in order, and the relay retries with a capped
-    back-off; ``kick`` (after a write, or when the bus is back) tries at once."""
+    back-off; ``kick`` (after a write, or when the bus is back) tries at once. On PostgreSQL
+    one relay of all the replicas publishes at a time (a transaction-level advisory lock), so
+    each record's events go out in the order of its changes."""
 
     def __init__(
         self,
@@ -342,6 +345,13 @@ class EventRelay:
         done = 0
         while done < limit:
             async with self.db.begin() as conn:
+                if (
+                    not self.db.is_sqlite
+                    and not (
+                        await conn.execute(select(func.pg_try_advisory_xact_lock(EVENTS_LOCK)))
+                    ).scalar_one()
+                ):
+                    return done  # another replica is publishing: one at a time keeps the order
                 rows = (
                     await conn.execute(
                         select(outbox_t)
