@@ -6,6 +6,9 @@ behind its guard and hands the rest of Philos a bag of ports (``Stores``).
 - ``NEO4J_URI`` moves the relationship graph to Neo4j, ``MONGODB_URI`` the theses to MongoDB
   (``SEPARATE``); concept changes then reach them through the outbox relay;
 - ``REDIS_URL`` makes the cache Redis (shared by replicas) instead of in-process;
+- ``RABBITMQ_URL`` carries domain events between processes through RabbitMQ (else an
+  in-process bus): every SQL write records its event in the outbox, and ``EventRelay``
+  publishes it;
 - ``ANTHROPIC_API_KEY`` turns the AI mutations on (Claude, see ``docs/ai.md``);
 - ``PHILOS_CACHE_TTL=0`` turns read-through caching off.
 
@@ -25,14 +28,17 @@ from starlette.applications import Starlette
 
 from philos.config import Settings, get_settings
 from philos.datasources.anchored import AnchoredGraphStore, AnchoredThesisStore, ConceptAnchor
+from philos.datasources.bus import LocalBus
 from philos.datasources.cache import MemoryCache, RedisCache
 from philos.datasources.cached import CachedConceptStore, CachedThesisStore
+from philos.datasources.events import EVENTS_PENDING, EVENTS_PUBLISHED, EventHub
 from philos.datasources.llm import LLM
-from philos.datasources.outbox import GRAPH, THESES, OutboxRelay
+from philos.datasources.outbox import GRAPH, THESES, EventRelay, OutboxRelay
 from philos.datasources.ports import (
     AiLedger,
     Cache,
     ConceptStore,
+    EventBus,
     FacetStore,
     GraphStore,
     JsonReader,
@@ -43,7 +49,7 @@ from philos.datasources.ports import (
     UserStore,
 )
 from philos.datasources.resilience import Breakers, guarded
-from philos.datasources.sql import SqlDatabase, SqlJsonReader
+from philos.datasources.sql import SqlDatabase, SqlJsonReader, SqlStore
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.facets import SqlFacetStore
 from philos.datasources.sql.graph import SqlGraphStore
@@ -53,6 +59,7 @@ from philos.datasources.sql.users import SqlRefreshTokenStore, SqlUserStore
 from philos.datasources.startup import (
     MONGODB_SCHEMES,
     NEO4J_SCHEMES,
+    RABBITMQ_SCHEMES,
     REDIS_SCHEMES,
     SQL_SCHEMES,
     StartupError,
@@ -85,6 +92,7 @@ async def open_for_serving(settings: Settings) -> Stores:
         from philos.seed.loader import seed_missing
 
         await seed_missing(stores)
+    await stores.start_events()
     stores.start_background()
     return stores
 
@@ -218,6 +226,25 @@ def check_separate_urls(settings: Settings) -> None:
             check_url(separate.variable, uri, separate.schemes)
     if settings.redis_url:
         check_url("REDIS_URL", settings.redis_url, REDIS_SCHEMES)
+    if settings.rabbitmq_url:
+        check_url("RABBITMQ_URL", settings.rabbitmq_url, RABBITMQ_SCHEMES)
+
+
+def build_bus(settings: Settings) -> EventBus:
+    """RabbitMQ when ``RABBITMQ_URL`` is set, else the in-process bus."""
+    url = settings.rabbitmq_url
+    if not url:
+        return LocalBus()
+    from philos.datasources.events import EVENTS_DEAD, EVENTS_REDELIVERED
+    from philos.datasources.rabbitmq import RabbitBus
+
+    return construct(
+        "RABBITMQ_URL",
+        url,
+        lambda: RabbitBus(
+            url, on_dead_letter=EVENTS_DEAD.inc, on_redelivery=EVENTS_REDELIVERED.inc
+        ),
+    )
 
 
 async def _open_separate(settings: Settings) -> dict[str, Any]:
@@ -272,21 +299,44 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
     def name_of(role: str) -> str:
         return SEPARATE[role].guard_name if role in separate else "sql"
 
+    bus = build_bus(settings)
+    event_relay = EventRelay(
+        db,
+        bus,
+        max_delay=settings.outbox_max_delay,
+        on_published=EVENTS_PUBLISHED.inc,
+        on_pending=EVENTS_PENDING.set,
+    )
+    if hasattr(bus, "on_reconnect"):
+        bus.on_reconnect = event_relay.kick  # the broker is back: publish what waits
+
+    def evented(store: T) -> T:
+        """An SQL store records its changes' events in their transactions."""
+        if isinstance(store, SqlStore):
+            store.events = True
+            store.on_event = event_relay.kick
+        return store
+
     graph: GraphStore = guard(
-        separate.get("graph") or SqlGraphStore(db), GraphStore, name_of("graph"), "graph"
+        evented(separate.get("graph") or SqlGraphStore(db)), GraphStore, name_of("graph"), "graph"
     )
     theses: ThesisStore = guard(
-        separate.get("theses") or SqlThesisStore(db), ThesisStore, name_of("theses"), "theses"
+        evented(separate.get("theses") or SqlThesisStore(db)),
+        ThesisStore,
+        name_of("theses"),
+        "theses",
     )
     # Deleting a concept also deletes, in the same transaction, the relations and theses kept
     # in the SQL database (and their suggestions), so a concept write counts as a write to those.
     concept_changes = ["concepts", "suggestions", *(r for r in SEPARATE if r not in separate)]
     concepts: ConceptStore = guard(
-        SqlConceptStore(
-            db,
-            owns_graph="graph" not in separate,
-            owns_theses="theses" not in separate,
-            outbox=bool(separate),
+        evented(
+            SqlConceptStore(
+                db,
+                owns_graph="graph" not in separate,
+                owns_theses="theses" not in separate,
+                outbox=bool(separate),
+            )
         ),
         ConceptStore,
         "sql",
@@ -298,6 +348,7 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
     # Records written to a separate store name concepts that live here: each such write holds
     # its concepts, so a concurrent delete cannot leave it behind (in SQL, foreign keys do it).
     anchor = ConceptAnchor(db)
+    anchor.events, anchor.on_event = True, event_relay.kick
     if "graph" in separate:
         graph = cast(GraphStore, AnchoredGraphStore(graph, anchor))
     if "theses" in separate:
@@ -320,7 +371,7 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
         concepts=concepts,
         graph=graph,
         theses=theses,
-        users=guard(SqlUserStore(db), UserStore, "sql", "users"),
+        users=guard(evented(SqlUserStore(db)), UserStore, "sql", "users"),
         tokens=guard(SqlRefreshTokenStore(db), RefreshTokenStore, "sql"),
         facets=guard(SqlFacetStore(db), FacetStore, "sql"),
         # A suggestion accepted also makes a relation, written through the graph store.
@@ -330,4 +381,6 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
         cache=cache,
         relay=relay,
         llm=build_llm(settings),
+        events=EventHub(bus, queue_size=settings.ws_queue_size),
+        event_relay=event_relay,
     )

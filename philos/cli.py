@@ -28,19 +28,25 @@ def _serve(args: argparse.Namespace) -> int:
         await (await open_sql(get_settings())).aclose()
 
     asyncio.run(preflight())
-    uvicorn.run(
-        "philos.bootstrap:serve_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        reload=args.reload,
-        proxy_headers=True,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "reload": args.reload,
+        "proxy_headers": True,
         # httptools with a bound on the time to send the headers (PHILOS_HEADER_TIMEOUT).
-        http="philos.gateway.serving:HeaderTimeoutProtocol",
-        timeout_graceful_shutdown=args.graceful_timeout,
-        log_config=None,  # JSON logging, configured by serve_app
-        log_level=get_settings().log_level.lower(),
-    )
+        "http": "philos.gateway.serving:HeaderTimeoutProtocol",
+        "timeout_graceful_shutdown": args.graceful_timeout,
+        "log_config": None,  # JSON logging, configured by serve_app
+        "log_level": get_settings().log_level.lower(),
+    }
+    if args.reload:
+        uvicorn.run("philos.bootstrap:serve_app", **options)
+        return 0
+    from philos.gateway.serving import DrainingServer
+
+    # Subscriptions end and WebSockets close with 1001 before uvicorn stops (SIGTERM).
+    DrainingServer(uvicorn.Config("philos.bootstrap:serve_app", **options)).run()
     return 0
 
 
@@ -100,28 +106,38 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _worker(_args: argparse.Namespace) -> int:
-    """Run the outbox relay alone (the API runs one in-process too; both are safe together)."""
+    """Run the outbox relays alone: concept changes to separate graph/thesis stores, and domain
+    events to RabbitMQ (the API runs both in-process too; running both is safe)."""
     import signal
 
     from philos.bootstrap import build_stores
     from philos.config import get_settings
 
+    settings = get_settings()
+
     async def run() -> int:
-        stores = await build_stores(get_settings())
+        stores = await build_stores(settings)
         try:
-            if stores.relay is None:
-                print("nothing to relay: neither NEO4J_URI nor MONGODB_URI is set")
+            tasks = []
+            if stores.relay is not None:
+                tasks.append(asyncio.create_task(stores.relay.run()))
+                print("relaying concept changes to the separate stores; SIGTERM stops", flush=True)
+            if settings.rabbitmq_url and stores.event_relay is not None:
+                tasks.append(asyncio.create_task(stores.event_relay.run()))
+                print("publishing domain events to RabbitMQ; SIGTERM stops", flush=True)
+            if not tasks:
+                print("nothing to relay: neither NEO4J_URI, MONGODB_URI nor RABBITMQ_URL is set")
                 return 0
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-            relay = asyncio.create_task(stores.relay.run())
-            print("relaying concept changes to the separate stores; SIGTERM stops", flush=True)
             await stop.wait()
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             return 0
         finally:
             await stores.aclose()
@@ -309,7 +325,9 @@ def _add_commands(sub: Any) -> None:
     migrate.set_defaults(run=_migrate)
 
     worker = add_parser(
-        "worker", help="relay concept changes to separate graph/thesis stores until stopped"
+        "worker",
+        help="relay concept changes to separate graph/thesis stores, and domain events to "
+        "RabbitMQ, until stopped",
     )
     worker.set_defaults(run=_worker)
 

@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     neo4j_uri: str | None = Field(default=None, validation_alias="NEO4J_URI")
     mongodb_uri: str | None = Field(default=None, validation_alias="MONGODB_URI")
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    # Domain events and subscriptions across replicas; unset: in-process (one process).
+    rabbitmq_url: str | None = Field(default=None, validation_alias="RABBITMQ_URL")
+    ws_max_subscriptions: int = Field(
+        default=20, ge=1, validation_alias="PHILOS_WS_MAX_SUBSCRIPTIONS"
+    )
+    ws_max_per_user: int = Field(default=50, ge=1, validation_alias="PHILOS_WS_MAX_PER_USER")
+    ws_queue_size: int = Field(default=100, ge=1, validation_alias="PHILOS_WS_QUEUE_SIZE")
     anthropic_api_key: str | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     neo4j_user: str | None = Field(default=None, validation_alias="NEO4J_USER")
     neo4j_password: str | None = Field(default=None, validation_alias="NEO4J_PASSWORD")

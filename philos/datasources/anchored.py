@@ -15,24 +15,45 @@ Either order of a race ends with nothing pointing at a missing concept. A write 
 concept first has finished when the delete reads what the concept has: it is counted when the
 delete checks who owns what, and the relay removes it with the rest. A write that comes second
 finds the concept gone and answers NotFound without writing anything.
+
+Domain events of these writes go to the SQL outbox too: a write that holds its concepts
+records its event in the holding transaction (no event for a write that failed); one that
+holds none (an update, a delete) records it right after the other store took the write, in a
+transaction of its own, so a crash between the two loses that one event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from philos.datasources.outbox import record_event
 from philos.datasources.ports import GraphStore, ThesisStore
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.tables import concepts_t
-from philos.domain import NotFoundError, Relation, StoreUnavailableError, Thesis
+from philos.domain import Argument, NotFoundError, Relation, StoreUnavailableError, Thesis
 
 T = TypeVar("T")
 c = concepts_t.c
+
+
+class Change:
+    """A domain event to record: kind, record id, version, concept ids, extra."""
+
+    def __init__(
+        self,
+        kind: str,
+        record_id: str,
+        version: int | None,
+        concept_ids: Sequence[str],
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.kind, self.record_id, self.version = kind, record_id, version
+        self.concept_ids, self.extra = list(concept_ids), extra
 
 
 class ConceptAnchor:
@@ -40,8 +61,36 @@ class ConceptAnchor:
 
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db
+        # Set by the composition root when domain events are on (see ``SqlStore.events``).
+        self.events = False
+        self.on_event: Callable[[], None] | None = None
 
-    async def write(self, concept_ids: Sequence[str], action: Callable[[], Awaitable[T]]) -> T:
+    async def write(
+        self,
+        concept_ids: Sequence[str],
+        action: Callable[[], Awaitable[T]],
+        change: Callable[[T], Change] | None = None,
+    ) -> T:
+        result = await self._write(concept_ids, action, change)
+        if self.events and change is not None and self.on_event is not None:
+            self.on_event()
+        return result
+
+    async def record(self, change: Change) -> None:
+        """The event of a write the other store has taken, in a transaction of its own."""
+        if not self.events:
+            return
+        async with self.db.begin() as conn:
+            await _record(conn, change)
+        if self.on_event is not None:
+            self.on_event()
+
+    async def _write(
+        self,
+        concept_ids: Sequence[str],
+        action: Callable[[], Awaitable[T]],
+        change: Callable[[T], Change] | None,
+    ) -> T:
         wanted = list(dict.fromkeys(concept_ids))
         async with AsyncExitStack() as stack:
             try:
@@ -59,7 +108,10 @@ class ConceptAnchor:
             gone = next((i for i in wanted if i not in found), None)
             if gone is not None:
                 raise NotFoundError("concept", gone)
-            return await action()
+            result = await action()
+            if self.events and change is not None:
+                await _record(conn, change(result))
+            return result
         raise AssertionError("unreachable")  # pragma: no cover - the stack swallows nothing
 
 
@@ -80,8 +132,16 @@ class AnchoredGraphStore(_Anchored):
 
     async def relate(self, relation: Relation) -> Relation:
         return await self.anchor.write(
-            [relation.source_id, relation.target_id], lambda: self.inner.relate(relation)
+            [relation.source_id, relation.target_id],
+            lambda: self.inner.relate(relation),
+            lambda r: Change("relation.created", r.id, 1, [r.source_id, r.target_id]),
         )
+
+    async def remove_relation(self, relation_id: str) -> bool:
+        removed = await self.inner.remove_relation(relation_id)
+        if removed:  # the store does not say which concepts it joined
+            await self.anchor.record(Change("relation.deleted", relation_id, 2, []))
+        return removed
 
 
 class AnchoredThesisStore(_Anchored):
@@ -90,4 +150,47 @@ class AnchoredThesisStore(_Anchored):
     inner: ThesisStore
 
     async def create(self, thesis: Thesis) -> Thesis:
-        return await self.anchor.write([thesis.concept_id], lambda: self.inner.create(thesis))
+        return await self.anchor.write(
+            [thesis.concept_id],
+            lambda: self.inner.create(thesis),
+            lambda t: Change("thesis.created", t.id, t.version, [t.concept_id]),
+        )
+
+    async def update(self, thesis: Thesis, expected_version: int | None) -> Thesis:
+        stored = await self.inner.update(thesis, expected_version)
+        await self.anchor.record(_updated(stored))
+        return stored
+
+    async def delete(self, thesis_id: str) -> bool:
+        before = (await self.inner.get_many([thesis_id])).get(thesis_id)
+        deleted = await self.inner.delete(thesis_id)
+        if deleted and before is not None:
+            change = Change("thesis.deleted", thesis_id, before.version + 1, [before.concept_id])
+            await self.anchor.record(change)
+        return deleted
+
+    async def add_argument(self, thesis_id: str, argument: Argument) -> Thesis:
+        stored = await self.inner.add_argument(thesis_id, argument)
+        await self.anchor.record(_updated(stored, {"argument": "added", "argumentId": argument.id}))
+        return stored
+
+    async def remove_argument(self, thesis_id: str, argument_id: str) -> Thesis:
+        stored = await self.inner.remove_argument(thesis_id, argument_id)
+        extra = {"argument": "removed", "argumentId": argument_id}
+        await self.anchor.record(_updated(stored, extra))
+        return stored
+
+
+def _updated(thesis: Thesis, extra: dict[str, Any] | None = None) -> Change:
+    return Change("thesis.updated", thesis.id, thesis.version, [thesis.concept_id], extra)
+
+
+async def _record(conn: Any, change: Change) -> None:
+    await record_event(
+        conn,
+        change.kind,
+        change.record_id,
+        version=change.version,
+        concept_ids=change.concept_ids,
+        extra=change.extra,
+    )

@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from philos.domain import Concept, StoreUnavailableError, utcnow
+from philos.domain import Concept, StoreUnavailableError, new_id, utcnow
+from philos.domain.events import DomainEvent
 from philos.timeouts import within
 
 if TYPE_CHECKING:
-    from philos.datasources.ports import GraphStore, ThesisStore
+    from philos.datasources.ports import EventBus, GraphStore, ThesisStore
     from philos.datasources.sql import SqlDatabase
 
 logger = logging.getLogger("philos.outbox")
@@ -40,6 +41,8 @@ TOPIC_UPSERT = "concept.upsert"
 TOPIC_DELETE = "concept.delete"
 GRAPH = "graph"
 THESES = "theses"
+EVENTS = "events"  # domain events for the bus (``EventRelay``)
+EVENTS_LOCK = 0x7068696C6F73  # the PostgreSQL advisory lock one publishing relay holds
 # Which stores hear of which change: only the graph keeps a copy of concepts (id, slug, name).
 TARGETS = {TOPIC_UPSERT: (GRAPH,), TOPIC_DELETE: (GRAPH, THESES)}
 DEFAULT_MAX_DELAY_SECONDS = 5.0
@@ -224,7 +227,13 @@ class OutboxRelay:
 
         async with self.db.connect() as conn:
             return int(
-                (await conn.execute(select(func.count()).select_from(outbox_t))).scalar_one()
+                (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(outbox_t)
+                        .where(outbox_t.c.target.in_((GRAPH, THESES)))
+                    )
+                ).scalar_one()
             )
 
     def kick(self) -> None:
@@ -246,3 +255,171 @@ class OutboxRelay:
 
 def _breaker_open(exc: Exception) -> bool:
     return isinstance(exc, StoreUnavailableError) and exc.reason == "circuit open"
+
+
+# --- domain events ----------------------------------------------------------------------------
+
+
+async def record_event(
+    conn: AsyncConnection,
+    kind: str,
+    record_id: str,
+    *,
+    version: int | None,
+    concept_ids: Sequence[str] = (),
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write the domain event ``kind`` (``concept.updated``) in the caller's transaction: it
+    exists exactly when the change committed, and ``EventRelay`` puts it on the bus."""
+    from philos.datasources.sql.tables import outbox_t
+
+    now = utcnow()
+    payload: dict[str, Any] = {
+        # The entry's identity on the bus (its message id). Not the row id: SQLite reuses
+        # the id of a deleted last row, and a consumer would drop the new event as a copy.
+        "eventId": new_id(),
+        "recordId": record_id,
+        "version": version,
+        "conceptIds": list(concept_ids),
+        "occurredAt": now.isoformat(),
+    }
+    if extra:
+        payload["extra"] = extra
+    await conn.execute(
+        insert(outbox_t).values(
+            topic=kind,
+            target=EVENTS,
+            concept_id=record_id,
+            payload=payload,
+            created_at=now,
+            attempts=0,
+            next_attempt_at=now,
+        )
+    )
+
+
+def event_of(row: Any) -> DomainEvent:
+    payload = row.payload
+    return DomainEvent(
+        id=str(payload.get("eventId") or row.id),
+        kind=row.topic,
+        record_id=payload["recordId"],
+        version=payload.get("version"),
+        concept_ids=tuple(payload.get("conceptIds") or ()),
+        occurred_at=payload.get("occurredAt") or "",
+        extra=payload.get("extra") or {},
+    )
+
+
+class EventRelay:
+    """Publishes the outbox's domain events to the bus, oldest first, and deletes each once
+    the bus confirmed it: at least once (a crash between the confirm and the delete publishes
+    it again, under the same message id, and consumers drop the copy). While the bus cannot
+    take events they wait in the outbox, in order, and the relay retries with a capped
+    back-off; ``kick`` (after a write, or when the bus is back) tries at once. On PostgreSQL
+    one relay of all the replicas publishes at a time (a transaction-level advisory lock), so
+    each record's events go out in the order of its changes."""
+
+    def __init__(
+        self,
+        db: SqlDatabase,
+        bus: EventBus,
+        *,
+        max_delay: float = DEFAULT_MAX_DELAY_SECONDS,
+        on_published: Any = None,
+        on_pending: Any = None,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.max_delay = max_delay
+        self.on_published = on_published  # called with the number published (metrics)
+        self.on_pending = on_pending  # called with the number still waiting, after each drain
+        self._wake = asyncio.Event()
+        self._attempts = 0
+        self._not_before = 0.0
+
+    async def drain(self, limit: int = 500) -> int:
+        from philos.datasources.sql.tables import outbox_t
+
+        o = outbox_t.c
+        done = 0
+        while done < limit:
+            async with self.db.begin() as conn:
+                if (
+                    not self.db.is_sqlite
+                    and not (
+                        await conn.execute(select(func.pg_try_advisory_xact_lock(EVENTS_LOCK)))
+                    ).scalar_one()
+                ):
+                    return done  # another replica is publishing: one at a time keeps the order
+                rows = (
+                    await conn.execute(
+                        select(outbox_t)
+                        .where(o.target == EVENTS)
+                        .order_by(o.id)
+                        .limit(min(100, limit - done))
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                if not rows:
+                    return done
+                published: list[int] = []
+                try:
+                    for row in rows:
+                        await self.bus.publish(event_of(row))
+                        published.append(row.id)
+                except Exception as exc:  # the bus is down: keep the rest, in order
+                    self._attempts += 1
+                    delay = retry_delay(self._attempts, self.max_delay)
+                    self._not_before = asyncio.get_running_loop().time() + delay
+                    logger.warning(
+                        "publishing event %s failed, attempt %s, retry in %.1fs: %r",
+                        rows[len(published)].id,
+                        self._attempts,
+                        delay,
+                        exc,
+                    )
+                    if published:
+                        await conn.execute(delete(outbox_t).where(o.id.in_(published)))
+                    return done + len(published)
+                await conn.execute(delete(outbox_t).where(o.id.in_(published)))
+            self._attempts = 0
+            done += len(published)
+            if self.on_published is not None:
+                self.on_published(len(published))
+        return done
+
+    async def pending(self) -> int:
+        from philos.datasources.sql.tables import outbox_t
+
+        async with self.db.connect() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(outbox_t)
+                        .where(outbox_t.c.target == EVENTS)
+                    )
+                ).scalar_one()
+            )
+
+    def kick(self) -> None:
+        """Publish now: a change was written, or the bus answers again."""
+        self._not_before = 0.0
+        self._wake.set()
+
+    async def run(self, interval: float = 1.0) -> None:
+        """Publish forever; cancelled at shutdown."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if loop.time() >= self._not_before:
+                try:
+                    await self.drain()
+                except Exception:  # a database hiccup must not kill the relay
+                    logger.exception("event outbox drain failed")
+            if self.on_pending is not None:
+                with contextlib.suppress(Exception):
+                    self.on_pending(await self.pending())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()

@@ -37,6 +37,7 @@ from philos.domain import (
     User,
 )
 from philos.domain.ai import AiCallRecord, RelationSuggestion, SuggestionStatus
+from philos.domain.events import DomainEvent
 from philos.errors import (
     LlmError as LlmError,
 )
@@ -358,6 +359,40 @@ class Relay(Protocol):
 
     graph: GraphStore | None
     theses: ThesisStore | None
+
+    async def drain(self, limit: int = 500) -> int: ...
+
+    async def pending(self) -> int: ...
+
+    def kick(self) -> None: ...
+
+    async def run(self, interval: float = 1.0) -> None: ...
+
+
+# Called with each event a bus delivers; raising asks for the event again (bounded retries).
+EventHandler = Callable[[DomainEvent], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    """Carries domain events between processes: RabbitMQ (``rabbitmq.py``) when
+    ``RABBITMQ_URL`` is set, else in-process (``bus.py``). Delivery is at least once."""
+
+    name: str
+
+    async def publish(self, event: DomainEvent) -> None:
+        """Return once the bus holds the event (RabbitMQ: the broker confirmed it); raise
+        when it cannot take it now (the outbox keeps the event and tries again)."""
+
+    async def listen(self, handler: EventHandler) -> None:
+        """Deliver every event published from now on, by any process, to ``handler``."""
+
+    async def ping(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Moves events from the SQL outbox onto the bus (``outbox.EventRelay``)."""
 
     async def drain(self, limit: int = 500) -> int: ...
 

@@ -42,6 +42,7 @@ VARIABLES = {
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 MONGODB_SCHEMES = ("mongodb", "mongodb+srv")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+RABBITMQ_SCHEMES = ("amqp", "amqps")
 SQL_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg", "sqlite", "sqlite+aiosqlite")
 
 

@@ -8,7 +8,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from philos.datasources.cached import thesis_key
+from philos.datasources.cached import concept_key, thesis_key
+from philos.datasources.events import EventHub
 from philos.datasources.llm import LLM
 from philos.datasources.ports import (
     AiLedger,
@@ -16,6 +17,7 @@ from philos.datasources.ports import (
     ConceptStore,
     Database,
     DeleteCheck,
+    EventPublisher,
     FacetStore,
     GraphStore,
     JsonReader,
@@ -29,6 +31,7 @@ from philos.datasources.ports import (
 from philos.datasources.resilience import request_calls
 from philos.datasources.versions import DataVersions
 from philos.domain import Concept, Dependant, Direction
+from philos.domain.events import DomainEvent
 from philos.timeouts import within
 
 logger = logging.getLogger("philos.stores")
@@ -56,6 +59,9 @@ class Stores:
     # Set when concepts, relations and theses all live in one PostgreSQL database: queries
     # that read only them are then answered by one JSON-building statement (philos/compile).
     json_reader: JsonReader | None = None
+    # Domain events: this process's fan-out to subscribers, and the outbox's publisher.
+    events: EventHub | None = None
+    event_relay: EventPublisher | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def by_role(self) -> dict[str, Store]:
@@ -119,6 +125,24 @@ class Stores:
     def start_background(self) -> None:
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        if self.event_relay is not None:
+            self._tasks.append(asyncio.create_task(self.event_relay.run(), name="event-relay"))
+
+    async def forget(self, event: DomainEvent) -> None:
+        """A change, maybe made by another process: drop this process's cached copy of the
+        record (a cache shared through Redis dropped it already; this is for one in-process)."""
+        keys = {"concept": concept_key, "thesis": thesis_key}.get(event.entity)
+        if keys is not None:
+            await self.cache.delete([keys(event.record_id)])
+        data = {"concept": "concepts", "thesis": "theses", "relation": "graph"}.get(event.entity)
+        if data is not None:
+            await self.versions.bump(data)
+
+    async def start_events(self) -> None:
+        """Start listening for domain events (for this process's subscriptions)."""
+        if self.events is not None:
+            self.events.before = self.forget
+            await self.events.start()
 
     async def aclose(self) -> None:
         for task in self._tasks:
@@ -133,4 +157,7 @@ class Stores:
                 await store.aclose()
         if self.llm is not None:
             await self.llm.aclose()
+        if self.events is not None:
+            self.events.close_all()
+            await self.events.bus.aclose()
         await self.database.aclose()

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from philos.config import Settings, get_settings
 from philos.datasources.stores import Stores
@@ -29,6 +29,7 @@ from philos.gateway.middleware import (
     SecurityHeaders,
     scope_request_id,
 )
+from philos.gateway.serving import on_shutdown
 from philos.gateway.state import AppState
 from philos.metrics import REGISTRY
 from philos.timeouts import within
@@ -73,6 +74,8 @@ def create_app(
                 await state.stores.aclose()
 
     graphql = PhilosGraphQL(settings, state, Tokens(load_secret(settings)))
+    # ``philos serve`` drains subscriptions before uvicorn closes the connections.
+    on_shutdown(graphql.drain)
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -112,6 +115,7 @@ def create_app(
         routes=[
             Route("/", root),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/health", health),
             Route("/ready", ready),
             Route("/metrics", metrics),

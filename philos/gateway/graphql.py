@@ -12,26 +12,33 @@ GraphQL-over-HTTP rules.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
-from typing import Any
+from datetime import timedelta
+from typing import Any, cast
 
 import orjson
-from cross_web import HTTPException
-from graphql import GraphQLError
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
 )
+from strawberry.http import GraphQLRequestData
 from strawberry.schema.config import StrawberryConfig
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from philos.compile.extension import CompiledQueries
 from philos.config import Settings
@@ -48,6 +55,13 @@ from philos.gateway.query_limits import CostLimit, ResponseSizeLimit, limit_rule
 from philos.gateway.response_cache import ResponseCache
 from philos.gateway.schema_names import HideSchemaNames
 from philos.gateway.state import AppState
+from philos.gateway.subscriptions import (
+    STREAM_TRANSPORTS,
+    LfSSETransport,
+    Rejected,
+    Sockets,
+    TextWebSocketAdapter,
+)
 from philos.gateway.text_input import RejectUnstorableText
 from philos.schema.root import build_schema
 from philos.tokens import Tokens
@@ -55,6 +69,7 @@ from philos.types.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON_TYPES = ("application/json", GRAPHQL_RESPONSE)
+DRAIN_SECONDS = 5.0  # at shutdown, how long subscriptions may take to send what they hold
 
 
 def make_schema(settings: Settings) -> Any:
@@ -104,12 +119,19 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 class PhilosGraphQL(GraphQL[Context, None]):
+    stream_transport_classes_by_protocol = STREAM_TRANSPORTS  # SSE framed with LF
+    websocket_adapter_class = TextWebSocketAdapter
+
     def __init__(self, settings: Settings, state: AppState, tokens: Tokens) -> None:
         super().__init__(
             make_schema(settings),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
         )
+        self.sockets = Sockets(tokens, settings.ws_max_per_user)
         self.settings = settings
         self.state = state
         self.tokens = tokens
@@ -124,7 +146,14 @@ class PhilosGraphQL(GraphQL[Context, None]):
         request_id = bind_request(request.scope, principal)
         client = request.client.host if request.client else "unknown"
         await self.callers.count(stores.cache, client, principal)
+        expires_at = None
+        # An event stream ends when its token expires (verified just now; checked again only
+        # for streams, so plain requests keep the verified-token cache's speed).
+        if principal.signed_in and "text/event-stream" in request.headers.get("accept", ""):
+            token = (request.headers.get("authorization") or "").partition(" ")[2].strip()
+            expires_at = self.tokens.principal_until(token)[1]
         return Context(
+            expires_at=expires_at,
             request=request,
             response=response,
             settings=self.settings,
@@ -134,6 +163,45 @@ class PhilosGraphQL(GraphQL[Context, None]):
             tokens=self.tokens,
             principal=principal,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """``connection_init``: its token (if any) names the caller; a bad one is 4403."""
+        params = context.connection_params
+        try:
+            principal, expires = self.sockets.admit(
+                context.request, params if isinstance(params, dict) else {}
+            )
+        except Rejected as exc:
+            raise ConnectionRejectionError({"message": exc.reason}) from exc
+        context.principal = principal
+        context.expires_at = expires
+        return cast(UnsetType, UNSET)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """A query or mutation is answered as JSON even when its ``Accept`` lists
+        ``text/event-stream`` beside JSON: only a subscription becomes an event stream."""
+        data = await super().parse_http_body(request)
+        if (
+            isinstance(data, GraphQLRequestData)
+            and data.protocol == LfSSETransport.protocol
+            and not _is_subscription(data)
+        ):
+            data.protocol = "http"
+        return data
+
+    async def drain(self) -> None:
+        """Shutdown: end every subscription after what it holds, then close each socket
+        with 1001 so its client reconnects elsewhere."""
+        stores = self.state.stores
+        hub = stores.events if stores is not None else None
+        if hub is not None:
+            hub.close_all()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hub.emptied(), DRAIN_SECONDS)
+        await asyncio.sleep(0.1)  # the last "complete" messages go out
+        await self.sockets.close_all()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         response = await super().render_graphql_ide(request)
@@ -171,6 +239,12 @@ class PhilosGraphQL(GraphQL[Context, None]):
         return body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                self.sockets.closed(scope)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -208,3 +282,13 @@ class PhilosGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
             if getattr(request.state, "request_error", False) and response.status_code == 200:
                 response.status_code = 400
+
+
+def _is_subscription(data: GraphQLRequestData) -> bool:
+    if not data.query:
+        return False
+    try:
+        operation = get_operation_ast(parse(data.query), data.operation_name)
+    except GraphQLError:
+        return False  # answered (with the syntax error) as JSON
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION

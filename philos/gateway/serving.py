@@ -12,8 +12,13 @@ request) and the connection is closed. The body is bounded by the app (``Request
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from philos.config import get_settings
@@ -71,3 +76,30 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         self._disarm()
         self._request_begun = False
         super().on_headers_complete()
+
+
+# --- shutdown --------------------------------------------------------------------------------
+
+logger = logging.getLogger("philos")
+_SHUTDOWN_HOOKS: list[Callable[[], Awaitable[None]]] = []
+SHUTDOWN_HOOK_SECONDS = 10.0
+
+
+def on_shutdown(hook: Callable[[], Awaitable[None]]) -> None:
+    """Run ``hook`` when ``philos serve`` is asked to stop, before connections are closed
+    (uvicorn closes WebSockets with 1012 at once; this lets them end cleanly first)."""
+    _SHUTDOWN_HOOKS.append(hook)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, running the app's shutdown hooks before its own shutdown."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for hook in list(_SHUTDOWN_HOOKS):
+            try:
+                await asyncio.wait_for(hook(), SHUTDOWN_HOOK_SECONDS)
+            except Exception:  # one failing hook must not keep the process up
+                logger.exception("shutdown hook failed")
+        with contextlib.suppress(Exception):
+            _SHUTDOWN_HOOKS.clear()
+        await super().shutdown(sockets)

@@ -18,6 +18,7 @@ from philos.resolvers import queries
 from philos.resolvers import theses as thesis_ops
 from philos.schema.ai import AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, resolve_me
+from philos.schema.subscriptions import Subscription
 from philos.types.context import Context
 from philos.types.enums import ConceptOrder, RelationType, Stance
 from philos.types.facets import EraBucket, Facet, eras_of, tags_of, traditions_of
@@ -333,6 +334,7 @@ def build_schema(
     return strawberry.Schema(
         query=Query,
         mutation=merge_types("Mutation", MUTATIONS),
+        subscription=Subscription,
         extensions=list(extensions),
         config=config,
     )

@@ -22,6 +22,10 @@ class Context:
     request_id: str
     tokens: Tokens
     principal: Principal = ANONYMOUS
+    # A WebSocket's ``connection_init`` payload; when the caller's token expires (seconds
+    # since the epoch): a subscription ends then.
+    connection_params: Any = None
+    expires_at: float | None = None
     # The response path of each concept list read with a search -> that search: its nodes
     # answer ``Concept.searchHighlight`` (types/objects.py).
     searches: dict[tuple[str | int, ...], str] = field(default_factory=dict)

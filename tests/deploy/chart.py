@@ -27,9 +27,19 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "neo4jPassword": "pw-neo4j",
             "mongodbUri": "mongodb://philos:pw@mongodb:27017/?authSource=admin",
             "redisUrl": "redis://redis:6379/0",
+            "rabbitmqUrl": "amqp://philos:pw@rabbitmq:5672/",
             "jwtSecret": "x" * 40,
             "anthropicApiKey": "sk-ant-test",
         },
+    },
+    # The worker in its own Deployment, scaled by its own HPA.
+    "worker": {
+        "secret": {
+            "databaseUrl": "postgresql://philos:pw@postgres:5432/philos_concepts",
+            "rabbitmqUrl": "amqp://philos:pw@rabbitmq:5672/",
+            "jwtSecret": "x" * 40,
+        },
+        "worker": {"enabled": True, "autoscaling": {"enabled": True, "maxReplicas": 3}},
     },
     # Every pod-level setting (annotations, scheduling, extra EnvVars, the spread replaced)
     # and an ingress with two hosts, several paths and two certificates.

@@ -16,7 +16,7 @@ PROFILES = {
     "logging": ["logging"],
     "all": ["monitoring", "logging"],
 }
-CORE = {"api", "postgres", "neo4j", "mongodb", "redis"}
+CORE = {"api", "worker", "postgres", "neo4j", "mongodb", "redis", "rabbitmq"}
 MONITORING = {"prometheus", "grafana"}
 LOGGING = {"elasticsearch", "logstash", "filebeat", "kibana"}
 
@@ -80,6 +80,12 @@ def test_seed_services_images_and_names() -> None:
     assert env["NEO4J_URI"] == "neo4j://neo4j:7687"
     assert env["MONGODB_URI"].startswith("mongodb://philos:")
     assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["RABBITMQ_URL"].startswith("amqp://philos:")
+    assert env["RABBITMQ_URL"].endswith("@rabbitmq:5672/")
+    rabbitmq = services["rabbitmq"]
+    assert rabbitmq["image"].endswith("-management") and "healthcheck" in rabbitmq
+    assert any(v["target"] == "/var/lib/rabbitmq" for v in rabbitmq["volumes"])
+    assert services["worker"]["command"] == ["philos", "worker"]
 
 
 def test_api_is_built_from_the_dockerfile_and_hardened() -> None:
@@ -89,7 +95,7 @@ def test_api_is_built_from_the_dockerfile_and_hardened() -> None:
     assert api["cap_drop"] == ["ALL"]
     assert "no-new-privileges:true" in api["security_opt"]
     assert any(t.startswith(api["environment"]["PHILOS_DATA_DIR"]) for t in api["tmpfs"])
-    for store in CORE - {"api"}:
+    for store in CORE - {"api", "worker"}:
         assert api["depends_on"][store]["condition"] == "service_healthy"
         assert "healthcheck" in config([])["services"][store]
     # Longer than `philos serve --graceful-timeout` (20 s) so requests drain on stop.

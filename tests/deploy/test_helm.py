@@ -55,6 +55,17 @@ EXPECTED_KINDS = {
         "ServiceAccount",
         *TEST_PODS,
     ],
+    "worker": [
+        "ConfigMap",
+        "Deployment",
+        "Deployment",  # the worker's
+        "HorizontalPodAutoscaler",  # the worker's
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        *TEST_PODS,
+    ],
     "stores": [
         "ConfigMap",
         "Deployment",
@@ -68,8 +79,17 @@ EXPECTED_KINDS = {
 STORE_PORTS = {5432, 7687, 27017, 6379}
 
 
+def api_deployment(r: Rendered) -> dict[str, Any]:
+    (api,) = [
+        d
+        for d in r.all("Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] == "api"
+    ]
+    return api
+
+
 def pod_spec(r: Rendered) -> dict[str, Any]:
-    spec: dict[str, Any] = r.one("Deployment")["spec"]["template"]["spec"]
+    spec: dict[str, Any] = api_deployment(r)["spec"]["template"]["spec"]
     return spec
 
 
@@ -238,6 +258,7 @@ def test_store_urls_go_to_the_secret_not_the_configmap(rendered: dict[str, Rende
         "NEO4J_PASSWORD",
         "MONGODB_URI",
         "REDIS_URL",
+        "RABBITMQ_URL",
         "JWT_SECRET",
         "ANTHROPIC_API_KEY",
     }
@@ -250,6 +271,24 @@ def test_store_urls_go_to_the_secret_not_the_configmap(rendered: dict[str, Rende
     assert {"secretRef": {"name": r.one("Secret")["metadata"]["name"]}} in env_from
     assert "WARNING" not in r.notes
     assert r.one("Deployment")["spec"]["replicas"] == 3
+
+
+def test_the_worker_has_its_own_deployment_and_hpa(rendered: dict[str, Rendered]) -> None:
+    r = rendered["worker"]
+    deployments = {d["metadata"]["name"]: d for d in r.all("Deployment")}
+    (name,) = [n for n in deployments if n.endswith("-worker")]
+    worker = deployments[name]
+    pod = worker["spec"]["template"]
+    assert pod["spec"]["containers"][0]["args"] == ["worker"]
+    assert "replicas" not in worker["spec"]  # the HPA owns the count
+    service = r.one("Service")
+    assert not selects(service["spec"]["selector"], pod["metadata"]["labels"])
+    pdb = r.one("PodDisruptionBudget")
+    assert not selects(pdb["spec"]["selector"]["matchLabels"], pod["metadata"]["labels"])
+    hpa = r.one("HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == name
+    assert hpa["spec"]["maxReplicas"] == 3
+    assert "RABBITMQ_URL" in r.one("Secret")["stringData"]
 
 
 def test_existing_secret_is_referenced_not_created(rendered: dict[str, Rendered]) -> None:
@@ -332,7 +371,7 @@ def test_minimal_release_uses_the_default_service_account(rendered: dict[str, Re
 # --- checkov ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value_set", ["default", "production"])
+@pytest.mark.parametrize("value_set", ["default", "production", "worker"])
 def test_checkov_passes_on_the_rendered_chart(
     rendered: dict[str, Rendered], value_set: str, tmp_path: Path
 ) -> None:
@@ -342,7 +381,9 @@ def test_checkov_passes_on_the_rendered_chart(
     # and Prometheus), so "pods without a NetworkPolicy" is expected there, and only there.
     # (--skip-check on the command line replaces the config file's list, so repeat that.)
     skips = yaml.safe_load((DEPLOY / "checkov.yaml").read_text())["skip-check"]
-    extra = ["--skip-check", ",".join([*skips, "CKV2_K8S_6"])] if value_set == "default" else []
+    # (The worker set leaves it off too.)
+    no_policy = value_set in ("default", "worker")
+    extra = ["--skip-check", ",".join([*skips, "CKV2_K8S_6"])] if no_policy else []
     result = run(
         [
             tool("checkov"),

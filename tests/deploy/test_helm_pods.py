@@ -74,7 +74,9 @@ def test_helm_test_pods_check_ready_and_graphql_through_the_service(
     r = rendered[value_set]
     pods = hook_pods(r)
     assert sorted(pods) == ["philos-test-graphql", "philos-test-ready"]
-    deployment = r.one("Deployment")
+    (deployment,) = [
+        d for d in r.all("Deployment") if not d["metadata"]["name"].endswith("-worker")
+    ]
     api = deployment["spec"]["template"]["spec"]["containers"][0]
     service = r.one("Service")
     url = f"http://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"

@@ -33,6 +33,8 @@ KNOWN_METRICS = {
     "philos_cache_requests_total",
     "philos_ai_calls_total",
     "philos_ai_tokens_total",
+    "philos_events_outbox_pending",
+    "philos_events_dead_lettered_total",
     "kube_pod_container_status_restarts_total",
     "up",
 } | {f"{h}_{suffix}" for h in HISTOGRAMS for suffix in ("bucket", "count", "sum")}

@@ -1,12 +1,13 @@
 """pytest plugin: real backend servers for the Philos tests, started lazily per session.
 
-Fixtures (all session-scoped): ``postgres_url``, ``redis_url``, ``neo4j_uri``, ``mongodb_uri``.
-Each uses the server named by the environment (``DATABASE_URL`` if it starts with
-``postgresql``, ``REDIS_URL``, ``NEO4J_URI``, ``MONGODB_URI``) or else starts a throwaway one
+Fixtures (all session-scoped): ``postgres_url``, ``redis_url``, ``neo4j_uri``, ``mongodb_uri``,
+``rabbitmq_url``. Each uses the server named by the environment (``DATABASE_URL`` if it starts
+with ``postgresql``, ``REDIS_URL``, ``NEO4J_URI``, ``MONGODB_URI``, ``RABBITMQ_URL``) or else starts a throwaway one
 the first time a test asks for it, and stops it when the session ends. A server that cannot
 start makes the tests that need it fail (with the server's log tail), never skip.
 
-``PHILOS_TEST_BACKENDS`` (comma list from ``sqlite,postgres,redis,neo4j,mongo``; default all)
+``PHILOS_TEST_BACKENDS`` (comma list from ``sqlite,postgres,redis,neo4j,mongo,rabbitmq``;
+default all)
 opts backends out: their fixtures skip, and the terminal summary says which were not run.
 
 ``service_control`` (function-scoped) stops, kills and restarts the throwaway servers mid-test
@@ -27,6 +28,7 @@ from tests.services.servers import (
     FerretDBServer,
     Neo4jServer,
     PostgresServer,
+    RabbitMQServer,
     RedisServer,
     Server,
     ServerError,
@@ -40,7 +42,7 @@ __all__ = [
     "selected_backends",
 ]
 
-ALL_BACKENDS: tuple[str, ...] = ("sqlite", "postgres", "redis", "neo4j", "mongo")
+ALL_BACKENDS: tuple[str, ...] = ("sqlite", "postgres", "redis", "neo4j", "mongo", "rabbitmq")
 BACKENDS_ENV = "PHILOS_TEST_BACKENDS"
 
 #: backend -> (environment variable naming an existing server, accepted URL prefix or "")
@@ -49,6 +51,7 @@ EXTERNAL_ENV: dict[str, tuple[str, str]] = {
     "redis": ("REDIS_URL", ""),
     "neo4j": ("NEO4J_URI", ""),
     "mongo": ("MONGODB_URI", ""),
+    "rabbitmq": ("RABBITMQ_URL", "amqp"),
 }
 
 SERVER_TYPES: dict[str, type[Server]] = {
@@ -56,6 +59,7 @@ SERVER_TYPES: dict[str, type[Server]] = {
     "redis": RedisServer,
     "neo4j": Neo4jServer,
     "mongo": FerretDBServer,
+    "rabbitmq": RabbitMQServer,
 }
 
 
@@ -239,6 +243,12 @@ def neo4j_uri(service_manager: ServiceManager) -> str:
 def mongodb_uri(service_manager: ServiceManager) -> str:
     """``mongodb://127.0.0.1:PORT/`` served by FerretDB (or ``MONGODB_URI``)."""
     return service_manager.url("mongo")
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url(service_manager: ServiceManager) -> str:
+    """``amqp://guest:guest@127.0.0.1:PORT/`` (or ``RABBITMQ_URL``)."""
+    return service_manager.url("rabbitmq")
 
 
 class ServiceControl:

@@ -9,6 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
+import aio_pika
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
@@ -67,6 +68,33 @@ async def test_redis_set_get(redis_url: str) -> None:
         assert await client.delete(key) == 1
     finally:
         await client.aclose()
+
+
+async def test_rabbitmq_keeps_a_persistent_message_in_a_quorum_queue_across_a_restart(
+    rabbitmq_url: str, service_control: ServiceControl
+) -> None:
+    server = service_control.server("rabbitmq")
+    name = f"philos-test-{uuid.uuid4().hex[:8]}"
+    connection = await aio_pika.connect(rabbitmq_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(
+            name, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await channel.default_exchange.publish(
+            aio_pika.Message(b"kept", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            routing_key=name,
+        )
+    server.stop()
+    assert server.start() == rabbitmq_url  # same port, same data
+    connection = await aio_pika.connect(rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(name, passive=True)
+        message = await queue.get(timeout=10)
+        assert message is not None and message.body == b"kept"
+        await message.ack()
+        await queue.delete(if_unused=False, if_empty=False)
 
 
 async def test_neo4j_return_1_and_create_read_node(neo4j_uri: str) -> None:

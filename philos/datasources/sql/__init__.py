@@ -7,7 +7,7 @@ when each connection asks (``PRAGMA foreign_keys=ON``, set as it opens).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -110,9 +110,17 @@ class SqlStore:
     """What every store on the SQL database shares: the database it borrows, and its health."""
 
     name = "sql"
+    # Set by the composition root when domain events are on: each write then records its
+    # event in the outbox, in the write's transaction, and calls ``on_event`` once committed.
+    events = False
+    on_event: Callable[[], None] | None = None
 
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db
+
+    def _evented(self) -> None:
+        if self.events and self.on_event is not None:
+            self.on_event()
 
     async def ping(self) -> None:
         await self.db.ping()

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Row, delete, func, insert, or_, select, up
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue
+from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue, record_event
 from philos.datasources.ports import DeleteCheck
 from philos.datasources.sql import SqlDatabase, SqlStore
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
@@ -179,10 +179,19 @@ class SqlConceptStore(SqlStore):
                 await conn.execute(insert(concepts_t).values(**_values(concept)))
                 if self.outbox:
                     await enqueue(conn, TOPIC_UPSERT, concept, self.outbox_stores)
+                if self.events:
+                    await record_event(
+                        conn,
+                        "concept.created",
+                        concept.id,
+                        version=concept.version,
+                        concept_ids=[concept.id],
+                    )
         except IntegrityError as exc:
             raise ConflictError(
                 f"The slug '{concept.slug}' is already used by another concept; choose another."
             ) from exc
+        self._evented()
         return concept
 
     async def update(self, concept: Concept, expected_version: int) -> Concept:
@@ -209,10 +218,19 @@ class SqlConceptStore(SqlStore):
                     )
                 if self.outbox:
                     await enqueue(conn, TOPIC_UPSERT, concept, self.outbox_stores)
+                if self.events:
+                    await record_event(
+                        conn,
+                        "concept.updated",
+                        concept.id,
+                        version=expected_version + 1,
+                        concept_ids=[concept.id],
+                    )
         except IntegrityError as exc:
             raise ConflictError(
                 f"The slug '{concept.slug}' is already used by another concept; choose another."
             ) from exc
+        self._evented()
         stored = await self.get_many([concept.id])
         return stored[concept.id]
 
@@ -235,6 +253,16 @@ class SqlConceptStore(SqlStore):
                 return False
             if self.outbox:
                 await enqueue(conn, TOPIC_DELETE, concept_id, self.outbox_stores)
+            if self.events:
+                # One past the last version, so it is newer than every change before it.
+                await record_event(
+                    conn,
+                    "concept.deleted",
+                    concept_id,
+                    version=row.version + 1,
+                    concept_ids=[concept_id],
+                )
+        self._evented()
         return True
 
     async def _dependants(self, conn: AsyncConnection, concept_id: str) -> builtins.list[Dependant]:

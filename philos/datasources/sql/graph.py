@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from philos.datasources.outbox import record_event
 from philos.datasources.shared import group_edges
 from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import aware, is_missing_reference, missing_concept
@@ -244,6 +245,14 @@ class SqlGraphStore(SqlStore):
         try:
             async with self.db.begin() as conn:
                 await conn.execute(insert(relations_t).values(**values))
+                if self.events:
+                    await record_event(
+                        conn,
+                        "relation.created",
+                        relation.id,
+                        version=1,
+                        concept_ids=[relation.source_id, relation.target_id],
+                    )
         except IntegrityError as exc:
             if is_missing_reference(exc):  # a concept was deleted since it was looked up
                 async with self.db.connect() as conn:
@@ -253,11 +262,25 @@ class SqlGraphStore(SqlStore):
                 f"These concepts are already related by {relation.type.value}; "
                 "a (source, target, type) triple can exist only once."
             ) from exc
+        self._evented()
         return relation
 
     async def remove_relation(self, relation_id: str) -> bool:
         async with self.db.begin() as conn:
+            row = (
+                await conn.execute(select(r.source_id, r.target_id).where(r.id == relation_id))
+            ).first()
             result = await conn.execute(delete(relations_t).where(r.id == relation_id))
+            if result.rowcount and row is not None and self.events:
+                await record_event(
+                    conn,
+                    "relation.deleted",
+                    relation_id,
+                    version=2,
+                    concept_ids=[row.source_id, row.target_id],
+                )
+        if result.rowcount:
+            self._evented()
         return bool(result.rowcount)
 
     async def upsert_concepts(self, concepts: Sequence[Concept]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from philos.datasources.outbox import record_event
 from philos.datasources.shared import without_argument
 from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import (
@@ -199,10 +200,19 @@ class SqlThesisStore(SqlStore):
         try:
             async with self.db.begin() as conn:
                 await conn.execute(insert(theses_t).values(**thesis_values(thesis)))
+                if self.events:
+                    await record_event(
+                        conn,
+                        "thesis.created",
+                        thesis.id,
+                        version=thesis.version,
+                        concept_ids=[thesis.concept_id],
+                    )
         except IntegrityError as exc:
             if is_missing_reference(exc):  # its concept was deleted since it was looked up
                 raise NotFoundError("concept", thesis.concept_id) from exc
             raise
+        self._evented()
         return thesis
 
     async def update(self, thesis: Thesis, expected_version: int | None) -> Thesis:
@@ -222,23 +232,54 @@ class SqlThesisStore(SqlStore):
             )
             if result.rowcount == 0:
                 raise _stale(current + 1, current)
+            if self.events:
+                await record_event(
+                    conn,
+                    "thesis.updated",
+                    thesis.id,
+                    version=current + 1,
+                    concept_ids=[thesis.concept_id],
+                )
+        self._evented()
         return (await self.get_many([thesis.id]))[thesis.id]
 
     async def delete(self, thesis_id: str) -> bool:
         async with self.db.begin() as conn:
+            row = (
+                await conn.execute(select(t.concept_id, t.version).where(t.id == thesis_id))
+            ).first()
             result = await conn.execute(delete(theses_t).where(t.id == thesis_id))
+            if result.rowcount and row is not None and self.events:
+                await record_event(
+                    conn,
+                    "thesis.deleted",
+                    thesis_id,
+                    version=row.version + 1,
+                    concept_ids=[row.concept_id],
+                )
+        if result.rowcount:
+            self._evented()
         return bool(result.rowcount)
 
     async def add_argument(self, thesis_id: str, argument: Argument) -> Thesis:
-        return await self._edit_arguments(thesis_id, lambda args: [*args, argument])
+        return await self._edit_arguments(
+            thesis_id,
+            lambda args: [*args, argument],
+            {"argument": "added", "argumentId": argument.id},
+        )
 
     async def remove_argument(self, thesis_id: str, argument_id: str) -> Thesis:
         return await self._edit_arguments(
-            thesis_id, lambda args: without_argument(args, argument_id)
+            thesis_id,
+            lambda args: without_argument(args, argument_id),
+            {"argument": "removed", "argumentId": argument_id},
         )
 
     async def _edit_arguments(
-        self, thesis_id: str, edit: Callable[[builtins.list[Argument]], builtins.list[Argument]]
+        self,
+        thesis_id: str,
+        edit: Callable[[builtins.list[Argument]], builtins.list[Argument]],
+        change: dict[str, Any] | None = None,
     ) -> Thesis:
         # Read, edit, and write back only if nobody wrote in between (compare-and-set on the
         # version), retrying a few times: works the same on SQLite and PostgreSQL.
@@ -257,7 +298,17 @@ class SqlThesisStore(SqlStore):
                         updated_at=utcnow(),
                     )
                 )
+                if result.rowcount and self.events:
+                    await record_event(
+                        conn,
+                        "thesis.updated",
+                        thesis_id,
+                        version=current.version + 1,
+                        concept_ids=[current.concept_id],
+                        extra=change,
+                    )
             if result.rowcount:
+                self._evented()
                 return (await self.get_many([thesis_id]))[thesis_id]
         raise ConflictError("The thesis is being changed by others right now; try again.")
 

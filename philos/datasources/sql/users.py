@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, case, exists, func, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from philos.datasources.outbox import record_event
 from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import aware
 from philos.datasources.sql.tables import refresh_tokens_t, users_t
@@ -91,7 +92,16 @@ class SqlUserStore(SqlStore):
 
     async def set_role(self, user_id: str, role: Role) -> User | None:
         async with self.db.begin() as conn:
-            await conn.execute(update(users_t).where(u.id == user_id).values(role=role.value))
+            result = await conn.execute(
+                update(users_t).where(u.id == user_id).values(role=role.value)
+            )
+            if result.rowcount and self.events:
+                # Users carry no version: the event id alone tells copies apart.
+                await record_event(
+                    conn, "user.updated", user_id, version=None, extra={"role": role.value}
+                )
+        if result.rowcount:
+            self._evented()
         return (await self.get_many([user_id])).get(user_id)
 
 

@@ -1,4 +1,5 @@
-"""Throwaway test servers for the Philos test suite: PostgreSQL, Redis, Neo4j, FerretDB.
+"""Throwaway test servers for the Philos test suite: PostgreSQL, Redis, Neo4j, FerretDB,
+RabbitMQ.
 
 Plain Python (no pytest). Each server class picks a free loopback port on its first
 ``start()``, keeps data and logs under its own temporary directory, waits (bounded) until
@@ -11,7 +12,7 @@ see README.md in ``tests/services``.
 
 Modules: ``base`` (the generic :class:`Server`, ports, logs), ``scratch`` (temp dirs and the
 sweep of dead runs' leftovers), ``build`` (builds and caches), ``postgres``, ``redis``,
-``neo4j``, ``ferretdb`` (one server each) and ``cli`` (``python -m tests.services.servers``).
+``neo4j``, ``ferretdb``, ``rabbitmq`` (one server each) and ``cli`` (``python -m tests.services.servers``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.services.servers.cli import SERVER_CLASSES, main
 from tests.services.servers.ferretdb import FerretDBServer, mongo_hello
 from tests.services.servers.neo4j import Neo4jServer, bolt_handshake
 from tests.services.servers.postgres import PostgresServer
+from tests.services.servers.rabbitmq import RabbitMQServer
 from tests.services.servers.redis import RedisServer
 from tests.services.servers.scratch import SCRATCH_ROOT, sweep_leftovers
 
@@ -42,6 +44,7 @@ __all__ = [
     "FerretDBServer",
     "Neo4jServer",
     "PostgresServer",
+    "RabbitMQServer",
     "RedisServer",
     "Server",
     "ServerError",

@@ -11,6 +11,7 @@ from tests.services.servers.base import Server, ServerError
 from tests.services.servers.ferretdb import FerretDBServer
 from tests.services.servers.neo4j import Neo4jServer
 from tests.services.servers.postgres import PostgresServer
+from tests.services.servers.rabbitmq import RabbitMQServer
 from tests.services.servers.redis import RedisServer
 
 SERVER_CLASSES: dict[str, Callable[[], Server]] = {
@@ -18,6 +19,7 @@ SERVER_CLASSES: dict[str, Callable[[], Server]] = {
     "redis": RedisServer,
     "neo4j": Neo4jServer,
     "mongo": FerretDBServer,
+    "rabbitmq": RabbitMQServer,
 }
 
 

@@ -37,6 +37,20 @@ app.kubernetes.io/part-of: philos
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{- define "philos.workerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "philos.name" . }}-worker
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "philos.workerLabels" -}}
+helm.sh/chart: {{ include "philos.chart" . }}
+{{ include "philos.workerSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/component: worker
+app.kubernetes.io/part-of: philos
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
 {{- define "philos.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "philos.fullname" .) .Values.serviceAccount.name }}
