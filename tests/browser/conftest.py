@@ -1,0 +1,126 @@
+"""The explorer in a real headless Chromium (Debian's ``chromium``, driven by Playwright)
+against one real ``philos serve`` on the embedded default, shared by every test here.
+
+The server's AI settings point at the local Messages-API stand-in of ``tests/ai``. Every page
+runs in a browser context that lets requests reach 127.0.0.1 only: anything else is aborted
+and recorded, and a test fails if its page tried to leave the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
+
+from tests.ai.fake_anthropic import FakeAnthropic
+from tests.e2e.serve import Served, start_server, stop_server
+
+CHROMIUM = os.environ.get("PHILOS_TEST_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Offsite:
+    """Requests a page tried to send anywhere but loopback (all aborted)."""
+
+    urls: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def anthropic_stand_in() -> Iterator[FakeAnthropic]:
+    server = FakeAnthropic()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory, anthropic_stand_in: FakeAnthropic) -> Iterator[Served]:
+    data = tmp_path_factory.mktemp("browser-server")
+    server = start_server(
+        data,
+        env={
+            "ANTHROPIC_API_KEY": "sk-ant-test",
+            "ANTHROPIC_BASE_URL": anthropic_stand_in.url,
+            "PHILOS_AI_TIMEOUT": "10",
+            # One browser signs up and in many times from one address.
+            "PHILOS_REGISTER_LIMIT": "0",
+            "PHILOS_RATE_LIMIT_IP": "0",
+        },
+    )
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's `chromium` (see .ci/run)")
+    # Playwright starts it with a new, empty profile of its own (--user-data-dir).
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    yield browser
+    browser.close()
+
+
+def _loopback_only(offsite: Offsite):  # type: ignore[no-untyped-def]
+    def route(route: Route) -> None:
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            offsite.urls.append(route.request.url)
+            route.abort()
+
+    return route
+
+
+@pytest.fixture
+def offsite() -> Offsite:
+    return Offsite()
+
+
+@pytest.fixture
+def context(browser: Browser, offsite: Offsite) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", _loopback_only(offsite))
+    yield context
+    context.close()
+    assert not offsite.urls, f"the page tried to leave the machine: {offsite.urls}"
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: errors.append(message.text) if message.type == "error" else None,
+    )
+    page.set_default_timeout(15000)
+    yield page
+    page.close()
+    # A CSP violation or a script error shows on the console.
+    assert not errors, f"the page reported errors: {errors}"
