@@ -13,8 +13,10 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
 
@@ -124,3 +126,32 @@ def page(context: BrowserContext) -> Iterator[Page]:
     page.close()
     # A CSP violation or a script error shows on the console.
     assert not errors, f"the page reported errors: {errors}"
+
+
+def graphql(served: Served, query: str, variables: dict[str, object], token: str = "") -> dict[str, Any]:
+    """One GraphQL request to the shared server, as another client would send it."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        f"{served}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=10
+    )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+REGISTER = """mutation($e: String!, $p: String!, $n: String!) {
+  register(email: $e, password: $p, displayName: $n) {
+    __typename ... on AuthSuccess { accessToken user { id role } } ... on Problem { message } } }"""
+PASSWORD = "quiet-lantern-orbit-41"
+
+
+@pytest.fixture(scope="session")
+def admin_token(served: Served) -> str:
+    """The installation's first account, so ADMIN: it stands for the administrator who
+    promotes people (the browser's sign-ups come after it, as READERs)."""
+    answer = graphql(served, REGISTER, {"e": "admin@philos.test", "p": PASSWORD, "n": "Admin"})
+    result = answer["register"]
+    assert result["__typename"] == "AuthSuccess" and result["user"]["role"] == "ADMIN", result
+    token: str = result["accessToken"]
+    return token
