@@ -4,8 +4,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
-import { readmeExamples } from "./scripts/readme-examples";
-import { sourceHash } from "./scripts/source-hash";
+import { readmeExamples } from "./scripts/readme-examples.ts";
+import { sourceHash } from "./scripts/source-hash.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "..");

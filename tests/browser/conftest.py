@@ -4,13 +4,16 @@ against one real ``philos serve`` on the embedded default, shared by every test 
 The server's AI settings point at the local Messages-API stand-in of ``tests/ai``. Every page
 runs in a browser context that lets requests reach 127.0.0.1 only: anything else is aborted
 and recorded, and a test fails if its page tried to leave the machine.
+
+The fixtures live as long as this package's tests: Playwright's sync API keeps an event loop
+running in this thread while it is open, which the async tests elsewhere could not share.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +47,7 @@ class Offsite:
     urls: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def anthropic_stand_in() -> Iterator[FakeAnthropic]:
     server = FakeAnthropic()
     server.start()
@@ -52,8 +55,10 @@ def anthropic_stand_in() -> Iterator[FakeAnthropic]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory, anthropic_stand_in: FakeAnthropic) -> Iterator[Served]:
+@pytest.fixture(scope="package")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, anthropic_stand_in: FakeAnthropic
+) -> Iterator[Served]:
     data = tmp_path_factory.mktemp("browser-server")
     server = start_server(
         data,
@@ -70,13 +75,13 @@ def served(tmp_path_factory: pytest.TempPathFactory, anthropic_stand_in: FakeAnt
     stop_server(server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's `chromium` (see .ci/run)")
@@ -86,7 +91,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def _loopback_only(offsite: Offsite):  # type: ignore[no-untyped-def]
+def _loopback_only(offsite: Offsite) -> Callable[[Route], None]:
     def route(route: Route) -> None:
         host = urlsplit(route.request.url).hostname or ""
         if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
@@ -128,11 +133,16 @@ def page(context: BrowserContext) -> Iterator[Page]:
     assert not errors, f"the page reported errors: {errors}"
 
 
-def graphql(served: Served, query: str, variables: dict[str, object], token: str = "") -> dict[str, Any]:
+def graphql(
+    served: Served, query: str, variables: dict[str, object], token: str = ""
+) -> dict[str, Any]:
     """One GraphQL request to the shared server, as another client would send it."""
     headers = {"authorization": f"Bearer {token}"} if token else {}
     response = httpx.post(
-        f"{served}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=10
+        f"{served}/graphql",
+        json={"query": query, "variables": variables},
+        headers=headers,
+        timeout=10,
     )
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
@@ -146,7 +156,7 @@ REGISTER = """mutation($e: String!, $p: String!, $n: String!) {
 PASSWORD = "quiet-lantern-orbit-41"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin_token(served: Served) -> str:
     """The installation's first account, so ADMIN: it stands for the administrator who
     promotes people (the browser's sign-ups come after it, as READERs)."""

@@ -60,7 +60,9 @@ def test_draft_theses_and_review_relation_suggestions(
     ai.get_by_role("button", name="Suggest relations").click()
     suggestions = ai.locator(".suggestions li")
     expect(suggestions).to_have_count(2)
-    dismissed, accepted = (suggestions.nth(i).get_by_role("link").first.inner_text() for i in (0, 1))
+    dismissed, accepted = (
+        suggestions.nth(i).get_by_role("link").first.inner_text() for i in (0, 1)
+    )
     suggestions.filter(has_text=dismissed).get_by_role("button", name="Dismiss").click()
     expect(suggestions).to_have_count(1)
     suggestions.filter(has_text=accepted).get_by_role("button", name="Accept").click()

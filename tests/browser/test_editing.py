@@ -50,8 +50,11 @@ def promote(served: Served, admin_token: str, page: Page) -> None:
     graphql(served, SET_ROLE, {"u": me["id"], "r": "EDITOR"}, admin_token)
     # The browser's own refresh token was rotated above: hand it the new one, as if it had
     # refreshed itself, then reload (the app refreshes at start and learns the new role).
-    page.evaluate(f"() => window.sessionStorage.setItem('philos.refresh', '{login['refreshToken']}')")
+    page.evaluate(
+        f"() => window.sessionStorage.setItem('philos.refresh', '{login['refreshToken']}')"
+    )
     page.reload()
+    expect(page.get_by_role("navigation", name="Account")).to_contain_text("editor")
 
 
 def test_sign_up_edit_and_settle_a_conflict(page: Page, served: Served, admin_token: str) -> None:
@@ -86,7 +89,13 @@ def test_sign_up_edit_and_settle_a_conflict(page: Page, served: Served, admin_to
     graphql(
         served,
         UPDATE,
-        {"i": {"id": concept["id"], "version": concept["version"], "summary": "Changed elsewhere."}},
+        {
+            "i": {
+                "id": concept["id"],
+                "version": concept["version"],
+                "summary": "Changed elsewhere.",
+            }
+        },
         admin_token,
     )
     page.get_by_label("Name").fill("Sumak kawsay (buen vivir)")

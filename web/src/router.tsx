@@ -21,7 +21,7 @@ export function navigate(to: string, replace = false): void {
   const url = to.startsWith(BASE) ? to : BASE + to;
   if (replace) window.history.replaceState(null, "", url);
   else window.history.pushState(null, "", url);
-  window.scrollTo?.(0, 0);
+  document.documentElement.scrollTop = 0;
   for (const listener of listeners) listener();
 }
 

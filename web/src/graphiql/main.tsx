@@ -6,12 +6,15 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import examples from "virtual:readme-examples";
 import { fetcher } from "./fetcher";
+import { keepEditorsLabelled } from "./labels";
 
 const tabs = examples.map((example) => ({
   query: `# ${example.title}\n${example.query}`,
 }));
 
-createRoot(document.getElementById("graphiql")!).render(
+const root = document.getElementById("graphiql")!;
+keepEditorsLabelled(root);
+createRoot(root).render(
   <StrictMode>
     <GraphiQL fetcher={fetcher} defaultTabs={tabs} defaultEditorToolsVisibility={false} />
   </StrictMode>,
