@@ -154,13 +154,14 @@ REGISTER = """mutation($e: String!, $p: String!, $n: String!) {
   register(email: $e, password: $p, displayName: $n) {
     __typename ... on AuthSuccess { accessToken user { id role } } ... on Problem { message } } }"""
 PASSWORD = "quiet-lantern-orbit-41"
+ADMIN_EMAIL = "admin@philos.test"
 
 
 @pytest.fixture(scope="package")
 def admin_token(served: Served) -> str:
     """The installation's first account, so ADMIN: it stands for the administrator who
     promotes people (the browser's sign-ups come after it, as READERs)."""
-    answer = graphql(served, REGISTER, {"e": "admin@philos.test", "p": PASSWORD, "n": "Admin"})
+    answer = graphql(served, REGISTER, {"e": ADMIN_EMAIL, "p": PASSWORD, "n": "Admin"})
     result = answer["register"]
     assert result["__typename"] == "AuthSuccess" and result["user"]["role"] == "ADMIN", result
     token: str = result["accessToken"]

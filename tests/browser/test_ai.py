@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.ai.fake_anthropic import FakeAnthropic, Received, Reply, tool_use
 from tests.ai.helpers import theses_answer
@@ -39,11 +39,15 @@ def suggest_two(target: str) -> Callable[[Received], dict[str, Any]]:
 
 
 def test_draft_theses_and_review_relation_suggestions(
-    page: Page, served: Served, admin_token: str, anthropic_stand_in: FakeAnthropic
+    browser: Browser,
+    page: Page,
+    served: Served,
+    admin_token: str,
+    anthropic_stand_in: FakeAnthropic,
 ) -> None:
     anthropic_stand_in.reset()
-    sign_up(page, served, "Averroes")
-    promote(served, admin_token, page)
+    email = sign_up(page, served, "Averroes")
+    promote(browser, served, page, email)
     ids = graphql(served, IDS, {})
     page.goto(f"{served}/app/concepts/forms")
     ai = page.get_by_role("region", name="AI assistance")

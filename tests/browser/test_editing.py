@@ -1,18 +1,17 @@
-"""Accounts and editing in the explorer: sign up, become EDITOR, create and edit a concept,
-meet a version conflict and settle it, add an argument and a relation, sign out."""
+"""Accounts and editing in the explorer: sign up, become EDITOR (an ADMIN changes the role on
+the accounts page), create and edit a concept, meet a version conflict and settle it, add a
+thesis, an argument and a relation, sign out and in."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PASSWORD, graphql
+from tests.browser.conftest import ADMIN_EMAIL, PASSWORD, graphql
 from tests.e2e.serve import Served
 
-SET_ROLE = """mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { __typename } }"""
-ME = "{ me { id role } }"
 CONCEPT = "query($s: String!) { concept(slug: $s) { id version name } }"
 UPDATE = """mutation($i: UpdateConceptInput!) { updateConcept(input: $i) {
   __typename ... on ConceptSuccess { concept { version } } } }"""
@@ -37,34 +36,35 @@ def sign_in(page: Page, served: Served, email: str) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def promote(served: Served, admin_token: str, page: Page) -> None:
-    """The ADMIN makes the signed-in person an EDITOR; they sign in again to get it."""
-    token = page.evaluate("() => window.sessionStorage.getItem('philos.refresh')")
-    assert token, "the refresh token is kept for this tab"
-    login = graphql(
-        served,
-        "mutation($t: String!) { refreshToken(refreshToken: $t) { ... on AuthSuccess { accessToken refreshToken } } }",
-        {"t": token},
-    )["refreshToken"]
-    me = graphql(served, ME, {}, login["accessToken"])["me"]
-    graphql(served, SET_ROLE, {"u": me["id"], "r": "EDITOR"}, admin_token)
-    # The browser's own refresh token was rotated above: hand it the new one, as if it had
-    # refreshed itself, then reload (the app refreshes at start and learns the new role).
-    page.evaluate(
-        f"() => window.sessionStorage.setItem('philos.refresh', '{login['refreshToken']}')"
-    )
+def promote(browser: Browser, served: Served, page: Page, email: str) -> None:
+    """The ADMIN, in a browser of their own, makes ``email`` an EDITOR on the accounts page;
+    the person's app learns it at its next token refresh (here: a reload)."""
+    context = browser.new_context()
+    try:
+        admin = context.new_page()
+        sign_in(admin, served, ADMIN_EMAIL)
+        admin.get_by_role("link", name="Accounts").click()
+        admin.get_by_label("Find by email or name").fill(email)
+        role = admin.get_by_label(f"Role of {email}")
+        expect(role).to_have_value("READER")
+        role.select_option("EDITOR")
+        expect(admin.get_by_role("status")).to_contain_text(f"{email} is now editor")
+        expect(admin.get_by_role("row")).to_have_count(2)  # the header and the one match
+    finally:
+        context.close()
     page.reload()
     expect(page.get_by_role("navigation", name="Account")).to_contain_text("editor")
 
 
-def test_sign_up_edit_and_settle_a_conflict(page: Page, served: Served, admin_token: str) -> None:
+def test_sign_up_edit_and_settle_a_conflict(
+    browser: Browser, page: Page, served: Served, admin_token: str
+) -> None:
     email = sign_up(page, served, "Hypatia")
     account = page.get_by_role("navigation", name="Account")
     expect(account).to_contain_text("reader")
     expect(page.get_by_role("link", name="New concept")).to_have_count(0)
 
-    promote(served, admin_token, page)
-    expect(account).to_contain_text("editor")
+    promote(browser, served, page, email)
 
     # Create.
     slug = f"sumak-kawsay-{uuid.uuid4().hex[:6]}"

@@ -20,6 +20,7 @@ PAGES = [
     "/app/path?from=dasein&to=eudaimonia&go=1",
     "/app/signin",
     "/app/signup",
+    "/app/admin",
     "/app/no/such/page",
 ]
 INITIAL_JS_LIMIT = 250 * 1024

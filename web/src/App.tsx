@@ -1,5 +1,6 @@
 import { lazy, Suspense, useSyncExternalStore } from "react";
 import { useMutation } from "urql";
+import { AdminPage } from "./AdminPage";
 import { SignInPage } from "./AuthPages";
 import { auth, canEdit } from "./auth";
 import { ConceptPage } from "./ConceptPage";
@@ -31,6 +32,8 @@ function Page() {
       return <SignInPage signUp={false} />;
     case "/signup":
       return <SignInPage signUp />;
+    case "/admin":
+      return <AdminPage />;
     default:
       return (
         <section>
@@ -57,6 +60,7 @@ function Account() {
   return (
     <>
       {canEdit(session.user) && <Link to="/new">New concept</Link>}
+      {session.user.role === "ADMIN" && <Link to="/admin">Accounts</Link>}
       <span className="who">
         {session.user.displayName} <span className="meta">({session.user.role.toLowerCase()})</span>
       </span>

@@ -465,3 +465,40 @@ export const AcceptSuggestion = graphql(`
     }
   }
 `);
+
+export const Users = graphql(`
+  query Users($search: String) {
+    users(search: $search, first: 50) {
+      __typename
+      ... on AccountList {
+        accounts {
+          id
+          email
+          displayName
+          role
+          createdAt
+        }
+      }
+      ... on Problem {
+        message
+      }
+    }
+  }
+`);
+
+export const SetUserRole = graphql(`
+  mutation SetUserRole($userId: ID!, $role: Role!) {
+    setUserRole(userId: $userId, role: $role) {
+      __typename
+      ... on UserSuccess {
+        user {
+          id
+          role
+        }
+      }
+      ... on Problem {
+        message
+      }
+    }
+  }
+`);

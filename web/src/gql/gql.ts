@@ -38,6 +38,8 @@ type Documents = {
     "\n  mutation SuggestRelations($conceptId: ID!) {\n    suggestRelations(conceptId: $conceptId, limit: 5) {\n      __typename\n      ... on SuggestRelationsSuccess {\n        suggestions {\n          id\n        }\n      }\n      ... on AiRateLimited {\n        retryAfterSeconds\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n": typeof types.SuggestRelationsDocument,
     "\n  query PendingSuggestions($conceptId: ID!) {\n    relationSuggestions(conceptId: $conceptId, status: PENDING) {\n      id\n      type\n      rationale\n      source {\n        slug\n        name\n      }\n      target {\n        slug\n        name\n      }\n    }\n  }\n": typeof types.PendingSuggestionsDocument,
     "\n  mutation AcceptSuggestion($id: ID!) {\n    acceptRelationSuggestion(id: $id) {\n      __typename\n      ... on Problem {\n        message\n      }\n    }\n  }\n": typeof types.AcceptSuggestionDocument,
+    "\n  query Users($search: String) {\n    users(search: $search, first: 50) {\n      __typename\n      ... on AccountList {\n        accounts {\n          id\n          email\n          displayName\n          role\n          createdAt\n        }\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n": typeof types.UsersDocument,
+    "\n  mutation SetUserRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      __typename\n      ... on UserSuccess {\n        user {\n          id\n          role\n        }\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n": typeof types.SetUserRoleDocument,
 };
 const documents: Documents = {
     "\n  query SearchConcepts($filter: ConceptFilter, $first: Int!, $after: String) {\n    concepts(filter: $filter, first: $first, after: $after) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      facets {\n        traditions {\n          name\n          conceptCount\n        }\n        tags {\n          name\n          conceptCount\n        }\n        eras(bucketYears: 500) {\n          startYear\n          endYear\n          conceptCount\n        }\n      }\n      nodes {\n        id\n        slug\n        name\n        tradition\n        eraFrom\n        eraTo\n        summary\n        searchHighlight\n      }\n    }\n  }\n": types.SearchConceptsDocument,
@@ -64,6 +66,8 @@ const documents: Documents = {
     "\n  mutation SuggestRelations($conceptId: ID!) {\n    suggestRelations(conceptId: $conceptId, limit: 5) {\n      __typename\n      ... on SuggestRelationsSuccess {\n        suggestions {\n          id\n        }\n      }\n      ... on AiRateLimited {\n        retryAfterSeconds\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n": types.SuggestRelationsDocument,
     "\n  query PendingSuggestions($conceptId: ID!) {\n    relationSuggestions(conceptId: $conceptId, status: PENDING) {\n      id\n      type\n      rationale\n      source {\n        slug\n        name\n      }\n      target {\n        slug\n        name\n      }\n    }\n  }\n": types.PendingSuggestionsDocument,
     "\n  mutation AcceptSuggestion($id: ID!) {\n    acceptRelationSuggestion(id: $id) {\n      __typename\n      ... on Problem {\n        message\n      }\n    }\n  }\n": types.AcceptSuggestionDocument,
+    "\n  query Users($search: String) {\n    users(search: $search, first: 50) {\n      __typename\n      ... on AccountList {\n        accounts {\n          id\n          email\n          displayName\n          role\n          createdAt\n        }\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n": types.UsersDocument,
+    "\n  mutation SetUserRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      __typename\n      ... on UserSuccess {\n        user {\n          id\n          role\n        }\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n": types.SetUserRoleDocument,
 };
 
 /**
@@ -176,6 +180,14 @@ export function graphql(source: "\n  query PendingSuggestions($conceptId: ID!) {
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation AcceptSuggestion($id: ID!) {\n    acceptRelationSuggestion(id: $id) {\n      __typename\n      ... on Problem {\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation AcceptSuggestion($id: ID!) {\n    acceptRelationSuggestion(id: $id) {\n      __typename\n      ... on Problem {\n        message\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Users($search: String) {\n    users(search: $search, first: 50) {\n      __typename\n      ... on AccountList {\n        accounts {\n          id\n          email\n          displayName\n          role\n          createdAt\n        }\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  query Users($search: String) {\n    users(search: $search, first: 50) {\n      __typename\n      ... on AccountList {\n        accounts {\n          id\n          email\n          displayName\n          role\n          createdAt\n        }\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetUserRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      __typename\n      ... on UserSuccess {\n        user {\n          id\n          role\n        }\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation SetUserRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      __typename\n      ... on UserSuccess {\n        user {\n          id\n          role\n        }\n      }\n      ... on Problem {\n        message\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
