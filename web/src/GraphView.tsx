@@ -90,7 +90,7 @@ export default function GraphView({
       ],
       layout: many
         ? { name: "concentric", concentric: (n) => (n.data("root") ? 10 : n.degree(false)), levelWidth: () => 3, minNodeSpacing: 12, animate: false }
-        : { name: "cose", animate: false, nodeRepulsion: () => 9000, idealEdgeLength: () => 90, randomize: false },
+        : { name: "cose", animate: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 100, gravity: 0.3, nodeOverlap: 20, padding: 20, randomize: false },
     });
     cy.on("tap", "node", (event) => onOpen(event.target.data("slug")));
     graph.current = cy;
