@@ -125,6 +125,17 @@ def test_sign_up_edit_and_settle_a_conflict(
     group = page.locator(".relation-group", has_text="analogous to")
     expect(group.get_by_role("link", name="Eudaimonia")).to_be_visible()
 
+    # Deleting asks first, then the concept is gone.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".thesis").first.get_by_role("button", name="Delete thesis").click()
+    expect(page.locator(".thesis")).to_have_count(0)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("navigation", name="Concept views").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(page).to_have_url(re.compile(r"/app/$"))
+    assert graphql(served, CONCEPT, {"s": slug})["concept"] is None
+
     # Sign out and in again.
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
