@@ -71,6 +71,7 @@ export default function GraphView({
             color: "#222",
             "text-background-color": "#fff",
             "text-background-opacity": 0.7,
+            "min-zoomed-font-size": many ? 7 : 0,
           },
         },
         { selector: "node[root = 1]", style: { width: 30, height: 30, "border-width": 3, "border-color": "#000" } },
@@ -78,20 +79,39 @@ export default function GraphView({
           selector: "edge",
           style: {
             width: 1.2,
+            opacity: many ? 0.35 : 1,
+            "curve-style": many ? "haystack" : "bezier",
             "line-color": "#aaa",
             "target-arrow-color": "#aaa",
-            "target-arrow-shape": "triangle",
-            "curve-style": "bezier",
+            "target-arrow-shape": many ? "none" : "triangle",
             label: many ? "" : "data(label)",
             "font-size": 8,
             color: "#555",
           },
         },
       ],
-      layout: many
-        ? { name: "concentric", concentric: (n) => (n.data("root") ? 10 : n.degree(false)), levelWidth: () => 3, minNodeSpacing: 12, animate: false }
-        : { name: "cose", animate: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 100, gravity: 0.3, nodeOverlap: 20, padding: 20, randomize: false },
+      layout: { name: "preset" },
     });
+    // Many nodes: rings by distance from the root (its neighbours, theirs, …), faint straight
+    // edges, and labels that appear as one zooms in; few: a force-directed layout.
+    const distance = new Map<string, number>();
+    const root = rootId ? cy.getElementById(rootId) : cy.nodes().first();
+    cy.elements().bfs({
+      roots: root,
+      directed: false,
+      visit: (node, _edge, _previous, _index, depth) => void distance.set(node.id(), depth),
+    });
+    const far = Math.max(0, ...distance.values()) + 1;
+    (many
+      ? cy.layout({
+          name: "concentric",
+          concentric: (n) => far - (distance.get(n.id()) ?? far),
+          levelWidth: () => 1,
+          minNodeSpacing: 16,
+          animate: false,
+        })
+      : cy.layout({ name: "cose", animate: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 100, gravity: 0.3, nodeOverlap: 20, padding: 20, randomize: false })
+    ).run();
     cy.on("tap", "node", (event) => onOpen(event.target.data("slug")));
     graph.current = cy;
     return () => {
