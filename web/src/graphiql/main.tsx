@@ -7,7 +7,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import examples from "virtual:readme-examples";
 import { fetcher } from "./fetcher";
-import { keepEditorsLabelled } from "./labels";
+import { keepRepaired } from "./labels";
 
 /** "Concepts about ethics" → "ConceptsAboutEthics": an operation name, so the tab has a title. */
 export function operationName(title: string): string {
@@ -23,7 +23,7 @@ const tabs = examples.map((example) => ({
 }));
 
 const root = document.getElementById("graphiql")!;
-keepEditorsLabelled(root);
+keepRepaired(root);
 createRoot(root).render(
   <StrictMode>
     <GraphiQL fetcher={fetcher} defaultTabs={tabs} defaultEditorToolsVisibility={false} />
