@@ -1,7 +1,9 @@
-# Every target creates .venv and installs what it needs on first use.
+# Every target creates .venv and installs what it needs on first use: `make run` only what
+# serving needs, the other targets the development and test tools as well.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.run-installed
 STAMP := $(VENV)/.installed
 
 # The explorer (web/): built into philos/gateway/static, which Philos serves at /app.
@@ -12,14 +14,19 @@ WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -type f -print)
 
 .PHONY: run test lint fmt schema bench clean web web-build
 
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $(RUN_STAMP)
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 $(WEB_DEPS): web/package-lock.json
-	cd web && npm ci --no-audit --no-fund
+	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Rebuilt whenever a file under web/ or the README (GraphiQL's examples) is newer.
@@ -32,8 +39,8 @@ web: $(WEB_DEPS)  ## the explorer with hot reload at http://127.0.0.1:5173/app/ 
 	cd web && npx vite
 
 # Without npm, `make run` serves whatever bundle is there (or a page saying how to build it).
-run: $(STAMP) $(if $(NPM),$(WEB_BUNDLE))  ## serve the API on the embedded default at http://127.0.0.1:8000/graphql
-	$(BIN)/philos serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+run: $(RUN_STAMP) $(if $(NPM),$(WEB_BUNDLE))  ## serve the explorer and the API on the embedded default at http://$HOST:$PORT/app/ and /graphql (127.0.0.1:8000)
+	exec $(BIN)/philos serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 test: $(STAMP) $(WEB_BUNDLE)  ## lint, type-check, then the whole suite (starts the real servers it needs)
 	bash tests/deploy/install-tools.sh

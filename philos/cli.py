@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from philos.config import Settings
@@ -250,54 +250,92 @@ def _export_schema(_args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="philos", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+class HelpWithDefaults(argparse.HelpFormatter):
+    """Every option's help ends with its default: "(default: 8000)", "(default: off)" for a
+    switch, "(required)" for an option without one."""
 
-    serve = sub.add_parser("serve", help="serve the GraphQL API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or action.default is argparse.SUPPRESS:
+            return text
+        if action.required:
+            return f"{text} (required)".strip()
+        if isinstance(action, argparse._StoreTrueAction):
+            return f"{text} (default: off)".strip()
+        return f"{text} (default: %(default)s)".strip()
+
+
+def version() -> str:
+    """The installed package's version."""
+    from importlib.metadata import version as installed
+
+    return installed("philos")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: every subcommand and option, each option's help with its default."""
+    parser = argparse.ArgumentParser(
+        prog="philos", description=__doc__, formatter_class=HelpWithDefaults
+    )
+    parser.add_argument("--version", action="version", version=f"philos {version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_commands(sub)
+    return parser
+
+
+def _add_commands(sub: Any) -> None:
+    def add_parser(name: str, **options: Any) -> argparse.ArgumentParser:
+        command: argparse.ArgumentParser = sub.add_parser(
+            name, formatter_class=HelpWithDefaults, **options
+        )
+        return command
+
+    serve = add_parser("serve", help="serve the GraphQL API")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="the port to listen on")
     serve.add_argument("--reload", action="store_true", help="restart on code changes")
     serve.add_argument(
         "--graceful-timeout", type=int, default=20, help="seconds to drain requests on SIGTERM"
     )
     serve.set_defaults(run=_serve)
 
-    seed = sub.add_parser("seed", help="load the sample corpus (only what is missing)")
+    seed = add_parser("seed", help="load the sample corpus (only what is missing)")
     seed.add_argument("--reset", action="store_true", help="empty the database first")
     seed.set_defaults(run=_seed)
 
-    migrate = sub.add_parser(
+    migrate = add_parser(
         "migrate", help="bring the SQL schema to the newest migration (start-up does it too)"
     )
     migrate.set_defaults(run=_migrate)
 
-    worker = sub.add_parser(
+    worker = add_parser(
         "worker", help="relay concept changes to separate graph/thesis stores until stopped"
     )
     worker.set_defaults(run=_worker)
 
-    admin = sub.add_parser(
+    admin = add_parser(
         "create-admin",
         help="create an ADMIN account, or make an existing one ADMIN",
         description="Create an ADMIN account, or make the account with this email ADMIN. The "
         "password of a new account is read from standard input (--password-stdin), from "
         "PHILOS_ADMIN_PASSWORD, or asked for in a terminal; never give it as an argument.",
     )
-    admin.add_argument("--email", required=True)
-    admin.add_argument("--display-name", default="Administrator")
+    admin.add_argument("--email", required=True, help="the account's email")
+    admin.add_argument(
+        "--display-name", default="Administrator", help="the name a new account is shown by"
+    )
     admin.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     admin.set_defaults(run=_create_admin)
 
-    dump = sub.add_parser(
+    dump = add_parser(
         "backup", help="write everything Philos keeps to one archive (see docs/operations.md)"
     )
     dump.add_argument("--out", required=True, help="the archive to write (.tar.gz)")
     dump.set_defaults(run=_backup)
 
-    load = sub.add_parser(
+    load = add_parser(
         "restore",
         help="restore an archive written by 'philos backup' into an empty deployment",
         description="Restore an archive written by 'philos backup'. The whole archive is "
@@ -311,10 +349,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     load.set_defaults(run=_restore)
 
-    export = sub.add_parser("export-schema", help="print the GraphQL SDL")
+    export = add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=_export_schema)
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         if args.command in ("seed", "migrate", "worker", "backup", "restore"):
             _log_like_serve()

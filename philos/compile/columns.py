@@ -251,22 +251,18 @@ def after_sql(
     """``keyset.condition`` over a table alias: rows after the cursor (``True``) or at or
     before it (``False``), its values bound once through ``param``."""
     values = key_values(parts, after)
-    bound = [
-        None if v is None else param(v, _KEY_TYPES[part.column])
-        for part, v in zip(parts, values, strict=True)
-    ]
+    bound = [param(v, _KEY_TYPES[part.column]) for part, v in zip(parts, values, strict=True)]
 
     def render(alias: str, forward: bool) -> str:
         def compare(op: str, i: int) -> str:
-            col, value = f"{alias}.{parts[i].column}", bound[i]
-            if parts[i].lower:
+            part, col, value = parts[i], f"{alias}.{parts[i].column}", bound[i]
+            if part.lower:
                 return f"lower({col}) {op} lower({value})"
+            if part.absent is not None:
+                return f"coalesce({col}, {part.absent}) {op} {value}"
             return f"{col} {op} {value}"
 
-        def is_null(i: int, null: bool) -> str:
-            return f"{alias}.{parts[i].column} IS {'' if null else 'NOT '}NULL"
-
-        text: str = render_condition(seek(parts, values, forward), compare, is_null)
+        text: str = render_condition(seek(parts, forward), compare)
         return text
 
     return render

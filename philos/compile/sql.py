@@ -207,8 +207,6 @@ class _Compiler(Objects):
         ``keyset[1]``."""
         after, cursor_text = keyset
         order, backwards = orders
-        if page_asked.offset:
-            raise Unsupported  # the API pages by key only
         p, q, n = self.alias("p"), self.alias("q"), self.alias("n")
         first = self.param(page_asked.limit, "bigint")
         on_page = f"FILTER (WHERE {p}._i <= {first})"

@@ -54,6 +54,7 @@ from philos.domain import (
     ThesisFilter,
     utcnow,
 )
+from philos.errors import UserInputError
 
 __all__ = ["MongoThesisStore"]
 
@@ -175,42 +176,21 @@ class MongoThesisStore:
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
         docs_t = await self._docs()
         query = _filter(filter)
-        if filter.search:  # no ranking here: statements equal to the search come first
-            exact_q = {**query, "statement": {"$regex": f"^{re.escape(filter.search)}$"}}
-            exact_q["statement"]["$options"] = "i"
-            exact = await docs_t.find(exact_q).sort(_NEWEST_FIRST).limit(_EXACT_CAP).to_list()
-            ids = [as_stored(doc).id for doc in exact]
-            rest_q = {**query, "_id": {"$nin": ids}} if ids else query
-            found = exact[page.offset : page.offset + page.limit]
-            if page.limit > len(found):
-                found += (
-                    await docs_t.find(rest_q)
-                    .sort(_NEWEST_FIRST)
-                    .skip(max(0, page.offset - len(exact)))
-                    .limit(page.limit - len(found))
-                    .to_list()
-                )
-            total = await docs_t.find(query).count()
-            return PageResult(
-                items=[to_thesis(doc) for doc in found],
-                total=total,
-                has_next=page.offset + len(found) < total,
-                has_previous=page.offset > 0,
-            )
+        if filter.search:
+            return await self._search(docs_t, query, filter.search, page)
         seek = query
-        has_previous = page.offset > 0
+        has_previous = False
         if page.after is not None:
             seek = {"$and": [query, _seek(page.after)]}
             before = {"$and": [query, _seek(page.after, forward=False)]}
-            has_previous = has_previous or bool(await docs_t.find(before).limit(1).to_list())
+            has_previous = bool(await docs_t.find(before).limit(1).to_list())
         docs: builtins.list[Document] = (
             await docs_t.find(seek)
             .sort(_NEWEST_FIRST)
-            .skip(page.offset)
             .limit(page.limit + 1)  # one more: is there a next page
             .to_list()
         )
-        if page.after is None and page.offset == 0 and len(docs) <= page.limit:
+        if page.after is None and len(docs) <= page.limit:
             total = len(docs)  # the whole list: no need to count
         else:
             total = await docs_t.find(query).count()
@@ -219,6 +199,50 @@ class MongoThesisStore:
             total=total,
             has_next=len(docs) > page.limit,
             has_previous=has_previous,
+        )
+
+    async def _search(
+        self, docs_t: Any, query: dict[str, Any], search: str, page: Page
+    ) -> PageResult[Thesis]:
+        """No ranking here: statements equal to the search (at most ``_EXACT_CAP``) come
+        first, then the other matches, each part newest first. The key is (exact, created_at)
+        and the id; a cursor of the exact part goes on there, then from the start of the rest."""
+        exact_q = {**query, "statement": {"$regex": f"^{re.escape(search)}$", "$options": "i"}}
+        exact = await docs_t.find(exact_q).sort(_NEWEST_FIRST).limit(_EXACT_CAP).to_list()
+        exact_ids = [as_stored(doc).id for doc in exact]
+        rest_q = {**query, "_id": {"$nin": exact_ids}} if exact_ids else query
+        after = page.after
+        if after is not None and (
+            len(after.values) != 2 or after.values[0] not in (0, 1) or after.values[0] is True
+        ):
+            raise UserInputError(
+                "`after` is a cursor of another search or order; pass an `endCursor` of this "
+                "list, or start again without `after`."
+            )
+        found: builtins.list[tuple[int, Document]] = []
+        if after is None or after.values[0] == 1:
+            if after is not None:
+                keyset = Keyset(values=(after.values[1],), id=after.id)
+                exact_q = {"$and": [exact_q, _seek(keyset)]}
+                exact = await docs_t.find(exact_q).sort(_NEWEST_FIRST).limit(_EXACT_CAP).to_list()
+            found += [(1, doc) for doc in exact[: page.limit + 1]]
+            after = None  # the rest from its start
+        if len(found) <= page.limit:
+            seek = rest_q
+            if after is not None:
+                keyset = Keyset(values=(after.values[1],), id=after.id)
+                seek = {"$and": [rest_q, _seek(keyset)]}
+            more = page.limit + 1 - len(found)
+            rest = await docs_t.find(seek).sort(_NEWEST_FIRST).limit(more).to_list()
+            found += [(0, doc) for doc in rest]
+        total = await docs_t.find(query).count()
+        on_page = [(flag, to_thesis(doc)) for flag, doc in found[: page.limit]]
+        return PageResult(
+            items=[thesis for _, thesis in on_page],
+            total=total,
+            has_next=len(found) > page.limit,
+            has_previous=page.after is not None,
+            keys=[(flag, thesis.created_at) for flag, thesis in on_page],
         )
 
     async def by_concepts(

@@ -269,7 +269,9 @@ class Keyset:
     """Where a page starts: just after the row whose sort key is ``values`` and id ``id``.
 
     ``values`` are the row's own column values the order sorts on (the name as written, not
-    lower-cased; ``None`` for a missing era), in the order's key order, the id excluded.
+    lower-cased; ``None`` for a missing era), in the order's key order, the id excluded. In a
+    searched list they are the values of the store's ranking key instead, as the store gave
+    them with the page (``PageResult.keys``).
     """
 
     values: tuple[Any, ...]
@@ -281,14 +283,10 @@ class Page:
     """A window into an ordered list: ``limit`` rows after the row ``after`` (from the start
     when None). A store reads them with ``WHERE (key, id) > after``, so rows added or removed
     elsewhere in the list neither shift nor repeat the rows of later pages.
-
-    ``offset`` skips that many more rows: lists with a ``search``, ranked afresh by every
-    query, page by position (their cursors hold it); every other list pages by key.
     """
 
     limit: int = 20
     after: Keyset | None = None
-    offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,12 +318,17 @@ class ConceptFacets:
 @dataclass(frozen=True, slots=True)
 class PageResult(Generic[T]):
     """A page's rows; ``total`` counts every row matching the filter, ``has_next`` whether rows
-    follow the page and ``has_previous`` whether rows precede its ``after`` key."""
+    follow the page and ``has_previous`` whether rows precede its ``after`` key.
+
+    ``keys``, in a searched list, holds each row's values of the store's ranking key (the
+    id apart): a cursor carries them back as ``Keyset.values``. Other lists sort on the
+    rows' own columns, and leave it None."""
 
     items: list[T]
     total: int
     has_next: bool = False
     has_previous: bool = False
+    keys: list[tuple[Any, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 A search is a few words. They are compared folded: lower-cased, accents removed ("Anattā"
 and "anatta" are the same word). A stored word matches a searched word when it is equal, starts
 with it, or is one or two edits away from it (a typo); see ``word_similarity``. The SQL stores
-rank in the database (PostgreSQL full-text search and ``pg_trgm``, SQLite FTS5 and the
-``philos_similarity`` function below, registered on every SQLite connection).
+rank in the database (PostgreSQL full-text search and ``pg_trgm``; SQLite FTS5 and the
+``philos_similarity`` and ``philos_text_score`` functions below, registered on every SQLite
+connection).
 
 The highlight marks matched words with ``«`` and ``»`` (plain characters, not markup: a client
 that shows them as HTML must escape the text as it does every other field).
@@ -13,6 +14,7 @@ that shows them as HTML must escape the text as it does every other field).
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -88,6 +90,31 @@ def similarity(terms: Sequence[str], text_words: Sequence[str]) -> float:
         total += max(word_similarity(term, w) for w in candidates)
     coverage = min(1.0, len(terms) / len(text_words))
     return total / len(terms) * (0.75 + 0.25 * coverage)
+
+
+def text_score(search: str, weights: Sequence[float], fields: Sequence[str | None]) -> float:
+    """``philos_text_score`` on SQLite: how well a row's fields hold the search, from 0 to 1.
+
+    Each field adds its weight times the share of the searched words it holds (whole, or as
+    the start of a word from three letters on, as the full-text match has it), damped by the
+    field's length, so a short name holding every word outweighs a long body. It reads only the
+    row, unlike bm25 (which weighs a word by how many rows hold it): a row's score stays put
+    while other rows come and go, as the cursors of a searched list need (they carry it)."""
+    terms = search_words(search)
+    if not terms:
+        return 0.0
+    raw = 0.0
+    for weight, text in zip(weights, fields, strict=True):
+        held = set(words(text or ""))
+        if not held:
+            continue
+        hits = sum(
+            1
+            for term in terms
+            if term in held or (len(term) >= 3 and any(w.startswith(term) for w in held))
+        )
+        raw += weight * hits / len(terms) / (1.0 + math.log1p(len(held)) / 3.0)
+    return raw / (1.0 + raw)
 
 
 def alias_list(aliases: str | Sequence[str] | None) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from philos import domain
 from philos.types.arguments import (
@@ -28,6 +28,7 @@ from philos.types.objects import (
     ThesisEdge,
 )
 from philos.types.paging import (
+    THESES,
     UserInputError,
     check_range,
     concept_cursor,
@@ -36,6 +37,8 @@ from philos.types.paging import (
     thesis_cursor,
 )
 from philos.validation import is_id
+
+T = TypeVar("T")
 
 
 async def concept(
@@ -51,6 +54,13 @@ async def concept(
     else:
         found = await ctx.loaders.concept_by_name.load(key[1])
     return Concept.from_domain(found) if found else None
+
+
+def keys_of(result: domain.PageResult[T]) -> list[tuple[T, tuple[Any, ...]]]:
+    """A searched page's rows, each with its ranking key (a store that ranks gives them)."""
+    if result.keys is None or len(result.keys) != len(result.items):
+        raise TypeError("a searched list's page must carry each row's ranking key")
+    return list(zip(result.items, result.keys, strict=True))
 
 
 def _page_info(result: domain.PageResult[Any], cursors: list[str]) -> PageInfo:
@@ -81,7 +91,7 @@ async def concepts(
     for item in result.items:  # later fields of the same request reuse these
         ctx.loaders.concept.prime(item.id, item)
     cursors = (
-        [search_cursor(page.offset + i, c) for i, c in enumerate(result.items)]
+        [search_cursor(order.value, c, k) for c, k in keys_of(result)]
         if flt.search
         else [concept_cursor(order, c) for c in result.items]
     )
@@ -108,7 +118,7 @@ async def theses(
     page = thesis_page(first, after, searched=bool(flt.search))
     result = await ctx.stores.theses.list(flt, page)
     cursors = (
-        [search_cursor(page.offset + i, t) for i, t in enumerate(result.items)]
+        [search_cursor(THESES, t, k) for t, k in keys_of(result)]
         if flt.search
         else [thesis_cursor(t) for t in result.items]
     )

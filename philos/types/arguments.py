@@ -29,16 +29,16 @@ def concept_page(
     check_range("first", first, 1, MAX_PAGE)
     if flt.era_from is not None and flt.era_to is not None and flt.era_to < flt.era_from:
         raise UserInputError("`filter.eraTo` must not be before `filter.eraFrom`.")
-    if flt.search:  # ranked afresh by every query: pages go by position
-        return domain.Page(offset=decode_search_cursor(after), limit=first)
+    if flt.search:  # by the store's ranking key
+        return domain.Page(limit=first, after=decode_search_cursor(after, order.value))
     return domain.Page(limit=first, after=decode_cursor(after, order.value, CONCEPT_CURSOR[order]))
 
 
 def thesis_page(first: int, after: str | None, searched: bool = False) -> domain.Page:
-    """``Query.theses``: the page asked for (by position when the list is searched)."""
+    """``Query.theses``: the page asked for (by the store's ranking key when searched)."""
     check_range("first", first, 1, MAX_PAGE)
     if searched:
-        return domain.Page(offset=decode_search_cursor(after), limit=first)
+        return domain.Page(limit=first, after=decode_search_cursor(after, THESES))
     return domain.Page(limit=first, after=decode_cursor(after, THESES, THESIS_CURSOR))
 
 

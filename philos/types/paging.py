@@ -11,6 +11,8 @@ import binascii
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from philos.domain import ConceptOrder, Keyset
 from philos.errors import (
     UserInputError as UserInputError,
@@ -34,7 +36,8 @@ def check_range(name: str, value: int, low: int, high: int) -> int:
 VERSION = "1"
 THESES = "theses"  # the order of `theses` (newest first); concept orders go by their name
 RELATIONS = "relations"  # the order of `relations` (by id)
-# A list with a `search` is ranked afresh by every query: its cursors hold the row's position.
+# A list with a `search` sorts on the store's ranking key (how well a row matches, then the
+# list's order): its cursors carry that key's values as JSON, tagged "search:<order>".
 SEARCH = "search"
 NO_ERA = "-"
 
@@ -96,24 +99,54 @@ def thesis_cursor(thesis: Any) -> str:
 def _list_named(tag: str) -> str:
     if tag in (THESES, RELATIONS):
         return f"`{tag}`"
-    return "a list with a `search`" if tag == SEARCH else f"orderBy {tag}"
+    if tag.startswith(f"{SEARCH}:"):
+        return "a list with a `search`"
+    return f"orderBy {tag}"
 
 
-def search_cursor(position: int, row: Any) -> str:
-    """The cursor of the row at ``position`` (from 0) of a searched list."""
-    fields = [VERSION, SEARCH, str(row.id), str(position)]
+def _issued(tag: str) -> bool:
+    """Whether ``tag`` names a list this API issues cursors for."""
+    base = tag.removeprefix(f"{SEARCH}:")
+    return base in (THESES, RELATIONS) or base in ConceptOrder.__members__
+
+
+def _key_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"at": value.isoformat()}
+    return value
+
+
+def _key_value(value: Any) -> Any:
+    if isinstance(value, dict) and value.keys() == {"at"} and isinstance(value["at"], str):
+        at = datetime.fromisoformat(value["at"])
+        if at.tzinfo is None:
+            raise ValueError(value)
+        return at
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ValueError(value)
+
+
+def search_cursor(tag: str, row: Any, key: tuple[Any, ...]) -> str:
+    """The cursor of ``row`` in a searched list in the order ``tag``: its ranking ``key``
+    (``PageResult.keys``)."""
+    values = orjson.dumps([_key_json(v) for v in key]).decode()
+    fields = [VERSION, f"{SEARCH}:{tag}", str(row.id), values]
     return base64.urlsafe_b64encode(" ".join(fields).encode()).decode()
 
 
-def decode_search_cursor(cursor: str | None) -> int:
-    """Where the page after ``cursor`` starts in a searched list (0 for no cursor)."""
-    keyset = decode_cursor(cursor, SEARCH, ("position",))
+def decode_search_cursor(cursor: str | None, tag: str) -> Keyset | None:
+    """The row ``cursor`` stands for in a searched list in the order ``tag``."""
+    keyset = decode_cursor(cursor, f"{SEARCH}:{tag}", ("key",))
     if keyset is None:
-        return 0
-    text = str(keyset.values[0])
-    if not (text.isascii() and text.isdigit()):
-        raise UserInputError(_NOT_A_CURSOR)
-    return int(text) + 1
+        return None
+    try:
+        values = orjson.loads(str(keyset.values[0]))
+        if not isinstance(values, list):
+            raise ValueError(values)
+        return Keyset(values=tuple(_key_value(v) for v in values), id=keyset.id)
+    except ValueError as exc:  # orjson.JSONDecodeError is one
+        raise UserInputError(_NOT_A_CURSOR) from exc
 
 
 def decode_cursor(cursor: str | None, tag: str, columns: tuple[str, ...]) -> Keyset | None:
@@ -131,7 +164,7 @@ def decode_cursor(cursor: str | None, tag: str, columns: tuple[str, ...]) -> Key
     fields = raw.split(" ", 2 + len(columns))
     if len(fields) >= 2 and fields[0] == VERSION and fields[1] != tag:
         issued = fields[1]
-        if issued in (THESES, RELATIONS, SEARCH) or issued in ConceptOrder.__members__:
+        if _issued(issued):
             issued_for, asked = _list_named(issued), _list_named(tag)
             raise UserInputError(
                 f"`after`: this cursor was issued for {issued_for}, not {asked}; pass an "

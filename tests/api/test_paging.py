@@ -236,6 +236,85 @@ async def test_paging_theses_while_they_change(api: Api) -> None:
             await add(10_000 + seed)
 
 
+SEARCHED_CONCEPTS = """query($order: ConceptOrder, $search: String!, $first: Int!, $after: String) {
+  concepts(filter: {search: $search}, orderBy: $order, first: $first, after: $after) {
+    totalCount
+    edges { cursor node { id } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+SEARCHED_THESES = """query($search: String!, $first: Int!, $after: String) {
+  theses(filter: {search: $search}, first: $first, after: $after) {
+    totalCount
+    edges { cursor node { id } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+# Searches every row the tests add matches (their summaries and statements), ranked alike or
+# apart (by how close the name is, on PostgreSQL); None is the default order (RELEVANCE with a
+# search).
+SEARCHES = ["paged", "concept added", "a concept while paged", "list being paged"]
+SEARCHED_ORDERS: list[ConceptOrder | None] = [None, *ConceptOrder]
+
+
+async def test_paging_searched_concepts_while_they_change(api: Api) -> None:
+    """A searched list pages by its ranking key: rows added or removed between pages shift
+    nothing, in the ranked order and in every other."""
+    await _more_concepts(api, 14)
+
+    async def add(seed: int) -> str:
+        return (await api.stores.concepts.create(_concept(seed))).id
+
+    async def remove(concept_id: str) -> None:
+        assert await api.stores.concepts.delete(concept_id)
+
+    for i, scenario in enumerate(_generated(2 * len(SEARCHED_ORDERS))):
+        order = SEARCHED_ORDERS[i % len(SEARCHED_ORDERS)]
+        variables = {
+            "order": None if order is None else order.value,
+            "search": SEARCHES[i % len(SEARCHES)],
+        }
+        await _walk(api, scenario, SEARCHED_CONCEPTS, variables, "concepts", add, remove)
+        total = await api.data(SEARCHED_CONCEPTS, {**variables, "search": "paged", "first": 1})
+        if total["concepts"]["totalCount"] < 15:
+            await _more_concepts(api, 10)
+
+
+async def test_paging_searched_theses_while_they_change(api: Api) -> None:
+    concept_id = await api.concept_id("forms")
+
+    async def add(seed: int) -> str:
+        created = random.Random(seed).choice(MOMENTS)
+        statement = (
+            "A thesis added while theses are paged."
+            if seed % 3 == 0
+            else (f"A thesis added while theses are paged. ({seed})")
+        )
+        thesis = Thesis(
+            id=new_id(),
+            concept_id=concept_id,
+            statement=statement,
+            stance=Stance.AFFIRMS,
+            created_at=created,
+            updated_at=created,
+        )
+        return (await api.stores.theses.create(thesis)).id
+
+    async def remove(thesis_id: str) -> None:
+        assert await api.stores.theses.delete(thesis_id)
+
+    for seed in range(14):
+        await add(seed)
+    # The statement equal to the search comes first: cursors go from that part to the rest.
+    searches = ["paged", "A thesis added while theses are paged.", "theses are paged"]
+    for i, scenario in enumerate(_generated(9)):
+        variables = {"search": searches[i % len(searches)]}
+        await _walk(api, scenario, SEARCHED_THESES, variables, "theses", add, remove)
+        total = (await api.data(SEARCHED_THESES, {"search": "paged", "first": 1}))["theses"]
+        for seed in range(max(0, 15 - total["totalCount"])):
+            await add(10_000 + seed)
+
+
 async def test_cursors_of_another_order_are_refused(api: Api) -> None:
     cursors: dict[ConceptOrder, str] = {}
     for order in ConceptOrder:

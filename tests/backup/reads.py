@@ -115,4 +115,4 @@ async def add_other_records(stores: Stores) -> None:
 def first_two() -> tuple[Any, Any, Any]:
     from philos.domain import ConceptFilter, ConceptOrder, Page
 
-    return ConceptFilter(), ConceptOrder.NAME_ASC, Page(offset=0, limit=2)
+    return ConceptFilter(), ConceptOrder.NAME_ASC, Page(limit=2)

@@ -81,13 +81,9 @@ async def test_round_trip_keeps_every_field(thesis_store: ThesisStore) -> None:
 
 async def test_list_filters_pages_and_counts(thesis_store: ThesisStore) -> None:
     await build(thesis_store)
-    page = await thesis_store.list(ThesisFilter(), Page(offset=0, limit=2))
+    page = await thesis_store.list(ThesisFilter(), Page(limit=2))
     assert [t.id for t in page.items] == [tid(4), tid(3)]  # newest first
-    assert page.total == 4
-    rest = await thesis_store.list(ThesisFilter(), Page(offset=2, limit=5))
-    assert [t.id for t in rest.items] == [tid(2), tid(1)]
-    past = await thesis_store.list(ThesisFilter(), Page(offset=10, limit=5))
-    assert past.items == [] and past.total == 4
+    assert page.total == 4 and page.keys is None  # keyed by the theses' own columns
     assert (page.has_next, page.has_previous) == (True, False)
     last = page.items[-1]
     keyed = await thesis_store.list(
@@ -114,10 +110,14 @@ async def test_a_statement_equal_to_the_search_comes_first(thesis_store: ThesisS
     found = await thesis_store.list(ThesisFilter(search="VIRTUE is knowledge."), Page())
     assert found.items[0].id == tid(1)
     assert found.total == len(found.items) >= 2
+    assert found.keys is not None and len(found.keys) == len(found.items)
+    first = await thesis_store.list(ThesisFilter(search="virtue is knowledge."), Page(limit=1))
+    assert first.keys is not None and first.has_next and not first.has_previous
     paged = await thesis_store.list(
-        ThesisFilter(search="virtue is knowledge."), Page(limit=1, offset=1)
+        ThesisFilter(search="virtue is knowledge."),
+        Page(limit=1, after=Keyset(first.keys[0], first.items[0].id)),
     )
-    assert [t.id for t in paged.items] == [found.items[1].id]
+    assert [t.id for t in paged.items] == [found.items[1].id] and paged.has_previous
 
 
 async def test_by_concepts_and_counts(thesis_store: ThesisStore) -> None:

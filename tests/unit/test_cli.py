@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib.metadata
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from philos.cli import main
+from philos.cli import build_parser, main
 from philos.config import get_settings
 from philos.schema.root import build_schema
 from philos.seed.loader import read_corpus
@@ -63,3 +65,35 @@ def test_worker_without_separate_stores_says_so(
 ) -> None:
     assert main(["worker"]) == 0
     assert "nothing to relay" in capsys.readouterr().out
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    found = {"philos": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def test_every_option_says_its_default() -> None:
+    """Walks the parser itself, so an option added later is held to the same rule."""
+    commands = _commands()
+    assert {"serve", "seed", "worker", "backup", "restore"} <= commands.keys()
+    for name, command in commands.items():
+        text = command.format_help().split("\noptions:\n", 1)[1]  # past the usage line
+        for action in command._actions:
+            if not action.option_strings or action.default is argparse.SUPPRESS:
+                continue  # positionals, --help, --version
+            assert action.help, f"{name} {action.option_strings[0]} has no help"
+            flag = action.option_strings[-1]
+            # What argparse prints after the flag, up to the next option.
+            shown = " ".join(text.split(f" {flag}", 1)[1].split("\n  -", 1)[0].split())
+            assert "(required)" in shown or "(default: " in shown, (name, flag, shown)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(["--version"])
+    assert ended.value.code == 0
+    assert capsys.readouterr().out.strip() == f"philos {importlib.metadata.version('philos')}"

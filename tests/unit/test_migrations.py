@@ -84,8 +84,8 @@ async def test_migrations_match_the_models(
         async with db.engine.connect() as conn:
             indexes = await conn.run_sync(_concept_indexes)
         assert "ix_concepts_name_order" in indexes
-        assert {"ix_concepts_era_asc_order", "ix_concepts_era_desc_order"} <= indexes
-        assert version == [("0005",)]
+        assert {"ix_concepts_era_asc_key", "ix_concepts_era_desc_key"} <= indexes
+        assert version == [("0006",)]
     finally:
         await db.aclose()
 

@@ -13,6 +13,7 @@ from philos.domain.search import (
     is_exact,
     names_similarity,
     search_words,
+    text_score,
     word_similarity,
 )
 
@@ -60,3 +61,25 @@ def test_highlight_only_adds_marks(text: str, search: str) -> None:
         assert marked.replace(MARK_OPEN, "").replace(MARK_CLOSE, "") == text.replace(
             MARK_OPEN, ""
         ).replace(MARK_CLOSE, "")
+
+
+_WORDS = st.sampled_from(["being", "time", "mind", "dasein", "ethics", "virtue", "self", "of"])
+_TEXT = st.lists(_WORDS, max_size=12).map(" ".join)
+
+
+@given(st.lists(_WORDS, min_size=1, max_size=3).map(" ".join), _TEXT, _TEXT, _TEXT)
+def test_text_score_weighs_fields_and_stays_below_one(
+    search: str, name: str, summary: str, body: str
+) -> None:
+    """The SQLite score of a searched list's cursors: from 0 to below 1, zero when no field
+    holds a searched word, and a field holding every searched word counts more in a
+    heavier field."""
+    weights = (10.0, 2.0, 1.0)
+    score = text_score(search, weights, (name, summary, body))
+    assert 0.0 <= score < 1.0
+    held = set(search_words(name + " " + summary + " " + body))
+    if not held & set(search_words(search)):
+        assert score == 0.0
+    in_name = text_score(search, weights, (search, "", ""))
+    in_body = text_score(search, weights, ("", "", search))
+    assert in_name > in_body > 0.0

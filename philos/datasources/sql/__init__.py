@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from philos.datasources.sql.tables import metadata
-from philos.domain.search import names_similarity, words
+from philos.domain.search import names_similarity, text_score, words
 
 
 class SqlDatabase:
@@ -157,10 +157,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # The search's scoring (datasources/sql/search.py), in Python: SQLite has no pg_trgm.
     dbapi_conn.create_function("philos_similarity", 3, _similarity, deterministic=True)
     dbapi_conn.create_function("philos_search_key", 1, _search_key, deterministic=True)
+    dbapi_conn.create_function("philos_text_score", -1, _text_score, deterministic=True)
 
 
 def _similarity(search: str | None, name: str | None, aliases: str | None) -> float:
     return names_similarity(search or "", name or "", aliases)
+
+
+def _text_score(search: str | None, weights: str | None, *fields: str | None) -> float:
+    """``philos_text_score(search, 'w1,w2,...', field1, field2, ...)``."""
+    parsed = [float(w) for w in (weights or "").split(",") if w]
+    if len(parsed) != len(fields):
+        raise ValueError(f"{len(parsed)} weights for {len(fields)} fields")
+    return text_score(search or "", parsed, fields)
 
 
 def _search_key(value: str | None) -> str | None:

@@ -15,7 +15,7 @@ from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue
 from philos.datasources.ports import DeleteCheck
 from philos.datasources.sql import SqlDatabase, SqlStore
 from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
-from philos.datasources.sql.keyset import CONCEPT_KEYS, read_page
+from philos.datasources.sql.keyset import CONCEPT_KEYS, order_by, read_page
 from philos.datasources.sql.search import rank_concepts, ranked_page
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t
 from philos.domain import (
@@ -33,28 +33,12 @@ c = concepts_t.c
 # What the filter's `search` looks in (also in the compiled statements, philos/compile).
 SEARCH_COLUMNS = (c.name, c.summary, c.aliases, c.slug)
 
-# Also rendered into the compiled statements (philos/compile/columns.py).
+# Each order's ORDER BY is its keyset key's (``keyset.CONCEPT_KEYS``), ending on the id so that
+# equal keys cannot swap places between pages; also rendered into the compiled statements
+# (philos/compile/columns.py). RELEVANCE without a search has nothing to rank: by name (with
+# one, see _search below).
 ORDER: dict[ConceptOrder, list[Any]] = {
-    ConceptOrder.NAME_ASC: [func.lower(c.name).asc(), c.id.asc()],
-    ConceptOrder.NAME_DESC: [func.lower(c.name).desc(), c.id.desc()],
-    # Every order ends on the id, so equal keys cannot swap places between pages.
-    ConceptOrder.ERA_ASC: [
-        c.era_from.is_(None).asc(),
-        c.era_from.asc(),
-        func.lower(c.name).asc(),
-        c.id.asc(),
-    ],
-    ConceptOrder.ERA_DESC: [
-        c.era_from.is_(None).asc(),
-        c.era_from.desc(),
-        func.lower(c.name).asc(),
-        c.id.asc(),
-    ],
-    ConceptOrder.CREATED_AT_ASC: [c.created_at.asc(), c.id.asc()],
-    ConceptOrder.CREATED_AT_DESC: [c.created_at.desc(), c.id.desc()],
-    ConceptOrder.UPDATED_AT_DESC: [c.updated_at.desc(), c.id.desc()],
-    # Without a search there is nothing to rank: by name (with one, see _search below).
-    ConceptOrder.RELEVANCE: [func.lower(c.name).asc(), c.id.asc()],
+    order: order_by(concepts_t, parts) for order, parts in CONCEPT_KEYS.items()
 }
 
 
@@ -177,7 +161,7 @@ class SqlConceptStore(SqlStore):
     async def _search(
         self, filter: ConceptFilter, order: ConceptOrder, page: Page
     ) -> PageResult[Concept]:
-        rows, total = await ranked_page(
+        return await ranked_page(
             self.db,
             concepts_t,
             _where(replace(filter, search=None)),
@@ -185,15 +169,8 @@ class SqlConceptStore(SqlStore):
             rank_concepts,
             None if order is ConceptOrder.RELEVANCE else ORDER[order],
             ORDER[ConceptOrder.NAME_ASC],
-            page.offset,
-            page.limit,
-        )
-        # A searched list pages by position: ranks are worked out afresh for every query.
-        return PageResult(
-            items=[concept_from_row(r) for r in rows],
-            total=total,
-            has_next=page.offset + len(rows) < total,
-            has_previous=page.offset > 0,
+            page,
+            concept_from_row,
         )
 
     async def create(self, concept: Concept) -> Concept:

@@ -8,9 +8,11 @@ the rows of the next page, as an OFFSET would. The keys here are the ORDER BYs o
 writes and reads the cursors that carry a row's key values.
 
 "After" is spelled ``k >= v AND (k > v OR <after the rest>)`` part by part (descending parts
-with ``<=`` and ``<``): the leading bound lets an index on the key start at the cursor. A part
-that may be NULL (the era) sorts its NULLs last, as the ORDER BYs do (``era_from IS NULL``
-first): after a NULL value only NULLs follow, and every NULL follows a value.
+with ``<=`` and ``<``): the leading bound lets an index on the key start at the cursor. A column
+that may be NULL (the era) is keyed as ``coalesce(column, absent)``, ``absent`` a value past
+every valid one in the order's direction, so NULLs sort last and the key has none: the condition
+stays one range over the key's index (an ``OR column IS NULL`` would make the planner read every
+row before the cursor), and the same expression is indexed (migration 0006).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, literal_column, or_, select
 from sqlalchemy.sql import operators
 
 from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql.tables import ERA_ABSENT_ASCENDING, ERA_ABSENT_DESCENDING
 from philos.domain import ConceptOrder, Keyset, Page, PageResult
 
 T = TypeVar("T")
@@ -30,13 +33,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One column of a sort key: compared lower-cased or as is, ascending or descending,
-    NULLs last when it may hold them."""
+    """One column of a sort key: compared lower-cased or as is, ascending or descending; a
+    column that may be NULL names the value its NULLs sort as (``absent``)."""
 
     column: str
     lower: bool = False
     descending: bool = False
-    nullable: bool = False
+    absent: int | None = None
 
 
 _ID = Part("id")
@@ -48,8 +51,12 @@ CONCEPT_KEYS: dict[ConceptOrder, tuple[Part, ...]] = {
     ConceptOrder.NAME_ASC: (_NAME, _ID),
     ConceptOrder.RELEVANCE: (_NAME, _ID),  # without a search: the name order
     ConceptOrder.NAME_DESC: (Part("name", lower=True, descending=True), _ID_DESC),
-    ConceptOrder.ERA_ASC: (Part("era_from", nullable=True), _NAME, _ID),
-    ConceptOrder.ERA_DESC: (Part("era_from", descending=True, nullable=True), _NAME, _ID),
+    ConceptOrder.ERA_ASC: (Part("era_from", absent=ERA_ABSENT_ASCENDING), _NAME, _ID),
+    ConceptOrder.ERA_DESC: (
+        Part("era_from", descending=True, absent=ERA_ABSENT_DESCENDING),
+        _NAME,
+        _ID,
+    ),
     ConceptOrder.CREATED_AT_ASC: (Part("created_at"), _ID),
     ConceptOrder.CREATED_AT_DESC: (Part("created_at", descending=True), _ID_DESC),
     ConceptOrder.UPDATED_AT_DESC: (Part("updated_at", descending=True), _ID_DESC),
@@ -59,56 +66,64 @@ THESIS_KEY: tuple[Part, ...] = (Part("created_at", descending=True), _ID_DESC)
 
 
 def key_values(parts: tuple[Part, ...], after: Keyset) -> list[Any]:
-    """The cursor's values, one per part (the id last)."""
+    """The cursor's values, one per part (the id last), a NULL as the value it sorts as."""
     values = [*after.values, after.id]
     if len(values) != len(parts):
         raise ValueError(f"a key of {len(parts)} parts, got {len(values)} values")
-    return values
+    return [
+        part.absent if value is None and part.absent is not None else value
+        for part, value in zip(parts, values, strict=True)
+    ]
 
 
-# A condition on a key, before it is written in SQL: ("and" | "or", a, b), ("null" |
-# "not null", part) or (operator, part) comparing the part's column with the cursor's value.
+def key_column(table: Table, part: Part) -> ColumnElement[Any]:
+    """The expression a part sorts on: the column, lower-cased or with its NULLs replaced."""
+    col: ColumnElement[Any] = table.c[part.column]
+    if part.lower:
+        return func.lower(col)
+    if part.absent is not None:  # written out, not bound, so that it matches the index
+        return func.coalesce(col, literal_column(str(part.absent)))
+    return col
+
+
+def order_by(table: Table, parts: tuple[Part, ...]) -> list[Any]:
+    """The ORDER BY of a key: each part's expression in its direction."""
+    return [
+        key_column(table, part).desc() if part.descending else key_column(table, part).asc()
+        for part in parts
+    ]
+
+
+# A condition on a key, before it is written in SQL: ("and" | "or", a, b) or (operator, part)
+# comparing the part's expression with the cursor's value.
 Condition = tuple[Any, ...]
 
 
-def seek(parts: tuple[Part, ...], values: Sequence[Any], forward: bool) -> Condition:
+def seek(parts: tuple[Part, ...], forward: bool) -> Condition:
     """Rows after the cursor (``forward``), or at or before it: the two are complements on
-    every row (a NULL comparison, on a NULL era, only where the other side holds)."""
+    every row, since no part of a key is NULL."""
 
     def step(i: int) -> Condition:
-        part, value = parts[i], values[i]
-        if part.nullable and value is None:  # NULLs come last
-            if forward:
-                return ("and", ("null", i), step(i + 1))
-            return ("or", ("not null", i), step(i + 1))
-        up = part.descending != forward  # does the key grow in the direction we look?
+        up = parts[i].descending != forward  # does the key grow in the direction we look?
         strict, loose = ("<", "<=") if not up else (">", ">=")
         if i == len(parts) - 1:
-            cond: Condition = (strict if forward else loose, i)
-        else:
-            # The leading bound lets an index on the key start at the cursor.
-            cond = ("and", (loose, i), ("or", (strict, i), step(i + 1)))
-        if part.nullable and forward:
-            cond = ("or", ("null", i), cond)
-        return cond
+            return (strict if forward else loose, i)
+        # The leading bound lets an index on the key start at the cursor.
+        return ("and", (loose, i), ("or", (strict, i), step(i + 1)))
 
     return step(0)
 
 
-def render_condition(
-    cond: Condition, compare: Callable[[str, int], Any], is_null: Callable[[int, bool], Any]
-) -> Any:
-    """``cond`` written by ``compare(operator, part)`` and ``is_null(part, null)``, combined
-    with SQLAlchemy's ``and_``/``or_`` (or, given text, with AND/OR: see ``philos/compile``)."""
+def render_condition(cond: Condition, compare: Callable[[str, int], Any]) -> Any:
+    """``cond`` written by ``compare(operator, part)``, combined with SQLAlchemy's
+    ``and_``/``or_`` (or, given text, with AND/OR: see ``philos/compile``)."""
     kind = cond[0]
     if kind in ("and", "or"):
-        a = render_condition(cond[1], compare, is_null)
-        b = render_condition(cond[2], compare, is_null)
+        a = render_condition(cond[1], compare)
+        b = render_condition(cond[2], compare)
         if isinstance(a, str):
             return f"({a} {kind.upper()} {b})"
         return and_(a, b) if kind == "and" else or_(a, b)
-    if kind in ("null", "not null"):
-        return is_null(cond[1], kind == "null")
     return compare(kind, cond[1])
 
 
@@ -120,26 +135,37 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def beyond(
+    clauses: Sequence[Any], values: Sequence[Any], forward: bool = True
+) -> ColumnElement[bool]:
+    """Rows after the one whose ORDER BY expressions (``clauses``, each ascending or
+    descending) have the values ``values`` (``forward``), or at or before it."""
+    elements = [clause.element for clause in clauses]
+    parts = tuple(
+        Part(str(i), descending=clause.modifier is operators.desc_op)
+        for i, clause in enumerate(clauses)
+    )
+
+    # Booleans (PostgreSQL's "exact match" rank) are bound, not taken for IS TRUE/IS FALSE.
+    bound = [literal(v) if isinstance(v, bool) else v for v in values]
+
+    def compare(op: str, i: int) -> Any:
+        return _OPERATORS[op](elements[i], bound[i])
+
+    found: ColumnElement[bool] = render_condition(seek(parts, forward), compare)
+    return found
+
+
 def condition(
     table: Table, parts: tuple[Part, ...], after: Keyset, forward: bool = True
 ) -> ColumnElement[bool]:
     """Rows of ``table`` after the row ``after`` in the order of ``parts`` (``forward``), or
     at or before it."""
-    values = key_values(parts, after)
-
-    def compare(op: str, i: int) -> Any:
-        col: Any = table.c[parts[i].column]
-        value: Any = values[i]
-        if parts[i].lower:
-            col, value = func.lower(col), func.lower(value)
-        return _OPERATORS[op](col, value)
-
-    def is_null(i: int, null: bool) -> Any:
-        col = table.c[parts[i].column]
-        return col.is_(None) if null else col.is_not(None)
-
-    found: ColumnElement[bool] = render_condition(seek(parts, values, forward), compare, is_null)
-    return found
+    values = [
+        func.lower(value) if part.lower else value
+        for part, value in zip(parts, key_values(parts, after), strict=True)
+    ]
+    return beyond(order_by(table, parts), values, forward)
 
 
 def reverse_order(order_by: Sequence[Any]) -> list[Any]:
@@ -190,7 +216,6 @@ async def read_page(
         select(table, *extra)
         .where(where, *seeking)
         .order_by(*order_by)
-        .offset(page.offset)
         .limit(page.limit + 1)  # one more: is there a next page
     )
     async with db.connect() as conn:
@@ -202,5 +227,5 @@ async def read_page(
         items=[decode(row) for row in rows[: page.limit]],
         total=int(first._total),
         has_next=len(rows) > page.limit,
-        has_previous=page.offset > 0 or before_found,
+        has_previous=before_found,
     )

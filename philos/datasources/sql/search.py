@@ -24,7 +24,8 @@ import re
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -41,12 +42,18 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from philos.datasources.sql import SqlDatabase
-from philos.datasources.sql.common import contains_text, like_pattern
+from philos.datasources.sql.common import aware, contains_text, like_pattern
+from philos.datasources.sql.keyset import beyond
 from philos.datasources.sql.tables import concepts_t, theses_t
+from philos.domain import Page, PageResult
 from philos.domain.search import search_words, words
+from philos.errors import UserInputError
+
+T = TypeVar("T")
 
 c = concepts_t.c
 t = theses_t.c
@@ -171,6 +178,29 @@ def _pg_concepts(search: str, substring: ColumnElement[bool], trigrams: bool) ->
     return Ranked(match, [exact.desc(), score.desc()], [])
 
 
+# The FTS5 tables' columns, in the order of their weights (migration 0004).
+_FTS5_COLUMNS = {
+    "concepts_fts": ("name", "aliases", "summary", "body"),
+    "theses_fts": ("statement", "arguments"),
+}
+
+
+def _fts5_scored(table: str, weights: Sequence[float], search: str, fq: str) -> Any:
+    """The rows of an FTS5 table matching ``fq``, each with its ``philos_text_score`` (row by
+    row, see ``domain/search.py``: bm25 would move a row's score as other rows change, and
+    the cursors of a searched list carry scores)."""
+    columns = ", ".join(_FTS5_COLUMNS[table])
+    return (
+        text(
+            f"SELECT rowid AS rid, philos_text_score(:search, :weights, {columns}) AS r "  # noqa: S608  # nosec B608
+            f"FROM {table} WHERE {table} MATCH :fq"
+        )
+        .bindparams(fq=fq, search=search, weights=",".join(str(w) for w in weights))
+        .columns(rid=Integer, r=Float)
+        .subquery("fts")
+    )
+
+
 def _sqlite_concepts(search: str, substring: ColumnElement[bool]) -> Ranked:
     rowid: ColumnElement[int] = literal_column("concepts.rowid")
     similarity = func.philos_similarity(search, c.name, c.aliases)
@@ -179,21 +209,11 @@ def _sqlite_concepts(search: str, substring: ColumnElement[bool]) -> Ranked:
     froms = []
     fq = fts5_query(search)
     if fq is not None:
-        weights = ", ".join(str(w) for w in CONCEPT_WEIGHTS)
-        fts = (
-            text(
-                f"SELECT rowid AS rid, bm25(concepts_fts, {weights}) AS r "  # noqa: S608  # nosec B608
-                "FROM concepts_fts WHERE concepts_fts MATCH :fq"
-            )
-            .bindparams(fq=fq)
-            .columns(rid=Integer, r=Float)
-            .subquery("fts")
-        )
+        fts = _fts5_scored("concepts_fts", CONCEPT_WEIGHTS, search, fq)
         froms.append((fts, fts.c.rid == rowid))
         conds.append(fts.c.rid.is_not(None))
-        # bm25 is 0 or less, more negative for a better match: x / (1 + x) of its opposite.
         # At most half: a name close to the search outweighs words found in a body.
-        score = score + 0.5 * func.coalesce(-fts.c.r / (1.0 - fts.c.r), 0.0)
+        score = score + 0.5 * func.coalesce(fts.c.r, 0.0)
     tq = trigram_query(search)
     if tq is not None:
         candidates = text(
@@ -240,19 +260,10 @@ def _sqlite_theses(search: str, substring: ColumnElement[bool]) -> Ranked:
     score: Any = literal_column("0.0")
     fq = fts5_query(search)
     if fq is not None:
-        weights = ", ".join(str(w) for w in THESIS_WEIGHTS)
-        fts = (
-            text(
-                f"SELECT rowid AS rid, bm25(theses_fts, {weights}) AS r "  # noqa: S608  # nosec B608
-                "FROM theses_fts WHERE theses_fts MATCH :fq"
-            )
-            .bindparams(fq=fq)
-            .columns(rid=Integer, r=Float)
-            .subquery("fts")
-        )
+        fts = _fts5_scored("theses_fts", THESIS_WEIGHTS, search, fq)
         froms.append((fts, fts.c.rid == rowid))
         conds.append(fts.c.rid.is_not(None))
-        score = func.coalesce(-fts.c.r / (1.0 - fts.c.r), 0.0)
+        score = func.coalesce(fts.c.r, 0.0)
     exact = case((func.philos_search_key(t.statement) == " ".join(words(search)), 1), else_=0)
     return Ranked(or_(*conds), [exact.desc(), score.desc()], froms)
 
@@ -276,6 +287,11 @@ def matching(table: Any, ranked: Ranked) -> Any:
     return joined
 
 
+def _key(value: Any) -> Any:
+    """A ranking key's value as a cursor carries it: timestamps in UTC (SQLite's are naive)."""
+    return aware(value) if isinstance(value, datetime) else value
+
+
 async def ranked_page(
     db: SqlDatabase,
     table: Any,
@@ -284,25 +300,51 @@ async def ranked_page(
     rank: Rank,
     order: Sequence[Any] | None,
     tie: Sequence[Any],
-    offset: int,
-    limit: int,
-) -> tuple[list[Any], int]:
-    """One page of the rows of ``table`` that match ``search`` and ``conds``, and how many
-    match: in ``order``, or best match first (then ``tie``) when ``order`` is None."""
+    page: Page,
+    decode: Callable[[Row[Any]], T],
+) -> PageResult[T]:
+    """One page of the rows of ``table`` that match ``search`` and ``conds``, with how many
+    match: in ``order``, or best match first (then ``tie``, which ends on the id) when
+    ``order`` is None. The page starts after ``page.after``, whose values are the ranking
+    key's as ``keys`` of an earlier page gave them (a cursor carries them): a row added or
+    removed elsewhere does not shift the next page."""
     async with search_connection(db) as (conn, trigrams):
         ranked = rank(db.is_sqlite, search, trigrams)
         joined = matching(table, ranked)
         keys = [*ranked.order, *tie] if order is None else list(order)
-        stmt = (
-            select(table, func.count().over().label("total_count"))
+        key_columns = [k.element.label(f"_key{i}") for i, k in enumerate(keys[:-1])]
+        # Not correlated with the page's rows: evaluated once, over every match.
+        total = (
+            select(func.count())
             .select_from(joined)
             .where(ranked.match, *conds)
-            .order_by(*keys)
-            .offset(offset)
-            .limit(limit)
+            .scalar_subquery()
+            .correlate(None)
         )
-        rows = list((await conn.execute(stmt)).all())
-        if rows:
-            return rows, int(rows[0].total_count)
-        count = select(func.count()).select_from(joined).where(ranked.match, *conds)
-        return rows, int((await conn.execute(count)).scalar_one())
+        seeking = []
+        if page.after is not None:
+            values = [*page.after.values, page.after.id]
+            if len(values) != len(keys):
+                raise UserInputError(
+                    "`after` is a cursor of another search or order; pass an `endCursor` of "
+                    "this list, or start again without `after`."
+                )
+            seeking.append(beyond(keys, values))
+        stmt = (
+            select(table, *key_columns, total.label("_total"))
+            .select_from(joined)
+            .where(ranked.match, *conds, *seeking)
+            .order_by(*keys)
+            .limit(page.limit + 1)  # one more: is there a next page
+        )
+        rows: list[Any] = list((await conn.execute(stmt)).all())
+        count = rows[0]._total if rows else (await conn.execute(select(total))).scalar_one()
+    on_page = rows[: page.limit]
+    return PageResult(
+        items=[decode(row) for row in on_page],
+        total=int(count),
+        has_next=len(rows) > page.limit,
+        # The cursor's row precedes the page (unless it was deleted since).
+        has_previous=page.after is not None,
+        keys=[tuple(_key(row._mapping[c.name]) for c in key_columns) for row in on_page],
+    )

@@ -39,6 +39,13 @@ def refers_to_concept(table: str, column: str) -> ForeignKeyConstraint:
     )
 
 
+# What a missing era sorts as in the era orders, past every valid year (``validation.MIN_YEAR``
+# to now) either way, so that concepts without one come last in both; the 32-bit bounds fit
+# the column's type. The era orders' keyset keys (keyset.py) and their indexes use them.
+ERA_ABSENT_ASCENDING = 2**31 - 1
+ERA_ABSENT_DESCENDING = -(2**31)
+
+
 class ConceptRow(SQLModel, table=True):
     __tablename__ = "concepts"
     # Concept lists are read by their order's key, the id last (NAME_ASC and NAME_DESC share
@@ -46,16 +53,14 @@ class ConceptRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_concepts_name_order", text("lower(name)"), "id"),
         Index(
-            "ix_concepts_era_asc_order",
-            text("(era_from IS NULL)"),
-            "era_from",
+            "ix_concepts_era_asc_key",
+            text(f"coalesce(era_from, {ERA_ABSENT_ASCENDING})"),
             text("lower(name)"),
             "id",
         ),
         Index(
-            "ix_concepts_era_desc_order",
-            text("(era_from IS NULL)"),
-            text("era_from DESC"),
+            "ix_concepts_era_desc_key",
+            text(f"coalesce(era_from, {ERA_ABSENT_DESCENDING}) DESC"),
             text("lower(name)"),
             "id",
         ),

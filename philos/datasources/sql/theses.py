@@ -19,7 +19,7 @@ from philos.datasources.sql.common import (
     join_tags,
     split_tags,
 )
-from philos.datasources.sql.keyset import THESIS_KEY, read_page
+from philos.datasources.sql.keyset import THESIS_KEY, order_by, read_page
 from philos.datasources.sql.search import rank_theses, ranked_page
 from philos.datasources.sql.tables import theses_t
 from philos.domain import (
@@ -42,7 +42,7 @@ from philos.domain import (
 t = theses_t.c
 # What the filter's `search` looks in (also in the compiled statements, philos/compile).
 SEARCH_COLUMNS = (t.statement,)
-NEWEST_FIRST = (t.created_at.desc(), t.id.desc())
+NEWEST_FIRST = tuple(order_by(theses_t, THESIS_KEY))
 _OPTIMISTIC_RETRIES = 5
 
 
@@ -134,8 +134,8 @@ class SqlThesisStore(SqlStore):
         return {row.id: thesis_from_row(row) for row in rows}
 
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
-        if filter.search:  # ranked: datasources/sql/search.py; pages go by position
-            found, total = await ranked_page(
+        if filter.search:  # ranked: datasources/sql/search.py
+            return await ranked_page(
                 self.db,
                 theses_t,
                 _where(replace(filter, search=None)),
@@ -143,14 +143,8 @@ class SqlThesisStore(SqlStore):
                 rank_theses,
                 None,
                 NEWEST_FIRST,
-                page.offset,
-                page.limit,
-            )
-            return PageResult(
-                items=[thesis_from_row(row) for row in found],
-                total=total,
-                has_next=page.offset + len(found) < total,
-                has_previous=page.offset > 0,
+                page,
+                thesis_from_row,
             )
         return await read_page(
             self.db, theses_t, _where(filter), NEWEST_FIRST, THESIS_KEY, page, thesis_from_row
