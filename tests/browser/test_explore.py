@@ -107,12 +107,21 @@ def test_the_graph_draws_and_its_nodes_open_concepts(page: Page, served: Served)
 
 
 def test_a_path_between_two_concepts(page: Page, served: Served) -> None:
-    page.goto(f"{served}/app/path")
-    for label, text, name in (("From", "Dasein", "Dasein"), ("To", "eudaimonia", "Eudaimonia")):
-        box = page.get_by_role("combobox", name=label)
-        box.press_sequentially(text, delay=20)
-        page.get_by_role("option", name=re.compile(f"^{name}")).first.click()
+    page.goto(f"{served}/app/concepts/dasein")
+    page.get_by_role("link", name="Find a path from here").click()
+    expect(page.get_by_role("combobox", name="From")).to_have_value("Dasein")
+    to = page.get_by_role("combobox", name="To")
+    to.press_sequentially("eudaimonia", delay=20)
+    to.press("ArrowDown")
+    to.press("ArrowUp")
+    expect(page.get_by_role("listbox").get_by_role("option", selected=True)).to_contain_text(
+        "Eudaimonia"
+    )
+    to.press("Enter")  # the keyboard picks the option
+    expect(to).to_have_value("Eudaimonia")
+    expect(page.get_by_role("combobox", name="From")).to_have_value("Dasein")
     page.get_by_role("button", name="Find path").click()
+    expect(page).to_have_url(re.compile(r"from=dasein&to=eudaimonia"))
     steps = page.get_by_role("list", name="The path").get_by_role("listitem")
     expect(steps.first).to_contain_text("Dasein")
     expect(steps.last).to_contain_text("Eudaimonia")

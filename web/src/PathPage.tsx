@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 import { useClient, useQuery } from "urql";
 import { ConceptPicker, type Picked } from "./ConceptPicker";
 import { relationLabel } from "./format";
@@ -12,8 +12,12 @@ const GraphView = lazy(() => import("./GraphView"));
 function usePicked(slug: string | null): [Picked | null, (p: Picked) => void] {
   const client = useClient();
   const [picked, setPicked] = useState<Picked | null>(null);
+  // The slug last looked up: a concept picked by hand is not overwritten by the address.
+  const looked = useRef<string | null>(null);
   useEffect(() => {
-    if (!slug || picked?.slug === slug) return;
+    if (!slug || looked.current === slug) return;
+    looked.current = slug;
+    if (picked?.slug === slug) return;
     void client.query(ConceptRoot, { slug }).toPromise().then((r) => {
       if (r.data?.concept) setPicked(r.data.concept);
     });
