@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useQuery } from "urql";
 import { era, highlightPieces } from "./format";
 import type { ConceptFilter } from "./gql/graphql";
@@ -26,6 +26,11 @@ function toNumber(value: string | null): number | null {
 export function SearchPage() {
   const { query } = useRoute();
   const [text, setText] = useState(query.get("q") ?? "");
+  const q = query.get("q") ?? "";
+  // Back and forward change the address, not what was typed: follow the address.
+  useEffect(() => {
+    setText((typed) => (typed.trim() === q ? typed : q));
+  }, [q]);
   const search = useDebounced(text.trim(), 120);
   const tradition = query.get("tradition");
   const tag = query.get("tag");
