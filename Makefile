@@ -6,7 +6,13 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt schema bench k8s-check clean
+# The explorer (web/): built into philos/gateway/static, which Philos serves at /app.
+NPM := $(shell command -v npm 2>/dev/null)
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_BUNDLE := philos/gateway/static/build-info.json
+WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -type f -print) README.md
+
+.PHONY: run test lint fmt schema bench k8s-check clean web web-build
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,15 +25,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP) $(RUN_STAMP)
 
-run: $(RUN_STAMP)  ## serve the API on the embedded default at http://$HOST:$PORT/graphql (127.0.0.1:8000)
+$(WEB_DEPS): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Rebuilt whenever a file under web/ or the README (GraphiQL's examples) is newer.
+$(WEB_BUNDLE): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+
+web-build: $(WEB_BUNDLE)  ## build the explorer and GraphiQL into philos/gateway/static (Node 20, npm)
+
+web: $(WEB_DEPS)  ## the explorer with hot reload at http://127.0.0.1:5173/app/ against a running API (PHILOS_API, default http://127.0.0.1:8000)
+	cd web && npx vite
+
+# Without npm, `make run` serves whatever bundle is there (or a page saying how to build it).
+run: $(RUN_STAMP) $(if $(NPM),$(WEB_BUNDLE))  ## serve the explorer and the API on the embedded default at http://$HOST:$PORT/app/ and /graphql (127.0.0.1:8000)
 	exec $(BIN)/philos serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
-test: $(STAMP)  ## lint, type-check, then the whole suite (starts the real servers it needs)
+test: $(STAMP) $(WEB_BUNDLE)  ## lint, type-check, then the whole suite (starts the real servers it needs)
 	bash tests/deploy/install-tools.sh
 	$(BIN)/ruff check philos tests bench
 	$(BIN)/ruff format --check philos tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy philos tests
+	cd web && npx vitest run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -52,4 +73,4 @@ k8s-check: $(STAMP)  ## opt-in: the chart against a real kube-apiserver + etcd, 
 	PHILOS_K8S_BIN=$${PHILOS_K8S_BIN:-$$HOME/.cache/philos/k8s} $(BIN)/pytest -p no:cacheprovider tests/deploy/test_k8s_server.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache web/node_modules philos/gateway/static

@@ -240,8 +240,16 @@ class UserStore(Store, Protocol):
 
     async def set_role(self, user_id: str, role: Role) -> User | None: ...
 
+    async def search(self, text: str | None, limit: int) -> list[User]:
+        """Up to ``limit`` accounts whose email or display name contains ``text`` (any case),
+        by email; every account (up to ``limit``) when ``text`` is None."""
 
-declare(UserStore, reads={"get_many", "get_by_email", "count"}, writes={"create", "set_role"})
+
+declare(
+    UserStore,
+    reads={"get_many", "get_by_email", "count", "search"},
+    writes={"create", "set_role"},
+)
 
 
 class RefreshTokenStore(Store, Protocol):

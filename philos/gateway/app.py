@@ -1,4 +1,5 @@
-"""The Starlette application: ``/graphql`` (+ GraphiQL), ``/health``, ``/ready``, ``/metrics``."""
+"""The Starlette application: ``/graphql`` (+ GraphiQL), the explorer at ``/app``, ``/health``,
+``/ready``, ``/metrics``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from philos.config import Settings, get_settings
 from philos.datasources.stores import Stores
 from philos.gateway.answers import CachedAnswers
 from philos.gateway.callers import http_error
+from philos.gateway.explorer import Bundle, app_root
 from philos.gateway.graphql import PhilosGraphQL
 from philos.gateway.middleware import (
     BodyLimit,
@@ -73,7 +75,8 @@ def create_app(
             if owned and state.stores is not None:
                 await state.stores.aclose()
 
-    graphql = PhilosGraphQL(settings, state, Tokens(load_secret(settings)))
+    bundle = Bundle()
+    graphql = PhilosGraphQL(settings, state, Tokens(load_secret(settings)), bundle)
     # ``philos serve`` drains subscriptions before uvicorn closes the connections.
     on_shutdown(graphql.drain)
 
@@ -116,6 +119,8 @@ def create_app(
             Route("/", root),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/app", app_root, methods=["GET"]),
+            Route("/app/{path:path}", bundle.app, methods=["GET"]),
             Route("/health", health),
             Route("/ready", ready),
             Route("/metrics", metrics),

@@ -48,9 +48,10 @@ from philos.gateway import bodies
 from philos.gateway.answers import AnswerIndex, record_answer
 from philos.gateway.callers import Callers, RateLimited, http_error, too_many_requests
 from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
+from philos.gateway.explorer import Bundle
 from philos.gateway.input_limits import ListLimits
 from philos.gateway.metrics import OperationMetrics
-from philos.gateway.middleware import bind_request, page_csp
+from philos.gateway.middleware import bind_request
 from philos.gateway.query_limits import CostLimit, ResponseSizeLimit, limit_rules
 from philos.gateway.response_cache import ResponseCache
 from philos.gateway.schema_names import HideSchemaNames
@@ -122,7 +123,9 @@ class PhilosGraphQL(GraphQL[Context, None]):
     stream_transport_classes_by_protocol = STREAM_TRANSPORTS  # SSE framed with LF
     websocket_adapter_class = TextWebSocketAdapter
 
-    def __init__(self, settings: Settings, state: AppState, tokens: Tokens) -> None:
+    def __init__(
+        self, settings: Settings, state: AppState, tokens: Tokens, bundle: Bundle | None = None
+    ) -> None:
         super().__init__(
             make_schema(settings),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
@@ -135,6 +138,7 @@ class PhilosGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.state = state
         self.tokens = tokens
+        self.bundle = bundle or Bundle()
         self.callers = Callers(settings, tokens)
         # Raw requests the response cache answered, for ``answers.CachedAnswers``.
         self.answers = AnswerIndex()
@@ -204,10 +208,8 @@ class PhilosGraphQL(GraphQL[Context, None]):
         await self.sockets.close_all()
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        response = await super().render_graphql_ide(request)
-        # GraphiQL loads its scripts and styles from unpkg.com (pinned, with integrity hashes).
-        response.headers["content-security-policy"] = page_csp(response.body, "https://unpkg.com")
-        return response
+        # GraphiQL built from pinned npm packages into the web bundle: nothing from elsewhere.
+        return await self.bundle.graphiql()
 
     def encode_json(self, data: object) -> bytes:
         try:

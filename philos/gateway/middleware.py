@@ -377,16 +377,17 @@ def page_csp(html: bytes, *sources: str) -> str:
     """The CSP of an HTML page that loads scripts and styles from ``sources`` and runs its own
     inline scripts (allowed by hash, so no other inline script can run). Styles may be inline
     (editors such as GraphiQL's set them from script); nothing may frame the page."""
-    hashes = " ".join(
+    hashes = [
         "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
         for script in _INLINE_SCRIPT_RE.findall(html)
-    )
-    origins = " ".join(sources)
+    ]
+    scripts = " ".join(["'self'", *sources, *hashes])
+    others = " ".join(["'self'", *sources])
     return (
         "default-src 'none'; "
-        f"script-src 'self' {origins} {hashes}; "
-        f"style-src 'self' {origins} 'unsafe-inline'; "
-        f"font-src 'self' {origins} data:; "
+        f"script-src {scripts}; "
+        f"style-src {others} 'unsafe-inline'; "
+        f"font-src {others} data:; "
         "img-src 'self' data:; "
         "connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"

@@ -158,6 +158,21 @@ async def set_role(ctx: Context, user_id: str, role: domain.Role) -> domain.User
     return user
 
 
+MAX_LISTED_USERS = 200
+
+
+async def list_users(ctx: Context, search: str | None, first: int) -> list[domain.User]:
+    """Accounts for an ADMIN to manage, by email; ``search`` narrows them to those whose email
+    or display name contains it."""
+    require_role(ctx.principal, domain.Role.ADMIN, "list accounts")
+    if not 1 <= first <= MAX_LISTED_USERS:
+        raise domain.ValidationError(
+            [domain.FieldProblem("first", f"Ask for 1 to {MAX_LISTED_USERS} accounts.")]
+        )
+    text = (search or "").strip()[:200] or None
+    return await ctx.stores.users.search(text, first)
+
+
 async def create_admin(
     stores: Stores, settings: Settings, email: str, password: str, display_name: str
 ) -> domain.User:

@@ -1,4 +1,5 @@
-"""Accounts in the schema: register, login, refreshToken, logout, setUserRole; and ``me``."""
+"""Accounts in the schema: register, login, refreshToken, logout, setUserRole; ``me``, and
+``users`` for an ADMIN."""
 
 from __future__ import annotations
 
@@ -51,6 +52,30 @@ class Me:
         )
 
 
+@strawberry.type(description="An account as an ADMIN sees it.")
+class Account:
+    id: strawberry.ID
+    email: str
+    display_name: str
+    role: Role
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, u: domain.User) -> Account:
+        return cls(
+            id=strawberry.ID(u.id),
+            email=u.email,
+            display_name=u.display_name,
+            role=u.role,
+            created_at=u.created_at,
+        )
+
+
+@strawberry.type
+class AccountList:
+    accounts: list[Account]
+
+
 @strawberry.type(description="Signed in. Send `Authorization: Bearer <accessToken>`.")
 class AuthSuccess:
     access_token: str
@@ -79,6 +104,7 @@ LogoutResult = Annotated[SignedOut | AuthFailed, strawberry.union("LogoutResult"
 SetUserRoleResult = Annotated[
     UserSuccess | NotFound | Forbidden, strawberry.union("SetUserRoleResult")
 ]
+UsersResult = Annotated[AccountList | ValidationFailed | Forbidden, strawberry.union("UsersResult")]
 
 
 REGISTER_FAILURES = expecting(ValidationFailed, Conflict, AuthRateLimited)
@@ -149,3 +175,11 @@ async def resolve_me(info: PhilosInfo) -> Me | None:
         return None
     user = await info.context.loaders.user.load(principal.user_id)
     return Me.from_domain(user) if user else None
+
+
+async def resolve_users(info: PhilosInfo, search: str | None, first: int) -> UsersResult:
+    async def run() -> AccountList:
+        found = await users.list_users(info.context, search, first)
+        return AccountList(accounts=[Account.from_domain(u) for u in found])
+
+    return await attempt(run, expecting(ValidationFailed, Forbidden))

@@ -17,7 +17,7 @@ from philos.resolvers import concepts as concept_ops
 from philos.resolvers import queries
 from philos.resolvers import theses as thesis_ops
 from philos.schema.ai import AiMutation, RelationSuggestion
-from philos.schema.auth import AuthMutation, Me, resolve_me
+from philos.schema.auth import AuthMutation, Me, UsersResult, resolve_me, resolve_users
 from philos.schema.subscriptions import Subscription
 from philos.types.context import Context
 from philos.types.enums import ConceptOrder, RelationType, Stance
@@ -125,6 +125,16 @@ class Query:
     )
     async def me(self, info: PhilosInfo) -> Me | None:
         return await resolve_me(info)
+
+    @strawberry.field(
+        description="Accounts by email, for an ADMIN to manage (Forbidden for anyone else); "
+        "`search` narrows them to those whose email or display name contains it.",
+        metadata=per_caller(),
+    )
+    async def users(
+        self, info: PhilosInfo, search: str | None = None, first: int = 50
+    ) -> UsersResult:
+        return await resolve_users(info, search, first)
 
     @strawberry.field(
         description="One concept, by `id`, by `slug` or by `name` (exactly one of them); slug "

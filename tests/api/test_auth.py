@@ -206,6 +206,31 @@ async def test_set_user_role(api: Api) -> None:
     assert login["user"]["role"] == "EDITOR"
 
 
+async def test_an_admin_lists_and_searches_accounts(api: Api) -> None:
+    admin = await make_user(api.stores, "root", Role.ADMIN)
+    editor = await make_user(api.stores, "hypatia", Role.EDITOR)
+    query = """query($s: String, $n: Int! = 50) { users(search: $s, first: $n) { __typename
+        ... on AccountList { accounts { id email displayName role } }
+        ... on ValidationFailed { fields { field } } ... on Problem { message } } }"""
+    for caller in (api.anonymous, api.as_user(editor)):
+        refused = (await caller.data(query, {}))["users"]
+        assert refused["__typename"] == "Forbidden" and "ADMIN" in refused["message"]
+    found = (await api.as_user(admin).data(query, {"s": " HYPAT "}))["users"]
+    assert found["accounts"] == [
+        {
+            "id": editor.id,
+            "email": "hypatia@philos.test",
+            "displayName": "Hypatia",
+            "role": "EDITOR",
+        }
+    ]
+    every = (await api.as_user(admin).data(query, {}))["users"]["accounts"]
+    assert {a["email"] for a in every} >= {"root@philos.test", "hypatia@philos.test"}
+    too_many = (await api.as_user(admin).data(query, {"n": 1000}))["users"]
+    assert too_many["__typename"] == "ValidationFailed"
+    assert too_many["fields"] == [{"field": "first"}]
+
+
 def test_embedded_default_makes_and_keeps_a_secret(tmp_path: Path) -> None:
     settings = Settings(PHILOS_DATA_DIR=tmp_path)
     first = load_secret(settings)

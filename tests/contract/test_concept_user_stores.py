@@ -83,3 +83,30 @@ async def test_users(user_store: UserStore) -> None:
                 user, id="00000000-0000-4000-8000-000000000002", email="ADA@example.org"
             )
         )
+
+
+async def test_users_are_listed_and_searched_by_email(user_store: UserStore) -> None:
+    people = [("Zeno@Example.org", "Zeno"), ("ada@example.org", "Ada 100%"), ("bo@x.org", "Bo_b")]
+    for i, (email, name) in enumerate(people, start=11):
+        await user_store.create(
+            User(
+                id=f"00000000-0000-4000-8000-0000000000{i}",
+                email=email,
+                display_name=name,
+                password_hash="$argon2id$x",
+                role=Role.READER,
+            )
+        )
+    listed = [u.email for u in await user_store.search(None, 10)]
+    assert listed == sorted(listed) and set(listed) >= {"zeno@example.org", "bo@x.org"}
+    assert len(await user_store.search(None, 2)) == 2
+    assert [u.email for u in await user_store.search("EXAMPLE", 10)] == [
+        "ada@example.org",
+        "zeno@example.org",
+    ]
+    assert [u.display_name for u in await user_store.search("zen", 10)] == ["Zeno"]
+    # LIKE's wildcards are plain text here.
+    assert [u.display_name for u in await user_store.search("100%", 10)] == ["Ada 100%"]
+    assert [u.display_name for u in await user_store.search("o_b", 10)] == ["Bo_b"]
+    assert await user_store.search("%", 10) == await user_store.search("100%", 10)
+    assert await user_store.search("nobody-here", 10) == []

@@ -29,14 +29,16 @@ class Served(str):
     log: Path
 
 
-def start_server(data_dir: Path, *args: str) -> Served:
+def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Served:
     port = free_port()
+    extra = env or {}
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "NEO4J_URI", "MONGODB_URI", "REDIS_URL", "ANTHROPIC_API_KEY"}
     }
     env["PHILOS_DATA_DIR"] = str(data_dir)
+    env.update(extra)
     log_path = data_dir / "server.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(

@@ -55,6 +55,8 @@ def test_make_run_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             json={"query": "{ concepts(first: 1) { totalCount } }"},
         )
         assert answer.status_code == 200 and answer.json()["data"]["concepts"]["totalCount"] > 0
+        explorer = httpx.get(f"http://127.0.0.1:{port}/app/")
+        assert explorer.status_code == 200 and "/app/assets/" in explorer.text
         os.killpg(proc.pid, signal.SIGINT)
         code = proc.wait(timeout=30)
     finally:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, case, exists, func, insert, literal, select, text, update
+from sqlalchemy import Row, case, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from philos.datasources.outbox import record_event
@@ -103,6 +103,20 @@ class SqlUserStore(SqlStore):
         if result.rowcount:
             self._evented()
         return (await self.get_many([user_id])).get(user_id)
+
+    async def search(self, text: str | None, limit: int) -> list[User]:
+        query = select(users_t).order_by(u.email, u.id).limit(limit)
+        if text:
+            needle = text.lower()
+            query = query.where(
+                or_(
+                    func.lower(u.email).contains(needle, autoescape=True),
+                    func.lower(u.display_name).contains(needle, autoescape=True),
+                )
+            )
+        async with self.db.connect() as conn:
+            rows = await conn.execute(query)
+        return [user_from_row(row) for row in rows]
 
 
 class SqlRefreshTokenStore(SqlStore):
