@@ -16,7 +16,13 @@ if TYPE_CHECKING:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
+
+    if args.subgraph:
+        # Read by Settings, here and in the uvicorn worker that builds the app.
+        os.environ["PHILOS_SUBGRAPH"] = args.subgraph
 
     from philos.bootstrap import check_separate_urls, open_sql
     from philos.config import get_settings
@@ -243,11 +249,20 @@ def _restore(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def _export_schema(_args: argparse.Namespace) -> int:
+def _export_schema(args: argparse.Namespace) -> int:
+    if args.subgraph:
+        from philos.schema.federation import subgraph_sdl_of
+
+        sys.stdout.write(subgraph_sdl_of(args.subgraph))
+        return 0
     from philos.schema.root import build_schema
 
     sys.stdout.write(build_schema().as_str() + "\n")
     return 0
+
+
+# The federated services (philos.schema.federation.SUBGRAPHS, kept here to start fast).
+SUBGRAPH_NAMES = ("users", "concepts", "graph", "theses", "ai")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -260,6 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--reload", action="store_true", help="restart on code changes")
     serve.add_argument(
         "--graceful-timeout", type=int, default=20, help="seconds to drain requests on SIGTERM"
+    )
+    serve.add_argument(
+        "--subgraph",
+        choices=SUBGRAPH_NAMES,
+        help="serve one service's Federation 2 subgraph (see docs/federation.md)",
     )
     serve.set_defaults(run=_serve)
 
@@ -312,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     load.set_defaults(run=_restore)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument(
+        "--subgraph", choices=SUBGRAPH_NAMES, help="print this subgraph's federation SDL instead"
+    )
     export.set_defaults(run=_export_schema)
 
     args = parser.parse_args(argv)
