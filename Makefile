@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt schema bench clean
+.PHONY: run federation supergraph test lint fmt schema bench clean
+FEDERATION := deploy/federation
+GATEWAY := $(FEDERATION)/node_modules/.package-lock.json
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +17,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## serve the API on the embedded default at http://127.0.0.1:8000/graphql
 	$(BIN)/philos serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
-test: $(STAMP)  ## lint, type-check, then the whole suite (starts the real servers it needs)
+# The gateway and the composer, from the committed lock file.
+$(GATEWAY): $(FEDERATION)/package-lock.json
+	cd $(FEDERATION) && npm ci --no-audit --no-fund
+	touch $(GATEWAY)
+
+federation: $(STAMP) $(GATEWAY)  ## five subgraphs on ports 4001-4005 and the gateway at http://127.0.0.1:4000/graphql; Ctrl-C stops them
+	$(BIN)/python $(FEDERATION)/run.py
+
+supergraph: $(STAMP) $(GATEWAY)  ## recompose deploy/federation/supergraph.graphql from the subgraphs' SDL
+	for s in users concepts graph theses ai; do \
+	  $(BIN)/philos export-schema --subgraph $$s > $(FEDERATION)/subgraphs/$$s.graphql || exit 1; done
+	cd $(FEDERATION) && node compose.mjs subgraphs supergraph.graphql
+
+test: $(STAMP) $(GATEWAY)  ## lint, type-check, then the whole suite (starts the real servers it needs)
 	bash tests/deploy/install-tools.sh
 	$(BIN)/ruff check philos tests bench
 	$(BIN)/ruff format --check philos tests bench

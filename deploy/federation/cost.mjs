@@ -1,6 +1,7 @@
 // The gateway's query cost limit: an estimate of answer size checked before planning. Every
 // field costs 1; a list multiplies what is selected inside it by its `first` argument (or,
-// without one, by the length a list is assumed to have).
+// without one, by the length a list is assumed to have). A connection's `edges` and `nodes`
+// are as long as the connection's `first`, which already counted.
 import { GraphQLError, getNamedType, getNullableType, isListType, Kind } from "graphql";
 
 const ASSUMED_LIST_LENGTH = 20;
@@ -27,7 +28,9 @@ function selectionCost(context, selectionSet, parentType, variables, seen) {
       const inner = selectionCost(
         context, selection.selectionSet, getNamedType(type), variables, seen,
       );
-      total += 1 + (isListType(type) ? listLength(selection, variables) * inner : inner);
+      const page = parentType.name.endsWith("Connection");
+      const length = isListType(type) ? (page ? 1 : listLength(selection, variables)) : 1;
+      total += 1 + length * inner;
     } else {
       const fragment =
         selection.kind === Kind.FRAGMENT_SPREAD

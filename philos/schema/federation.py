@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import strawberry
 from graphql import (
-    ArgumentNode,
-    DirectiveNode,
+    ConstArgumentNode,
+    ConstDirectiveNode,
     DocumentNode,
     GraphQLError,
     GraphQLUnionType,
@@ -61,7 +61,7 @@ SERVICE_NAMES = {
 }
 SERVICE_PORTS = {name: 4001 + i for i, name in enumerate(SUBGRAPHS)}
 # Composition (@theguild/federation-composition 0.27) takes Federation up to 2.9.
-FEDERATION_VERSION = "2.9"
+FEDERATION_VERSION: Literal["2.9"] = "2.9"
 FEDERATION_LINK = f"https://specs.apollo.dev/federation/v{FEDERATION_VERSION}"
 
 # Who answers each root field. A root field missing here stops every subgraph from building.
@@ -225,7 +225,8 @@ def build_subgraph_schema(
         raise UnknownSubgraph(f"unknown subgraph {subgraph!r}; one of {', '.join(SUBGRAPHS)}")
     _check_owners()
     mutation = merge_types("Mutation", MUTATIONS)
-    names = sorted(set(_reachable_entities(subgraph, mutation)) | set(contributed_entities(subgraph)))
+    reachable = _reachable_entities(subgraph, mutation)
+    names = sorted(set(reachable) | set(contributed_entities(subgraph)))
     entity_union = StrawberryUnion(
         "_Entity",
         type_annotations=tuple(StrawberryAnnotation(ENTITY_CLASSES[n]) for n in names),
@@ -250,13 +251,13 @@ def build_subgraph_schema(
             loaded[type_name] = dict(zip(ids, records, strict=True))
         return [None if s is None else loaded.get(s[0], {}).get(s[1]) for s in slots]
 
-    entities.__annotations__["return"] = list[entity_union | None]  # type: ignore[operator]
-    entities_field = strawberry.field(name="_entities", resolver=entities)
+    entities.__annotations__["return"] = list[entity_union | None]  # type: ignore[valid-type]
+    entities_field = cast(StrawberryField, strawberry.field(name="_entities", resolver=entities))
 
     def service() -> ServiceSdl:
         return ServiceSdl(sdl=sdl_holder[0])
 
-    service_field = strawberry.field(name="_service", resolver=service)
+    service_field = cast(StrawberryField, strawberry.field(name="_service", resolver=service))
     federation = create_type("FederationFields", fields=[entities_field, service_field])
     query = merge_types("Query", (federation, Query))
     schema = _FilteredSchema(
@@ -268,7 +269,7 @@ def build_subgraph_schema(
     )
     union = schema._schema.get_type("_Entity")
     assert isinstance(union, GraphQLUnionType)
-    union.resolve_type = _entity_type_name  # type: ignore[assignment]
+    union.resolve_type = _entity_type_name
     sdl_holder.append(subgraph_sdl(print_schema(schema), names))
     return schema
 
@@ -288,11 +289,11 @@ def _entity_type_name(value: object, _info: Any, _type: Any) -> str | None:
     )
 
 
-def _directive(name: str, **arguments: str) -> DirectiveNode:
-    return DirectiveNode(
+def _directive(name: str, **arguments: str) -> ConstDirectiveNode:
+    return ConstDirectiveNode(
         name=NameNode(value=name),
         arguments=tuple(
-            ArgumentNode(name=NameNode(value=k), value=StringValueNode(value=v))
+            ConstArgumentNode(name=NameNode(value=k), value=StringValueNode(value=v))
             for k, v in arguments.items()
         ),
     )
@@ -311,7 +312,9 @@ def subgraph_sdl(printed: str, entities: Sequence[str]) -> str:
             continue
         if isinstance(node, ObjectTypeDefinitionNode):
             if name == "Query":
-                fields = tuple(f for f in node.fields or () if f.name.value not in FEDERATION_FIELDS)
+                fields = tuple(
+                    f for f in node.fields or () if f.name.value not in FEDERATION_FIELDS
+                )
                 node = ObjectTypeDefinitionNode(
                     name=node.name,
                     description=node.description,
@@ -333,9 +336,7 @@ def subgraph_sdl(printed: str, entities: Sequence[str]) -> str:
                     fields=node.fields,
                 )
         definitions.append(node)
-    link = (
-        f'extend schema @link(url: "{FEDERATION_LINK}", import: ["@key", "@shareable"])\n\n'
-    )
+    link = f'extend schema @link(url: "{FEDERATION_LINK}", import: ["@key", "@shareable"])\n\n'
     return link + print_ast(DocumentNode(definitions=tuple(definitions))) + "\n"
 
 

@@ -116,7 +116,9 @@ def _python_env(data_dir: Path) -> dict[str, str]:
 
 def _prepare(data_dir: Path, env: dict[str, str]) -> None:
     """Seed the database and make the signing secret once, before the processes share them."""
-    subprocess.run([sys.executable, "-m", "philos", "seed"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "philos", "seed"], env=env, check=True, capture_output=True
+    )
     code = "from philos.config import get_settings; from philos.tokens import load_secret; "
     code += "load_secret(get_settings())"
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
