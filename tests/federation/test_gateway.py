@@ -158,8 +158,9 @@ def test_the_gateway_limits_queries_itself(federation: Federation) -> None:
     assert "Query depth limit of 10 exceeded" in str(post(url, deep)["errors"])
     aliases = "{ " + " ".join(f'a{i}: concept(slug: "dasein") {{ name }}' for i in range(20))
     assert "Aliases limit of 15 exceeded" in str(post(url, aliases + " }")["errors"])
-    costly = "{ concepts(first: 100) { nodes { relations { source { relations { target { "
-    costly += "relations { target { name slug summary } } } } } } } } }"
+    walk = "concepts(first: 100) { nodes { relations { source { relations { target { "
+    walk += "relations { target { name slug summary } } } } } } } }"
+    costly = "{ " + " ".join(f"w{i}: {walk}" for i in range(5)) + " }"
     refused = post(url, costly)["errors"]
     assert refused[0]["extensions"]["code"] == "QUERY_TOO_COSTLY", refused
     metrics = httpx.get(federation.gateway.url + "/metrics", timeout=10).text
@@ -170,6 +171,7 @@ def test_supergraph_is_what_the_subgraphs_compose(federation: Federation, tmp_pa
     for name, process in federation.subgraphs.items():
         sdl = post(process.url + "/graphql", "{ _service { sdl } }")["data"]["_service"]["sdl"]
         (tmp_path / f"{name}.graphql").write_text(sdl)
+        assert sdl == (FEDERATION / "subgraphs" / f"{name}.graphql").read_text(), name
     out, public = tmp_path / "supergraph.graphql", tmp_path / "public.graphql"
     composed = subprocess.run(
         ["node", "compose.mjs", str(tmp_path), str(out), str(public)],
