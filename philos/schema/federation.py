@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import strawberry
 from graphql import (
@@ -47,6 +47,7 @@ from strawberry.types.union import StrawberryUnion
 from philos import domain
 from philos.schema.root import MUTATIONS, Query
 from philos.types.context import Context
+from philos.types.hints import max_items
 from philos.types.objects import Concept, Thesis, User
 from philos.validation import is_id
 
@@ -125,6 +126,10 @@ RECORD_TYPES: dict[type, str] = {
     domain.User: "User",
 }
 FEDERATION_FIELDS = ("_entities", "_service")
+# The gateway sends every representation one step of its plan needs in one request (a page of
+# 100 concepts with 25 relations each asks for 2,500 ends); the store-call budget and the
+# response size limit bound the work.
+MAX_REPRESENTATIONS = 5000
 FEDERATION_TYPES = ("_Service", "_Entity", "_Any")
 
 
@@ -234,7 +239,11 @@ def build_subgraph_schema(
     sdl_holder: list[str] = []
 
     async def entities(
-        info: PhilosInfo, representations: list[FederationAny]
+        info: PhilosInfo,
+        representations: Annotated[
+            list[FederationAny],
+            strawberry.argument(metadata=max_items(MAX_REPRESENTATIONS)),
+        ],
     ) -> list[object | None]:
         wanted: dict[str, list[str]] = {}
         slots: list[tuple[str, str] | None] = []

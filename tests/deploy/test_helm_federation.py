@@ -102,7 +102,7 @@ def test_each_part_has_deployment_service_hpa_and_pdb(
         assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
         assert hpa["spec"]["minReplicas"] >= 2
         # The API's own Service and PDB never select a subgraph's or the gateway's pods.
-        api = [o for o in r.all("Service") if o["metadata"]["name"] == "philos"][0]
+        api = next(o for o in r.all("Service") if o["metadata"]["name"] == "philos")
         assert not matches(api["spec"]["selector"], labels), part
     # Nothing else changed: the API Deployment is still there, with its own objects.
     assert len(r.all("Deployment")) == len(PARTS) + 1
