@@ -25,10 +25,11 @@ $(GATEWAY): $(FEDERATION)/package-lock.json
 federation: $(STAMP) $(GATEWAY)  ## five subgraphs on ports 4001-4005 and the gateway at http://127.0.0.1:4000/graphql; Ctrl-C stops them
 	$(BIN)/python $(FEDERATION)/run.py
 
-supergraph: $(STAMP) $(GATEWAY)  ## recompose deploy/federation/supergraph.graphql from the subgraphs' SDL
+supergraph: $(STAMP) $(GATEWAY)  ## recompose deploy/federation/supergraph.graphql from the subgraphs' SDL; the gateway's cost hints
 	for s in users concepts graph theses ai; do \
 	  $(BIN)/philos export-schema --subgraph $$s > $(FEDERATION)/subgraphs/$$s.graphql || exit 1; done
 	cd $(FEDERATION) && node compose.mjs subgraphs supergraph.graphql
+	$(BIN)/philos export-schema --cost-hints > $(FEDERATION)/cost-hints.json
 
 test: $(STAMP) $(GATEWAY)  ## lint, type-check, then the whole suite (starts the real servers it needs)
 	bash tests/deploy/install-tools.sh
@@ -51,7 +52,7 @@ fmt: $(STAMP)
 schema: $(STAMP)  ## rewrite schema.graphql from the code
 	$(BIN)/philos export-schema > schema.graphql
 
-bench: $(STAMP)  ## Philos vs PostGraphile on a generated dataset; writes bench/results/ (see docs/benchmarks.md)
+bench: $(STAMP) $(GATEWAY)  ## Philos vs PostGraphile on a generated dataset; writes bench/results/ (see docs/benchmarks.md)
 	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

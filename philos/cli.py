@@ -250,6 +250,14 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _export_schema(args: argparse.Namespace) -> int:
+    if args.cost_hints:
+        import json
+
+        from philos.gateway.query_limits import cost_hints
+        from philos.schema.root import build_schema as monolith
+
+        sys.stdout.write(json.dumps(cost_hints(monolith()._schema), indent=2) + "\n")
+        return 0
     if args.subgraph:
         from philos.schema.federation import subgraph_sdl_of
 
@@ -334,6 +342,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument(
         "--subgraph", choices=SUBGRAPH_NAMES, help="print this subgraph's federation SDL instead"
+    )
+    export.add_argument(
+        "--cost-hints",
+        action="store_true",
+        help="print the query cost model as JSON instead (the federated gateway applies it)",
     )
     export.set_defaults(run=_export_schema)
 

@@ -4,9 +4,13 @@ error, not a crash."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from graphql import GraphQLObjectType
 
+from philos.gateway.query_limits import cost_hints
 from philos.schema.federation import (
     ENTITY_HOMES,
     ENTITY_KEY,
@@ -16,6 +20,8 @@ from philos.schema.federation import (
     subgraph_sdl_of,
 )
 from philos.schema.root import build_schema
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fields(schema: object, type_name: str) -> set[str]:
@@ -42,6 +48,13 @@ def test_the_sdl_declares_entities_and_value_types() -> None:
     assert 'type Concept @key(fields: "id") {' in sdl
     assert "type PageInfo @shareable {" in sdl
     assert "_entities" not in sdl and "_Service" not in sdl
+
+
+def test_the_gateway_applies_the_schemas_cost_model() -> None:
+    """deploy/federation/cost-hints.json is the monolith's cost model (`make supergraph`)."""
+    committed = json.loads((ROOT / "deploy" / "federation" / "cost-hints.json").read_text())
+    assert committed == cost_hints(build_schema()._schema)
+    assert committed["fields"]["Concept.neighbours"]["perDepth"] > 1
 
 
 def test_an_unknown_subgraph_is_refused() -> None:
