@@ -4,7 +4,7 @@
 //   PHILOS_SUPERGRAPH            the composed supergraph (default: supergraph.graphql here)
 //   USER_SERVICE_URL ...         where each subgraph answers (default: 127.0.0.1:4001-4005)
 //   PHILOS_MAX_DEPTH, PHILOS_MAX_ALIASES, PHILOS_MAX_TOKENS, PHILOS_MAX_COST   query limits
-//   PHILOS_ENV=production        no field suggestions in errors
+//   PHILOS_ENV=production        no GraphiQL, no introspection, no field suggestions
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "@graphql-hive/gateway";
 import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
@@ -32,6 +32,7 @@ const locations = Object.fromEntries(
   ]),
 );
 const READY_TIMEOUT_MS = 2000;
+const production = env.PHILOS_ENV === "production";
 
 // GET /ready: 200 when every subgraph's own /ready answers 200, else 503 naming the missing.
 function subgraphReadiness() {
@@ -78,7 +79,11 @@ export const gatewayConfig = defineConfig({
   },
   maxDepth: int("PHILOS_MAX_DEPTH", 10),
   maxTokens: int("PHILOS_MAX_TOKENS", 2000),
-  blockFieldSuggestions: env.PHILOS_ENV === "production",
+  // In production, as the monolith: no GraphiQL, no introspection, no "Did you mean".
+  blockFieldSuggestions: production,
+  graphiql: !production,
+  landingPage: !production,
+  ...(production ? { disableIntrospection: { disableIf: () => true } } : {}),
   healthCheckEndpoint: "/health",
   readinessCheckEndpoint: "/gateway-ready",
   prometheus: {

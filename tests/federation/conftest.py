@@ -1,4 +1,4 @@
-"""The federated deployment, started once for the session: the five subgraphs
+"""The federated deployment, started once per test run: the five subgraphs
 (``philos serve --subgraph ...``), the real Hive Gateway in front of them, and a monolith, all on
 one embedded SQLite database seeded with the corpus, so their answers can be compared.
 
