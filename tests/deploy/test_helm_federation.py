@@ -129,6 +129,16 @@ def test_subgraphs_serve_their_slice_on_the_seed_ports(federated: dict[str, Rend
     assert gateway["readinessProbe"]["httpGet"]["path"] == "/gateway-ready"
 
 
+def test_prometheus_scrapes_every_part(federated: dict[str, Rendered]) -> None:
+    r = federated["federated-production"]
+    for part in PARTS:
+        monitor = named(r, "ServiceMonitor", part)
+        service = named(r, "Service", part)
+        assert matches(monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"])
+        assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    assert not federated["federated"].all("ServiceMonitor")  # only where the operator is
+
+
 def test_the_ingress_points_at_the_gateway(federated: dict[str, Rendered]) -> None:
     ingress = federated["federated-production"].one("Ingress")
     for rule in ingress["spec"]["rules"]:

@@ -109,7 +109,7 @@ def _python_env(data_dir: Path) -> dict[str, str]:
         PHILOS_CACHE_TTL="0",
         PHILOS_RATE_LIMIT_IP="0",
         PHILOS_RATE_LIMIT_USER="0",
-        PHILOS_LOG_LEVEL="WARNING",
+        PHILOS_LOG_LEVEL="INFO",  # access lines carry the request id the gateway forwarded
     )
     return env
 

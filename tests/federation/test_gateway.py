@@ -148,9 +148,15 @@ def test_writes_tokens_and_request_ids_pass_through(federation: Federation) -> N
     assert read["data"]["concept"]["thesisCount"] == 1
 
     response = httpx.post(
-        url, json={"query": "{ __typename }"}, headers={"x-request-id": "fed-trace-1"}
+        url,
+        json={"query": '{ concept(slug: "dasein") { name thesisCount } }'},
+        headers={"x-request-id": "fed-trace-1"},
     )
     assert response.headers.get("x-request-id") == "fed-trace-1"
+    # ...and both subgraphs the query reached served it under the client's request id.
+    for name in ("concepts", "theses"):
+        log = federation.subgraphs[name].log.read_text()
+        assert '"request_id": "fed-trace-1"' in log or '"request_id":"fed-trace-1"' in log, name
 
 
 def test_the_gateway_limits_queries_itself(federation: Federation) -> None:
