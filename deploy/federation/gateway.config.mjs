@@ -70,12 +70,20 @@ export const gatewayConfig = defineConfig({
   transportEntries: Object.fromEntries(
     Object.entries(locations).map(([name, location]) => [name, { location }]),
   ),
-  // The caller's token reaches every subgraph, which checks it itself. X-Request-ID is
-  // forwarded (or made) by the gateway's request-id handling, and returned to the client.
+  // The caller's token reaches every subgraph, which checks it itself. The client's address
+  // is appended to X-Forwarded-For, as a proxy does, so the subgraphs' sign-in and sign-up
+  // throttles see clients, not the gateway (they trust it through FORWARDED_ALLOW_IPS).
+  // X-Request-ID is forwarded (or made) by the gateway's request-id handling and returned to
+  // the client.
   propagateHeaders: {
-    fromClientToSubgraphs: ({ request }) => ({
-      authorization: request.headers.get("authorization") ?? undefined,
-    }),
+    fromClientToSubgraphs: ({ request, context }) => {
+      const client = context?.req?.socket?.remoteAddress;
+      const chain = [request.headers.get("x-forwarded-for"), client].filter(Boolean);
+      return {
+        authorization: request.headers.get("authorization") ?? undefined,
+        "x-forwarded-for": chain.length ? chain.join(", ") : undefined,
+      };
+    },
   },
   maxDepth: int("PHILOS_MAX_DEPTH", 10),
   maxTokens: int("PHILOS_MAX_TOKENS", 2000),

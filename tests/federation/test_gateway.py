@@ -150,13 +150,15 @@ def test_writes_tokens_and_request_ids_pass_through(federation: Federation) -> N
     response = httpx.post(
         url,
         json={"query": '{ concept(slug: "dasein") { name thesisCount } }'},
-        headers={"x-request-id": "fed-trace-1"},
+        headers={"x-request-id": "fed-trace-1", "x-forwarded-for": "203.0.113.7"},
     )
     assert response.headers.get("x-request-id") == "fed-trace-1"
     # ...and both subgraphs the query reached served it under the client's request id.
     for name in ("concepts", "theses"):
         log = federation.subgraphs[name].log.read_text()
-        assert '"request_id": "fed-trace-1"' in log or '"request_id":"fed-trace-1"' in log, name
+        lines = [line for line in log.splitlines() if '"fed-trace-1"' in line]
+        # The access line names the client's address as the gateway forwarded it.
+        assert any("203.0.113.7" in line and "POST /graphql" in line for line in lines), lines
 
 
 def test_the_gateway_limits_queries_itself(federation: Federation) -> None:
