@@ -169,6 +169,12 @@ def test_the_gateway_limits_queries_itself(federation: Federation) -> None:
     assert "Query depth limit of 10 exceeded" in str(post(url, deep)["errors"])
     aliases = "{ " + " ".join(f'a{i}: concept(slug: "dasein") {{ name }}' for i in range(20))
     assert "Aliases limit of 15 exceeded" in str(post(url, aliases + " }")["errors"])
+    # At the limit, the gateway's own aliases for the subgraph calls do not push them over it.
+    at_limit = " ".join(
+        f'a{i}: concept(slug: "dasein") {{ name thesisCount relations {{ type }} }}'
+        for i in range(15)
+    )
+    assert "errors" not in both(federation, "{ " + at_limit + " }")
     walk = "concepts(first: 100) { nodes { relations { source { relations { target { "
     walk += "relations { target { name slug summary } } } } } } } }"
     costly = "{ " + " ".join(f"w{i}: {walk}" for i in range(5)) + " }"
@@ -247,7 +253,7 @@ def test_schema_generated_queries_answer_alike(federation: Federation) -> None:
     the monolith; where the monolith refuses (a limit, a bad argument), the gateway refuses
     too, with errors rather than a failure."""
     compared = 0
-    for query in _generated(80):
+    for query in _generated(60):
         direct = post(federation.monolith_url, query)
         via_gateway = post(federation.gateway_url, query)
         if "errors" in direct:
@@ -255,4 +261,4 @@ def test_schema_generated_queries_answer_alike(federation: Federation) -> None:
             continue
         assert via_gateway == direct, f"{query}\ngateway: {str(via_gateway)[:800]}"
         compared += 1
-    assert compared >= 30, compared  # the others ask for what the monolith refuses
+    assert compared >= 20, compared  # the others ask for what the monolith refuses
