@@ -69,7 +69,7 @@ def make_schema(settings: Settings) -> Any:
         lambda: CostLimit(settings.max_cost),
         RejectUnstorableText,
         ListLimits,
-        lambda: ResponseCache(settings.response_cache_ttl),
+        lambda: ResponseCache(settings.response_cache_ttl, settings.subgraph or ""),
         lambda: ResponseSizeLimit(settings.max_response_bytes),
         CompiledQueries,
         OperationMetrics,

@@ -11,6 +11,7 @@ import pytest
 from graphql import GraphQLObjectType
 
 from philos.gateway.query_limits import cost_hints
+from philos.gateway.response_cache import KEY_PREFIX, response_key, scoped_key
 from philos.schema.federation import (
     ENTITY_HOMES,
     ENTITY_KEY,
@@ -55,6 +56,14 @@ def test_the_gateway_applies_the_schemas_cost_model() -> None:
     committed = json.loads((ROOT / "deploy" / "federation" / "cost-hints.json").read_text())
     assert committed == cost_hints(build_schema()._schema)
     assert committed["fields"]["Concept.neighbours"]["perDepth"] > 1
+
+
+def test_subgraphs_sharing_a_cache_keep_their_answers_apart() -> None:
+    key = response_key("{ _service { sdl } }", None, {}, "READER")
+    keys = {scoped_key(key, name) for name in SUBGRAPHS}
+    assert len(keys) == len(SUBGRAPHS) and key not in keys
+    assert scoped_key(key, "") == key  # the monolith's keys are unchanged
+    assert all(k.startswith(KEY_PREFIX) for k in keys)
 
 
 def test_an_unknown_subgraph_is_refused() -> None:
