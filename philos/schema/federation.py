@@ -7,8 +7,9 @@ root fields, and the entity fields, that its service owns. ``Concept``, ``Thesis
 ``Concept.relations``, the theses subgraph ``Concept.theses``...). Every other object type is a
 value type, printed ``@shareable``: it has the same fields wherever it appears.
 
-``_entities`` resolves the representations of one type through the request's DataLoader, so N
-concepts cost one store call, whichever subgraph asks.
+``_entities`` resolves each representation with its entity type's async ``resolve_reference``
+(``philos/types/objects.py``), all at once, through the request's DataLoaders: N concepts cost
+one store call, whichever subgraph asks.
 """
 
 from __future__ import annotations
@@ -166,15 +167,14 @@ def contributed_entities(subgraph: str) -> list[str]:
 PhilosInfo = Info[Context, None]
 
 
-async def _load_entities(
-    context: Context, type_name: str, ids: Sequence[str]
-) -> list[object | None]:
-    """One batched load per type, through the request's DataLoaders."""
-    loaders = context.loaders
-    loader: Any = {"Concept": loaders.concept, "Thesis": loaders.thesis, "User": loaders.user}[
-        type_name
-    ]
-    return list(await loader.load_many(list(ids)))
+async def _resolve(info: PhilosInfo, slot: tuple[str, str] | None) -> object | None:
+    """One representation through its entity type's ``resolve_reference``; None for an id
+    that cannot name a record."""
+    if slot is None or not is_id(slot[1]):
+        return None
+    entity: Any = ENTITY_CLASSES[slot[0]]
+    found: object | None = await entity.resolve_reference(info, slot[1])
+    return found
 
 
 class _FilteredSchema(FederationSchema):
@@ -245,20 +245,9 @@ def build_subgraph_schema(
             strawberry.argument(metadata=max_items(MAX_REPRESENTATIONS)),
         ],
     ) -> list[object | None]:
-        wanted: dict[str, list[str]] = {}
-        slots: list[tuple[str, str] | None] = []
-        for rep in representations:
-            found = _representation(rep, names)
-            slots.append(found)
-            if found is not None and is_id(found[1]):
-                wanted.setdefault(found[0], []).append(found[1])
-        loaded: dict[str, dict[str, object | None]] = {}
-        batches = await asyncio.gather(
-            *(_load_entities(info.context, t, ids) for t, ids in wanted.items())
-        )
-        for (type_name, ids), records in zip(wanted.items(), batches, strict=True):
-            loaded[type_name] = dict(zip(ids, records, strict=True))
-        return [None if s is None else loaded.get(s[0], {}).get(s[1]) for s in slots]
+        # All at once: the DataLoaders batch the references of a type into one store call.
+        slots = [_representation(rep, names) for rep in representations]
+        return list(await asyncio.gather(*(_resolve(info, slot) for slot in slots)))
 
     entities.__annotations__["return"] = list[entity_union | None]  # type: ignore[valid-type]
     entities_field = cast(StrawberryField, strawberry.field(name="_entities", resolver=entities))
