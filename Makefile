@@ -12,7 +12,10 @@ WEB_DEPS := web/node_modules/.package-lock.json
 WEB_BUNDLE := philos/gateway/static/build-info.json
 WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -type f -print) README.md
 
-.PHONY: run test lint fmt schema bench k8s-check clean web web-build
+FEDERATION := deploy/federation
+GATEWAY := $(FEDERATION)/node_modules/.package-lock.json
+
+.PHONY: run federation supergraph test lint fmt schema bench k8s-check clean web web-build
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +45,21 @@ web: $(WEB_DEPS)  ## the explorer with hot reload at http://127.0.0.1:5173/app/ 
 run: $(RUN_STAMP) $(if $(NPM),$(WEB_BUNDLE))  ## serve the explorer and the API on the embedded default at http://$HOST:$PORT/app/ and /graphql (127.0.0.1:8000)
 	exec $(BIN)/philos serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
-test: $(STAMP) $(WEB_BUNDLE)  ## lint, type-check, then the whole suite (starts the real servers it needs)
+# The gateway and the composer, from the committed lock file.
+$(GATEWAY): $(FEDERATION)/package-lock.json
+	cd $(FEDERATION) && npm ci --no-audit --no-fund
+	touch $(GATEWAY)
+
+federation: $(STAMP) $(GATEWAY)  ## five subgraphs on ports 4001-4005 and the gateway at http://127.0.0.1:4000/graphql; Ctrl-C stops them
+	$(BIN)/python $(FEDERATION)/run.py
+
+supergraph: $(STAMP) $(GATEWAY)  ## recompose deploy/federation/supergraph.graphql from the subgraphs' SDL; the gateway's cost hints
+	for s in users concepts graph theses ai; do \
+	  $(BIN)/philos export-schema --subgraph $$s > $(FEDERATION)/subgraphs/$$s.graphql || exit 1; done
+	cd $(FEDERATION) && node compose.mjs subgraphs supergraph.graphql
+	$(BIN)/philos export-schema --cost-hints > $(FEDERATION)/cost-hints.json
+
+test: $(STAMP) $(WEB_BUNDLE) $(GATEWAY)  ## lint, type-check, then the whole suite (starts the real servers it needs)
 	bash tests/deploy/install-tools.sh
 	$(BIN)/ruff check philos tests bench
 	$(BIN)/ruff format --check philos tests bench
@@ -64,7 +81,7 @@ fmt: $(STAMP)
 schema: $(STAMP)  ## rewrite schema.graphql from the code
 	$(BIN)/philos export-schema > schema.graphql
 
-bench: $(STAMP)  ## Philos vs PostGraphile on a generated dataset; writes bench/results/ (see docs/benchmarks.md)
+bench: $(STAMP) $(GATEWAY)  ## Philos vs PostGraphile on a generated dataset; writes bench/results/ (see docs/benchmarks.md)
 	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

@@ -175,20 +175,21 @@ def measure(
     counter: StatementCounter,
     workdir: Path,
 ) -> Measurement:
-    cycle = QUERIES[key].cycles[target.name](opts.shape)
-    bodies, cycle_arg, distinct = write_requests(workdir, target.name, key, mode, pool, cycle)
+    cycle = QUERIES[key].cycles[target.documents](opts.shape)
+    bodies, cycle_arg, distinct = write_requests(workdir, target.documents, key, mode, pool, cycle)
     warmup_requests = 0
     if opts.warmup > 0:  # cold: start the warm-up far from where the measured run starts
         warm = run_wrk(opts, target.url, bodies, cycle_arg, distinct // 2, mode, opts.warmup)
         warmup_requests = int(warm["requests"]) + opts.connections
     wait_idle(target.pid)  # requests left in flight by the warm-up finish first
     counter.reset()
-    cpu_before = cpu_seconds(target.pid)
+    cpu_before = sum(cpu_seconds(pid) for pid in target.pids)
     raw = run_wrk(opts, target.url, bodies, cycle_arg, 0, mode, opts.duration)
     wait_idle(target.pid)  # ...and so do the ones in flight when wrk stopped
-    cpu = cpu_seconds(target.pid) - cpu_before
+    cpu = sum(cpu_seconds(pid) for pid in target.pids) - cpu_before
     totals = counter.read()
-    memory = memory_kib(target.pid)
+    usage = [memory_kib(pid) for pid in target.pids]
+    memory = {k: sum(u.get(k, 0) for u in usage) for k in ("VmRSS", "VmHWM")}
     seconds = raw["duration_us"] / 1e6
     errors = int(raw["graphql_errors"]) + sum(
         int(raw[k]) for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
@@ -222,6 +223,14 @@ def measure(
     )
 
 
+# The federated deployment is measured on the queries that cross subgraphs' boundaries.
+FEDERATED_QUERIES = ("a", "b")
+
+
+def target_queries(target: ServerUnderTest) -> tuple[str, ...]:
+    return FEDERATED_QUERIES if target.name == "federated" else tuple(QUERIES)
+
+
 def measure_all(
     opts: Options,
     targets: Sequence[ServerUnderTest],
@@ -235,6 +244,8 @@ def measure_all(
     for key in opts.queries:
         for mode in opts.modes:
             for target in targets:
+                if key not in target_queries(target):
+                    continue
                 m = measure(opts, target, key, mode, pools[key], counter, workdir)
                 results.append(m)
                 log(
@@ -257,8 +268,10 @@ def verify(
     """Sample answers have data and no errors and equal the first server's; the cycle
     variable of cold requests leaves the answer unchanged."""
     for key in opts.queries:
+        if key not in target_queries(target):
+            continue
         query, pool = QUERIES[key], pools[key]
-        cycle = query.cycles[target.name](opts.shape)
+        cycle = query.cycles[target.documents](opts.shape)
         last = cycle[len(cycle) - 1]
         samples = [(pool.hot, cycle[0])]
         samples += [(value, last) for value in pool.lines[: VERIFY_SAMPLES - 1]]
@@ -266,7 +279,7 @@ def verify(
             samples.append((pool.hot, last))  # must equal the hot answer
         answers = []
         for index, (value, cyc) in enumerate(samples):
-            answer = post_json(target.url, query.body(target.name, value, cyc))
+            answer = post_json(target.url, query.body(target.documents, value, cyc))
             what = f"{target.name}, query ({key}), {value!r} / {cyc}"
             if answer.get("errors") or not answer.get("data"):
                 raise BenchError(f"{what}: errors: {json.dumps(answer)[:1500]}")

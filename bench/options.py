@@ -98,7 +98,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     load_.add_argument("--modes", type=_csv(MODES), default="cold,hot", help="comma list")
     load_.add_argument(
-        "--servers", type=_csv(SERVERS), default="philos,postgraphile", help="comma list"
+        "--servers",
+        type=_csv((*SERVERS, "federated")),
+        default="philos,postgraphile,federated",
+        help="comma list; federated: the five subgraphs behind the gateway (queries a, b)",
     )
     pin = p.add_argument_group("pinning (taskset)")
     pin.add_argument("--server-cpu", type=int, default=server_default, help="both servers' core")

@@ -36,6 +36,17 @@ def ratio_lines(results: list[Measurement], opts: Options) -> list[str]:
                 f"p99 {ours.p99_ms:.1f} vs {theirs.p99_ms:.1f} ms; server CPU per request "
                 f"{cpu})"
             )
+    for key in opts.queries:
+        for mode in opts.modes:
+            mono, fed = by.get(("philos", key, mode)), by.get(("federated", key, mode))
+            if mono is None or fed is None or not mono.rps:
+                continue
+            lines.append(
+                f"({key}) {QUERIES[key].title}, {mode}: ratio federated/monolith: "
+                f"{fed.rps / mono.rps:.2f} (req/s {fed.rps:,.0f} vs {mono.rps:,.0f}; "
+                f"p50 {fed.p50_ms:.1f} vs {mono.p50_ms:.1f} ms; "
+                f"p99 {fed.p99_ms:.1f} vs {mono.p99_ms:.1f} ms)"
+            )
     return lines
 
 
@@ -59,6 +70,9 @@ def markdown(
                 other = by.get(("postgraphile", key, mode))
                 if server == "philos" and other is not None and other.rps:
                     ratio = f"**{m.rps / other.rps:.2f}**"
+                mono = by.get(("philos", key, mode))
+                if server == "federated" and mono is not None and mono.rps:
+                    ratio = f"{m.rps / mono.rps:.2f} of philos"
                 rows.append(
                     f"| ({key}) {QUERIES[key].title} | {mode} | {server} | {m.rps:,.0f} | "
                     f"{m.p50_ms:.1f} | {m.p99_ms:.1f} | {_fmt(m.sql_per_request)} | "

@@ -47,7 +47,7 @@ from bench.options import MODES, Options, parse_args
 from bench.postgraphile import ensure_postgraphile, postgraphile_server
 from bench.queries import QUERIES
 from bench.report import collect_meta, markdown, ratio_lines
-from bench.targets import ServerUnderTest, philos_server
+from bench.targets import ServerUnderTest, federated_server, philos_server
 from tests.services.servers import ServerError
 
 
@@ -114,23 +114,26 @@ def run(opts: Options) -> int:
         targets: dict[str, ServerUnderTest] = {}
         try:
             for server in opts.servers:
-                target = (
-                    philos_server(opts, pg.url, workdir)
-                    if server == "philos"
-                    else postgraphile_server(opts, pg.url, workdir)
-                )
+                if server == "philos":
+                    target = philos_server(opts, pg.url, workdir)
+                elif server == "federated":
+                    target = federated_server(opts, pg.url, workdir)
+                else:
+                    target = postgraphile_server(opts, pg.url, workdir)
                 targets[server] = target
                 log(f"starting {server} on CPU {opts.server_cpu}")
                 target.start()
                 verify(target, pools, opts, reference)
                 if opts.sequential:
                     results.extend(measure_all(opts, [target], pools, counter, workdir))
-                    peaks[server] = memory_kib(target.pid).get("VmHWM", 0)
+                    peaks[server] = sum(memory_kib(p).get("VmHWM", 0) for p in target.pids)
                     target.stop()
             if not opts.sequential:
                 running = [targets[s] for s in opts.servers]
                 results.extend(measure_all(opts, running, pools, counter, workdir))
-                peaks.update({t.name: memory_kib(t.pid).get("VmHWM", 0) for t in running})
+                peaks.update(
+                    {t.name: sum(memory_kib(p).get("VmHWM", 0) for p in t.pids) for t in running}
+                )
         finally:
             for target in targets.values():
                 target.stop()

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import LOOPBACK, ROOT, BenchError, post_json
@@ -33,6 +33,8 @@ class ServerUnderTest:
     log_path: Path
     ready_path: str
     proc: subprocess.Popen[bytes] | None = None
+    #: whose query documents it answers (its own name unless it serves another's schema)
+    dialect: str = ""
 
     @property
     def url(self) -> str:
@@ -42,6 +44,15 @@ class ServerUnderTest:
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
+
+    @property
+    def pids(self) -> list[int]:
+        """Every process that does the server's work (their CPU and memory count)."""
+        return [self.pid]
+
+    @property
+    def documents(self) -> str:
+        return self.dialect or self.name
 
     def start(self) -> None:
         with self.log_path.open("ab") as out:
@@ -87,10 +98,7 @@ class ServerUnderTest:
         return f"{message}\n--- last lines of {self.log_path} ---\n{tail}"
 
 
-def philos_server(
-    opts: Options, database_url: str, workdir: Path, profile_out: Path | None = None
-) -> ServerUnderTest:
-    port = free_port()
+def _philos_env(opts: Options, database_url: str, workdir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
@@ -108,12 +116,17 @@ def philos_server(
         }
     )
     env.pop("PHILOS_CACHE_TTL", None)
+    env.pop("PHILOS_SUBGRAPH", None)
     if opts.cache_ttl is not None:
         env["PHILOS_CACHE_TTL"] = opts.cache_ttl
-    uvicorn = [
+    return env
+
+
+def _uvicorn(port: int, app: str = "philos.bootstrap:serve_app") -> list[str]:
+    return [
         "-m",
         "uvicorn",
-        "philos.bootstrap:serve_app" if profile_out is None else "bench.profiled_app:create_app",
+        app,
         "--factory",
         "--host",
         LOOPBACK,
@@ -129,7 +142,89 @@ def philos_server(
         "--log-level",
         "warning",
     ]
+
+
+def philos_server(
+    opts: Options, database_url: str, workdir: Path, profile_out: Path | None = None
+) -> ServerUnderTest:
+    port = free_port()
+    env = _philos_env(opts, database_url, workdir)
+    app = "philos.bootstrap:serve_app" if profile_out is None else "bench.profiled_app:create_app"
     if profile_out is not None:
         env["BENCH_PROFILE_OUT"] = str(profile_out)
-    cmd = ["taskset", "-c", str(opts.server_cpu), sys.executable, *uvicorn]
+    cmd = ["taskset", "-c", str(opts.server_cpu), sys.executable, *_uvicorn(port, app)]
     return ServerUnderTest("philos", cmd, env, port, workdir / "philos.log", "/graphql")
+
+
+# The federated deployment (docs/federation.md): subgraph name, the gateway's variable for it.
+SUBGRAPHS = {
+    "users": "USER_SERVICE_URL",
+    "concepts": "CONCEPT_SERVICE_URL",
+    "graph": "GRAPH_SERVICE_URL",
+    "theses": "THESIS_SERVICE_URL",
+    "ai": "CLAUDE_SERVICE_URL",
+}
+FEDERATION = ROOT / "deploy" / "federation"
+
+
+@dataclass
+class FederatedServer(ServerUnderTest):
+    """The five subgraphs (the same uvicorn stack as Philos) and the Hive Gateway in front,
+    all on the server core; requests go to the gateway."""
+
+    subgraphs: list[ServerUnderTest] = field(default_factory=list)
+
+    @property
+    def pids(self) -> list[int]:
+        return [s.pid for s in self.subgraphs] + [self.pid]
+
+    def start(self) -> None:
+        for subgraph in self.subgraphs:
+            subgraph.start()
+        super().start()
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> None:
+        super().stop(sig, timeout)
+        for subgraph in self.subgraphs:
+            subgraph.stop(sig, timeout)
+
+
+def federated_server(opts: Options, database_url: str, workdir: Path) -> FederatedServer:
+    gateway = FEDERATION / "node_modules" / ".bin" / "hive-gateway"
+    if not gateway.exists():
+        raise BenchError("the gateway is not installed: run `npm ci` in deploy/federation")
+    env = _philos_env(opts, database_url, workdir)
+    taskset = ["taskset", "-c", str(opts.server_cpu)]
+    subgraphs = []
+    gateway_env = dict(os.environ)
+    for name, variable in SUBGRAPHS.items():
+        port = free_port()
+        cmd = [*taskset, sys.executable, *_uvicorn(port)]
+        log_path = workdir / f"subgraph-{name}.log"
+        sub_env = {**env, "PHILOS_SUBGRAPH": name}
+        subgraphs.append(ServerUnderTest(name, cmd, sub_env, port, log_path, "/graphql"))
+        gateway_env[variable] = f"http://{LOOPBACK}:{port}/graphql"
+    port = free_port()
+    cmd = [
+        *taskset,
+        str(gateway),
+        "supergraph",
+        "--config-path",
+        str(FEDERATION / "gateway.config.mjs"),
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+    ]
+    # Like Philos's, the gateway's per-client limits stay off: one load generator.
+    gateway_env.update({"NODE_ENV": "production", "PHILOS_ENV": "production"})
+    return FederatedServer(
+        "federated",
+        cmd,
+        gateway_env,
+        port,
+        workdir / "gateway.log",
+        "/graphql",
+        dialect="philos",
+        subgraphs=subgraphs,
+    )

@@ -16,7 +16,13 @@ if TYPE_CHECKING:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
+
+    if args.subgraph:
+        # Read by Settings, here and in the uvicorn worker that builds the app.
+        os.environ["PHILOS_SUBGRAPH"] = args.subgraph
 
     from philos.bootstrap import check_separate_urls, open_sql
     from philos.config import get_settings
@@ -259,11 +265,28 @@ def _restore(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def _export_schema(_args: argparse.Namespace) -> int:
+def _export_schema(args: argparse.Namespace) -> int:
+    if args.cost_hints:
+        import json
+
+        from philos.gateway.query_limits import cost_hints
+        from philos.schema.root import build_schema as monolith
+
+        sys.stdout.write(json.dumps(cost_hints(monolith()._schema), indent=2) + "\n")
+        return 0
+    if args.subgraph:
+        from philos.schema.federation import subgraph_sdl_of
+
+        sys.stdout.write(subgraph_sdl_of(args.subgraph))
+        return 0
     from philos.schema.root import build_schema
 
     sys.stdout.write(build_schema().as_str() + "\n")
     return 0
+
+
+# The federated services (philos.schema.federation.SUBGRAPHS, kept here to start fast).
+SUBGRAPH_NAMES = ("users", "concepts", "graph", "theses", "ai")
 
 
 class HelpWithDefaults(argparse.HelpFormatter):
@@ -312,6 +335,11 @@ def _add_commands(sub: Any) -> None:
     serve.add_argument("--reload", action="store_true", help="restart on code changes")
     serve.add_argument(
         "--graceful-timeout", type=int, default=20, help="seconds to drain requests on SIGTERM"
+    )
+    serve.add_argument(
+        "--subgraph",
+        choices=SUBGRAPH_NAMES,
+        help="serve one service's Federation 2 subgraph (see docs/federation.md)",
     )
     serve.set_defaults(run=_serve)
 
@@ -368,6 +396,14 @@ def _add_commands(sub: Any) -> None:
     load.set_defaults(run=_restore)
 
     export = add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument(
+        "--subgraph", choices=SUBGRAPH_NAMES, help="print this subgraph's federation SDL instead"
+    )
+    export.add_argument(
+        "--cost-hints",
+        action="store_true",
+        help="print the query cost model as JSON instead (the federated gateway applies it)",
+    )
     export.set_defaults(run=_export_schema)
 
 

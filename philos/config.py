@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     )
     cache_ttl: float = Field(default=300.0, ge=0, validation_alias="PHILOS_CACHE_TTL")
     sql_compile: bool = Field(default=True, validation_alias="PHILOS_SQL_COMPILE")
+    # Serve one service's Federation 2 subgraph instead of the whole schema (docs/federation.md).
+    subgraph: Literal["users", "concepts", "graph", "theses", "ai"] | None = Field(
+        default=None, validation_alias="PHILOS_SUBGRAPH"
+    )
 
     jwt_secret: str | None = Field(default=None, validation_alias="JWT_SECRET")
     seed_on_start: bool = Field(default=True, validation_alias="PHILOS_SEED_ON_START")

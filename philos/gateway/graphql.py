@@ -64,6 +64,7 @@ from philos.gateway.subscriptions import (
     TextWebSocketAdapter,
 )
 from philos.gateway.text_input import RejectUnstorableText
+from philos.schema.federation import build_subgraph_schema
 from philos.schema.root import build_schema
 from philos.tokens import Tokens
 from philos.types.context import Context
@@ -84,7 +85,7 @@ def make_schema(settings: Settings) -> Any:
         lambda: CostLimit(settings.max_cost),
         RejectUnstorableText,
         ListLimits,
-        lambda: ResponseCache(settings.response_cache_ttl),
+        lambda: ResponseCache(settings.response_cache_ttl, settings.subgraph or ""),
         lambda: ResponseSizeLimit(settings.max_response_bytes),
         CompiledQueries,
         OperationMetrics,
@@ -97,7 +98,10 @@ def make_schema(settings: Settings) -> Any:
         disable_field_suggestions=production,
         batching_config={"max_operations": settings.max_batch} if settings.max_batch else None,
     )
-    schema = build_schema(extensions=extensions, config=config)
+    if settings.subgraph:
+        schema = build_subgraph_schema(settings.subgraph, extensions=extensions, config=config)
+    else:
+        schema = build_schema(extensions=extensions, config=config)
 
     def process_errors(
         errors: list[GraphQLError], execution_context: ExecutionContext | None = None

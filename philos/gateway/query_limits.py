@@ -221,3 +221,24 @@ class ResponseSizeLimit(SchemaExtension):
                     extensions={"code": "RESPONSE_TOO_LARGE", "limit": self.max_bytes},
                 )
             ]
+
+
+def cost_hints(schema: Any) -> dict[str, Any]:
+    """The cost model of ``schema`` as data, for a gateway in front of the subgraphs to apply
+    the same limit (``deploy/federation/cost.mjs``): the constants and, per ``Type.field``,
+    the hints that differ from the default."""
+    fields: dict[str, dict[str, int]] = {}
+    for type_name, named in sorted(schema.type_map.items()):
+        if type_name.startswith("__") or not isinstance(
+            named, GraphQLObjectType | GraphQLInterfaceType
+        ):
+            continue
+        for field_name, definition in named.fields.items():
+            hint = metadata(definition).get(STORE_COST)
+            if hint is not None and hint != NO_STORE_COST:
+                fields[f"{type_name}.{field_name}"] = {
+                    "calls": hint.calls,
+                    "items": hint.items,
+                    "perDepth": hint.per_depth,
+                }
+    return {"callCost": CALL_COST, "maxSteps": MAX_STEPS, "maxInt": MAX_INT, "fields": fields}

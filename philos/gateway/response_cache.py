@@ -111,10 +111,17 @@ def response_key(query: str, operation_name: str | None, variables: Any, role: s
     return f"{KEY_PREFIX}{digest.hexdigest()}"
 
 
+def scoped_key(key: str, namespace: str) -> str:
+    """``key`` for one schema among several sharing a cache: each federated subgraph answers
+    the same document (``{ _service { sdl } }``) its own way."""
+    return f"{KEY_PREFIX}{namespace}:{key.removeprefix(KEY_PREFIX)}" if namespace else key
+
+
 class ResponseCache(SchemaExtension):
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, namespace: str = "") -> None:
         super().__init__()
         self.ttl = ttl
+        self.namespace = namespace
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
@@ -130,8 +137,11 @@ class ResponseCache(SchemaExtension):
             yield
             return
         stores = context.stores
-        key = response_key(
-            ctx.query or "", ctx.operation_name, ctx.variables, context.principal.role
+        key = scoped_key(
+            response_key(
+                ctx.query or "", ctx.operation_name, ctx.variables, context.principal.role
+            ),
+            self.namespace,
         )
         stamp, found = await stores.versions.stamp_with([key])
         data = fresh_data(found.get(key), stamp)

@@ -74,6 +74,13 @@ class User:
         # no copy per object on hot list paths.
         return cast(User, u)
 
+    @classmethod
+    async def resolve_reference(cls, info: PhilosInfo, id: str) -> User | None:
+        """The user a federated subgraph is asked for by key (``_entities``), through the
+        request's loader: the gateway's N representations cost one store call."""
+        found = await info.context.loaders.user.load(id)
+        return User.from_domain(found) if found else None
+
 
 @strawberry.type(
     description="A philosophical concept: the anchor every relation and thesis refers to."
@@ -110,6 +117,12 @@ class Concept:
         # getattr, and resolver methods get the record as ``self``), so it is served as is:
         # no copy per object on hot list paths.
         return cast(Concept, c)
+
+    @classmethod
+    async def resolve_reference(cls, info: PhilosInfo, id: str) -> Concept | None:
+        """The concept a federated subgraph is asked for by key (``_entities``), through the
+        request's loader: the gateway's N representations cost one store call."""
+        return await concept_by_id(info, id)
 
     @strawberry.field(
         description="Relations touching this concept, by type then weight.",
@@ -278,6 +291,13 @@ class Thesis:
         # getattr, and resolver methods get the record as ``self``), so it is served as is:
         # no copy per object on hot list paths.
         return cast(Thesis, t)
+
+    @classmethod
+    async def resolve_reference(cls, info: PhilosInfo, id: str) -> Thesis | None:
+        """The thesis a federated subgraph is asked for by key (``_entities``), through the
+        request's loader: the gateway's N representations cost one store call."""
+        found = await info.context.loaders.thesis.load(id)
+        return Thesis.from_domain(found) if found else None
 
     @strawberry.field(description="The concept the thesis is about.")
     async def concept(self, info: PhilosInfo) -> Concept | None:

@@ -14,11 +14,21 @@ PROFILES = {
     "none": [],
     "monitoring": ["monitoring"],
     "logging": ["logging"],
-    "all": ["monitoring", "logging"],
+    "federated": ["federated"],
+    "all": ["monitoring", "logging", "federated"],
 }
 CORE = {"api", "worker", "postgres", "neo4j", "mongodb", "redis", "rabbitmq"}
 MONITORING = {"prometheus", "grafana"}
 LOGGING = {"elasticsearch", "logstash", "filebeat", "kibana"}
+# The seed's services and ports (docs/federation.md).
+SUBGRAPHS = {
+    "user-service": ("users", 4001),
+    "concept-service": ("concepts", 4002),
+    "graph-service": ("graph", 4003),
+    "thesis-service": ("theses", 4004),
+    "claude-service": ("ai", 4005),
+}
+FEDERATED = {*SUBGRAPHS, "api-gateway"}
 
 
 def compose(*args: str, profiles: list[str]) -> Any:
@@ -59,7 +69,8 @@ def test_compose_file_matches_the_compose_spec() -> None:
         ("none", CORE),
         ("monitoring", CORE | MONITORING),
         ("logging", CORE | LOGGING),
-        ("all", CORE | MONITORING | LOGGING),
+        ("federated", CORE | FEDERATED),
+        ("all", CORE | MONITORING | LOGGING | FEDERATED),
     ],
 )
 def test_profiles_add_their_services(profile: str, services: set[str]) -> None:
@@ -116,3 +127,26 @@ def test_bind_mounts_point_at_files_in_the_repository() -> None:
             assert volume["source"].startswith(str(ROOT)), f"{name}: {volume['source']}"
             assert volume.get("read_only") is True, f"{name}: {volume['source']} is writable"
             assert (ROOT / volume["source"]).exists(), f"{name}: {volume['source']} is missing"
+
+
+def test_federated_profile_runs_the_seed_services_behind_the_gateway() -> None:
+    services = config(PROFILES["federated"])["services"]
+    api = services["api"]
+    for name, (subgraph, port) in SUBGRAPHS.items():
+        service = services[name]
+        assert service["image"] == api["image"]
+        assert service["command"][:3] == ["serve", "--subgraph", subgraph]
+        assert service["command"][service["command"].index("--port") + 1] == str(port)
+        assert f"127.0.0.1:{port}/ready" in " ".join(service["healthcheck"]["test"])
+        assert service["environment"]["DATABASE_URL"] == api["environment"]["DATABASE_URL"]
+        assert service["environment"]["JWT_SECRET"] == api["environment"]["JWT_SECRET"]
+        assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
+        assert "ports" not in service  # reached through the gateway only
+    gateway = services["api-gateway"]
+    assert gateway["build"]["dockerfile"] == "Dockerfile"
+    assert [p["published"] for p in gateway["ports"]] == ["4000"]
+    assert "/ready" in " ".join(gateway["healthcheck"]["test"])
+    for name, (_subgraph, port) in SUBGRAPHS.items():
+        assert gateway["depends_on"][name]["condition"] == "service_healthy"
+        variable = name.replace("-", "_").upper() + "_URL"
+        assert gateway["environment"][variable] == f"http://{name}:{port}/graphql"

@@ -27,7 +27,7 @@ EXPECTED_KINDS = {
     "production": sorted(
         ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy"]
         + ["PodDisruptionBudget", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"]
-        + ["ConfigMap"] * 4  # one per Grafana dashboard
+        + ["ConfigMap"] * 5  # one per Grafana dashboard
         + TEST_PODS
         + ["NetworkPolicy"]  # the test Pods' own
     ),

@@ -24,6 +24,8 @@ HISTOGRAMS = {
     "philos_graphql_request_duration_seconds",
     "philos_store_call_duration_seconds",
     "philos_ai_call_duration_seconds",
+    "graphql_gateway_subgraph_execute_duration",
+    "graphql_gateway_fetch_duration",
 }
 KNOWN_METRICS = {
     "philos_graphql_requests_total",
@@ -36,9 +38,12 @@ KNOWN_METRICS = {
     "philos_events_outbox_pending",
     "philos_events_dead_lettered_total",
     "kube_pod_container_status_restarts_total",
+    "graphql_gateway_subgraph_execute_errors",  # the federated gateway (docs/federation.md)
     "up",
 } | {f"{h}_{suffix}" for h in HISTOGRAMS for suffix in ("bucket", "count", "sum")}
-METRIC_RE = re.compile(r"\b((?:philos|kube)_[a-z0-9_]+|up)\b(?=\s*[{\[)=]|\s*$|\s*==)")
+METRIC_RE = re.compile(
+    r"\b((?:philos|kube|graphql_gateway)_[a-z0-9_]+|up)\b(?=\s*[{\[)=]|\s*$|\s*==)"
+)
 
 # Grafana's variables, replaced by something PromQL accepts before promtool parses the query.
 GRAFANA_VARS = {
@@ -49,6 +54,7 @@ GRAFANA_VARS = {
     "$operation": ".*",
     "$store": ".*",
     "$mutation": ".*",
+    "$subgraph": ".*",
 }
 
 
@@ -146,10 +152,11 @@ def test_rules_and_dashboards_use_only_exported_metrics() -> None:
 # --- dashboards ------------------------------------------------------------------------------
 
 
-def test_the_four_dashboards_exist() -> None:
+def test_the_dashboards_exist() -> None:
     assert [p.name for p in DASHBOARDS] == [
         "philos-claude.json",
         "philos-datasources.json",
+        "philos-federation.json",
         "philos-graphql.json",
         "philos-overview.json",
     ]

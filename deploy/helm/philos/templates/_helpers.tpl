@@ -115,3 +115,25 @@ Service, the PDB and the NetworkPolicy's podSelector never take a test Pod for a
 app.kubernetes.io/name: {{ include "philos.name" . | trunc 58 | trimSuffix "-" }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
+
+{{/*
+The federated deployment: one name and selector per part (a subgraph or the gateway), disjoint
+from the API's, so the API's Service, PDB and NetworkPolicy never select a subgraph's pods.
+*/}}
+{{- define "philos.partName" -}}
+{{- printf "%s-%s" (include "philos.fullname" .root) .part | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "philos.partSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-%s" (include "philos.name" .root) .part | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{- define "philos.partLabels" -}}
+helm.sh/chart: {{ include "philos.chart" .root }}
+{{ include "philos.partSelectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Values.image.tag | default .root.Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/component: {{ .part }}
+app.kubernetes.io/part-of: philos
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end }}
