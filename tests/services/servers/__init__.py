@@ -1,4 +1,5 @@
-"""Throwaway test servers for the Philos test suite: PostgreSQL, Redis, Neo4j, FerretDB.
+"""Throwaway test servers for the Philos test suite: PostgreSQL, Redis, Neo4j, FerretDB,
+OpenSearch.
 
 Plain Python (no pytest). Each server class picks a free loopback port on its first
 ``start()``, keeps data and logs under its own temporary directory, waits (bounded) until
@@ -11,7 +12,7 @@ see README.md in ``tests/services``.
 
 Modules: ``base`` (the generic :class:`Server`, ports, logs), ``scratch`` (temp dirs and the
 sweep of dead runs' leftovers), ``build`` (builds and caches), ``postgres``, ``redis``,
-``neo4j``, ``ferretdb`` (one server each) and ``cli`` (``python -m tests.services.servers``).
+``neo4j``, ``ferretdb``, ``opensearch`` (one server each) and ``cli`` (``python -m tests.services.servers``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from tests.services.servers.base import (
     port_is_open,
     tail_file,
 )
-from tests.services.servers.build import CACHE_DIR, build_ferretdb, build_neo4j
+from tests.services.servers.build import CACHE_DIR, build_ferretdb, build_neo4j, build_opensearch
 from tests.services.servers.cli import SERVER_CLASSES, main
 from tests.services.servers.ferretdb import FerretDBServer, mongo_hello
 from tests.services.servers.neo4j import Neo4jServer, bolt_handshake
+from tests.services.servers.opensearch import OpenSearchServer, cluster_is_up
 from tests.services.servers.postgres import PostgresServer
 from tests.services.servers.redis import RedisServer
 from tests.services.servers.scratch import SCRATCH_ROOT, sweep_leftovers
@@ -41,6 +43,7 @@ __all__ = [
     "SERVER_CLASSES",
     "FerretDBServer",
     "Neo4jServer",
+    "OpenSearchServer",
     "PostgresServer",
     "RedisServer",
     "Server",
@@ -48,6 +51,8 @@ __all__ = [
     "bolt_handshake",
     "build_ferretdb",
     "build_neo4j",
+    "build_opensearch",
+    "cluster_is_up",
     "free_port",
     "main",
     "mongo_hello",
