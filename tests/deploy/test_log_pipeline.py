@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import subprocess
 import sys
 import uuid
@@ -39,7 +40,7 @@ from philos.ai.service import AiSession
 from philos.datasources.llm import LlmAnswer, StructuredOutput
 from philos.datasources.ports import LlmFailed, LlmRateLimited, TokenUsage
 from philos.gateway import errors, logs, metrics
-from tests.deploy.test_logging import process
+from tests.deploy.test_logging import LOG_KEYS, PIPELINE, process
 from tests.deploy.tools import DEPLOY
 from tests.e2e.serve import start_server, stop_server
 
@@ -59,9 +60,7 @@ Doc = dict[str, Any]
 def search(opensearch_url: str) -> Iterator[httpx.Client]:
     """The node, with the shipped template and pipeline loaded and no philos-logs indices."""
     with httpx.Client(base_url=opensearch_url, timeout=60) as client:
-        put = client.put(
-            "/_index_template/philos-logs", json=json.loads(TEMPLATE_FILE.read_text())
-        )
+        put = client.put("/_index_template/philos-logs", json=json.loads(TEMPLATE_FILE.read_text()))
         assert put.json() == {"acknowledged": True}, put.text
         put = client.put(
             f"/_ingest/pipeline/{PIPELINE_ID}", json=json.loads(PIPELINE_FILE.read_text())
@@ -74,7 +73,10 @@ def search(opensearch_url: str) -> Iterator[httpx.Client]:
 def ship(client: httpx.Client, lines: list[str]) -> None:
     """What Filebeat sends for each line read: ``{"message": line}``, through the pipeline."""
     body = "".join(
-        json.dumps({"index": {"_index": "philos-logs"}}) + "\n" + json.dumps({"message": line}) + "\n"
+        json.dumps({"index": {"_index": "philos-logs"}})
+        + "\n"
+        + json.dumps({"message": line})
+        + "\n"
         for line in lines
     )
     response = client.post(
@@ -139,7 +141,9 @@ def matching(lines: list[str], docs: list[Doc]) -> None:
     for line in lines:
         expected = process(line)
         candidates = [
-            d for d in remaining if normalised(d, timestamped=False)["message"] == expected["message"]
+            d
+            for d in remaining
+            if normalised(d, timestamped=False)["message"] == expected["message"]
         ]
         assert candidates, (line, remaining)
         doc = next(
@@ -329,6 +333,34 @@ def test_app_log_lines_become_tagged_searchable_documents(
     for name in set(named):
         hits = find(search, {"bool": {"filter": [scoped, {"term": {"philos.operation": name}}]}})
         assert len(hits) == named.count(name)
+
+
+def appended_tags(node: Any) -> set[str]:
+    """Every tag an ``append`` processor anywhere in the pipeline adds to ``tags``."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        spec = node.get("append")
+        if isinstance(spec, dict) and spec.get("field") == "tags":
+            found |= set(spec["value"])
+        for value in node.values():
+            found |= appended_tags(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= appended_tags(value)
+    return found
+
+
+def test_pipeline_sets_the_tags_and_reads_the_fields_the_logstash_filter_does() -> None:
+    """Without a node: the same tags (plus ``pipeline_failure``, for a processor that fails,
+    which Logstash reports in its own log instead) and only app fields the filter knows."""
+    logstash = PIPELINE.read_text()
+    groups = re.findall(r"(?:add_tag|tag_on_failure) => \[([^\]]*)\]", logstash)
+    wanted = {tag.strip().strip('"') for group in groups for tag in group.split(",")}
+    pipeline = json.loads(PIPELINE_FILE.read_text())
+    assert appended_tags(pipeline) == wanted | {"pipeline_failure"}
+    fields = set(re.findall(r"philos\??\.([a-z_]+)", json.dumps(pipeline["processors"])))
+    assert fields <= LOG_KEYS, fields - LOG_KEYS
+    assert set(re.findall(r"\[philos\]\[([a-z_]+)\]", logstash)) == fields
 
 
 SERVE_REQUEST = st.tuples(
