@@ -335,6 +335,20 @@ def test_app_log_lines_become_tagged_searchable_documents(
         assert len(hits) == named.count(name)
 
 
+def test_node_is_the_opensearch_the_docs_name_with_the_processors_used(
+    search: httpx.Client,
+) -> None:
+    pom = (Path(__file__).parent.parent / "services" / "opensearch" / "pom.xml").read_text()
+    version = re.search(r"<opensearch.version>([\d.]+)</", pom)
+    assert version
+    info = search.get("/").json()["version"]
+    assert (info["distribution"], info["number"]) == ("opensearch", version.group(1))
+    nodes = search.get("/_nodes/ingest").json()["nodes"]
+    available = {p["type"] for node in nodes.values() for p in node["ingest"]["processors"]}
+    used = {kind for step in json.loads(PIPELINE_FILE.read_text())["processors"] for kind in step}
+    assert used <= available, used - available
+
+
 def appended_tags(node: Any) -> set[str]:
     """Every tag an ``append`` processor anywhere in the pipeline adds to ``tags``."""
     found: set[str] = set()
