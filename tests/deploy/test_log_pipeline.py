@@ -333,6 +333,14 @@ def test_app_log_lines_become_tagged_searchable_documents(
     for name in set(named):
         hits = find(search, {"bool": {"filter": [scoped, {"term": {"philos.operation": name}}]}})
         assert len(hits) == named.count(name)
+    # as typed in the search bar (query string syntax)
+    typed = f'philos.request_id:"{request_id}" AND tags:slow AND philos.operation:*'
+    slow_operations = find(search, {"query_string": {"query": typed}})
+    assert len(slow_operations) == sum(1 for e in operations if round(e[4] * 1000, 2) > 1000)
+    typed = f'philos.request_id:"{request_id}" AND tags:error'
+    assert len(find(search, {"query_string": {"query": typed}})) == sum(
+        1 for e in events if e[0] == "error"
+    )
 
 
 def test_node_is_the_opensearch_the_docs_name_with_the_processors_used(
@@ -428,6 +436,8 @@ def test_philos_serve_lines_are_found_by_request_id(
         own = [line for line in lines if json.loads(line).get("request_id") == request_id]
         docs = by_request(search, request_id)
         matching(own, docs)
+        typed = {"query_string": {"query": f'philos.request_id:"{request_id}"'}}
+        assert len(find(search, typed)) == len(docs)
         assert any(d["log"]["logger"] == "uvicorn.access" for d in docs), docs
         operations = [d for d in docs if d["message"] == "graphql.operation"]
         if kind == "syntax" and not operations:
