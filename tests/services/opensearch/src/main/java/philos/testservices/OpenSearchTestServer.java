@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.opensearch.common.logging.LogConfigurator;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
@@ -77,6 +79,8 @@ public final class OpenSearchTestServer {
                 .build();
         LogConfigurator.registerErrorListener();
         LogConfigurator.configureWithoutConfig(settings);
+        // Log4j's default configuration: the console (our log file), errors only; warnings too.
+        Configurator.setRootLevel(Level.WARN);
         Environment environment = InternalSettingsPreparer.prepareEnvironment(
                 settings, Collections.emptyMap(), home.resolve("config"), () -> "philos-test");
         List<Class<? extends Plugin>> plugins =
