@@ -1,6 +1,6 @@
 """The versions the docs state are the versions the files run. Each version is read from the
 file that decides it (docker-compose.yml, the Dockerfile, Chart.yaml, pyproject.toml, the
-tool pins, the vendored CRD schemas); docs/operations.md and deploy/README.md must name it,
+tool pins, the vendored CRD schemas, the OpenSearch test node's pom.xml); docs/operations.md and deploy/README.md must name it,
 and every "<Name> <version>" they write for that component must be that version."""
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ def expected() -> list[tuple[str, str, tuple[Path, ...]]]:
     checkov = re.search(r"^checkov==(\S+)$", (HERE / "checkov-requirements.txt").read_text(), re.M)
     assert checkov
     out.append(("checkov", checkov.group(1), (OPERATIONS,)))
+    opensearch = re.search(
+        r"<opensearch.version>([\d.]+)</", (HERE.parent / "services/opensearch/pom.xml").read_text()
+    )
+    assert opensearch
+    out.append(("OpenSearch", opensearch.group(1), BOTH))
     for schema in sorted((DEPLOY / "gitops" / "schemas").glob("*.json")):
         found = re.search(r"from (\S+) v([\d.]+) ", json.loads(schema.read_text())["$comment"])
         assert found, schema

@@ -1,12 +1,14 @@
 """pytest plugin: real backend servers for the Philos tests, started lazily per session.
 
 Fixtures (all session-scoped): ``postgres_url``, ``redis_url``, ``neo4j_uri``, ``mongodb_uri``,
-``rabbitmq_url``. Each uses the server named by the environment (``DATABASE_URL`` if it starts
-with ``postgresql``, ``REDIS_URL``, ``NEO4J_URI``, ``MONGODB_URI``, ``RABBITMQ_URL``) or else starts a throwaway one
+``rabbitmq_url``, ``opensearch_url``. Each uses the server named by the environment
+(``DATABASE_URL`` if it starts with ``postgresql``, ``REDIS_URL``, ``NEO4J_URI``, ``MONGODB_URI``,
+``RABBITMQ_URL``, ``OPENSEARCH_URL``) or else starts a throwaway one
 the first time a test asks for it, and stops it when the session ends. A server that cannot
-start makes the tests that need it fail (with the server's log tail), never skip.
+start makes the tests that need it fail (with the server's log tail), never skip; the one
+exception is OpenSearch on a machine without ``java`` or ``mvn``, whose tests skip saying so.
 
-``PHILOS_TEST_BACKENDS`` (comma list from ``sqlite,postgres,redis,neo4j,mongo,rabbitmq``;
+``PHILOS_TEST_BACKENDS`` (comma list from ``sqlite,postgres,redis,neo4j,mongo,rabbitmq,opensearch``;
 default all)
 opts backends out: their fixtures skip, and the terminal summary says which were not run.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -27,6 +30,7 @@ import pytest
 from tests.services.servers import (
     FerretDBServer,
     Neo4jServer,
+    OpenSearchServer,
     PostgresServer,
     RabbitMQServer,
     RedisServer,
@@ -42,7 +46,15 @@ __all__ = [
     "selected_backends",
 ]
 
-ALL_BACKENDS: tuple[str, ...] = ("sqlite", "postgres", "redis", "neo4j", "mongo", "rabbitmq")
+ALL_BACKENDS: tuple[str, ...] = (
+    "sqlite",
+    "postgres",
+    "redis",
+    "neo4j",
+    "mongo",
+    "rabbitmq",
+    "opensearch",
+)
 BACKENDS_ENV = "PHILOS_TEST_BACKENDS"
 
 #: backend -> (environment variable naming an existing server, accepted URL prefix or "")
@@ -52,6 +64,7 @@ EXTERNAL_ENV: dict[str, tuple[str, str]] = {
     "neo4j": ("NEO4J_URI", ""),
     "mongo": ("MONGODB_URI", ""),
     "rabbitmq": ("RABBITMQ_URL", "amqp"),
+    "opensearch": ("OPENSEARCH_URL", "http"),
 }
 
 SERVER_TYPES: dict[str, type[Server]] = {
@@ -60,6 +73,7 @@ SERVER_TYPES: dict[str, type[Server]] = {
     "neo4j": Neo4jServer,
     "mongo": FerretDBServer,
     "rabbitmq": RabbitMQServer,
+    "opensearch": OpenSearchServer,
 }
 
 
@@ -249,6 +263,23 @@ def mongodb_uri(service_manager: ServiceManager) -> str:
 def rabbitmq_url(service_manager: ServiceManager) -> str:
     """``amqp://guest:guest@127.0.0.1:PORT/`` (or ``RABBITMQ_URL``)."""
     return service_manager.url("rabbitmq")
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(service_manager: ServiceManager) -> str:
+    """``http://127.0.0.1:PORT``, one OpenSearch 2.19 node without security (or
+    ``OPENSEARCH_URL``). Skips when ``java`` or ``mvn`` is missing (the node is built from
+    Maven Central jars); any other start failure fails."""
+    _require_backend("opensearch")
+    if external_url("opensearch") is None:
+        missing = [] if Neo4jServer._java() else ["java"]
+        missing += [] if shutil.which("mvn") else ["mvn"]
+        if missing:
+            pytest.skip(
+                f"OpenSearch test node needs {' and '.join(missing)} on PATH "
+                "(JDK 17+ and Maven 3; the Debian packages openjdk-17-jdk-headless and maven)"
+            )
+    return service_manager.url("opensearch")
 
 
 class ServiceControl:

@@ -1,5 +1,5 @@
 """Throwaway test servers for the Philos test suite: PostgreSQL, Redis, Neo4j, FerretDB,
-RabbitMQ.
+RabbitMQ, OpenSearch.
 
 Plain Python (no pytest). Each server class picks a free loopback port on its first
 ``start()``, keeps data and logs under its own temporary directory, waits (bounded) until
@@ -12,7 +12,7 @@ see README.md in ``tests/services``.
 
 Modules: ``base`` (the generic :class:`Server`, ports, logs), ``scratch`` (temp dirs and the
 sweep of dead runs' leftovers), ``build`` (builds and caches), ``postgres``, ``redis``,
-``neo4j``, ``ferretdb``, ``rabbitmq`` (one server each) and ``cli`` (``python -m tests.services.servers``).
+``neo4j``, ``ferretdb``, ``rabbitmq``, ``opensearch`` (one server each) and ``cli`` (``python -m tests.services.servers``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from tests.services.servers.base import (
     port_is_open,
     tail_file,
 )
-from tests.services.servers.build import CACHE_DIR, build_ferretdb, build_neo4j
+from tests.services.servers.build import CACHE_DIR, build_ferretdb, build_neo4j, build_opensearch
 from tests.services.servers.cli import SERVER_CLASSES, main
 from tests.services.servers.ferretdb import FerretDBServer, mongo_hello
 from tests.services.servers.neo4j import Neo4jServer, bolt_handshake
+from tests.services.servers.opensearch import OpenSearchServer, cluster_is_up
 from tests.services.servers.postgres import PostgresServer
 from tests.services.servers.rabbitmq import RabbitMQServer
 from tests.services.servers.redis import RedisServer
@@ -43,6 +44,7 @@ __all__ = [
     "SERVER_CLASSES",
     "FerretDBServer",
     "Neo4jServer",
+    "OpenSearchServer",
     "PostgresServer",
     "RabbitMQServer",
     "RedisServer",
@@ -51,6 +53,8 @@ __all__ = [
     "bolt_handshake",
     "build_ferretdb",
     "build_neo4j",
+    "build_opensearch",
+    "cluster_is_up",
     "free_port",
     "main",
     "mongo_hello",

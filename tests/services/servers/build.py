@@ -1,5 +1,5 @@
-"""Built artefacts of the test servers (the Neo4j launcher, the FerretDB binary): compiled
-on first use under a file lock, cached, rebuilt when their sources change.
+"""Built artefacts of the test servers (the Neo4j and OpenSearch launchers, the FerretDB
+binary): compiled on first use under a file lock, cached, rebuilt when their sources change.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tests.services.servers.base import ServerError, _with_tail
 HERE = Path(__file__).resolve().parent.parent  # tests/services
 NEO4J_PROJECT = HERE / "neo4j"
 FERRETDB_PROJECT = HERE / "ferretdb"
+OPENSEARCH_PROJECT = HERE / "opensearch"
 
 #: Persistent cache for built binaries and build logs (override with PHILOS_TEST_SERVICES_CACHE).
 CACHE_DIR = Path(
@@ -88,37 +89,57 @@ def _newest_mtime(paths: Sequence[Path]) -> float:
     return newest
 
 
-def build_neo4j(force: bool = False) -> Path:
-    """Compile the Neo4j launcher and copy its jars (Maven), unless up to date.
+def _build_maven(project: Path, main_class: str, jar_glob: str, what: str) -> Path:
+    """``mvn package dependency:copy-dependencies`` in ``project``, unless up to date.
 
     Returns the project directory (``target/classes`` and ``target/dependency`` inside).
     """
-    target = NEO4J_PROJECT / "target"
+    target = project / "target"
     stamp = target / ".philos-build-ok"
-    sources = [NEO4J_PROJECT / "pom.xml", NEO4J_PROJECT / "src"]
-    with _file_lock(CACHE_DIR / "locks" / "neo4j-build.lock"):
+    sources = [project / "pom.xml", project / "src"]
+    class_file = target / "classes" / "philos" / "testservices" / f"{main_class}.class"
+    with _file_lock(CACHE_DIR / "locks" / f"{project.name}-build.lock"):
         fresh = (
             stamp.exists()
-            and (target / "classes" / "philos" / "testservices" / "Neo4jTestServer.class").exists()
-            and any((target / "dependency").glob("neo4j-*.jar"))
+            and class_file.exists()
+            and any((target / "dependency").glob(jar_glob))
             and stamp.stat().st_mtime >= _newest_mtime(sources)
         )
-        if fresh and not force:
-            return NEO4J_PROJECT
+        if fresh:
+            return project
         mvn = shutil.which("mvn")
         if mvn is None:
-            raise ServerError("cannot build the Neo4j test server: `mvn` (Maven 3) is not on PATH")
+            raise ServerError(f"cannot build {what}: `mvn` (Maven 3) is not on PATH")
         stamp.unlink(missing_ok=True)
         # Stale jars (e.g. after a version bump) would shadow the new ones on the classpath.
         shutil.rmtree(target / "dependency", ignore_errors=True)
         _run_build(
             [mvn, "-B", "-q", "-Dstyle.color=never", "package", "dependency:copy-dependencies"],
-            NEO4J_PROJECT,
-            CACHE_DIR / "logs" / "neo4j-build.log",
-            "the Neo4j test server",
+            project,
+            CACHE_DIR / "logs" / f"{project.name}-build.log",
+            what,
         )
         stamp.touch()
-        return NEO4J_PROJECT
+        return project
+
+
+def build_neo4j(force: bool = False) -> Path:
+    """Compile the Neo4j launcher and copy its jars (Maven), unless up to date."""
+    if force:
+        (NEO4J_PROJECT / "target" / ".philos-build-ok").unlink(missing_ok=True)
+    return _build_maven(NEO4J_PROJECT, "Neo4jTestServer", "neo4j-*.jar", "the Neo4j test server")
+
+
+def build_opensearch(force: bool = False) -> Path:
+    """Compile the OpenSearch launcher and copy its jars (Maven), unless up to date."""
+    if force:
+        (OPENSEARCH_PROJECT / "target" / ".philos-build-ok").unlink(missing_ok=True)
+    return _build_maven(
+        OPENSEARCH_PROJECT,
+        "OpenSearchTestServer",
+        "opensearch-2*.jar",
+        "the OpenSearch test server",
+    )
 
 
 def _ferretdb_binary_path() -> Path:

@@ -1,4 +1,4 @@
-"""``python -m tests.services.servers [postgres redis neo4j mongo]``: start servers by hand."""
+"""``python -m tests.services.servers [postgres redis neo4j mongo opensearch]``: start servers by hand."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from tests.services.servers.base import Server, ServerError
 from tests.services.servers.ferretdb import FerretDBServer
 from tests.services.servers.neo4j import Neo4jServer
+from tests.services.servers.opensearch import OpenSearchServer
 from tests.services.servers.postgres import PostgresServer
 from tests.services.servers.rabbitmq import RabbitMQServer
 from tests.services.servers.redis import RedisServer
@@ -20,11 +21,12 @@ SERVER_CLASSES: dict[str, Callable[[], Server]] = {
     "neo4j": Neo4jServer,
     "mongo": FerretDBServer,
     "rabbitmq": RabbitMQServer,
+    "opensearch": OpenSearchServer,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tests.services.servers [postgres redis neo4j mongo]``: start them, print
+    """``python -m tests.services.servers [postgres redis neo4j mongo opensearch]``: start them, print
     their URLs and wait for Ctrl-C (handy for running the API against real servers by hand)."""
     names = list(argv if argv is not None else sys.argv[1:]) or list(SERVER_CLASSES)
     unknown = [n for n in names if n not in SERVER_CLASSES]
