@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt schema bench clean
+.PHONY: run test lint fmt schema bench chaos clean
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ schema: $(STAMP)  ## rewrite schema.graphql from the code
 bench: $(STAMP)  ## Philos vs PostGraphile on a generated dataset; writes bench/results/ (see docs/benchmarks.md)
 	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+chaos: $(STAMP)  ## the fault drill, each fault held longer; prints and writes chaos-report.md (docs/operations.md, "Fault drill")
+	PHILOS_DRILL=long PHILOS_DRILL_REPORT=$${PHILOS_DRILL_REPORT:-chaos-report.md} \
+		$(BIN)/pytest tests/e2e/test_fault_drill.py -s -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
