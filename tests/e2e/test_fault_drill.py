@@ -250,6 +250,7 @@ def base_env(data_dir: Path) -> dict[str, str]:
         PHILOS_RESPONSE_CACHE_TTL="0",  # every read reaches the stores
         PHILOS_STORE_TIMEOUT="1.5",
         PHILOS_BREAKER_RESET="2",
+        PHILOS_BREAKER_THRESHOLD="3",
         PHILOS_OUTBOX_MAX_DELAY="1",
     )
     return env
@@ -300,6 +301,7 @@ class Step:
     start: int  # scrape ticks
     end: int
     ready: list[str]
+    recovered: int = 0  # the tick at which everything answered again
     alerts: set[str] = field(default_factory=set)
 
 
@@ -351,13 +353,14 @@ class Drill:
 
     def recovered(self, timeout: float = 60) -> None:
         """Until both replicas are ready with every store and reads answer without errors."""
-        assert self.streams is not None
+        assert self.streams is not None and self.recorder is not None
         self.streams.step = "recovery"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if all(ready(r) == "200 ready" for r in self.replicas):
                 body = httpx.post(f"{self.nginx.url}/graphql", json={"query": READ}, timeout=10)
                 if outcome(body) == "ok":
+                    self.steps[-1].recovered = self.recorder.now
                     return
             time.sleep(0.2)
         pytest.fail("no recovery within {timeout:.0f}s: " + "; ".join(self.ready_all()))
@@ -441,14 +444,16 @@ def test_fault_drill(drill: Drill, tmp_path: Path) -> None:
             readiness += drill.ready_all()
         drill.proxy.delay = 0.0
         drill.recovered()
+        drill.steps[0].recovered = drill.steps[0].end
         streams.stop()
-    # Every alert that fired at some evaluation while the fault was on.
-    ticks = [t for step in drill.steps for t in range(step.start + 1, step.end + 1)]
-    fired = firing(recorder, ticks, tmp_path, SCALE)
+    # Every alert that fired at some evaluation from the fault until the recovery (an alert
+    # fires only once its condition has held for its `for:` time).
+    windows = {s.name: range(s.start + 1, max(s.end, s.recovered) + 1) for s in drill.steps}
+    fired = firing(recorder, sorted({t for w in windows.values() for t in w}), tmp_path, SCALE)
     for step in drill.steps:
         step.alerts = {
             name + "{" + ",".join(f"{k}={v}" for k, v in labels if k != "job") + "}"
-            for t in range(step.start + 1, step.end + 1)
+            for t in windows[step.name]
             for name, labels in fired[t]
         }
 
@@ -496,8 +501,9 @@ def test_fault_drill(drill: Drill, tmp_path: Path) -> None:
     assert any(
         a.startswith("PhilosHighLatencyP99") for a in by_name["Neo4j +0.25 s per chunk"].alerts
     )
-    # A full disk: writes refused with a typed answer, reads still served.
-    assert disk["reads"] == {"ok"}, disk
+    # A full disk: writes refused with STORE_UNAVAILABLE; the breaker they open refuses reads
+    # too until it closes again, after space is freed.
+    assert disk["reads"] <= {"ok", "STORE_UNAVAILABLE@concepts"}, disk
     assert disk["full"] and set(disk["full"]) == {"STORE_UNAVAILABLE@createConcept"}, disk
     assert disk["after"] == ["ok"] and not disk["lost"], disk
 
@@ -587,8 +593,13 @@ def disk_full_step(tmp_path: Path) -> dict[str, Any]:
             reads = {outcome(httpx.post(f"{url}/graphql", json={"query": READ}, timeout=15))}
             readiness = ready(replica)
             filler.unlink()
-            time.sleep(0.5)
-            slug, after = write(99)
+            freed = time.monotonic()
+            while True:  # the breaker the failed writes opened lets calls through again
+                slug, after = write(99)
+                if after == "ok" or time.monotonic() > freed + 15:
+                    break
+                time.sleep(0.5)
+            recovery = time.monotonic() - freed
             if after == "ok":
                 acknowledged.append(slug)
             lost = [
@@ -608,6 +619,7 @@ def disk_full_step(tmp_path: Path) -> dict[str, Any]:
                 "reads": reads,
                 "ready": readiness,
                 "after": [after],
+                "recovery": recovery,
                 "lost": lost,
                 "log": tail_file(replica.log, 15),
             }
@@ -622,7 +634,10 @@ def render(steps: list[Step], streams: Streams, disk: dict[str, Any], lost: list
     lines = [f"# Fault drill (time scale 1/{SCALE}: a minute of the alert rules is "
              f"{60 / SCALE:g} s)", ""]  # fmt: skip
     for step in steps:
-        lines.append(f"## {step.name} ({(step.end - step.start) * SCRAPE:.1f} s)")
+        lines.append(
+            f"## {step.name} (fault {(step.end - step.start) * SCRAPE:.1f} s, all answering "
+            f"again {(step.recovered - step.end) * SCRAPE:.1f} s after it ended)"
+        )
         lines.append(f"- reads: {dict(streams.reads.get(step.name, Counter()))}")
         lines.append(f"- writes: {dict(streams.writes.get(step.name, Counter()))}")
         lines.append(f"- /ready: {'; '.join(step.ready)}")
@@ -631,7 +646,9 @@ def render(steps: list[Step], streams: Streams, disk: dict[str, Any], lost: list
     lines.append("## SQLite, disk full")
     lines.append(f"- writes while full: {disk['full']}")
     lines.append(f"- reads while full: {sorted(disk['reads'])}; /ready: {disk['ready']}")
-    lines.append(f"- write after freeing space: {disk['after']}")
+    lines.append(
+        f"- write after freeing space: {disk['after']}, {disk['recovery']:.1f} s after freeing it"
+    )
     lines.append("")
     lines.append(
         f"Acknowledged: {len(streams.acknowledged_concepts)} concepts, "
