@@ -15,7 +15,7 @@ WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -type f -print)
 FEDERATION := deploy/federation
 GATEWAY := $(FEDERATION)/node_modules/.package-lock.json
 
-.PHONY: run federation supergraph test lint fmt schema bench k8s-check clean web web-build
+.PHONY: run federation supergraph test lint fmt schema bench k8s-check chaos clean web web-build
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -88,6 +88,10 @@ bench: $(STAMP) $(GATEWAY)  ## Philos vs PostGraphile on a generated dataset; wr
 k8s-check: $(STAMP)  ## opt-in: the chart against a real kube-apiserver + etcd, built from the Go module proxy (see deploy/README.md)
 	bash tests/deploy/k8s/build.sh
 	PHILOS_K8S_BIN=$${PHILOS_K8S_BIN:-$$HOME/.cache/philos/k8s} $(BIN)/pytest -p no:cacheprovider tests/deploy/test_k8s_server.py
+
+chaos: $(STAMP)  ## the fault drill, each fault held longer; prints and writes chaos-report.md (docs/operations.md, "Fault drill")
+	PHILOS_DRILL=long PHILOS_DRILL_REPORT=$${PHILOS_DRILL_REPORT:-chaos-report.md} \
+		$(BIN)/pytest tests/e2e/test_fault_drill.py -s -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache web/node_modules philos/gateway/static

@@ -103,7 +103,7 @@ class ConceptAnchor:
                     )
                 ).scalars()
                 found = set(held)
-            except DBAPIError as exc:
+            except (DBAPIError, OSError) as exc:  # OSError: refused, reset, timed out
                 raise StoreUnavailableError("sql", type(exc).__name__) from exc
             gone = next((i for i in wanted if i not in found), None)
             if gone is not None:

@@ -40,7 +40,14 @@ _OUTAGE_SQLSTATE = ("08", "53", "57", "58")
 # Data exception (invalid text, out of range, bad encoding), integrity violation (e.g. a key
 # that a concurrent delete removed), program limit exceeded (statement or value too large).
 _INPUT_SQLSTATE = ("22", "23", "54")
-_SQLITE_OUTAGE = ("locked", "unable to open", "disk i/o", "readonly database", "busy")
+_SQLITE_OUTAGE = (
+    "locked",
+    "unable to open",
+    "disk i/o",
+    "readonly database",
+    "busy",
+    "disk is full",
+)
 _SQLITE_INPUT = ("too large", "too big", "too many", "expression tree", "string or blob")
 _MONGO_INPUT_CODES = frozenset({2, 10334, 17280})  # BadValue, BSONObjectTooLarge, key too long
 _NEO4J_INPUT = ("Neo.ClientError.Statement.ArgumentError", "Neo.ClientError.Statement.TypeError")

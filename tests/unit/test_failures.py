@@ -17,6 +17,7 @@ VERDICTS: list[tuple[BaseException, Failure]] = [
     (sqlite3.IntegrityError("UNIQUE constraint failed"), Failure.INPUT),
     (sqlite3.OperationalError("string or blob too big"), Failure.INPUT),
     (sqlite3.OperationalError("database is locked"), Failure.OUTAGE),
+    (sqlite3.OperationalError("database or disk is full"), Failure.OUTAGE),
     (ConnectionRefusedError("refused"), Failure.OUTAGE),
     (TimeoutError(), Failure.OUTAGE),
     (ValueError("ours"), Failure.OTHER),
