@@ -35,6 +35,7 @@ from philos.datasources.events import EVENTS_PENDING, EVENTS_PUBLISHED, EventHub
 from philos.datasources.llm import LLM
 from philos.datasources.outbox import GRAPH, THESES, EventRelay, OutboxRelay
 from philos.datasources.ports import (
+    AiJobStore,
     AiLedger,
     Cache,
     ConceptStore,
@@ -53,6 +54,7 @@ from philos.datasources.sql import SqlDatabase, SqlJsonReader, SqlStore
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.facets import SqlFacetStore
 from philos.datasources.sql.graph import SqlGraphStore
+from philos.datasources.sql.jobs import SqlAiJobStore
 from philos.datasources.sql.suggestions import SqlAiLedger, SqlSuggestionStore
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlRefreshTokenStore, SqlUserStore
@@ -377,6 +379,7 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
         # A suggestion accepted also makes a relation, written through the graph store.
         suggestions=guard(SqlSuggestionStore(db), SuggestionStore, "sql", "suggestions"),
         ledger=guard(SqlAiLedger(db), AiLedger, "sql"),
+        jobs=guard(SqlAiJobStore(db), AiJobStore, "sql"),
         versions=versions,
         cache=cache,
         relay=relay,

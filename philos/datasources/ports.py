@@ -36,7 +36,7 @@ from philos.domain import (
     ThesisFilter,
     User,
 )
-from philos.domain.ai import AiCallRecord, RelationSuggestion, SuggestionStatus
+from philos.domain.ai import AiCallRecord, AiJob, AiJobStatus, RelationSuggestion, SuggestionStatus
 from philos.domain.events import DomainEvent
 from philos.errors import (
     LlmError as LlmError,
@@ -401,3 +401,24 @@ class EventPublisher(Protocol):
     def kick(self) -> None: ...
 
     async def run(self, interval: float = 1.0) -> None: ...
+
+
+class AiJobStore(Store, Protocol):
+    """AI mutations run in the background."""
+
+    async def add(self, job: AiJob) -> AiJob: ...
+
+    async def get(self, job_id: str) -> AiJob | None: ...
+
+    async def start(self, job_id: str) -> AiJob | None: ...
+
+    async def finish(
+        self,
+        job_id: str,
+        status: AiJobStatus,
+        result: dict[str, Any] | None,
+        failure: dict[str, Any] | None,
+    ) -> None: ...
+
+
+declare(AiJobStore, reads={"get"}, writes={"add", "start", "finish"})

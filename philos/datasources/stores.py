@@ -12,6 +12,7 @@ from philos.datasources.cached import concept_key, thesis_key
 from philos.datasources.events import EventHub
 from philos.datasources.llm import LLM
 from philos.datasources.ports import (
+    AiJobStore,
     AiLedger,
     Cache,
     ConceptStore,
@@ -62,6 +63,7 @@ class Stores:
     # Domain events: this process's fan-out to subscribers, and the outbox's publisher.
     events: EventHub | None = None
     event_relay: EventPublisher | None = None
+    jobs: AiJobStore | None = None  # AI mutations run in the background
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def by_role(self) -> dict[str, Store]:
