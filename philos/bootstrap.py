@@ -42,6 +42,7 @@ from philos.datasources.ports import (
     EventBus,
     FacetStore,
     GraphStore,
+    JobQueue,
     JsonReader,
     RefreshTokenStore,
     Store,
@@ -232,6 +233,16 @@ def check_separate_urls(settings: Settings) -> None:
         check_url("RABBITMQ_URL", settings.rabbitmq_url, RABBITMQ_SCHEMES)
 
 
+def build_job_queue(settings: Settings) -> JobQueue | None:
+    """RabbitMQ's AI job queue when ``RABBITMQ_URL`` is set (``philos worker`` consumes it);
+    else None, and AI jobs run in the API process."""
+    if not settings.rabbitmq_url:
+        return None
+    from philos.datasources.rabbitmq import RabbitJobQueue
+
+    return RabbitJobQueue(settings.rabbitmq_url)
+
+
 def build_bus(settings: Settings) -> EventBus:
     """RabbitMQ when ``RABBITMQ_URL`` is set, else the in-process bus."""
     url = settings.rabbitmq_url
@@ -380,6 +391,7 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
         suggestions=guard(SqlSuggestionStore(db), SuggestionStore, "sql", "suggestions"),
         ledger=guard(SqlAiLedger(db), AiLedger, "sql"),
         jobs=guard(SqlAiJobStore(db), AiJobStore, "sql"),
+        job_queue=build_job_queue(settings),
         versions=versions,
         cache=cache,
         relay=relay,

@@ -6,7 +6,8 @@ failure"), with the creator's identity.
 A job's record lives in SQL (``ai_jobs``): QUEUED → RUNNING → SUCCEEDED | FAILED, with the
 ids of what it produced or a typed failure. Jobs run in this process, at most
 ``PHILOS_AI_MAX_CONCURRENCY`` at once; a job is started only while it is unfinished, so a
-job handed over twice runs once.
+job handed over twice runs once. With ``RABBITMQ_URL`` the job goes to RabbitMQ's quorum queue
+``philos.ai.jobs`` instead, and ``philos worker`` runs it (``run_delivered``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from typing import Any
 
 from philos import domain
 from philos.ai.service import AiSession
+from philos.config import Settings
 from philos.datasources.loaders import build_loaders
 from philos.datasources.ports import AiJobStore
 from philos.datasources.resilience import request_calls, request_deadline
-from philos.domain.ai import AiJob, AiJobStatus
+from philos.datasources.stores import Stores
+from philos.domain.ai import FINISHED, AiJob, AiJobStatus
 from philos.resolvers.permissions import _RANK
+from philos.tokens import Tokens
 from philos.types.context import Context
 
 logger = logging.getLogger("philos.ai")
@@ -55,6 +59,9 @@ async def enqueue(ctx: Context, mutation: str, arguments: dict[str, Any], runner
             arguments=arguments,
         )
     )
+    if ctx.stores.job_queue is not None:  # RabbitMQ: a `philos worker` runs it
+        await ctx.stores.job_queue.submit(job.id)
+        return job
     worker_ctx = dataclasses.replace(ctx, loaders=build_loaders(ctx.stores), searches={})
     task = asyncio.get_running_loop().create_task(
         run_job(worker_ctx, job.id, runner), name=f"ai-job-{job.id}"
@@ -85,6 +92,30 @@ async def run_job(ctx: Context, job_id: str, runner: Runner) -> None:
             await store.finish(job_id, AiJobStatus.SUCCEEDED, outcome, None)
         else:
             await store.finish(job_id, AiJobStatus.FAILED, None, outcome)
+
+
+async def run_delivered(
+    stores: Stores, settings: Settings, tokens: Tokens, job_id: str, runners: dict[str, Runner]
+) -> None:
+    """A job a worker took off the queue, run as its creator (with the role they hold now).
+    A job already finished (a redelivery after the worker that ran it died) is not run again."""
+    store = stores.jobs
+    job = await store.get(job_id) if store is not None else None
+    if job is None or job.status in FINISHED:
+        return
+    user = (await stores.users.get_many([job.creator_id])).get(job.creator_id)
+    principal = domain.Principal(job.creator_id, user.role if user else domain.Role.READER)
+    ctx = Context(
+        request=None,
+        response=None,
+        settings=settings,
+        stores=stores,
+        loaders=build_loaders(stores),
+        request_id=f"job-{job_id}",
+        tokens=tokens,
+        principal=principal,
+    )
+    await run_job(ctx, job_id, runners[job.mutation])
 
 
 async def drain() -> None:

@@ -422,3 +422,13 @@ class AiJobStore(Store, Protocol):
 
 
 declare(AiJobStore, reads={"get"}, writes={"add", "start", "finish"})
+
+
+class JobQueue(Protocol):
+    """Where AI jobs wait for a worker (RabbitMQ); without it jobs run in the API process."""
+
+    async def submit(self, job_id: str) -> None: ...
+
+    async def consume(self, handler: Callable[[str], Awaitable[None]], prefetch: int) -> None: ...
+
+    async def aclose(self) -> None: ...

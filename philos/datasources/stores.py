@@ -21,6 +21,7 @@ from philos.datasources.ports import (
     EventPublisher,
     FacetStore,
     GraphStore,
+    JobQueue,
     JsonReader,
     RefreshTokenStore,
     Relay,
@@ -64,6 +65,7 @@ class Stores:
     events: EventHub | None = None
     event_relay: EventPublisher | None = None
     jobs: AiJobStore | None = None  # AI mutations run in the background
+    job_queue: JobQueue | None = None  # RabbitMQ's job queue; None: jobs run in-process
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def by_role(self) -> dict[str, Store]:
@@ -159,6 +161,8 @@ class Stores:
                 await store.aclose()
         if self.llm is not None:
             await self.llm.aclose()
+        if self.job_queue is not None:
+            await self.job_queue.aclose()
         if self.events is not None:
             self.events.close_all()
             await self.events.bus.aclose()

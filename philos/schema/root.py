@@ -242,7 +242,9 @@ class Query:
         description="A background AI job (see `background` on the AI mutations): its status, "
         "and its result or failure once finished. Only its creator and ADMINs see it; for "
         "anyone else it is null.",
-        metadata=store_cost(calls=2),
+        # Per caller: never answered from the response cache (it is the creator's, and it
+        # changes in a worker whose writes this process's data versions do not see).
+        metadata={**per_caller(), **store_cost(calls=2)},
     )
     async def ai_job(self, info: PhilosInfo, id: strawberry.ID) -> AiJob | None:
         if not is_id(str(id)):
