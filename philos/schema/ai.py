@@ -5,6 +5,10 @@ implementing ``Problem``: ``AiUnavailable`` (no key configured), ``AiRateLimited
 after ``retryAfterSeconds``), ``AiFailed`` (the call failed or its answer was unusable), and the
 usual ``NotFound``, ``ValidationFailed``, ``Conflict`` and ``Forbidden`` (AI mutations need the
 EDITOR role). A failure changes nothing.
+
+``generateTheses``, ``suggestRelations`` and ``synthesizeTheses`` also run as background jobs
+(``background: true``): they answer ``AiJobQueued`` at once, and ``aiJob`` later gives the same
+success payload, or the failure's type and message (``philos/ai/jobs.py``).
 """
 
 from __future__ import annotations
