@@ -35,12 +35,14 @@ from philos.datasources.events import EVENTS_PENDING, EVENTS_PUBLISHED, EventHub
 from philos.datasources.llm import LLM
 from philos.datasources.outbox import GRAPH, THESES, EventRelay, OutboxRelay
 from philos.datasources.ports import (
+    AiJobStore,
     AiLedger,
     Cache,
     ConceptStore,
     EventBus,
     FacetStore,
     GraphStore,
+    JobQueue,
     JsonReader,
     RefreshTokenStore,
     Store,
@@ -53,6 +55,7 @@ from philos.datasources.sql import SqlDatabase, SqlJsonReader, SqlStore
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.facets import SqlFacetStore
 from philos.datasources.sql.graph import SqlGraphStore
+from philos.datasources.sql.jobs import SqlAiJobStore
 from philos.datasources.sql.suggestions import SqlAiLedger, SqlSuggestionStore
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.sql.users import SqlRefreshTokenStore, SqlUserStore
@@ -230,6 +233,16 @@ def check_separate_urls(settings: Settings) -> None:
         check_url("RABBITMQ_URL", settings.rabbitmq_url, RABBITMQ_SCHEMES)
 
 
+def build_job_queue(settings: Settings) -> JobQueue | None:
+    """RabbitMQ's AI job queue when ``RABBITMQ_URL`` is set (``philos worker`` consumes it);
+    else None, and AI jobs run in the API process."""
+    if not settings.rabbitmq_url:
+        return None
+    from philos.datasources.rabbitmq import RabbitJobQueue
+
+    return RabbitJobQueue(settings.rabbitmq_url)
+
+
 def build_bus(settings: Settings) -> EventBus:
     """RabbitMQ when ``RABBITMQ_URL`` is set, else the in-process bus."""
     url = settings.rabbitmq_url
@@ -377,6 +390,8 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
         # A suggestion accepted also makes a relation, written through the graph store.
         suggestions=guard(SqlSuggestionStore(db), SuggestionStore, "sql", "suggestions"),
         ledger=guard(SqlAiLedger(db), AiLedger, "sql"),
+        jobs=guard(SqlAiJobStore(db), AiJobStore, "sql"),
+        job_queue=build_job_queue(settings),
         versions=versions,
         cache=cache,
         relay=relay,

@@ -113,7 +113,8 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 def _worker(_args: argparse.Namespace) -> int:
     """Run the outbox relays alone: concept changes to separate graph/thesis stores, and domain
-    events to RabbitMQ (the API runs both in-process too; running both is safe)."""
+    events to RabbitMQ (the API runs both in-process too; running both is safe); and, with
+    RABBITMQ_URL and ANTHROPIC_API_KEY, the queued AI jobs."""
     import signal
 
     from philos.bootstrap import build_stores
@@ -131,6 +132,9 @@ def _worker(_args: argparse.Namespace) -> int:
             if settings.rabbitmq_url and stores.event_relay is not None:
                 tasks.append(asyncio.create_task(stores.event_relay.run()))
                 print("publishing domain events to RabbitMQ; SIGTERM stops", flush=True)
+            if stores.job_queue is not None and stores.llm is not None:
+                tasks.append(asyncio.create_task(_consume_jobs(stores, settings)))
+                print("running queued AI jobs; SIGTERM stops", flush=True)
             if not tasks:
                 print("nothing to relay: neither NEO4J_URI, MONGODB_URI nor RABBITMQ_URL is set")
                 return 0
@@ -149,6 +153,21 @@ def _worker(_args: argparse.Namespace) -> int:
             await stores.aclose()
 
     return asyncio.run(run())
+
+
+async def _consume_jobs(stores: Any, settings: Settings) -> None:
+    """Take AI jobs off RabbitMQ's queue, ``PHILOS_AI_MAX_CONCURRENCY`` at once (the prefetch),
+    and run each through the synchronous mutation's code path."""
+    from philos.ai.jobs import run_delivered
+    from philos.schema.ai import RUNNERS
+    from philos.tokens import Tokens, load_secret
+
+    tokens = Tokens(load_secret(settings))
+
+    async def handle(job_id: str) -> None:
+        await run_delivered(stores, settings, tokens, job_id, RUNNERS)
+
+    await stores.job_queue.consume(handle, settings.ai_max_concurrency)
 
 
 _CLI_FIELDS = {"email": "--email", "displayName": "--display-name"}

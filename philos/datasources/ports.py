@@ -36,7 +36,7 @@ from philos.domain import (
     ThesisFilter,
     User,
 )
-from philos.domain.ai import AiCallRecord, RelationSuggestion, SuggestionStatus
+from philos.domain.ai import AiCallRecord, AiJob, AiJobStatus, RelationSuggestion, SuggestionStatus
 from philos.domain.events import DomainEvent
 from philos.errors import (
     LlmError as LlmError,
@@ -409,3 +409,34 @@ class EventPublisher(Protocol):
     def kick(self) -> None: ...
 
     async def run(self, interval: float = 1.0) -> None: ...
+
+
+class AiJobStore(Store, Protocol):
+    """AI mutations run in the background."""
+
+    async def add(self, job: AiJob) -> AiJob: ...
+
+    async def get(self, job_id: str) -> AiJob | None: ...
+
+    async def start(self, job_id: str) -> AiJob | None: ...
+
+    async def finish(
+        self,
+        job_id: str,
+        status: AiJobStatus,
+        result: dict[str, Any] | None,
+        failure: dict[str, Any] | None,
+    ) -> None: ...
+
+
+declare(AiJobStore, reads={"get"}, writes={"add", "start", "finish"})
+
+
+class JobQueue(Protocol):
+    """Where AI jobs wait for a worker (RabbitMQ); without it jobs run in the API process."""
+
+    async def submit(self, job_id: str) -> None: ...
+
+    async def consume(self, handler: Callable[[str], Awaitable[None]], prefetch: int) -> None: ...
+
+    async def aclose(self) -> None: ...

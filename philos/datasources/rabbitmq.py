@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
@@ -206,3 +206,84 @@ class RabbitBus:
             with contextlib.suppress(Exception):
                 await self._connection.close()
         self._connection = self._channel = self._exchange = None
+
+
+JOB_QUEUE = "philos.ai.jobs"
+
+
+class RabbitJobQueue:
+    """The AI job queue: the durable quorum queue ``philos.ai.jobs``, a persistent message per
+    job (body = the job's id) published with a confirm. ``philos worker`` consumes it with
+    prefetch = its AI concurrency and acknowledges a job only once it finished: a worker that
+    dies leaves its jobs unacknowledged, and the broker hands them to another worker."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._lock = asyncio.Lock()
+
+    async def _open(self) -> AbstractChannel:
+        async with self._lock:
+            if self._channel is None:
+                try:
+                    self._connection = await aio_pika.connect_robust(
+                        self.url,
+                        timeout=CONNECT_TIMEOUT_SECONDS,
+                        client_properties={"connection_name": "philos ai jobs"},
+                    )
+                except Exception as exc:
+                    raise StoreUnavailableError("rabbitmq", "unreachable") from exc
+                channel = await self._connection.channel(publisher_confirms=True)
+                await channel.declare_queue(
+                    JOB_QUEUE,
+                    durable=True,
+                    arguments={
+                        "x-queue-type": "quorum",
+                        "x-delivery-limit": DELIVERY_LIMIT,
+                        "x-dead-letter-exchange": DEAD_EXCHANGE,
+                    },
+                )
+                self._channel = channel
+            return self._channel
+
+    async def submit(self, job_id: str) -> None:
+        channel = await self._open()
+        message = aio_pika.Message(
+            job_id.encode(),
+            message_id=job_id,
+            content_type="text/plain",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        try:
+            await channel.default_exchange.publish(
+                message, routing_key=JOB_QUEUE, timeout=PUBLISH_TIMEOUT_SECONDS
+            )
+        except Exception as exc:
+            raise StoreUnavailableError("rabbitmq", "not confirmed") from exc
+
+    async def consume(self, handler: Callable[[str], Awaitable[None]], prefetch: int) -> None:
+        """Run ``handler`` for each job, at most ``prefetch`` at once, until cancelled."""
+        await self._open()
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=prefetch)
+        queue = await channel.get_queue(JOB_QUEUE)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            try:
+                await handler(message.body.decode())
+            except Exception as exc:  # redelivered; the delivery limit bounds it
+                logger.warning("AI job %r failed in the worker: %r", message.body[:40], exc)
+                await message.nack(requeue=True)
+                return
+            await message.ack()
+
+        await queue.consume(on_message)
+        await asyncio.Future()  # until cancelled
+
+    async def aclose(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
+        self._connection = self._channel = None

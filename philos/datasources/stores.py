@@ -12,6 +12,7 @@ from philos.datasources.cached import concept_key, thesis_key
 from philos.datasources.events import EventHub
 from philos.datasources.llm import LLM
 from philos.datasources.ports import (
+    AiJobStore,
     AiLedger,
     Cache,
     ConceptStore,
@@ -20,6 +21,7 @@ from philos.datasources.ports import (
     EventPublisher,
     FacetStore,
     GraphStore,
+    JobQueue,
     JsonReader,
     RefreshTokenStore,
     Relay,
@@ -62,6 +64,8 @@ class Stores:
     # Domain events: this process's fan-out to subscribers, and the outbox's publisher.
     events: EventHub | None = None
     event_relay: EventPublisher | None = None
+    jobs: AiJobStore | None = None  # AI mutations run in the background
+    job_queue: JobQueue | None = None  # RabbitMQ's job queue; None: jobs run in-process
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def by_role(self) -> dict[str, Store]:
@@ -157,6 +161,8 @@ class Stores:
                 await store.aclose()
         if self.llm is not None:
             await self.llm.aclose()
+        if self.job_queue is not None:
+            await self.job_queue.aclose()
         if self.events is not None:
             self.events.close_all()
             await self.events.bus.aclose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from philos.domain import RelationType, utcnow
 
@@ -48,3 +49,31 @@ class AiCallRecord:
     subject_id: str
     produced_ids: tuple[str, ...] = ()
     created_at: datetime = field(default_factory=utcnow)
+
+
+class AiJobStatus(enum.Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+FINISHED = (AiJobStatus.SUCCEEDED, AiJobStatus.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class AiJob:
+    """An AI mutation run in the background for ``creator_id``. ``result``: what the mutation
+    produced (record ids, the call's model and tokens); ``failure``: ``{"code", "message"}``."""
+
+    id: str
+    mutation: str
+    creator_id: str
+    arguments: dict[str, Any]
+    status: AiJobStatus = AiJobStatus.QUEUED
+    result: dict[str, Any] | None = None
+    failure: dict[str, Any] | None = None
+    attempts: int = 0
+    version: int = 1
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)

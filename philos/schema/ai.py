@@ -5,20 +5,28 @@ implementing ``Problem``: ``AiUnavailable`` (no key configured), ``AiRateLimited
 after ``retryAfterSeconds``), ``AiFailed`` (the call failed or its answer was unusable), and the
 usual ``NotFound``, ``ValidationFailed``, ``Conflict`` and ``Forbidden`` (AI mutations need the
 EDITOR role). A failure changes nothing.
+
+``generateTheses``, ``suggestRelations`` and ``synthesizeTheses`` also run as background jobs
+(``background: true``): they answer ``AiJobQueued`` at once, and ``aiJob`` later gives the same
+success payload, or the failure's type and message (``philos/ai/jobs.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
 from philos import domain
-from philos.ai import analysis, generation, suggestions, synthesis
+from philos.ai import analysis, generation, jobs, suggestions, synthesis
+from philos.ai.common import theses_in_order
 from philos.ai.service import CallInfo
+from philos.domain.ai import AiJob as AiJobRecord
+from philos.domain.ai import AiJobStatus, SuggestionStatus
 from philos.domain.ai import RelationSuggestion as SuggestionRecord
-from philos.domain.ai import SuggestionStatus
+from philos.types.context import Context
 from philos.types.enums import RelationType, Stance
 from philos.types.hints import store_cost
 from philos.types.objects import Concept, PhilosInfo, Provenance, Relation, Thesis, concept_by_id
@@ -30,6 +38,7 @@ from philos.types.payloads import (
     Expected,
     Forbidden,
     NotFound,
+    Problem,
     RelationSuccess,
     ValidationFailed,
     attempt,
@@ -37,6 +46,7 @@ from philos.types.payloads import (
 )
 
 strawberry.enum(SuggestionStatus, description="Whether a relation suggestion was accepted yet.")
+strawberry.enum(AiJobStatus, description="QUEUED, then RUNNING, then SUCCEEDED or FAILED.")
 
 
 @strawberry.type(description="How an AI result came about: model, prompt version, tokens.")
@@ -175,8 +185,72 @@ class SynthesizeThesesSuccess:
     call: AiCall
 
 
+@strawberry.type(
+    description="Why a background AI job failed: `code` names the failure type "
+    "the synchronous mutation would have answered (`AiFailed`, `AiRateLimited`, `NotFound`, "
+    "`ValidationFailed`, `Conflict`, `Forbidden`, `AiUnavailable`)."
+)
+class AiJobFailure:
+    code: str
+    message: str
+
+
+@strawberry.type(description="An AI mutation run in the background (`background: true`).")
+class AiJob:
+    id: strawberry.ID
+    mutation: str = strawberry.field(description="The mutation it runs, e.g. generateTheses.")
+    status: AiJobStatus
+    attempts: int = strawberry.field(description="How often a worker started it.")
+    created_at: datetime
+    updated_at: datetime
+    failure: AiJobFailure | None = strawberry.field(description="Set once FAILED.")
+    saved: strawberry.Private[dict[str, Any] | None] = None
+
+    @classmethod
+    def from_record(cls, job: AiJobRecord) -> AiJob:
+        return cls(
+            id=strawberry.ID(job.id),
+            mutation=job.mutation,
+            status=job.status,
+            attempts=job.attempts,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            failure=AiJobFailure(
+                code=str(job.failure.get("code", "AiFailed")),
+                message=str(job.failure.get("message", "")),
+            )
+            if job.failure
+            else None,
+            saved=job.result,
+        )
+
+    @strawberry.field(
+        description="Once SUCCEEDED: the payload the synchronous mutation answers with."
+    )
+    async def result(self, info: PhilosInfo) -> AiJobResult | None:
+        if self.saved is None:
+            return None
+        load = LOADERS.get(self.mutation)
+        return await load(info.context, self.saved) if load is not None else None
+
+
+@strawberry.type(
+    description="The mutation was queued; follow it with `aiJob(id)` or "
+    "the `aiJobProgress(jobId)` subscription."
+)
+class AiJobQueued:
+    job: AiJob
+
+
+AiJobResult = Annotated[
+    GenerateThesesSuccess | SuggestRelationsSuccess | SynthesizeThesesSuccess,
+    strawberry.union("AiJobResult"),
+]
+
+
 GenerateThesesResult = Annotated[
     GenerateThesesSuccess
+    | AiJobQueued
     | NotFound
     | ValidationFailed
     | Conflict
@@ -188,6 +262,7 @@ GenerateThesesResult = Annotated[
 ]
 SuggestRelationsResult = Annotated[
     SuggestRelationsSuccess
+    | AiJobQueued
     | NotFound
     | ValidationFailed
     | Conflict
@@ -214,6 +289,7 @@ AnalyzeConceptResult = Annotated[
 ]
 SynthesizeThesesResult = Annotated[
     SynthesizeThesesSuccess
+    | AiJobQueued
     | NotFound
     | ValidationFailed
     | Conflict
@@ -235,10 +311,132 @@ ACCEPT_FAILURES: Expected[NotFound | Conflict | Forbidden] = expecting(
     NotFound, Conflict, Forbidden
 )
 
+BACKGROUND = (
+    "Answer `AiJobQueued` at once and run the mutation in the background: its result (or "
+    "failure) is then read with `aiJob(id)`. Quotas, idempotency keys and the result cache "
+    "apply as to the synchronous form."
+)
+
 IDEMPOTENCY = (
     "Send the same key again (for example when retrying after a network error) to get the "
     "first result back without a second model call."
 )
+
+
+def _call_of(saved: dict[str, Any]) -> AiCall:
+    return AiCall(**saved["call"])
+
+
+def _dump_call(call: AiCall) -> dict[str, Any]:
+    return {
+        "model": call.model,
+        "prompt_version": call.prompt_version,
+        "input_tokens": call.input_tokens,
+        "output_tokens": call.output_tokens,
+        "cached": call.cached,
+        "replayed": call.replayed,
+    }
+
+
+async def _generate(ctx: Context, args: dict[str, Any]) -> GenerateThesesSuccess:
+    stance = args.get("stance")
+    result = await generation.generate_theses(
+        ctx,
+        str(args["conceptId"]),
+        int(args["count"]),
+        Stance(stance) if stance is not None else None,
+        args.get("idempotencyKey"),
+    )
+    return GenerateThesesSuccess(
+        theses=[Thesis.from_domain(t) for t in result.theses], call=AiCall.from_info(result.call)
+    )
+
+
+async def _suggest(ctx: Context, args: dict[str, Any]) -> SuggestRelationsSuccess:
+    result = await suggestions.suggest_relations(
+        ctx, str(args["conceptId"]), int(args["limit"]), args.get("idempotencyKey")
+    )
+    return SuggestRelationsSuccess(
+        suggestions=[RelationSuggestion.from_record(s) for s in result.suggestions],
+        call=AiCall.from_info(result.call),
+    )
+
+
+async def _synthesize(ctx: Context, args: dict[str, Any]) -> SynthesizeThesesSuccess:
+    result = await synthesis.synthesize_theses(
+        ctx, str(args["thesisId"]), str(args["antithesisId"]), args.get("idempotencyKey")
+    )
+    return SynthesizeThesesSuccess(
+        thesis=Thesis.from_domain(result.thesis), call=AiCall.from_info(result.call)
+    )
+
+
+def _saved(success: object) -> dict[str, Any]:
+    """What a job keeps of its success: the ids of the records it produced, and the call."""
+    if isinstance(success, GenerateThesesSuccess):
+        return {"ids": [str(t.id) for t in success.theses], "call": _dump_call(success.call)}
+    if isinstance(success, SuggestRelationsSuccess):
+        ids = [str(x.id) for x in success.suggestions]
+        return {"ids": ids, "call": _dump_call(success.call)}
+    if isinstance(success, SynthesizeThesesSuccess):
+        return {"ids": [str(success.thesis.id)], "call": _dump_call(success.call)}
+    raise TypeError(f"not an AI success payload: {success!r}")
+
+
+def _runner(action: Callable[[Context, dict[str, Any]], Awaitable[object]]) -> jobs.Runner:
+    """A job runs the same action as the synchronous mutation, with the same failures."""
+
+    async def run(ctx: Context, args: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        async def go() -> object:
+            return await action(ctx, args)
+
+        outcome = await attempt(go, AI_FAILURES)
+        if isinstance(outcome, Problem):
+            return False, {"code": type(outcome).__name__, "message": outcome.message}
+        return True, _saved(outcome)
+
+    return run
+
+
+RUNNERS: dict[str, jobs.Runner] = {
+    "generateTheses": _runner(_generate),
+    "suggestRelations": _runner(_suggest),
+    "synthesizeTheses": _runner(_synthesize),
+}
+
+
+async def _load_generated(ctx: Context, saved: dict[str, Any]) -> GenerateThesesSuccess:
+    theses = await theses_in_order(ctx, saved["ids"])
+    return GenerateThesesSuccess(
+        theses=[Thesis.from_domain(t) for t in theses], call=_call_of(saved)
+    )
+
+
+async def _load_suggested(ctx: Context, saved: dict[str, Any]) -> SuggestRelationsSuccess:
+    found = await ctx.stores.suggestions.get_many(saved["ids"])
+    return SuggestRelationsSuccess(
+        suggestions=[RelationSuggestion.from_record(found[i]) for i in saved["ids"] if i in found],
+        call=_call_of(saved),
+    )
+
+
+async def _load_synthesis(ctx: Context, saved: dict[str, Any]) -> SynthesizeThesesSuccess | None:
+    theses = await theses_in_order(ctx, saved["ids"])
+    if not theses:
+        return None
+    return SynthesizeThesesSuccess(thesis=Thesis.from_domain(theses[0]), call=_call_of(saved))
+
+
+LOADERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[Any]]] = {
+    "generateTheses": _load_generated,
+    "suggestRelations": _load_suggested,
+    "synthesizeTheses": _load_synthesis,
+}
+
+
+async def _queue(info: PhilosInfo, mutation: str, args: dict[str, Any]) -> AiJobQueued:
+    job = await jobs.enqueue(info.context, mutation, args, RUNNERS[mutation])
+    return AiJobQueued(job=AiJob.from_record(job))
 
 
 @strawberry.type
@@ -256,17 +454,17 @@ class AiMutation:
         count: int = 3,
         stance: Stance | None = None,
         idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
+        background: Annotated[bool, strawberry.argument(description=BACKGROUND)] = False,
     ) -> GenerateThesesResult:
-        async def run() -> GenerateThesesSuccess:
-            result = await generation.generate_theses(
-                info.context, str(concept_id), count, stance, idempotency_key
-            )
-            return GenerateThesesSuccess(
-                theses=[Thesis.from_domain(t) for t in result.theses],
-                call=AiCall.from_info(result.call),
-            )
-
-        return await attempt(run, AI_FAILURES)
+        args = {
+            "conceptId": str(concept_id),
+            "count": count,
+            "stance": stance.value if stance is not None else None,
+            "idempotencyKey": idempotency_key,
+        }
+        if background:
+            return await attempt(lambda: _queue(info, "generateTheses", args), AI_FAILURES)
+        return await attempt(lambda: _generate(info.context, args), AI_FAILURES)
 
     @strawberry.mutation(
         description="Ask a model for up to `limit` (1–10) relations between a concept and "
@@ -278,17 +476,12 @@ class AiMutation:
         concept_id: strawberry.ID,
         limit: int = 5,
         idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
+        background: Annotated[bool, strawberry.argument(description=BACKGROUND)] = False,
     ) -> SuggestRelationsResult:
-        async def run() -> SuggestRelationsSuccess:
-            result = await suggestions.suggest_relations(
-                info.context, str(concept_id), limit, idempotency_key
-            )
-            return SuggestRelationsSuccess(
-                suggestions=[RelationSuggestion.from_record(s) for s in result.suggestions],
-                call=AiCall.from_info(result.call),
-            )
-
-        return await attempt(run, AI_FAILURES)
+        args = {"conceptId": str(concept_id), "limit": limit, "idempotencyKey": idempotency_key}
+        if background:
+            return await attempt(lambda: _queue(info, "suggestRelations", args), AI_FAILURES)
+        return await attempt(lambda: _suggest(info.context, args), AI_FAILURES)
 
     @strawberry.mutation(
         description="Turn a relation suggestion into a relation (provenance AI). No model call."
@@ -332,13 +525,13 @@ class AiMutation:
         thesis_id: strawberry.ID,
         antithesis_id: strawberry.ID,
         idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
+        background: Annotated[bool, strawberry.argument(description=BACKGROUND)] = False,
     ) -> SynthesizeThesesResult:
-        async def run() -> SynthesizeThesesSuccess:
-            result = await synthesis.synthesize_theses(
-                info.context, str(thesis_id), str(antithesis_id), idempotency_key
-            )
-            return SynthesizeThesesSuccess(
-                thesis=Thesis.from_domain(result.thesis), call=AiCall.from_info(result.call)
-            )
-
-        return await attempt(run, AI_FAILURES)
+        args = {
+            "thesisId": str(thesis_id),
+            "antithesisId": str(antithesis_id),
+            "idempotencyKey": idempotency_key,
+        }
+        if background:
+            return await attempt(lambda: _queue(info, "synthesizeTheses", args), AI_FAILURES)
+        return await attempt(lambda: _synthesize(info.context, args), AI_FAILURES)

@@ -12,11 +12,12 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from philos import domain
+from philos.ai import jobs as ai_jobs
 from philos.domain.ai import SuggestionStatus
 from philos.resolvers import concepts as concept_ops
 from philos.resolvers import queries
 from philos.resolvers import theses as thesis_ops
-from philos.schema.ai import AiMutation, RelationSuggestion
+from philos.schema.ai import AiJob, AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, UsersResult, resolve_me, resolve_users
 from philos.schema.subscriptions import Subscription
 from philos.types.context import Context
@@ -246,6 +247,22 @@ class Query:
         store = info.context.stores.suggestions
         found = await store.by_concept(str(concept_id), status) if is_id(concept_id) else []
         return [RelationSuggestion.from_record(s) for s in found]
+
+    @strawberry.field(
+        description="A background AI job (see `background` on the AI mutations): its status, "
+        "and its result or failure once finished. Only its creator and ADMINs see it; for "
+        "anyone else it is null.",
+        # Per caller: never answered from the response cache (it is the creator's, and it
+        # changes in a worker whose writes this process's data versions do not see).
+        metadata={**per_caller(), **store_cost(calls=2)},
+    )
+    async def ai_job(self, info: PhilosInfo, id: strawberry.ID) -> AiJob | None:
+        if not is_id(str(id)):
+            return None
+        try:
+            return AiJob.from_record(await ai_jobs.read_job(info.context, str(id)))
+        except domain.NotFoundError:
+            return None
 
     @strawberry.field(
         description="A shortest chain of relations (either direction) between two concepts, "

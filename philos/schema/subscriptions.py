@@ -3,18 +3,24 @@ on ``/graphql`` (see ``docs/events.md``)."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import AsyncGenerator
 
 import strawberry
 from strawberry.types import Info
 
+from philos import domain
+from philos.ai import jobs as ai_jobs
+from philos.domain.ai import FINISHED
 from philos.resolvers import subscriptions as ops
+from philos.schema.ai import AiJob
 from philos.types.context import Context
 from philos.types.objects import Concept, Relation, Thesis
 from philos.validation import is_id
 
 PhilosInfo = Info[Context, None]
+JOB_POLL_SECONDS = 0.2
 
 
 @strawberry.enum(description="What happened to the record.")
@@ -109,3 +115,25 @@ class Subscription:
                 concept_ids=[strawberry.ID(c) for c in change.event.concept_ids],
                 relation=Relation.from_domain(change.relation) if change.relation else None,
             )
+
+    @strawberry.subscription(
+        description="A background AI job's status as it changes (the current one first), "
+        "ending once it SUCCEEDED or FAILED. Only its creator and ADMINs may follow it."
+    )
+    async def ai_job_progress(
+        self, info: PhilosInfo, job_id: strawberry.ID
+    ) -> AsyncGenerator[AiJob, None]:
+        if not is_id(str(job_id)):
+            return
+        seen = 0
+        while True:
+            try:
+                job = await ai_jobs.read_job(info.context, str(job_id))
+            except domain.NotFoundError:
+                return
+            if job.version != seen:
+                seen = job.version
+                yield AiJob.from_record(job)
+            if job.status in FINISHED:
+                return
+            await asyncio.sleep(JOB_POLL_SECONDS)

@@ -16,8 +16,9 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
     {
         # `python -m philos`: a two-line entry point around philos.cli.main (test_cli.py).
         "philos.__main__",
-        # Being rewritten; their tests come with the new code. Until then tests/ai reaches
-        # them through the API.
+        # The AI use cases: each needs a Context with live stores and a model client, so
+        # tests/ai drives them through the API (the real anthropic SDK against a local
+        # Messages-API stand-in), in the foreground and as background jobs (test_jobs.py).
         "philos.ai.metrics",
         "philos.ai.analysis",
         "philos.ai.common",
@@ -25,6 +26,7 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
         "philos.ai.suggestions",
         "philos.ai.synthesis",
         "philos.ai.service",
+        # Parts of the SQL compiler, reached through philos.compile (tests/compile, tests/api).
         "philos.compile.columns",
         "philos.compile.objects",
         # Holds SQL rows while Neo4j/MongoDB write: needs both servers, so only the composition

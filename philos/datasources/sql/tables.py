@@ -247,3 +247,27 @@ class AiCallRow(SQLModel, table=True):
 
 relation_suggestions_t = table_of(RelationSuggestionRow)
 ai_calls_t = table_of(AiCallRow)
+
+
+class AiJobRow(SQLModel, table=True):
+    """An AI mutation run in the background: who asked, with what, and how it went. The
+    result holds the ids of the records it produced (and the call's model and tokens), the
+    failure a typed code and message."""
+
+    __tablename__ = "ai_jobs"
+    __table_args__ = (Index("ix_ai_jobs_creator", "creator_id", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    mutation: str = Field(max_length=40)
+    creator_id: str = Field(max_length=36)
+    arguments: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="QUEUED", max_length=10)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    failure: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    attempts: int = 0
+    version: int = 1
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+ai_jobs_t = table_of(AiJobRow)

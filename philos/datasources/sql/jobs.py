@@ -1,0 +1,98 @@
+"""AI jobs on SQL: a job's record from QUEUED to SUCCEEDED or FAILED."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+
+from philos.datasources.sql import SqlStore
+from philos.datasources.sql.common import aware
+from philos.datasources.sql.tables import ai_jobs_t
+from philos.domain import utcnow
+from philos.domain.ai import FINISHED, AiJob, AiJobStatus
+
+j = ai_jobs_t.c
+
+
+def job_from_row(row: Row[Any]) -> AiJob:
+    m = row._mapping
+    return AiJob(
+        id=m["id"],
+        mutation=m["mutation"],
+        creator_id=m["creator_id"],
+        arguments=dict(m["arguments"] or {}),
+        status=AiJobStatus(m["status"]),
+        result=m["result"],
+        failure=m["failure"],
+        attempts=m["attempts"],
+        version=m["version"],
+        created_at=aware(m["created_at"]),
+        updated_at=aware(m["updated_at"]),
+    )
+
+
+class SqlAiJobStore(SqlStore):
+    async def add(self, job: AiJob) -> AiJob:
+        async with self.db.begin() as conn:
+            await conn.execute(
+                insert(ai_jobs_t).values(
+                    id=job.id,
+                    mutation=job.mutation,
+                    creator_id=job.creator_id,
+                    arguments=job.arguments,
+                    status=job.status.value,
+                    result=None,
+                    failure=None,
+                    attempts=0,
+                    version=1,
+                    created_at=job.created_at,
+                    updated_at=job.updated_at,
+                )
+            )
+        return job
+
+    async def get(self, job_id: str) -> AiJob | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(select(ai_jobs_t).where(j.id == job_id))).first()
+            return job_from_row(row) if row is not None else None
+
+    async def start(self, job_id: str) -> AiJob | None:
+        """Mark the job RUNNING (again, after a lost worker); None when it is finished or gone:
+        a redelivered job that already finished is not run twice."""
+        unfinished = [s.value for s in AiJobStatus if s not in FINISHED]
+        async with self.db.begin() as conn:
+            done = await conn.execute(
+                update(ai_jobs_t)
+                .where(j.id == job_id, j.status.in_(unfinished))
+                .values(
+                    status=AiJobStatus.RUNNING.value,
+                    attempts=j.attempts + 1,
+                    version=j.version + 1,
+                    updated_at=utcnow(),
+                )
+            )
+            if done.rowcount == 0:
+                return None
+            row = (await conn.execute(select(ai_jobs_t).where(j.id == job_id))).first()
+        return job_from_row(row) if row is not None else None
+
+    async def finish(
+        self,
+        job_id: str,
+        status: AiJobStatus,
+        result: dict[str, Any] | None,
+        failure: dict[str, Any] | None,
+    ) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(ai_jobs_t)
+                .where(j.id == job_id, j.status == AiJobStatus.RUNNING.value)
+                .values(
+                    status=status.value,
+                    result=result,
+                    failure=failure,
+                    version=j.version + 1,
+                    updated_at=utcnow(),
+                )
+            )
