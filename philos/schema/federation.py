@@ -82,6 +82,8 @@ ROOT_FIELDS: dict[str, dict[str, str]] = {
         "thesis": "theses",
         "theses": "theses",
         "relationSuggestions": "ai",
+        "aiJob": "ai",
+        "users": "users",
     },
     "Mutation": {
         "createConcept": "concepts",
