@@ -147,6 +147,8 @@ def api_server(bin_dir: Path, work: Path) -> Iterator[ApiServer]:
                     f"--service-account-signing-key-file={key}",
                     "--service-cluster-ip-range=10.96.0.0/16",
                     "--endpoint-reconciler-type=none",  # no controller manager on loopback
+                    # No token controller either: pods may name service accounts not created.
+                    "--disable-admission-plugins=ServiceAccount",
                     "--enable-priority-and-fairness=false",
                     "--v=0",
                 ],
