@@ -208,21 +208,25 @@ async def test_paging_concepts_in_every_order_while_they_change(api: Api) -> Non
             await _more_concepts(api, 10)
 
 
+def _thesis(concept_id: str, seed: int, statement: str) -> Thesis:
+    """A thesis added while a list is paged, created at a moment drawn from ``seed``."""
+    created = random.Random(seed).choice(MOMENTS)
+    return Thesis(
+        id=new_id(),
+        concept_id=concept_id,
+        statement=statement,
+        stance=Stance.AFFIRMS,
+        created_at=created,
+        updated_at=created,
+    )
+
+
 async def test_paging_theses_while_they_change(api: Api) -> None:
     concept_id = await api.concept_id("forms")
 
     async def add(seed: int) -> str:
-        rng = random.Random(seed)
-        created = rng.choice(MOMENTS)
-        thesis = Thesis(
-            id=new_id(),
-            concept_id=concept_id,
-            statement=f"A thesis added while theses are paged ({seed}).",
-            stance=Stance.AFFIRMS,
-            created_at=created,
-            updated_at=created,
-        )
-        return (await api.stores.theses.create(thesis)).id
+        statement = f"A thesis added while theses are paged ({seed})."
+        return (await api.stores.theses.create(_thesis(concept_id, seed, statement))).id
 
     async def remove(thesis_id: str) -> None:
         assert await api.stores.theses.delete(thesis_id)
@@ -284,21 +288,10 @@ async def test_paging_searched_theses_while_they_change(api: Api) -> None:
     concept_id = await api.concept_id("forms")
 
     async def add(seed: int) -> str:
-        created = random.Random(seed).choice(MOMENTS)
-        statement = (
-            "A thesis added while theses are paged."
-            if seed % 3 == 0
-            else (f"A thesis added while theses are paged. ({seed})")
-        )
-        thesis = Thesis(
-            id=new_id(),
-            concept_id=concept_id,
-            statement=statement,
-            stance=Stance.AFFIRMS,
-            created_at=created,
-            updated_at=created,
-        )
-        return (await api.stores.theses.create(thesis)).id
+        statement = "A thesis added while theses are paged."
+        if seed % 3:
+            statement += f" ({seed})"
+        return (await api.stores.theses.create(_thesis(concept_id, seed, statement))).id
 
     async def remove(thesis_id: str) -> None:
         assert await api.stores.theses.delete(thesis_id)
