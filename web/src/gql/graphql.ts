@@ -368,6 +368,7 @@ export type GenerateThesesMutationVariables = Exact<{
 
 export type GenerateThesesMutation = { generateTheses:
     | { __typename: 'AiFailed', message: string }
+    | { __typename: 'AiJobQueued' }
     | { __typename: 'AiRateLimited', retryAfterSeconds: number, message: string }
     | { __typename: 'AiUnavailable', message: string }
     | { __typename: 'Conflict', message: string }
@@ -384,6 +385,7 @@ export type SuggestRelationsMutationVariables = Exact<{
 
 export type SuggestRelationsMutation = { suggestRelations:
     | { __typename: 'AiFailed', message: string }
+    | { __typename: 'AiJobQueued' }
     | { __typename: 'AiRateLimited', retryAfterSeconds: number, message: string }
     | { __typename: 'AiUnavailable', message: string }
     | { __typename: 'Conflict', message: string }
