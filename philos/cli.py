@@ -52,7 +52,9 @@ def _serve(args: argparse.Namespace) -> int:
     from philos.gateway.serving import DrainingServer
 
     # Subscriptions end and WebSockets close with 1001 before uvicorn stops (SIGTERM).
-    DrainingServer(uvicorn.Config("philos.bootstrap:serve_app", **options)).run()
+    # uvicorn raises the signal again once it has shut down; Ctrl-C then ends here, cleanly.
+    with contextlib.suppress(KeyboardInterrupt):
+        DrainingServer(uvicorn.Config("philos.bootstrap:serve_app", **options)).run()
     return 0
 
 

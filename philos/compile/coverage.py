@@ -35,6 +35,8 @@ UNCOMPILED: dict[str, dict[str, str]] = {
         "eras": "a histogram, computed by the facet store",
         "randomConcept": "a random draw: two runs would not answer the same",
         "relations": "a relation list read by the graph store; not compiled yet",
+        "users": "an ADMIN-only account search, per caller",
+        "aiJob": "a background AI job, visible only to its creator or an ADMIN",
     },
     "ConceptConnection": {
         "facets": "aggregate counts over the whole filter, computed by the facet store",
