@@ -15,7 +15,7 @@ from philos.resolvers import users
 from philos.tokens import ACCESS_TTL
 from philos.types.context import Context
 from philos.types.enums import Role
-from philos.types.hints import per_caller
+from philos.types.hints import per_caller, store_cost
 from philos.types.objects import User
 from philos.types.payloads import (
     AuthFailed,
@@ -73,7 +73,8 @@ class Account:
 
 @strawberry.type
 class AccountList:
-    accounts: list[Account]
+    # Sized by the query's `first`, at most this many.
+    accounts: list[Account] = strawberry.field(metadata=store_cost(items=users.MAX_LISTED_USERS))
 
 
 @strawberry.type(description="Signed in. Send `Authorization: Bearer <accessToken>`.")
