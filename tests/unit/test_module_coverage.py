@@ -25,7 +25,6 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
         "philos.ai.generation",
         "philos.ai.suggestions",
         "philos.ai.synthesis",
-        "philos.ai.service",
         # Parts of the SQL compiler, reached through philos.compile (tests/compile, tests/api).
         "philos.compile.columns",
         "philos.compile.objects",
@@ -42,8 +41,6 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
         # The ASGI app's assembly: routes, lifespan, server start, process-wide logging and
         # metrics. Built by philos.bootstrap.create_app, which tests/api and tests/http drive.
         "philos.gateway.app",
-        "philos.gateway.logs",
-        "philos.gateway.metrics",
         "philos.gateway.serving",
         "philos.gateway.state",
         # Account resolvers: every function needs a Context with live stores, tokens and the
