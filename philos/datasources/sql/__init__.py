@@ -31,7 +31,9 @@ class SqlDatabase:
             _ensure_parent_dir(url)
             kwargs["connect_args"] = {"timeout": 15}
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=False)
+            # A pooled connection is checked before use, so the pool survives a database
+            # restart (the fault drill restarts PostgreSQL under running replicas).
+            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         # JSON columns (arguments, sources, aliases) go through orjson both ways.
         kwargs["json_serializer"] = lambda value: orjson.dumps(value).decode()
         kwargs["json_deserializer"] = orjson.loads
