@@ -81,6 +81,15 @@ def retry_delay(attempts: int, cap: float = DEFAULT_MAX_DELAY_SECONDS) -> float:
     return float(random.uniform(0.5, 1.0) * min(cap, 0.5 * 2 ** min(attempts, 32)))  # noqa: S311
 
 
+async def count_pending(db: SqlDatabase, targets: tuple[str, ...]) -> int:
+    """How many outbox entries for ``targets`` wait to be applied."""
+    from philos.datasources.sql.tables import outbox_t
+
+    async with db.connect() as conn:
+        query = select(func.count()).select_from(outbox_t).where(outbox_t.c.target.in_(targets))
+        return int((await conn.execute(query)).scalar_one())
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -223,18 +232,7 @@ class OutboxRelay:
         return True
 
     async def pending(self) -> int:
-        from philos.datasources.sql.tables import outbox_t
-
-        async with self.db.connect() as conn:
-            return int(
-                (
-                    await conn.execute(
-                        select(func.count())
-                        .select_from(outbox_t)
-                        .where(outbox_t.c.target.in_((GRAPH, THESES)))
-                    )
-                ).scalar_one()
-            )
+        return await count_pending(self.db, (GRAPH, THESES))
 
     def kick(self) -> None:
         """Ask the running relay to drain now rather than at its next tick."""
@@ -390,18 +388,7 @@ class EventRelay:
         return done
 
     async def pending(self) -> int:
-        from philos.datasources.sql.tables import outbox_t
-
-        async with self.db.connect() as conn:
-            return int(
-                (
-                    await conn.execute(
-                        select(func.count())
-                        .select_from(outbox_t)
-                        .where(outbox_t.c.target == EVENTS)
-                    )
-                ).scalar_one()
-            )
+        return await count_pending(self.db, (EVENTS,))
 
     def kick(self) -> None:
         """Publish now: a change was written, or the bus answers again."""
