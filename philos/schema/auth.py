@@ -73,8 +73,8 @@ class Account:
 
 @strawberry.type
 class AccountList:
-    # Sized by the query's `first`, at most this many.
-    accounts: list[Account] = strawberry.field(metadata=store_cost(items=users.MAX_LISTED_USERS))
+    # Sized by `users(first:)`, which the cost model already multiplies by: one item here.
+    accounts: list[Account] = strawberry.field(metadata=store_cost(items=1))
 
 
 @strawberry.type(description="Signed in. Send `Authorization: Bearer <accessToken>`.")
