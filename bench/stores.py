@@ -45,9 +45,11 @@ PAGE = 50
 
 
 def corpus(n: int, seed: int = 7) -> tuple[list[Concept], list[Relation], list[Thesis]]:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a reproducible dataset, not a secret
     ids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(n)]
-    concepts = [Concept(id=c, slug=f"c-{i}", name=f"Concept {i}", summary="s") for i, c in enumerate(ids)]
+    concepts = [
+        Concept(id=c, slug=f"c-{i}", name=f"Concept {i}", summary="s") for i, c in enumerate(ids)
+    ]
     types = list(RelationType)
     relations = [
         Relation(

@@ -46,6 +46,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.union import StrawberryUnion
 
 from philos import domain
+from philos.schema.execution import PlainFieldsExecution
 from philos.schema.root import MUTATIONS, Query
 from philos.types.context import Context
 from philos.types.hints import max_items
@@ -266,6 +267,7 @@ def build_subgraph_schema(
         mutation=mutation,
         extensions=list(extensions),
         config=config,
+        execution_context_class=PlainFieldsExecution,
     )
     union = schema._schema.get_type("_Entity")
     assert isinstance(union, GraphQLUnionType)

@@ -19,6 +19,7 @@ from philos.resolvers import queries
 from philos.resolvers import theses as thesis_ops
 from philos.schema.ai import AiJob, AiMutation, RelationSuggestion
 from philos.schema.auth import AuthMutation, Me, UsersResult, resolve_me, resolve_users
+from philos.schema.execution import PlainFieldsExecution
 from philos.schema.subscriptions import Subscription
 from philos.types.context import Context
 from philos.types.enums import ConceptOrder, RelationType, Stance
@@ -364,6 +365,7 @@ def build_schema(
         subscription=Subscription,
         extensions=list(extensions),
         config=config,
+        execution_context_class=PlainFieldsExecution,
     )
 
 

@@ -1,0 +1,136 @@
+"""How operations run: graphql-core's executor, with a shortcut for plain leaf fields.
+
+Most of a list's response is plain attributes: ``name``, ``statement``, ``type``, ``tags``.
+For each of them graphql-core builds a resolve-info object, looks for arguments, calls the
+resolver through the middleware, then asks several questions about the type before it
+serialises the value. With the resolvers' own store calls batched (one per list level), that
+per-field work was most of a request's CPU on every wiring the SQL compiler does not answer.
+
+A field takes the shortcut when Strawberry marks its resolver as the default one (an attribute
+read, no ``info``), it has no arguments, its type is a scalar or enum (or a list of them), and
+no extension wraps resolvers (the middleware). The value is read and serialised exactly as
+graphql-core would. Anything unusual, such as a null for a non-null field or a value that does
+not serialise, goes back to the normal path, so errors are reported as before, with their path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    Undefined,
+)
+from graphql.pyutils import Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+__all__ = ["PlainFieldsExecution"]
+
+_SLOW = object()  # "take the normal path"
+
+
+@dataclass(frozen=True, slots=True)
+class _Plain:
+    resolve: Callable[..., Any]
+    serialize: Callable[[Any], Any]
+    nullable: bool
+    is_list: bool
+    list_nullable: bool = True  # for lists: may the list itself be null
+
+
+def _leaf(of: GraphQLOutputType) -> tuple[Callable[[Any], Any] | None, bool]:
+    """(serialize, nullable) of a scalar or enum type, else (None, …)."""
+    nullable = not isinstance(of, GraphQLNonNull)
+    inner = of.of_type if isinstance(of, GraphQLNonNull) else of
+    if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+        return inner.serialize, nullable
+    return None, nullable
+
+
+def plain_field(field: GraphQLField) -> _Plain | None:
+    """How to read ``field`` directly, or None when it needs the normal path."""
+    resolve = field.resolve
+    if resolve is None or not getattr(resolve, "_is_default", False) or field.args:
+        return None
+    serialize, nullable = _leaf(field.type)
+    if serialize is not None:
+        return _Plain(resolve, serialize, nullable, is_list=False)
+    outer = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    if isinstance(outer, GraphQLList):
+        item_serialize, item_nullable = _leaf(outer.of_type)
+        if item_serialize is not None and not item_nullable:
+            return _Plain(resolve, item_serialize, False, is_list=True, list_nullable=nullable)
+    return None
+
+
+# Filled lazily; the field objects are kept in the values so their ids stay theirs.
+_PLAN: dict[int, tuple[GraphQLField, _Plain | None]] = {}
+
+
+def _plan(field: GraphQLField) -> _Plain | None:
+    known = _PLAN.get(id(field))
+    if known is None or known[0] is not field:
+        known = (field, plain_field(field))
+        _PLAN[id(field)] = known
+    return known[1]
+
+
+def _read(plain: _Plain, source: Any) -> Any:
+    value = plain.resolve(source, None)
+    if plain.is_list:
+        if value is None:
+            return None if plain.list_nullable else _SLOW
+        out = []
+        for item in value if isinstance(value, Iterable) else ():
+            if item is None:
+                return _SLOW
+            serialized = plain.serialize(item)
+            if serialized is Undefined or serialized is None:
+                return _SLOW
+            out.append(serialized)
+        return out if isinstance(value, Iterable) else _SLOW
+    if value is None:
+        return None if plain.nullable else _SLOW
+    serialized = plain.serialize(value)
+    return _SLOW if serialized is Undefined or serialized is None else serialized
+
+
+class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's execution, reading plain leaf fields directly (see the module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        manager = self.middleware_manager
+        self._shortcut = manager is None or not manager.middlewares
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any = None,
+    ) -> Any:
+        if self._shortcut:
+            node = field_details_list[0].node
+            field = parent_type.fields.get(node.name.value)
+            if field is not None and not node.arguments:
+                plain = _plan(field)
+                if plain is not None:
+                    try:
+                        value = _read(plain, source)
+                    except Exception:
+                        value = _SLOW
+                    if value is not _SLOW:
+                        return value
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
