@@ -32,7 +32,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.config import StrawberryConfig
@@ -64,6 +63,7 @@ from philos.gateway.subscriptions import (
     TextWebSocketAdapter,
 )
 from philos.gateway.text_input import RejectUnstorableText
+from philos.gateway.validation import DocumentValidation
 from philos.schema.federation import build_subgraph_schema
 from philos.schema.root import build_schema
 from philos.tokens import Tokens
@@ -79,7 +79,7 @@ def make_schema(settings: Settings) -> Any:
     extensions: list[Any] = [
         # Factories: the caches themselves live at module level, shared by all requests.
         lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        lambda: DocumentValidation(512, settings.max_depth, settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: limit_rules(settings.max_depth, settings.max_aliases),
         lambda: CostLimit(settings.max_cost),
