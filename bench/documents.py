@@ -137,7 +137,7 @@ async def measure(requests: int, rounds: int, profile: bool) -> None:
                 await per_request(call, bodies)
                 profiler.disable()
                 out = io.StringIO()
-                stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+                stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
                 stats.print_stats(45)
                 print(out.getvalue())
         finally:

@@ -1,7 +1,7 @@
 """A response cache for queries, shared by replicas when the cache port is Redis.
 
-Key: the normalised document (printed from its AST, so spacing and comments do not matter),
-the operation name, the variables and the caller's role. Each entry is stamped with the data
+Key: the document's text (two spellings of one document are two entries), the operation
+name, the variables and the caller's role. Each entry is stamped with the data
 versions of every store, read *before* the query ran (in the same round trip as the entry);
 every write to a store bumps that store's version, so an entry computed before a write never
 answers after it. A mutation is therefore visible to the very next query. Mutations, results
@@ -21,7 +21,6 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, cast
 
 import orjson
@@ -30,8 +29,6 @@ from graphql import (
     ExecutionResult,
     GraphQLSchema,
     OperationType,
-    parse,
-    print_ast,
 )
 from prometheus_client import Counter
 from strawberry.extensions import SchemaExtension
@@ -92,15 +89,10 @@ def _cacheable(schema: GraphQLSchema, document: DocumentNode, operation_name: st
     )
 
 
-@lru_cache(maxsize=1024)
-def _normalised(query: str) -> bytes:
-    # Printing the AST is the costly part of the key, and a query text always prints the same,
-    # so it is done once per distinct text.
-    return hashlib.sha256(print_ast(parse(query, no_location=True)).encode()).digest()
-
-
 def response_key(query: str, operation_name: str | None, variables: Any, role: str) -> str:
-    digest = hashlib.sha256(_normalised(query))
+    # The text as sent, not a normalised print of it: printing cost more than parsing, on
+    # every new document, and two spellings of one document merely get two entries.
+    digest = hashlib.sha256(hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest())
     try:
         encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # e.g. an integer past 64 bits; coercion will reject it
@@ -115,6 +107,21 @@ def scoped_key(key: str, namespace: str) -> str:
     """``key`` for one schema among several sharing a cache: each federated subgraph answers
     the same document (``{ _service { sdl } }``) its own way."""
     return f"{KEY_PREFIX}{namespace}:{key.removeprefix(KEY_PREFIX)}" if namespace else key
+
+
+async def share_answer(
+    context: Any, key: str, data: bytes, operation_name: str | None, ttl: float
+) -> None:
+    """Hold ``data``, an answer computed without the pipeline (``gateway/trivial.py``), under
+    ``key`` as ``ResponseCache`` would, so a byte-for-byte repeat is answered before routing."""
+    stores = context.stores
+    stamp, found = await stores.versions.stamp_with([key])
+    if fresh_data(found.get(key), stamp) is None:
+        RESPONSES.labels("miss").inc()
+        await stores.cache.set_many({key: encode_entry(stamp, data)}, ttl)
+    else:
+        RESPONSE_HITS.inc()
+    _note(context, CachedAnswer(key, data, operation_name))
 
 
 class ResponseCache(SchemaExtension):
