@@ -1,6 +1,6 @@
 """A response cache for queries, shared by replicas when the cache port is Redis.
 
-Key: the document's text (two spellings of one document are two entries), the operation
+Key: the document's tokens (so spacing, commas and comments do not matter), the operation
 name, the variables and the caller's role. Each entry is stamped with the data
 versions of every store, read *before* the query ran (in the same round trip as the entry);
 every write to a store bumps that store's version, so an entry computed before a write never
@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
 import orjson
@@ -29,7 +30,10 @@ from graphql import (
     ExecutionResult,
     GraphQLSchema,
     OperationType,
+    Source,
+    TokenKind,
 )
+from graphql.language import Lexer
 from prometheus_client import Counter
 from strawberry.extensions import SchemaExtension
 
@@ -89,10 +93,23 @@ def _cacheable(schema: GraphQLSchema, document: DocumentNode, operation_name: st
     )
 
 
+@lru_cache(maxsize=1024)
+def _normalised(query: str) -> bytes:
+    """A digest of the document's tokens: spacing, commas and comments do not count. (Two
+    texts with the same tokens are the same document.) Lexing costs a fraction of parsing
+    the text and printing the document back."""
+    digest = hashlib.sha256()
+    lexer = Lexer(Source(query))
+    token = lexer.advance()
+    while token.kind is not TokenKind.EOF:
+        value = (token.value or "").encode("utf-8", "surrogatepass")
+        digest.update(b"%s:%d:%s" % (token.kind.value.encode(), len(value), value))
+        token = lexer.advance()
+    return digest.digest()
+
+
 def response_key(query: str, operation_name: str | None, variables: Any, role: str) -> str:
-    # The text as sent, not a normalised print of it: printing cost more than parsing, on
-    # every new document, and two spellings of one document merely get two entries.
-    digest = hashlib.sha256(hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest())
+    digest = hashlib.sha256(_normalised(query))
     try:
         encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # e.g. an integer past 64 bits; coercion will reject it

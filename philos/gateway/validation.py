@@ -81,7 +81,7 @@ def trivial_aliases(document: DocumentNode) -> int | None:
 
 
 @lru_cache(maxsize=8)
-def _cached_validate(maxsize: int) -> Validate:
+def cached_validate(maxsize: int) -> Validate:
     """One LRU per size, shared by every request (extensions are made per request)."""
     return lru_cache(maxsize=maxsize)(validate_document)
 
@@ -92,7 +92,7 @@ class DocumentValidation(SchemaExtension):
 
     def __init__(self, maxsize: int, max_depth: int, max_aliases: int) -> None:
         super().__init__()
-        self.validate = _cached_validate(maxsize)
+        self.validate = cached_validate(maxsize)
         self.depth_rule, self.alias_rule = validation_rules(max_depth, max_aliases)
         self.max_aliases = max_aliases
 

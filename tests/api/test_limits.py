@@ -11,10 +11,10 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from strawberry.extensions.validation_cache import _get_validate_cache
 
 from philos.bootstrap import create_app
 from philos.datasources.stores import Stores
+from philos.gateway.validation import cached_validate
 from tests.api.client import Api
 from tests.settings import settings_for
 
@@ -86,8 +86,8 @@ async def test_cost_limit_uses_the_variables(api: Api, calls: list[str]) -> None
 
 async def test_validation_cache_hits_with_every_limit_on(api: Api) -> None:
     query = '{ concept(slug: "forms") { name relations { type } } }'
-    # Typed as a plain callable by strawberry; it is functools.lru_cache's wrapper.
-    cache = cast("functools._lru_cache_wrapper[Any]", _get_validate_cache(512))
+    # Typed as a plain callable; it is functools.lru_cache's wrapper.
+    cache = cast("functools._lru_cache_wrapper[Any]", cached_validate(512))
     await api.post(query)
     before = cache.cache_info()
     # Bodies that differ in spacing only: the same document, but not a byte-for-byte repeat
