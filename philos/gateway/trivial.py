@@ -113,13 +113,14 @@ class TypenameAnswers:
         encoded = orjson.dumps(data)
         if len(encoded) > self.max_bytes:
             return None
+        # Named as the pipeline names it: as requested, else the operation's own name.
+        name = found.name if request.operation_name is None else request.operation_name
         if self.ttl > 0:  # as the response cache would, so a repeat is answered before routing
-            key = response_key(query, request.operation_name, {}, context.principal.role)
-            key = scoped_key(key, self.namespace)
-            await share_answer(context, key, encoded, request.operation_name, self.ttl)
+            key = response_key(query, name, {}, context.principal.role)
+            await share_answer(context, scoped_key(key, self.namespace), encoded, name, self.ttl)
         elapsed = time.perf_counter() - started
-        label = label_for(request.operation_name)
+        label = label_for(name)
         GRAPHQL_REQUESTS.labels(label, "ok").inc()
         GRAPHQL_DURATION.labels(label).observe(elapsed)
-        log_operation(request.operation_name, "query", "ok", elapsed, 0)
+        log_operation(name, "query", "ok", elapsed, 0)
         return ExecutionResult(data=data, errors=None)
