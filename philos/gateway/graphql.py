@@ -148,9 +148,8 @@ class PhilosGraphQL(GraphQL[Context, None]):
         # Raw requests the response cache answered, for ``answers.CachedAnswers``.
         self.answers = AnswerIndex()
         # ``{ __typename }`` and the like, answered without the operation pipeline.
-        self.typename_answers: TypenameAnswers | None = TypenameAnswers(
-            settings, self.schema._schema
-        )
+        schema: Any = self.schema
+        self.typename_answers: TypenameAnswers | None = TypenameAnswers(settings, schema._schema)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         stores = self.state.stores
