@@ -108,7 +108,6 @@ async def per_request(call: Call, bodies: list[bytes]) -> float:
 async def measure(requests: int, rounds: int, profile: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(Path(tmp))
-        configure_logging(settings.log_level)  # WARNING, as the harness runs it
         stores = await build_stores(settings)
         try:
             call = asgi_caller(create_app(settings, stores))
@@ -150,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile the new documents")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # as the harness runs Philos: no line per request
     asyncio.run(measure(args.requests, args.rounds, args.profile))
 
 
