@@ -195,3 +195,25 @@ async def test_rate_limit_per_ip(stores: Stores, sql_url: str, tmp_path: Path) -
         limited = await client.post("/graphql", json={"query": "{ __typename }"})
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert "slow down" in limited.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("{ ...missing }", "Unknown fragment 'missing'."),
+        ("{ __typename ...missing }", "Unknown fragment 'missing'."),
+        ("{ }", "Selection sets must not be empty."),
+        (f'{{ a: __typename {nested(5)[1:-1]} b: concept(slug: "forms") {{ }} }}', "empty"),
+    ],
+)
+async def test_documents_the_depth_rule_cannot_measure_get_errors(
+    api: Api, calls: list[str], query: str, message: str
+) -> None:
+    """Not an unexpected error (the depth rule used to raise on them), and nothing runs."""
+    body = await api.post(query)
+    assert body["data"] is None
+    assert any(message in e["message"] for e in body["errors"]), body
+    assert all(
+        e.get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR" for e in body["errors"]
+    )
+    assert calls == []

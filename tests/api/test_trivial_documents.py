@@ -74,7 +74,7 @@ SEPARATOR = st.sampled_from([" ", ", ", "\n# a comment {\n", ","])
 
 @st.composite
 def requests(draw: st.DrawFn) -> dict[str, Any]:
-    selections = draw(st.lists(SELECTION, min_size=1, max_size=18))
+    selections = draw(st.lists(SELECTION, min_size=0, max_size=18))
     separator = draw(SEPARATOR)
     query = f"{draw(PREFIX)}{{ {separator.join(selections)} }}{draw(SUFFIX)}"
     body: dict[str, Any] = {"query": query}
@@ -165,7 +165,7 @@ async def test_both_paths_answer_alike(
         if found is not None and b'"errors"' not in got[2]:
             answered_fast += 1
             assert ok._value.get() - before == 2, body  # counted like any operation
-    assert answered_fast > 40, f"only {answered_fast} generated documents took the fast path"
+    assert answered_fast > 25, f"only {answered_fast} generated documents took the fast path"
 
 
 @pytest.mark.parametrize(
