@@ -45,9 +45,9 @@ from philos.types.hints import STORE_COST, StoreCost, metadata
 
 
 def _depth_limit(max_depth: int) -> type[ASTValidationRule]:
-    """Strawberry's depth rule, which raises (a masked 500) on two documents: a spread of an
-    unknown fragment, which ``KnownFragmentNamesRule`` reports, and an empty selection set,
-    whose depth it cannot measure and which is refused here."""
+    """Strawberry's depth rule, which raises (an unexpected error) on two documents: a spread
+    of an unknown fragment, which ``KnownFragmentNamesRule`` reports, and an empty selection
+    set, whose depth it cannot measure and which is refused here."""
     measured = depth_rule(max_depth, None, None)
 
     class DepthLimit(ASTValidationRule):
