@@ -32,7 +32,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.config import StrawberryConfig
@@ -64,6 +63,8 @@ from philos.gateway.subscriptions import (
     TextWebSocketAdapter,
 )
 from philos.gateway.text_input import RejectUnstorableText
+from philos.gateway.trivial import TypenameAnswers
+from philos.gateway.validation import DocumentValidation
 from philos.schema.federation import build_subgraph_schema
 from philos.schema.root import build_schema
 from philos.tokens import Tokens
@@ -79,7 +80,7 @@ def make_schema(settings: Settings) -> Any:
     extensions: list[Any] = [
         # Factories: the caches themselves live at module level, shared by all requests.
         lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        lambda: DocumentValidation(512, settings.max_depth, settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: limit_rules(settings.max_depth, settings.max_aliases),
         lambda: CostLimit(settings.max_cost),
@@ -146,6 +147,9 @@ class PhilosGraphQL(GraphQL[Context, None]):
         self.callers = Callers(settings, tokens)
         # Raw requests the response cache answered, for ``answers.CachedAnswers``.
         self.answers = AnswerIndex()
+        # ``{ __typename }`` and the like, answered without the operation pipeline.
+        schema: Any = self.schema
+        self.typename_answers: TypenameAnswers | None = TypenameAnswers(settings, schema._schema)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         stores = self.state.stores
@@ -198,6 +202,24 @@ class PhilosGraphQL(GraphQL[Context, None]):
         ):
             data.protocol = "http"
         return data
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Any,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        fast = self.typename_answers
+        if fast is not None and request_adapter.method in ("GET", "POST"):
+            answer = await fast.answer(request_data, context)
+            if answer is not None:
+                return answer
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
 
     async def drain(self) -> None:
         """Shutdown: end every subscription after what it holds, then close each socket

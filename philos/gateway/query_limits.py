@@ -36,7 +36,7 @@ from graphql import (
     get_nullable_type,
     value_from_ast,
 )
-from graphql.validation import ASTValidationRule
+from graphql.validation import ASTValidationRule, ValidationContext
 from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -44,9 +44,28 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from philos.types.hints import STORE_COST, StoreCost, metadata
 
 
+def _depth_limit(max_depth: int) -> type[ASTValidationRule]:
+    """Strawberry's depth rule, which raises (an unexpected error) on two documents: a spread
+    of an unknown fragment, which ``KnownFragmentNamesRule`` reports, and an empty selection
+    set, whose depth it cannot measure and which is refused here."""
+    measured = depth_rule(max_depth, None, None)
+
+    class DepthLimit(ASTValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            try:
+                measured(context)
+            except KeyError:
+                pass  # the unknown fragment is reported by its own rule
+            except ValueError:
+                context.report_error(GraphQLError("Selection sets must not be empty."))
+
+    return DepthLimit
+
+
 @cache
 def validation_rules(max_depth: int, max_aliases: int) -> tuple[type[ASTValidationRule], ...]:
-    return (depth_rule(max_depth, None, None), alias_rule(max_aliases))
+    return (_depth_limit(max_depth), alias_rule(max_aliases))
 
 
 def limit_rules(max_depth: int, max_aliases: int) -> AddValidationRules:

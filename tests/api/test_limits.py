@@ -11,10 +11,10 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from strawberry.extensions.validation_cache import _get_validate_cache
 
 from philos.bootstrap import create_app
 from philos.datasources.stores import Stores
+from philos.gateway.validation import cached_validate
 from tests.api.client import Api
 from tests.settings import settings_for
 
@@ -86,8 +86,8 @@ async def test_cost_limit_uses_the_variables(api: Api, calls: list[str]) -> None
 
 async def test_validation_cache_hits_with_every_limit_on(api: Api) -> None:
     query = '{ concept(slug: "forms") { name relations { type } } }'
-    # Typed as a plain callable by strawberry; it is functools.lru_cache's wrapper.
-    cache = cast("functools._lru_cache_wrapper[Any]", _get_validate_cache(512))
+    # Typed as a plain callable; it is functools.lru_cache's wrapper.
+    cache = cast("functools._lru_cache_wrapper[Any]", cached_validate(512))
     await api.post(query)
     before = cache.cache_info()
     # Bodies that differ in spacing only: the same document, but not a byte-for-byte repeat
@@ -195,3 +195,25 @@ async def test_rate_limit_per_ip(stores: Stores, sql_url: str, tmp_path: Path) -
         limited = await client.post("/graphql", json={"query": "{ __typename }"})
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert "slow down" in limited.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("{ ...missing }", "Unknown fragment 'missing'."),
+        ("{ __typename ...missing }", "Unknown fragment 'missing'."),
+        ("{ }", "Selection sets must not be empty."),
+        (f'{{ a: __typename {nested(5)[1:-1]} b: concept(slug: "forms") {{ }} }}', "empty"),
+    ],
+)
+async def test_documents_the_depth_rule_cannot_measure_get_errors(
+    api: Api, calls: list[str], query: str, message: str
+) -> None:
+    """Not an unexpected error (the depth rule used to raise on them), and nothing runs."""
+    body = await api.post(query)
+    assert body["data"] is None
+    assert any(message in e["message"] for e in body["errors"]), body
+    assert all(
+        e.get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR" for e in body["errors"]
+    )
+    assert calls == []

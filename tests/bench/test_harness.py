@@ -175,3 +175,12 @@ async def test_philos_queries_compile_to_one_statement(bench_db: str) -> None:
     assert len(nodes) == 12 and all(len(n["relations"]) == 2 for n in nodes)
     assert all(r["target"]["name"] for n in nodes for r in n["relations"])
     assert answers["c"]["concept"]["slug"] == data.slugs[0]
+
+
+async def test_the_documents_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m bench.documents`` on a few requests (timings are not checked)."""
+    from bench.documents import measure
+
+    await measure(requests=20, rounds=1, profile=False)
+    out = capsys.readouterr().out
+    assert "new document" in out and "ratio new/repeated:" in out
