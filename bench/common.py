@@ -79,6 +79,11 @@ def memory_kib(pid: int) -> dict[str, int]:
     return out
 
 
+def tree_rss(pid: int) -> int:
+    """VmRSS (KiB) of ``pid`` and its children (PostgreSQL's backends are the postmaster's)."""
+    return sum(memory_kib(p).get("VmRSS", 0) for p in [pid, *_children(pid)])
+
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
