@@ -162,6 +162,12 @@ def run(opts: Options) -> int:
         split = stack.enter_context(throwaway_split(opts, pg.url)) if opts.split else None
         meta = collect_meta(opts, pg, postgraphile_version, sha, dirty)
         if split is not None:
+            meta["wiring"] = (
+                "split: philos-split has DATABASE_URL (concepts), NEO4J_URI (relations) and "
+                "MONGODB_URI (theses), philos-sql only DATABASE_URL (queries compiled into one "
+                "statement); both with the in-process cache, each under a PostgreSQL role of "
+                "its own"
+            )
             meta["split stores"] = split.describe()
             meta["Neo4j GraphQL Library"] = peer_version
         stores["idle"] = store_rss(pg.pid, split)
