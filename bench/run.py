@@ -110,6 +110,9 @@ def run_profile(opts: Options) -> int:
     return 0
 
 
+SPLIT_STORE_TIMEOUT = 30
+
+
 def store_rss(pg_pid: int | None, split: SplitStores | None) -> dict[str, int]:
     """VmRSS (KiB) of the data stores' processes: PostgreSQL's (the postmaster and its
     backends), Neo4j's and FerretDB's."""
@@ -132,6 +135,11 @@ def make_target(
                 "NEO4J_URI": split.neo4j_uri,
                 "MONGODB_URI": split.mongodb_uri,
                 "PHILOS_MONGODB_DATABASE": MONGODB_DATABASE,
+                # FerretDB (SQLite) scans the whole collection for theses by concept, seconds
+                # a call on a busy machine: past the 2 s store default. Longer limits let
+                # those requests finish and show their real latency instead of an error.
+                "PHILOS_STORE_TIMEOUT": str(SPLIT_STORE_TIMEOUT),
+                "PHILOS_REQUEST_TIMEOUT": str(SPLIT_STORE_TIMEOUT * 2),
             }
         target = philos_server(opts, url, workdir, name=name, stores=stores)
         target.db_role = role
@@ -166,7 +174,8 @@ def run(opts: Options) -> int:
                 "split: philos-split has DATABASE_URL (concepts), NEO4J_URI (relations) and "
                 "MONGODB_URI (theses), philos-sql only DATABASE_URL (queries compiled into one "
                 "statement); both with the in-process cache, each under a PostgreSQL role of "
-                "its own"
+                f"its own; philos-split with PHILOS_STORE_TIMEOUT={SPLIT_STORE_TIMEOUT} and "
+                f"PHILOS_REQUEST_TIMEOUT={SPLIT_STORE_TIMEOUT * 2} (defaults 2 and 10 s)"
             )
             meta["split stores"] = split.describe()
             meta["Neo4j GraphQL Library"] = peer_version

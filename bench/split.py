@@ -72,6 +72,7 @@ class SplitStores:
 def throwaway_split(opts: Options, postgres_url: str) -> Iterator[SplitStores]:
     """Neo4j and FerretDB started side by side, pinned with PostgreSQL, loaded from it."""
     neo4j, mongo = Neo4jServer(), FerretDBServer()
+    mongo.log_level = "warn"  # no line per connection while under load
     try:
         started = time.monotonic()
         mongo_url = mongo.start()
@@ -85,7 +86,7 @@ def throwaway_split(opts: Options, postgres_url: str) -> Iterator[SplitStores]:
             f"{time.monotonic() - started:.1f}s (pinned to CPU {opts.postgres_cpus})"
         )
         stores = SplitStores(neo4j_url, mongo_url, neo4j, mongo)
-        counts = asyncio.run(load_split(postgres_url, stores))
+        counts = asyncio.run(load_split(postgres_url, neo4j_url, mongo_url))
         log(
             f"split stores loaded in {counts.pop('seconds'):.1f}s: "
             + ", ".join(f"{k} {v:,}" for k, v in counts.items())
@@ -108,13 +109,16 @@ async def _read_sql(url: str) -> tuple[list[Concept], list[Relation], list[Thesi
     return concepts, relations, theses
 
 
-async def load_split(postgres_url: str, stores: SplitStores) -> dict[str, Any]:
-    """Copy concept nodes and relations into Neo4j and theses into MongoDB; raise
-    ``BenchError`` unless every store then holds exactly what PostgreSQL does."""
+async def load_split(
+    postgres_url: str, neo4j_uri: str, mongodb_uri: str, database: str = MONGODB_DATABASE
+) -> dict[str, Any]:
+    """Copy concept nodes and relations into Neo4j (expected empty) and theses into the
+    MongoDB ``database``; raise ``BenchError`` unless every store then holds exactly what
+    PostgreSQL does."""
     started = time.monotonic()
     concepts, relations, theses = await _read_sql(postgres_url)
-    graph = Neo4jGraphStore(stores.neo4j_uri)
-    docs = MongoThesisStore(stores.mongodb_uri, database=MONGODB_DATABASE)
+    graph = Neo4jGraphStore(neo4j_uri)
+    docs = MongoThesisStore(mongodb_uri, database=database)
     try:
         await graph.setup()
         await docs.setup()
