@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import resource
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,9 +290,11 @@ def verify(
     pools: dict[str, Pool],
     opts: Options,
     reference: dict[tuple[str, int], Any],
-) -> None:
+) -> dict[str, list[float]]:
     """Sample answers have data and no errors and equal the first server's; the cycle
-    variable of cold requests leaves the answer unchanged."""
+    variable of cold requests leaves the answer unchanged. Returns each query's sample
+    latencies (ms; one request at a time, the first ones the server sees: cold caches)."""
+    alone: dict[str, list[float]] = {}
     for key in opts.queries:
         if key not in target_queries(target):
             continue
@@ -304,7 +307,10 @@ def verify(
             samples.append((pool.hot, last))  # must equal the hot answer
         answers = []
         for index, (value, cyc) in enumerate(samples):
-            answer = as_philos(target.documents, post_json(target.url, render(lines(value), cyc)))
+            started = time.perf_counter()
+            raw = post_json(target.url, render(lines(value), cyc), timeout=60.0)
+            alone.setdefault(key, []).append((time.perf_counter() - started) * 1000)
+            answer = as_philos(target.documents, raw)
             what = f"{target.name}, query ({key}), {value!r} / {cyc}"
             if answer.get("errors") or not answer.get("data"):
                 raise BenchError(f"{what}: errors: {json.dumps(answer)[:1500]}")
@@ -325,3 +331,4 @@ def verify(
                 f"{target.name}, query ({key}): the cold requests' cycle variable changes the "
                 f"answer ({cycle[0]} vs {last}); cold and hot would measure different work"
             )
+    return alone

@@ -91,6 +91,20 @@ def rss_lines(results: list[Measurement], stores: dict[str, dict[str, int]]) -> 
     return lines
 
 
+def alone_lines(alone: dict[str, dict[str, list[float]]]) -> list[str]:
+    """Per server and query: the identical-answers check's requests, one at a time before any
+    load (the first is the server's first request of that query)."""
+    lines = []
+    for server, by_query in alone.items():
+        for key, samples in by_query.items():
+            ordered = sorted(samples)
+            lines.append(
+                f"alone ({key}) {server}: median {ordered[len(ordered) // 2]:,.0f} ms, "
+                f"max {ordered[-1]:,.0f} ms over {len(ordered)} requests one at a time"
+            )
+    return lines
+
+
 def _ratio(m: Measurement, by: dict[tuple[str, str, str], Measurement]) -> str:
     """The ratio column: Philos against PostGraphile; in a split run the split Philos
     against the Neo4j GraphQL Library and against the all-SQL Philos."""
@@ -113,7 +127,7 @@ def markdown(
     opts: Options,
     meta: dict[str, str],
     peaks: dict[str, int],
-    stores: dict[str, dict[str, int]] | None = None,
+    notes: list[str] | None = None,
 ) -> str:
     by = {(m.server, m.query, m.mode): m for m in results}
     rows = [
@@ -154,7 +168,7 @@ def markdown(
     )
     meta_lines = "\n".join(f"- {k}: {v}" for k, v in meta.items())
     peak_lines = ", ".join(f"{s} {kib / 1024:.0f} MiB" for s, kib in peaks.items())
-    summary = "\n".join([*ratio_lines(results, opts), *rss_lines(results, stores or {})])
+    summary = "\n".join([*ratio_lines(results, opts), *(notes or [])])
     peers = " / ".join(
         dict.fromkeys(
             s for s in map(opts.label, opts.servers) if s not in ("philos", "philos-split")
@@ -186,9 +200,11 @@ well below: it waited on the database or lost its core to other processes); wrk 
 same for the load generator (near 100%: the client, not the server, set the pace). RSS idle =
 VmRSS of the server process once it answered, before any measured request; RSS = after the
 run; peak (VmHWM) over the whole session: {peak_lines}.
-Cold requests do not repeat while the dataset allows; distinct cold requests per run:
-{pools}. "repeats" = measured cold requests that repeated an earlier one (a cache may
-have answered those; (c) has only one distinct request per concept).
+"rss" lines: each server's VmRSS idle and after its last run, then the data stores' processes
+(PostgreSQL with its backends). "alone" lines: the identical-answers check's requests, sent one
+at a time before any load. Cold requests do not repeat while the dataset allows; distinct
+cold requests per run: {pools}. "repeats" = measured cold requests that repeated an earlier
+one (a cache may have answered those; (c) has only one distinct request per concept).
 
 ## Setup
 

@@ -58,7 +58,7 @@ from bench.neo4j_graphql import ensure_installed, neo4j_graphql_server
 from bench.options import MODES, Options, parse_args
 from bench.postgraphile import ensure_postgraphile, postgraphile_server
 from bench.queries import QUERIES
-from bench.report import collect_meta, markdown, ratio_lines, rss_lines
+from bench.report import alone_lines, collect_meta, markdown, ratio_lines, rss_lines
 from bench.split import MONGODB_DATABASE, SplitStores, throwaway_split
 from bench.targets import ServerUnderTest, federated_server, philos_server
 from tests.services.servers import PostgresServer, ServerError
@@ -163,6 +163,7 @@ def run(opts: Options) -> int:
     results: list[Measurement] = []
     peaks: dict[str, int] = {}
     stores: dict[str, dict[str, int]] = {}
+    alone: dict[str, dict[str, list[float]]] = {}
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(throwaway_postgres(opts))
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="philos-bench-")))
@@ -190,7 +191,7 @@ def run(opts: Options) -> int:
                 log(f"starting {target.name} on CPU {opts.server_cpu}")
                 target.start()
                 target.idle_rss_kib = sum(memory_kib(p).get("VmRSS", 0) for p in target.pids)
-                verify(target, pools, opts, reference)
+                alone[target.name] = verify(target, pools, opts, reference)
                 if opts.sequential:
                     results.extend(measure_all(opts, [target], pools, counter, workdir))
                     peaks[target.name] = sum(memory_kib(p).get("VmHWM", 0) for p in target.pids)
@@ -207,9 +208,10 @@ def run(opts: Options) -> int:
                 target.stop()
         meta["load average (1/5/15 min) at end"] = loadavg()
     print()
-    for line in [*ratio_lines(results, opts), *rss_lines(results, stores)]:
+    notes = [*rss_lines(results, stores), *alone_lines(alone)]
+    for line in [*ratio_lines(results, opts), *notes]:
         print(line)
-    report = markdown(results, opts, meta, peaks, stores)
+    report = markdown(results, opts, meta, peaks, notes)
     if opts.write:
         opts.results_dir.mkdir(parents=True, exist_ok=True)
         path = opts.results_dir / f"{stem}.md"
