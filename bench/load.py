@@ -25,6 +25,8 @@ from bench.targets import ServerUnderTest
 
 WRK_SCRIPT = BENCH / "wrk.lua"
 VERIFY_SAMPLES = 4
+#: at most this long for a server and its stores to finish what is in flight
+IDLE_TIMEOUT = 120.0
 
 
 @dataclass
@@ -204,11 +206,12 @@ def measure(
     if opts.warmup > 0:  # cold: start the warm-up far from where the measured run starts
         warm = run_wrk(opts, target.url, bodies, cycle_arg, distinct // 2, mode, opts.warmup)
         warmup_requests = int(warm["requests"]) + opts.connections
-    wait_idle(target.pid)  # requests left in flight by the warm-up finish first
+    # requests left in flight by the warm-up finish first (in the stores, too)
+    wait_idle(target.pid, IDLE_TIMEOUT, target.store_pids)
     counter.reset(target.db_role or None)
     cpu_before = sum(cpu_seconds(pid) for pid in target.pids)
     raw = run_wrk(opts, target.url, bodies, cycle_arg, 0, mode, opts.duration)
-    wait_idle(target.pid)  # ...and so do the ones in flight when wrk stopped
+    wait_idle(target.pid, IDLE_TIMEOUT, target.store_pids)  # ...and those left by wrk
     cpu = sum(cpu_seconds(pid) for pid in target.pids) - cpu_before
     totals = counter.read()
     usage = [memory_kib(pid) for pid in target.pids]

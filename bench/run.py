@@ -187,6 +187,8 @@ def run(opts: Options) -> int:
         try:
             for server in opts.servers:
                 target = make_target(opts, server, pg, split, workdir)
+                if split is not None and server in ("philos-split", "neo4j-graphql"):
+                    target.store_pids = list(split.pids.values())
                 targets[server] = target
                 log(f"starting {target.name} on CPU {opts.server_cpu}")
                 target.start()

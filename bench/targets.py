@@ -41,6 +41,9 @@ class ServerUnderTest:
     idle_rss_kib: int = 0
     #: the PostgreSQL role its statements are counted under (empty: the data's owner)
     db_role: str = ""
+    #: processes of the stores it reads besides PostgreSQL (Neo4j, FerretDB): a run starts
+    #: once they are idle too, so no request of the run before is still being answered
+    store_pids: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
