@@ -230,7 +230,7 @@ def collect_meta(
     spec = opts.spec
     expected = spec.expected
     pyver = platform.python_version()
-    return {
+    meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load average (1/5/15 min) at start": loadavg(),
         "git": sha + (" (philos/ had uncommitted changes)" if dirty else ""),
@@ -251,10 +251,6 @@ def collect_meta(
             f"{version('asyncpg')}; PHILOS_CACHE_TTL="
             f"{opts.cache_ttl if opts.cache_ttl is not None else 'unset (product default)'}"
         ),
-        "PostGraphile": (
-            f"{postgraphile_version} on Node {_run_text(['node', '--version'])}, one process, "
-            "NODE_ENV=production, --simple-collections both --disable-query-log"
-        ),
         "pinning": (
             f"server on CPU {opts.server_cpu}, wrk on CPU {opts.client_cpu}, "
             f"PostgreSQL on CPU {opts.postgres_cpus}"
@@ -266,3 +262,9 @@ def collect_meta(
         ),
         "command": "python -m bench.run " + " ".join(sys.argv[1:]),
     }
+    if "postgraphile" in opts.servers:
+        meta["PostGraphile"] = (
+            f"{postgraphile_version} on Node {_run_text(['node', '--version'])}, one process, "
+            "NODE_ENV=production, --simple-collections both --disable-query-log"
+        )
+    return meta
