@@ -29,13 +29,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from beanie import Document, SortDirection, UpdateResponse, init_beanie
-from pymongo import AsyncMongoClient, IndexModel
+from beanie import Document, SortDirection, init_beanie
+from pymongo import AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.monitoring import CommandListener
 
 from philos.datasources.mongo_documents import (
     argument_value,
-    as_stored,
     document_class,
     thesis_values,
     timestamp,
@@ -157,6 +157,12 @@ class MongoThesisStore:
             await self.setup()
         return self._documents
 
+    async def _raw(self) -> AsyncCollection[dict[str, Any]]:
+        # Reads take the stored documents as they are: building Beanie's pydantic model per
+        # document first cost more CPU than the query (``to_thesis`` reads the fields).
+        collection: AsyncCollection[dict[str, Any]] = (await self._docs()).get_pymongo_collection()
+        return collection
+
     def _write_lock(self, thesis_id: str) -> asyncio.Lock:
         return self._write_locks[hash(thesis_id) % _WRITE_LOCK_STRIPES]
 
@@ -169,12 +175,12 @@ class MongoThesisStore:
     async def get_many(self, ids: Sequence[str]) -> dict[str, Thesis]:
         if not ids:
             return {}
-        docs = await (await self._docs()).find({"_id": {"$in": sorted(set(ids))}}).to_list()
+        docs = await (await self._raw()).find({"_id": {"$in": sorted(set(ids))}}).to_list()
         theses = (to_thesis(doc) for doc in docs)
         return {thesis.id: thesis for thesis in theses}
 
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
-        docs_t = await self._docs()
+        docs_t = await self._raw()
         query = _filter(filter)
         if filter.search:
             return await self._search(docs_t, query, filter.search, page)
@@ -184,7 +190,7 @@ class MongoThesisStore:
             seek = {"$and": [query, _seek(page.after)]}
             before = {"$and": [query, _seek(page.after, forward=False)]}
             has_previous = bool(await docs_t.find(before).limit(1).to_list())
-        docs: builtins.list[Document] = (
+        docs: builtins.list[dict[str, Any]] = (
             await docs_t.find(seek)
             .sort(_NEWEST_FIRST)
             .limit(page.limit + 1)  # one more: is there a next page
@@ -193,7 +199,7 @@ class MongoThesisStore:
         if page.after is None and len(docs) <= page.limit:
             total = len(docs)  # the whole list: no need to count
         else:
-            total = await docs_t.find(query).count()
+            total = await docs_t.count_documents(query)
         return PageResult(
             items=[to_thesis(doc) for doc in docs[: page.limit]],
             total=total,
@@ -209,7 +215,7 @@ class MongoThesisStore:
         and the id; a cursor of the exact part goes on there, then from the start of the rest."""
         exact_q = {**query, "statement": {"$regex": f"^{re.escape(search)}$", "$options": "i"}}
         exact = await docs_t.find(exact_q).sort(_NEWEST_FIRST).limit(_EXACT_CAP).to_list()
-        exact_ids = [as_stored(doc).id for doc in exact]
+        exact_ids = [doc["_id"] for doc in exact]
         rest_q = {**query, "_id": {"$nin": exact_ids}} if exact_ids else query
         after = page.after
         if after is not None and (
@@ -219,7 +225,7 @@ class MongoThesisStore:
                 "`after` is a cursor of another search or order; pass an `endCursor` of this "
                 "list, or start again without `after`."
             )
-        found: builtins.list[tuple[int, Document]] = []
+        found: builtins.list[tuple[int, dict[str, Any]]] = []
         if after is None or after.values[0] == 1:
             if after is not None:
                 keyset = Keyset(values=(after.values[1],), id=after.id)
@@ -235,7 +241,7 @@ class MongoThesisStore:
             more = page.limit + 1 - len(found)
             rest = await docs_t.find(seek).sort(_NEWEST_FIRST).limit(more).to_list()
             found += [(0, doc) for doc in rest]
-        total = await docs_t.find(query).count()
+        total = await docs_t.count_documents(query)
         on_page = [(flag, to_thesis(doc)) for flag, doc in found[: page.limit]]
         return PageResult(
             items=[thesis for _, thesis in on_page],
@@ -260,8 +266,8 @@ class MongoThesisStore:
         # No window functions on FerretDB: read each concept's theses newest first in one
         # query and keep the first ``limit_per_concept`` of each.
         cap = None if limit_per_concept is None else max(limit_per_concept, 0)
-        async for doc in (await self._docs()).find(query).sort(_BY_CONCEPT_NEWEST_FIRST):
-            kept = result[as_stored(doc).concept_id]
+        async for doc in (await self._raw()).find(query).sort(_BY_CONCEPT_NEWEST_FIRST):
+            kept = result[doc["concept_id"]]
             if cap is None or len(kept) < cap:
                 kept.append(to_thesis(doc))
         return result
@@ -351,9 +357,8 @@ class MongoThesisStore:
         self, match: Mapping[str, Any], change: Mapping[str, Any]
     ) -> Thesis | None:
         """Apply ``change`` to the document ``match`` selects; the stored thesis, or None."""
-        docs = await self._docs()
-        stored = await docs.find_one(match).update(
-            change, response_type=UpdateResponse.NEW_DOCUMENT
+        stored = await (await self._raw()).find_one_and_update(
+            dict(match), dict(change), return_document=ReturnDocument.AFTER
         )
         return None if stored is None else to_thesis(stored)
 

@@ -7,6 +7,7 @@ as integer microseconds since the epoch (``<field>_us``), which is what is read 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,6 @@ __all__ = [
     "SourceDoc",
     "StoredThesis",
     "argument_value",
-    "as_stored",
     "document_class",
     "thesis_values",
     "timestamp",
@@ -142,37 +142,35 @@ def argument_value(a: Argument) -> dict[str, Any]:
     return {"id": a.id, "polarity": a.polarity.value, "text": a.text, "strength": a.strength}
 
 
-def to_thesis(found: object) -> Thesis:
-    doc = as_stored(found)
+def to_thesis(doc: Mapping[str, Any]) -> Thesis:
+    """A thesis from its stored document, as the driver returns it (``_id`` is the id)."""
+    provenance = doc["provenance"]
     return Thesis(
-        id=doc.id,
-        concept_id=doc.concept_id,
-        statement=doc.statement,
-        stance=doc.stance,
+        id=doc["_id"],
+        concept_id=doc["concept_id"],
+        statement=doc["statement"],
+        stance=Stance(doc["stance"]),
         arguments=tuple(
-            Argument(id=a.id, polarity=a.polarity, text=a.text, strength=a.strength)
-            for a in doc.arguments
+            Argument(
+                id=a["id"], polarity=Polarity(a["polarity"]), text=a["text"], strength=a["strength"]
+            )
+            for a in doc["arguments"]
         ),
         sources=tuple(
-            Source(author=s.author, work=s.work, year=s.year, url=s.url) for s in doc.sources
+            Source(author=s["author"], work=s["work"], year=s.get("year"), url=s.get("url"))
+            for s in doc["sources"]
         ),
-        related_concept_ids=tuple(doc.related_concept_ids),
-        synthesis_of=tuple(doc.synthesis_of),
-        tags=tuple(doc.tags),
+        related_concept_ids=tuple(doc["related_concept_ids"]),
+        synthesis_of=tuple(doc["synthesis_of"]),
+        tags=tuple(doc["tags"]),
         provenance=Provenance(
-            kind=doc.provenance.kind,
-            model=doc.provenance.model,
-            prompt_version=doc.provenance.prompt_version,
+            kind=ProvenanceKind(provenance["kind"]),
+            model=provenance.get("model"),
+            prompt_version=provenance.get("prompt_version"),
         ),
-        status=doc.status,
-        author_id=doc.author_id,
-        created_at=_from_micros(doc.created_at_us),
-        updated_at=_from_micros(doc.updated_at_us),
-        version=doc.version,
+        status=ThesisStatus(doc["status"]),
+        author_id=doc.get("author_id"),
+        created_at=_from_micros(doc["created_at_us"]),
+        updated_at=_from_micros(doc["updated_at_us"]),
+        version=doc["version"],
     )
-
-
-def as_stored(found: object) -> StoredThesis:
-    if isinstance(found, StoredThesis):
-        return found
-    raise TypeError(f"not a stored thesis: {type(found).__name__}")

@@ -51,11 +51,11 @@ from neo4j.exceptions import ConstraintError
 from philos.datasources.neo4j_queries import (
     ARROWS,
     GET_RELATIONS,
-    RELATION_COLUMNS,
     RELATION_EXISTS,
+    RELATIONS,
     REMOVE_RELATION,
     properties_of,
-    relation_from,
+    relations_from,
     type_pattern,
 )
 from philos.datasources.shared import group_edges
@@ -78,7 +78,7 @@ __all__ = ["Neo4jGraphStore", "type_pattern"]
 
 async def _relations_by_id(tx: AsyncManagedTransaction, ids: Sequence[str]) -> dict[str, Relation]:
     result = await tx.run(GET_RELATIONS, ids=list(dict.fromkeys(ids)))
-    return {rel.id: rel for rel in [relation_from(record) async for record in result]}
+    return {rel.id: rel for rel in relations_from(await result.single())}
 
 
 async def _walk(
@@ -167,11 +167,11 @@ async def _subgraph(
         "UNWIND $ids AS key\n"
         f"MATCH (a:Concept {{id: key}})-[r:{type_pattern(types)}]->(b:Concept)\n"
         "WHERE b.id IN $ids\n"
-        f"RETURN {RELATION_COLUMNS}\n"
-        "ORDER BY type, props.id",
+        "WITH a, r, b ORDER BY type(r), r.id\n"
+        f"RETURN {RELATIONS}",
         ids=nodes,
     )
-    edges = [relation_from(record) async for record in result]
+    edges = relations_from(await result.single())
     return nodes, edges, truncated
 
 
@@ -289,12 +289,12 @@ class Neo4jGraphStore:
         counted = await read(f"{match}{where()} RETURN count(r) AS total")
         seek = where("r.id > $after") if page.after is not None else where()
         records = await read(
-            f"{match}{seek} RETURN {RELATION_COLUMNS} ORDER BY props.id LIMIT $take"
+            f"{match}{seek} WITH a, r, b ORDER BY r.id LIMIT $take RETURN {RELATIONS}"
         )
         before = False
         if page.after is not None:
             before = bool(await read(f"{match}{where('r.id <= $after')} RETURN r.id LIMIT 1"))
-        found = [relation_from(record) for record in records]
+        found = relations_from(records[0] if records else None)
         return PageResult(
             items=found[: page.limit],
             total=int(counted[0]["total"]),
@@ -316,13 +316,13 @@ class Neo4jGraphStore:
             f"MATCH (:Concept {{id: key}}){pattern}()\n"
             "WITH DISTINCT r\n"
             "MATCH (a)-[r]->(b)\n"
-            f"RETURN {RELATION_COLUMNS}\n"
-            "ORDER BY type, props.weight DESC, props.id",
+            "WITH a, r, b ORDER BY type(r), r.weight DESC, r.id\n"
+            f"RETURN {RELATIONS}",
             ids=list(dict.fromkeys(concept_ids)),
             database_=self.database,
             routing_=RoutingControl.READ,
         )
-        return group_edges((relation_from(record) for record in records), concept_ids, direction)
+        return group_edges(relations_from(records[0] if records else None), concept_ids, direction)
 
     async def neighbours(
         self,

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from philos.datasources.sql.tables import metadata
@@ -31,9 +32,7 @@ class SqlDatabase:
             _ensure_parent_dir(url)
             kwargs["connect_args"] = {"timeout": 15}
         else:
-            # A pooled connection is checked before use, so the pool survives a database
-            # restart (the fault drill restarts PostgreSQL under running replicas).
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=10)
         # JSON columns (arguments, sources, aliases) go through orjson both ways.
         kwargs["json_serializer"] = lambda value: orjson.dumps(value).decode()
         kwargs["json_deserializer"] = orjson.loads
@@ -42,6 +41,8 @@ class SqlDatabase:
         self.read_engine: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine.pool, "checkout", _reject_closed)
 
     async def create_schema(self) -> None:
         """Bring the schema to the newest migration (Alembic, ``migrations/``). Replicas
@@ -147,6 +148,21 @@ def _upgrade(connection: Any) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(connection), "head")
+
+
+def _reject_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Keep the pool alive across a database restart without a round trip per checkout.
+
+    SQLAlchemy's ``pool_pre_ping`` sends ``BEGIN; ; ROLLBACK`` every time a connection leaves
+    the pool: three statements around every read. A restarted PostgreSQL closes its sockets,
+    and asyncpg marks a connection closed as soon as the event loop sees that, so asking the
+    driver is enough; the pool then replaces the connection (``DisconnectionError``). A
+    connection that breaks while in use fails that statement, SQLAlchemy invalidates the pool,
+    and the store guard retries reads.
+    """
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def _ensure_parent_dir(url: str) -> None:
