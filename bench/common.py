@@ -79,6 +79,11 @@ def memory_kib(pid: int) -> dict[str, int]:
     return out
 
 
+def tree_rss(pid: int) -> int:
+    """VmRSS (KiB) of ``pid`` and its children (PostgreSQL's backends are the postmaster's)."""
+    return sum(memory_kib(p).get("VmRSS", 0) for p in [pid, *_children(pid)])
+
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -91,14 +96,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def wait_idle(pid: int, timeout: float = 30.0) -> None:
-    """Wait until ``pid`` has used (almost) no CPU for 0.3 s: its queue is drained."""
+def wait_idle(pid: int, timeout: float = 30.0, also: Sequence[int] = ()) -> None:
+    """Wait until ``pid`` (and every process in ``also``: the stores it waits on) has used
+    (almost) no CPU for 0.3 s: its queue is drained."""
+    pids = [pid, *also]
     deadline = time.monotonic() + timeout
-    last = cpu_seconds(pid)
+    last = [cpu_seconds(p) for p in pids]
     while time.monotonic() < deadline:
         time.sleep(0.3)
-        now = cpu_seconds(pid)
-        if now - last <= 0.02:
+        now = [cpu_seconds(p) for p in pids]
+        if all(b - a <= 0.02 for a, b in zip(last, now, strict=True)):
             return
         last = now
 

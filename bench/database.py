@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from bench.common import BenchError, _cpu_list, log, pin_tree
 from bench.dataset import (
@@ -57,20 +59,39 @@ def prepare_data(opts: Options, pg: PostgresServer) -> dict[str, Pool]:
     return {key: build_pool(key, data.concepts, spec.seed) for key in QUERIES}
 
 
+def role_url(pg: PostgresServer, server: str) -> tuple[str, str]:
+    """A login role of its own for a Philos server (a member of the data's owner, so it has
+    the owner's privileges) and the URL that connects as it: its statements are then counted
+    apart from the background statements (outbox relays) of the servers that wait idle."""
+    role = "bench_" + re.sub(r"[^a-z0-9]+", "_", server.lower())
+    # the name is made of [a-z0-9_] above
+    if not pg.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'"):  # noqa: S608
+        pg.psql(f'CREATE ROLE "{role}" LOGIN IN ROLE "{pg.role}"')
+    parts = urlsplit(pg.url)
+    netloc = f"{role}@{parts.netloc.split('@', 1)[-1]}"
+    return role, urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 class StatementCounter:
-    """SQL statements run by the servers' role, from pg_stat_statements."""
+    """SQL statements run by one server's role, from pg_stat_statements."""
 
     def __init__(self, pg: PostgresServer) -> None:
         self.pg = pg
         self.enabled = bool(pg.pg_stat_statements)
-        self._where = (
+        self.role = pg.role
+
+    @property
+    def _where(self) -> str:
+        return (
             "FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
             "JOIN pg_database d ON d.oid = s.dbid "
-            f"WHERE r.rolname = '{pg.role}' AND d.datname = current_database() "
+            f"WHERE r.rolname = '{self.role}' AND d.datname = current_database() "
             "AND s.query NOT ILIKE '%pg_stat_statements%'"
         )
 
-    def reset(self) -> None:
+    def reset(self, role: str | None = None) -> None:
+        """Start counting again, for ``role`` (default: the data's owner)."""
+        self.role = role or self.pg.role
         if self.enabled:
             self.pg.psql("SELECT pg_stat_statements_reset()", database=self.pg.database)
 

@@ -10,19 +10,23 @@ from __future__ import annotations
 import json
 import resource
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import neo4j_graphql
 from bench.common import BENCH, BenchError, _fmt, cpu_seconds, log, memory_kib, post_json, wait_idle
 from bench.database import StatementCounter
 from bench.options import Options
-from bench.queries import QUERIES, Cycle, Pool
+from bench.queries import QUERIES, Cycle, Pool, Shape, Value, render
 from bench.targets import ServerUnderTest
 
 WRK_SCRIPT = BENCH / "wrk.lua"
 VERIFY_SAMPLES = 4
+#: at most this long for a server and its stores to finish what is in flight
+IDLE_TIMEOUT = 120.0
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Measurement:
     db_exec_ms: float | None
     rss_kib: int
     hwm_kib: int
+    #: VmRSS right after the server started, before any request
+    idle_rss_kib: int
     #: distinct requests the run could send (1 when hot)
     pool: int
     warmup_requests: int
@@ -148,18 +154,37 @@ def count_repeats(pool: int, warmup: int, measured: int) -> int:
     return repeats
 
 
+def template(key: str, dialect: str) -> Callable[[Value], str]:
+    """The request body template of query ``key`` in ``dialect``'s documents."""
+    if dialect == neo4j_graphql.NAME:
+        return lambda value: neo4j_graphql.template(key, value)
+    return QUERIES[key].templates[dialect]
+
+
+def cycle_of(key: str, dialect: str, shape: Shape) -> Cycle:
+    if dialect == neo4j_graphql.NAME:
+        return neo4j_graphql.cycle(key, shape)
+    return QUERIES[key].cycles[dialect](shape)
+
+
+def as_philos(dialect: str, answer: Any) -> Any:
+    """An answer in Philos's shape (the peers' names are aliased already; the Neo4j GraphQL
+    Library's ten relation lists are also joined into one)."""
+    return neo4j_graphql.as_philos(answer) if dialect == neo4j_graphql.NAME else answer
+
+
 def write_requests(
     workdir: Path, server: str, key: str, mode: str, pool: Pool, cycle: Cycle
 ) -> tuple[Path, str, int]:
     """The wrk inputs of one run: (bodies file, cycle argument, distinct requests)."""
-    query = QUERIES[key]
+    lines = template(key, server)
     bodies = workdir / f"{server}-{key}-{mode}.lines"
     if mode == "hot":
-        bodies.write_bytes(query.body(server, pool.hot, cycle[0]) + b"\n")
+        bodies.write_bytes(render(lines(pool.hot), cycle[0]) + b"\n")
         return bodies, "range:0:0", 1
     with bodies.open("w") as fh:
         for value in pool.lines:
-            fh.write(query.templates[server](value) + "\n")
+            fh.write(lines(value) + "\n")
     values = workdir / f"{server}-{key}-cycle.lines"
     if cycle.values:
         values.write_text("\n".join(cycle.values) + "\n")
@@ -175,17 +200,18 @@ def measure(
     counter: StatementCounter,
     workdir: Path,
 ) -> Measurement:
-    cycle = QUERIES[key].cycles[target.documents](opts.shape)
+    cycle = cycle_of(key, target.documents, opts.shape)
     bodies, cycle_arg, distinct = write_requests(workdir, target.documents, key, mode, pool, cycle)
     warmup_requests = 0
     if opts.warmup > 0:  # cold: start the warm-up far from where the measured run starts
         warm = run_wrk(opts, target.url, bodies, cycle_arg, distinct // 2, mode, opts.warmup)
         warmup_requests = int(warm["requests"]) + opts.connections
-    wait_idle(target.pid)  # requests left in flight by the warm-up finish first
-    counter.reset()
+    # requests left in flight by the warm-up finish first (in the stores, too)
+    wait_idle(target.pid, IDLE_TIMEOUT, target.store_pids)
+    counter.reset(target.db_role or None)
     cpu_before = sum(cpu_seconds(pid) for pid in target.pids)
     raw = run_wrk(opts, target.url, bodies, cycle_arg, 0, mode, opts.duration)
-    wait_idle(target.pid)  # ...and so do the ones in flight when wrk stopped
+    wait_idle(target.pid, IDLE_TIMEOUT, target.store_pids)  # ...and those left by wrk
     cpu = sum(cpu_seconds(pid) for pid in target.pids) - cpu_before
     totals = counter.read()
     usage = [memory_kib(pid) for pid in target.pids]
@@ -214,6 +240,7 @@ def measure(
         db_exec_ms=totals.exec_ms if counter.enabled else None,
         rss_kib=memory.get("VmRSS", 0),
         hwm_kib=memory.get("VmHWM", 0),
+        idle_rss_kib=target.idle_rss_kib,
         pool=distinct,
         warmup_requests=warmup_requests,
         repeats=count_repeats(distinct, warmup_requests, int(raw["requests"]) + opts.connections)
@@ -228,6 +255,8 @@ FEDERATED_QUERIES = ("a", "b")
 
 
 def target_queries(target: ServerUnderTest) -> tuple[str, ...]:
+    if target.queries:
+        return target.queries
     return FEDERATED_QUERIES if target.name == "federated" else tuple(QUERIES)
 
 
@@ -264,14 +293,16 @@ def verify(
     pools: dict[str, Pool],
     opts: Options,
     reference: dict[tuple[str, int], Any],
-) -> None:
+) -> dict[str, list[float]]:
     """Sample answers have data and no errors and equal the first server's; the cycle
-    variable of cold requests leaves the answer unchanged."""
+    variable of cold requests leaves the answer unchanged. Returns each query's sample
+    latencies (ms; one request at a time, the first ones the server sees: cold caches)."""
+    alone: dict[str, list[float]] = {}
     for key in opts.queries:
         if key not in target_queries(target):
             continue
-        query, pool = QUERIES[key], pools[key]
-        cycle = query.cycles[target.documents](opts.shape)
+        pool, lines = pools[key], template(key, target.documents)
+        cycle = cycle_of(key, target.documents, opts.shape)
         last = cycle[len(cycle) - 1]
         samples = [(pool.hot, cycle[0])]
         samples += [(value, last) for value in pool.lines[: VERIFY_SAMPLES - 1]]
@@ -279,7 +310,10 @@ def verify(
             samples.append((pool.hot, last))  # must equal the hot answer
         answers = []
         for index, (value, cyc) in enumerate(samples):
-            answer = post_json(target.url, query.body(target.documents, value, cyc))
+            started = time.perf_counter()
+            raw = post_json(target.url, render(lines(value), cyc), timeout=60.0)
+            alone.setdefault(key, []).append((time.perf_counter() - started) * 1000)
+            answer = as_philos(target.documents, raw)
             what = f"{target.name}, query ({key}), {value!r} / {cyc}"
             if answer.get("errors") or not answer.get("data"):
                 raise BenchError(f"{what}: errors: {json.dumps(answer)[:1500]}")
@@ -300,3 +334,4 @@ def verify(
                 f"{target.name}, query ({key}): the cold requests' cycle variable changes the "
                 f"answer ({cycle[0]} vs {last}); cold and hot would measure different work"
             )
+    return alone

@@ -16,6 +16,14 @@ from bench.dataset import (
 from bench.queries import QUERIES, SERVERS, Shape
 
 MODES = ("cold", "hot")
+WIRINGS = ("sql", "split")
+#: every server the harness can run; "philos" is Philos with everything in PostgreSQL (named
+#: "philos-sql" in a split run), "philos-split" Philos on PostgreSQL + Neo4j + MongoDB
+ALL_SERVERS = (*SERVERS, "federated", "philos-split", "neo4j-graphql")
+DEFAULT_SERVERS = {
+    "sql": "philos,postgraphile,federated",
+    "split": "philos-split,neo4j-graphql,philos",
+}
 
 
 @dataclass
@@ -39,6 +47,17 @@ class Options:
     write: bool
     profile: str | None
     sequential: bool
+    wiring: str = "sql"
+
+    @property
+    def split(self) -> bool:
+        """Whether the run needs Neo4j and MongoDB loaded (a split server is in it)."""
+        return bool({"philos-split", "neo4j-graphql"} & set(self.servers))
+
+    def label(self, server: str) -> str:
+        """A server's name in the results: the all-SQL Philos is "philos-sql" beside the
+        split one."""
+        return "philos-sql" if server == "philos" and self.wiring == "split" else server
 
     @property
     def shape(self) -> Shape:
@@ -98,10 +117,20 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     load_.add_argument("--modes", type=_csv(MODES), default="cold,hot", help="comma list")
     load_.add_argument(
+        "--wiring",
+        choices=WIRINGS,
+        default="sql",
+        help="sql: Philos with everything in PostgreSQL against PostGraphile; split: Philos on "
+        "PostgreSQL + Neo4j + MongoDB (FerretDB) against the Neo4j GraphQL Library (query b) "
+        "and the all-SQL Philos",
+    )
+    load_.add_argument(
         "--servers",
-        type=_csv((*SERVERS, "federated")),
-        default="philos,postgraphile,federated",
-        help="comma list; federated: the five subgraphs behind the gateway (queries a, b)",
+        type=_csv(ALL_SERVERS),
+        default=None,
+        help="comma list; federated: the five subgraphs behind the gateway (queries a, b); "
+        "neo4j-graphql answers (b) only. Default: "
+        + "; ".join(f"{w}: {s}" for w, s in DEFAULT_SERVERS.items()),
     )
     pin = p.add_argument_group("pinning (taskset)")
     pin.add_argument("--server-cpu", type=int, default=server_default, help="both servers' core")
@@ -147,9 +176,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         postgres_cpus=a.postgres_cpus or str(a.client_cpu),
         queries=a.queries,
         modes=a.modes,
-        servers=a.servers,
+        servers=a.servers or _csv(ALL_SERVERS)(DEFAULT_SERVERS[a.wiring]),
         results_dir=a.results_dir,
         write=not a.no_write,
         profile=a.profile,
         sequential=a.sequential,
+        wiring=a.wiring,
     )

@@ -24,6 +24,7 @@ This module parses the options and runs the steps; the parts live next to it:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -40,22 +41,35 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, BenchError, _cpu_list, _fmt, git_info, loadavg, log, memory_kib
-from bench.database import StatementCounter, prepare_data, throwaway_postgres
+from bench.common import (
+    ROOT,
+    BenchError,
+    _cpu_list,
+    _fmt,
+    git_info,
+    loadavg,
+    log,
+    memory_kib,
+    tree_rss,
+)
+from bench.database import StatementCounter, prepare_data, role_url, throwaway_postgres
 from bench.load import Measurement, measure, measure_all, verify
+from bench.neo4j_graphql import ensure_installed, neo4j_graphql_server
 from bench.options import MODES, Options, parse_args
 from bench.postgraphile import ensure_postgraphile, postgraphile_server
 from bench.queries import QUERIES
-from bench.report import collect_meta, markdown, ratio_lines
+from bench.report import alone_lines, collect_meta, markdown, ratio_lines, rss_lines
+from bench.split import MONGODB_DATABASE, SplitStores, throwaway_split
 from bench.targets import ServerUnderTest, federated_server, philos_server
-from tests.services.servers import ServerError
+from tests.services.servers import PostgresServer, ServerError
 
 
 def require_tools(opts: Options) -> None:
     missing = [tool for tool in ("taskset",) if shutil.which(tool) is None]
     if shutil.which("wrk") is None:
         missing.append("wrk (Debian: apt-get install wrk)")
-    if "postgraphile" in opts.servers and opts.profile is None and shutil.which("node") is None:
+    node_peers = {"postgraphile", "neo4j-graphql"} & set(opts.servers)
+    if node_peers and opts.profile is None and shutil.which("node") is None:
         missing.append("node (Node.js 20)")
     if missing:
         raise BenchError("missing tools: " + ", ".join(missing))
@@ -96,37 +110,93 @@ def run_profile(opts: Options) -> int:
     return 0
 
 
+SPLIT_STORE_TIMEOUT = 30
+
+
+def store_rss(pg_pid: int | None, split: SplitStores | None) -> dict[str, int]:
+    """VmRSS (KiB) of the data stores' processes: PostgreSQL's (the postmaster and its
+    backends), Neo4j's and FerretDB's."""
+    found = {"postgresql": tree_rss(pg_pid)} if pg_pid is not None else {}
+    if split is not None:
+        found.update({name: tree_rss(pid) for name, pid in split.pids.items()})
+    return found
+
+
+def make_target(
+    opts: Options, server: str, pg: PostgresServer, split: SplitStores | None, workdir: Path
+) -> ServerUnderTest:
+    if server in ("philos", "philos-split"):
+        name = opts.label(server)
+        role, url = role_url(pg, name)
+        stores = None
+        if server == "philos-split":
+            assert split is not None
+            stores = {
+                "NEO4J_URI": split.neo4j_uri,
+                "MONGODB_URI": split.mongodb_uri,
+                "PHILOS_MONGODB_DATABASE": MONGODB_DATABASE,
+                # FerretDB (SQLite) scans the whole collection for theses by concept, seconds
+                # a call on a busy machine: past the 2 s store default. Longer limits let
+                # those requests finish and show their real latency instead of an error.
+                "PHILOS_STORE_TIMEOUT": str(SPLIT_STORE_TIMEOUT),
+                "PHILOS_REQUEST_TIMEOUT": str(SPLIT_STORE_TIMEOUT * 2),
+            }
+        target = philos_server(opts, url, workdir, name=name, stores=stores)
+        target.db_role = role
+        return target
+    if server == "neo4j-graphql":
+        assert split is not None
+        return neo4j_graphql_server(opts, split.neo4j_uri, workdir)
+    if server == "federated":
+        return federated_server(opts, pg.url, workdir)
+    return postgraphile_server(opts, pg.url, workdir)
+
+
 def run(opts: Options) -> int:
     require_tools(opts)
     if opts.profile:
         return run_profile(opts)
     postgraphile_version = ensure_postgraphile() if "postgraphile" in opts.servers else "-"
+    peer_version = ensure_installed() if "neo4j-graphql" in opts.servers else "-"
     sha, dirty = git_info()  # the code the servers load now, whatever HEAD does meanwhile
     stem = f"{datetime.now(UTC):%Y-%m-%d}-{sha}"
     results: list[Measurement] = []
     peaks: dict[str, int] = {}
-    with throwaway_postgres(opts) as pg, tempfile.TemporaryDirectory(prefix="philos-bench-") as tmp:
-        workdir = Path(tmp)
+    stores: dict[str, dict[str, int]] = {}
+    alone: dict[str, dict[str, list[float]]] = {}
+    with contextlib.ExitStack() as stack:
+        pg = stack.enter_context(throwaway_postgres(opts))
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="philos-bench-")))
         pools = prepare_data(opts, pg)
+        split = stack.enter_context(throwaway_split(opts, pg.url)) if opts.split else None
         meta = collect_meta(opts, pg, postgraphile_version, sha, dirty)
+        if split is not None:
+            meta["wiring"] = (
+                "split: philos-split has DATABASE_URL (concepts), NEO4J_URI (relations) and "
+                "MONGODB_URI (theses), philos-sql only DATABASE_URL (queries compiled into one "
+                "statement); both with the in-process cache, each under a PostgreSQL role of "
+                f"its own; philos-split with PHILOS_STORE_TIMEOUT={SPLIT_STORE_TIMEOUT} and "
+                f"PHILOS_REQUEST_TIMEOUT={SPLIT_STORE_TIMEOUT * 2} (defaults 2 and 10 s)"
+            )
+            meta["split stores"] = split.describe()
+            meta["Neo4j GraphQL Library"] = peer_version
+        stores["idle"] = store_rss(pg.pid, split)
         counter = StatementCounter(pg)
         reference: dict[tuple[str, int], Any] = {}
         targets: dict[str, ServerUnderTest] = {}
         try:
             for server in opts.servers:
-                if server == "philos":
-                    target = philos_server(opts, pg.url, workdir)
-                elif server == "federated":
-                    target = federated_server(opts, pg.url, workdir)
-                else:
-                    target = postgraphile_server(opts, pg.url, workdir)
+                target = make_target(opts, server, pg, split, workdir)
+                if split is not None and server in ("philos-split", "neo4j-graphql"):
+                    target.store_pids = list(split.pids.values())
                 targets[server] = target
-                log(f"starting {server} on CPU {opts.server_cpu}")
+                log(f"starting {target.name} on CPU {opts.server_cpu}")
                 target.start()
-                verify(target, pools, opts, reference)
+                target.idle_rss_kib = sum(memory_kib(p).get("VmRSS", 0) for p in target.pids)
+                alone[target.name] = verify(target, pools, opts, reference)
                 if opts.sequential:
                     results.extend(measure_all(opts, [target], pools, counter, workdir))
-                    peaks[server] = sum(memory_kib(p).get("VmHWM", 0) for p in target.pids)
+                    peaks[target.name] = sum(memory_kib(p).get("VmHWM", 0) for p in target.pids)
                     target.stop()
             if not opts.sequential:
                 running = [targets[s] for s in opts.servers]
@@ -134,14 +204,16 @@ def run(opts: Options) -> int:
                 peaks.update(
                     {t.name: sum(memory_kib(p).get("VmHWM", 0) for p in t.pids) for t in running}
                 )
+            stores["after load"] = store_rss(pg.pid, split)
         finally:
             for target in targets.values():
                 target.stop()
         meta["load average (1/5/15 min) at end"] = loadavg()
     print()
-    for line in ratio_lines(results, opts):
+    notes = [*rss_lines(results, stores), *alone_lines(alone)]
+    for line in [*ratio_lines(results, opts), *notes]:
         print(line)
-    report = markdown(results, opts, meta, peaks)
+    report = markdown(results, opts, meta, peaks, notes)
     if opts.write:
         opts.results_dir.mkdir(parents=True, exist_ok=True)
         path = opts.results_dir / f"{stem}.md"

@@ -35,6 +35,15 @@ class ServerUnderTest:
     proc: subprocess.Popen[bytes] | None = None
     #: whose query documents it answers (its own name unless it serves another's schema)
     dialect: str = ""
+    #: the queries it is measured on (empty: all of them)
+    queries: tuple[str, ...] = ()
+    #: VmRSS of its processes (KiB) once it answered, before the first request it measures
+    idle_rss_kib: int = 0
+    #: the PostgreSQL role its statements are counted under (empty: the data's owner)
+    db_role: str = ""
+    #: processes of the stores it reads besides PostgreSQL (Neo4j, FerretDB): a run starts
+    #: once they are idle too, so no request of the run before is still being answered
+    store_pids: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -117,6 +126,8 @@ def _philos_env(opts: Options, database_url: str, workdir: Path) -> dict[str, st
     )
     env.pop("PHILOS_CACHE_TTL", None)
     env.pop("PHILOS_SUBGRAPH", None)
+    for variable in ("NEO4J_URI", "MONGODB_URI", "PHILOS_MONGODB_DATABASE", "REDIS_URL"):
+        env.pop(variable, None)  # the wiring is the harness's choice, not the shell's
     if opts.cache_ttl is not None:
         env["PHILOS_CACHE_TTL"] = opts.cache_ttl
     return env
@@ -145,15 +156,26 @@ def _uvicorn(port: int, app: str = "philos.bootstrap:serve_app") -> list[str]:
 
 
 def philos_server(
-    opts: Options, database_url: str, workdir: Path, profile_out: Path | None = None
+    opts: Options,
+    database_url: str,
+    workdir: Path,
+    profile_out: Path | None = None,
+    *,
+    name: str = "philos",
+    stores: dict[str, str] | None = None,
 ) -> ServerUnderTest:
+    """Philos on ``database_url``; ``stores`` adds the settings that move relations and theses
+    out of it (``NEO4J_URI``, ``MONGODB_URI``: the split wiring)."""
     port = free_port()
     env = _philos_env(opts, database_url, workdir)
+    env.update(stores or {})
     app = "philos.bootstrap:serve_app" if profile_out is None else "bench.profiled_app:create_app"
     if profile_out is not None:
         env["BENCH_PROFILE_OUT"] = str(profile_out)
     cmd = ["taskset", "-c", str(opts.server_cpu), sys.executable, *_uvicorn(port, app)]
-    return ServerUnderTest("philos", cmd, env, port, workdir / "philos.log", "/graphql")
+    return ServerUnderTest(
+        name, cmd, env, port, workdir / f"{name}.log", "/graphql", dialect="philos"
+    )
 
 
 # The federated deployment (docs/federation.md): subgraph name, the gateway's variable for it.
