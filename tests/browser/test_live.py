@@ -62,7 +62,8 @@ class Sockets:
             if init is None or ("Authorization" in (init.get("payload") or {})) != signed_in:
                 continue
             if any(
-                f.get("type") == "subscribe" and f"subscription {operation}(" in f["payload"]["query"]
+                f.get("type") == "subscribe"
+                and f"subscription {operation}(" in f["payload"]["query"]
                 for f in frames
             ):
                 return True
