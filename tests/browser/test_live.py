@@ -141,12 +141,12 @@ def test_changes_made_elsewhere_appear_on_an_open_concept_page(
 
     # Another client changes the concept and relates it, over plain GraphQL requests.
     version = concept["version"]
-    graphql(
+    updated = graphql(
         served,
         UPDATE,
         {"i": {"id": concept["id"], "version": version, "summary": "Effortless action."}},
         admin_token,
-    )
+    )["updateConcept"]
     expect(page.locator(".lead")).to_have_text("Effortless action.")
     expect(notice).to_contain_text("the details changed")
     graphql(
@@ -158,6 +158,24 @@ def test_changes_made_elsewhere_appear_on_an_open_concept_page(
     relations = page.get_by_role("region", name="Relations")
     expect(relations.get_by_role("link", name=forms["name"])).to_be_visible()
     expect(notice).to_contain_text("the relations changed")
+
+    # A change made while the reader was on another page shows when they come back to it.
+    relations.get_by_role("link", name=forms["name"]).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(forms["name"])
+    graphql(
+        served,
+        UPDATE,
+        {
+            "i": {
+                "id": concept["id"],
+                "version": updated["concept"]["version"],
+                "summary": "Action that does not force.",
+            }
+        },
+        admin_token,
+    )
+    page.go_back()
+    expect(page.locator(".lead")).to_have_text("Action that does not force.")
 
     graphql(served, DELETE, {"id": concept["id"]}, admin_token)
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()

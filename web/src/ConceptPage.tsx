@@ -69,7 +69,13 @@ function useAction() {
 }
 
 export function ConceptPage({ slug }: { slug: string }) {
-  const [result, reexecute] = useQuery({ query: ConceptPageQueryDoc, variables: { slug } });
+  // Cached and then read again: a page seen earlier may have changed while it was not open
+  // (and so not subscribed).
+  const [result, reexecute] = useQuery({
+    query: ConceptPageQueryDoc,
+    variables: { slug },
+    requestPolicy: "cache-and-network",
+  });
   const session = useSession();
   const editor = canEdit(session.user);
   const refresh = () => reexecute({ requestPolicy: "network-only" });
