@@ -52,7 +52,8 @@ export default defineConfig({
   server: {
     // `make web`: hot reload at http://127.0.0.1:5173/app/ against a running API.
     host: "127.0.0.1",
-    proxy: { "/graphql": process.env.PHILOS_API ?? "http://127.0.0.1:8000" },
+    // ws: subscriptions travel over a WebSocket on the same /graphql.
+    proxy: { "/graphql": { target: process.env.PHILOS_API ?? "http://127.0.0.1:8000", ws: true } },
   },
   test: {
     environment: "jsdom",

@@ -1,6 +1,8 @@
-import { useState } from "react";
-import { useMutation, useQuery } from "urql";
+import { useEffect, useRef, useState } from "react";
+import { useClient, useMutation, useQuery, type CombinedError } from "urql";
+import { failureAnswer, followJob, type Following, type Job } from "./aiJobs";
 import { relationLabel } from "./format";
+import type { AiJobStatus } from "./gql/graphql";
 import { AcceptSuggestion, GenerateTheses, PendingSuggestions, SuggestRelations } from "./operations";
 import { Alert, errorText, problemText, type Answer } from "./problems";
 import { Link } from "./router";
@@ -13,16 +15,57 @@ export function aiMessage(answer: Answer | null | undefined): string | null {
   return problemText(answer);
 }
 
+const STATUS_WORDS: Record<AiJobStatus, string> = {
+  QUEUED: "queued",
+  RUNNING: "running",
+  SUCCEEDED: "succeeded",
+  FAILED: "failed",
+};
+
+export interface Progress {
+  /** What the job does, e.g. "Drafting theses". */
+  task: string;
+  status: AiJobStatus;
+}
+
+/** A job's steps, QUEUED → RUNNING → SUCCEEDED or FAILED, the current one marked. */
+export function JobProgress({ progress }: { progress: Progress }) {
+  const last: AiJobStatus = progress.status === "FAILED" ? "FAILED" : "SUCCEEDED";
+  const steps: AiJobStatus[] = ["QUEUED", "RUNNING", last];
+  const at = steps.indexOf(progress.status);
+  return (
+    <ol className="job-steps" aria-label={`${progress.task}: progress`}>
+      {steps.map((step, i) => (
+        <li
+          key={step}
+          className={i < at ? "done" : i === at ? `current ${step.toLowerCase()}` : "todo"}
+          aria-current={i === at ? "step" : undefined}
+        >
+          {STATUS_WORDS[step]}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+type Sent = { error?: CombinedError; data?: Record<string, unknown> | null };
+type Payload = { __typename?: string; [field: string]: unknown };
+
 export function AiPanel({ conceptId, onChange }: { conceptId: string; onChange: () => void }) {
-  const [generating, generate] = useMutation(GenerateTheses);
-  const [suggesting, suggest] = useMutation(SuggestRelations);
+  const client = useClient();
+  const [, generate] = useMutation(GenerateTheses);
+  const [, suggest] = useMutation(SuggestRelations);
   const [, accept] = useMutation(AcceptSuggestion);
   const [pending, refetch] = useQuery({ query: PendingSuggestions, variables: { conceptId } });
   const [dismissed, setDismissed] = useState<Set<string>>(new Set());
   const [message, setMessage] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const [busy, setBusy] = useState<"generate" | "suggest" | null>(null);
+  const following = useRef<Following | null>(null);
+  useEffect(() => () => following.current?.stop(), []);
 
-  const handle = (result: { error?: import("urql").CombinedError; data?: Record<string, unknown> | null }) => {
+  const handle = (result: Sent) => {
     if (result.error) {
       setMessage(errorText(result.error));
       return false;
@@ -30,6 +73,37 @@ export function AiPanel({ conceptId, onChange }: { conceptId: string; onChange: 
     const problem = aiMessage(Object.values(result.data ?? {})[0] as Answer);
     setMessage(problem);
     return problem === null;
+  };
+
+  /** Send an AI mutation and, when it was queued, follow the job to its result: the
+   * success payload, or null after the failure was shown. */
+  const run = async (task: string, send: () => Promise<Sent>): Promise<Payload | null> => {
+    setNotice(null);
+    setMessage(null);
+    setProgress(null);
+    const result = await send();
+    if (!handle(result)) return null;
+    const answer = Object.values(result.data ?? {})[0] as Payload & { job?: { id: string; status: AiJobStatus } };
+    if (answer.__typename !== "AiJobQueued" || !answer.job) return answer;
+    const update = (job: Pick<Job, "status">) => {
+      setProgress({ task, status: job.status });
+      setNotice(`${task}: ${STATUS_WORDS[job.status]}…`);
+    };
+    update(answer.job);
+    following.current?.stop();
+    following.current = followJob(client, answer.job.id, update);
+    const job = await following.current.done;
+    if (!job) {
+      setNotice(null);
+      setMessage("The AI job can no longer be read. Reload the page to see what it changed.");
+      return null;
+    }
+    if (job.status === "FAILED") {
+      setNotice(null);
+      setMessage(aiMessage(failureAnswer(job)));
+      return null;
+    }
+    return (job.result ?? {}) as Payload;
   };
   const suggestions = (pending.data?.relationSuggestions ?? []).filter((s) => !dismissed.has(s.id));
 
@@ -39,30 +113,38 @@ export function AiPanel({ conceptId, onChange }: { conceptId: string; onChange: 
       <div className="editor-row">
         <button
           type="button"
-          disabled={generating.fetching}
+          disabled={busy !== null}
           onClick={async () => {
-            setNotice(null);
-            const result = await generate({ conceptId, count: 2 });
-            if (handle(result)) {
-              const n = result.data?.generateTheses.__typename === "GenerateThesesSuccess" ? result.data.generateTheses.theses.length : 0;
+            setBusy("generate");
+            const success = await run("Drafting theses", () => generate({ conceptId, count: 2 }));
+            setBusy(null);
+            if (success) {
+              const n = Array.isArray(success.theses) ? success.theses.length : 0;
               setNotice(`${n} draft thes${n === 1 ? "is" : "es"} added below for review: publish or delete each.`);
               onChange();
             }
           }}
         >
-          {generating.fetching ? "Drafting…" : "Draft theses"}
+          {busy === "generate" ? "Drafting…" : "Draft theses"}
         </button>
         <button
           type="button"
-          disabled={suggesting.fetching}
+          disabled={busy !== null}
           onClick={async () => {
-            setNotice(null);
-            if (handle(await suggest({ conceptId }))) refetch({ requestPolicy: "network-only" });
+            setBusy("suggest");
+            const success = await run("Suggesting relations", () => suggest({ conceptId }));
+            setBusy(null);
+            if (success) {
+              const n = Array.isArray(success.suggestions) ? success.suggestions.length : 0;
+              setNotice(`${n} relation suggestion${n === 1 ? "" : "s"} to review below.`);
+              refetch({ requestPolicy: "network-only" });
+            }
           }}
         >
-          {suggesting.fetching ? "Asking…" : "Suggest relations"}
+          {busy === "suggest" ? "Asking…" : "Suggest relations"}
         </button>
       </div>
+      {progress && <JobProgress progress={progress} />}
       <Alert>{message}</Alert>
       {notice && <p role="status">{notice}</p>}
       {suggestions.length > 0 && (

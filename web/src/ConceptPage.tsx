@@ -19,11 +19,20 @@ import {
 import { Alert, errorText, problemText, type Answer } from "./problems";
 import { RELATION_TYPES } from "./relationTypes";
 import { Link, navigate } from "./router";
+import { useConceptLive, type Notice } from "./useLive";
 
 type Concept = NonNullable<ConceptPageQuery["concept"]>;
 type Relation = NonNullable<Concept["relations"]>[number];
 type Thesis = NonNullable<Concept["theses"]>[number];
 
+/** Says, politely, that the page changed under the reader's eyes (another person's edit). */
+export function LiveNotice({ notice }: { notice: Notice | null }) {
+  return (
+    <p className="live-notice" role="status" aria-live="polite">
+      {notice && <span key={notice.at}>{notice.text}</span>}
+    </p>
+  );
+}
 
 /** Relations grouped by type and direction, e.g. "influenced by" and "influences (incoming)". */
 export function groupRelations(conceptId: string, relations: Relation[]): [string, Relation[]][] {
@@ -60,65 +69,83 @@ function useAction() {
 }
 
 export function ConceptPage({ slug }: { slug: string }) {
-  const [result, reexecute] = useQuery({ query: ConceptPageQueryDoc, variables: { slug } });
+  // Cached and then read again: a page seen earlier may have changed while it was not open
+  // (and so not subscribed).
+  const [result, reexecute] = useQuery({
+    query: ConceptPageQueryDoc,
+    variables: { slug },
+    requestPolicy: "cache-and-network",
+  });
   const session = useSession();
   const editor = canEdit(session.user);
-  const reload = () => reexecute({ requestPolicy: "network-only" });
+  const refresh = () => reexecute({ requestPolicy: "network-only" });
+  const live = useConceptLive(result.data?.concept, slug, refresh);
+  const reload = () => {
+    live.ownChange();
+    refresh();
+  };
 
   if (result.error) return <Alert>{errorText(result.error)}</Alert>;
   if (!result.data) return <p aria-busy="true">Loading…</p>;
   const concept = result.data.concept;
   if (!concept) {
     return (
-      <section>
-        <h1>Not found</h1>
-        <p>
-          There is no concept “{slug}”. <Link to="/">Search for it</Link>.
-        </p>
-      </section>
+      <>
+        <LiveNotice notice={live.notice} />
+        <section>
+          <h1>Not found</h1>
+          <p>
+            There is no concept “{slug}”. <Link to="/">Search for it</Link>.
+          </p>
+        </section>
+      </>
     );
   }
   const period = era(concept.eraFrom, concept.eraTo);
+  // The notice sits at the same place whatever follows, so its live region stays one element.
   return (
-    <article className="concept">
-      <header>
-        <h1>{concept.name}</h1>
-        {concept.aliases.length > 0 && <p className="aliases">Also: {concept.aliases.join(", ")}</p>}
-        <p className="meta">
-          {[concept.tradition, period].filter(Boolean).join(" · ")}
-          {concept.tags.length > 0 && (
-            <>
-              {" · "}
-              {concept.tags.map((t) => (
-                <Link key={t} to={`/?tag=${encodeURIComponent(t)}`} className="tag">
-                  {t}
-                </Link>
-              ))}
-            </>
-          )}
-        </p>
-        <nav className="actions" aria-label="Concept views">
-          <Link to={`/concepts/${concept.slug}/graph`}>Graph</Link>
-          <Link to={`/path?from=${concept.slug}`}>Find a path from here</Link>
-          {editor && <Link to={`/concepts/${concept.slug}/edit`}>Edit</Link>}
-          {editor && <DeleteButton id={concept.id} name={concept.name} />}
-        </nav>
-      </header>
-      <p className="lead">{concept.summary}</p>
-      {concept.body.split(/\n\s*\n/).filter((p) => p.trim()).map((paragraph, i) => (
-        <p key={i}>{paragraph}</p>
-      ))}
-      {concept.sepUrl && (
-        <p>
-          <a href={concept.sepUrl} rel="noreferrer">
-            Stanford Encyclopedia of Philosophy entry
-          </a>
-        </p>
-      )}
-      <Relations concept={concept} editor={editor} onChange={reload} />
-      <Theses concept={concept} editor={editor} onChange={reload} />
-      {editor && <AiPanel conceptId={concept.id} onChange={reload} />}
-    </article>
+    <>
+      <LiveNotice notice={live.notice} />
+      <article className="concept">
+        <header>
+          <h1>{concept.name}</h1>
+          {concept.aliases.length > 0 && <p className="aliases">Also: {concept.aliases.join(", ")}</p>}
+          <p className="meta">
+            {[concept.tradition, period].filter(Boolean).join(" · ")}
+            {concept.tags.length > 0 && (
+              <>
+                {" · "}
+                {concept.tags.map((t) => (
+                  <Link key={t} to={`/?tag=${encodeURIComponent(t)}`} className="tag">
+                    {t}
+                  </Link>
+                ))}
+              </>
+            )}
+          </p>
+          <nav className="actions" aria-label="Concept views">
+            <Link to={`/concepts/${concept.slug}/graph`}>Graph</Link>
+            <Link to={`/path?from=${concept.slug}`}>Find a path from here</Link>
+            {editor && <Link to={`/concepts/${concept.slug}/edit`}>Edit</Link>}
+            {editor && <DeleteButton id={concept.id} name={concept.name} />}
+          </nav>
+        </header>
+        <p className="lead">{concept.summary}</p>
+        {concept.body.split(/\n\s*\n/).filter((p) => p.trim()).map((paragraph, i) => (
+          <p key={i}>{paragraph}</p>
+        ))}
+        {concept.sepUrl && (
+          <p>
+            <a href={concept.sepUrl} rel="noreferrer">
+              Stanford Encyclopedia of Philosophy entry
+            </a>
+          </p>
+        )}
+        <Relations concept={concept} editor={editor} onChange={reload} />
+        <Theses concept={concept} editor={editor} onChange={reload} />
+        {editor && <AiPanel conceptId={concept.id} onChange={reload} />}
+      </article>
+    </>
   );
 }
 

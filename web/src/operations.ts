@@ -398,10 +398,52 @@ export const RemoveArgument = graphql(`
   }
 `);
 
+// Changes pushed by the server (graphql-transport-ws): the concept page refetches on each.
+export const ConceptChanged = graphql(`
+  subscription ConceptChanged($id: ID!) {
+    conceptChanged(id: $id) {
+      kind
+      id
+      version
+      concept {
+        id
+        slug
+      }
+    }
+  }
+`);
+
+export const ThesisChanged = graphql(`
+  subscription ThesisChanged($conceptId: ID!) {
+    thesisChanged(conceptId: $conceptId) {
+      kind
+      id
+      version
+    }
+  }
+`);
+
+export const RelationChanged = graphql(`
+  subscription RelationChanged($conceptId: ID!) {
+    relationChanged(conceptId: $conceptId) {
+      kind
+      id
+    }
+  }
+`);
+
+// The explorer runs AI mutations in the background (`background: true`): the answer is
+// `AiJobQueued` at once, and `AiJobProgress` follows the job to its result.
 export const GenerateTheses = graphql(`
   mutation GenerateTheses($conceptId: ID!, $count: Int!) {
-    generateTheses(conceptId: $conceptId, count: $count) {
+    generateTheses(conceptId: $conceptId, count: $count, background: true) {
       __typename
+      ... on AiJobQueued {
+        job {
+          id
+          status
+        }
+      }
       ... on GenerateThesesSuccess {
         theses {
           id
@@ -420,8 +462,14 @@ export const GenerateTheses = graphql(`
 
 export const SuggestRelations = graphql(`
   mutation SuggestRelations($conceptId: ID!) {
-    suggestRelations(conceptId: $conceptId, limit: 5) {
+    suggestRelations(conceptId: $conceptId, limit: 5, background: true) {
       __typename
+      ... on AiJobQueued {
+        job {
+          id
+          status
+        }
+      }
       ... on SuggestRelationsSuccess {
         suggestions {
           id
@@ -432,6 +480,60 @@ export const SuggestRelations = graphql(`
       }
       ... on Problem {
         message
+      }
+    }
+  }
+`);
+
+export const AiJobProgress = graphql(`
+  subscription AiJobProgress($jobId: ID!) {
+    aiJobProgress(jobId: $jobId) {
+      id
+      status
+      failure {
+        code
+        message
+      }
+      result {
+        __typename
+        ... on GenerateThesesSuccess {
+          theses {
+            id
+            statement
+          }
+        }
+        ... on SuggestRelationsSuccess {
+          suggestions {
+            id
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const AiJob = graphql(`
+  query AiJob($id: ID!) {
+    aiJob(id: $id) {
+      id
+      status
+      failure {
+        code
+        message
+      }
+      result {
+        __typename
+        ... on GenerateThesesSuccess {
+          theses {
+            id
+            statement
+          }
+        }
+        ... on SuggestRelationsSuccess {
+          suggestions {
+            id
+          }
+        }
       }
     }
   }
