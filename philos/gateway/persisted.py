@@ -120,6 +120,12 @@ class PersistedDocuments:
                 raise _not_in_list()
             return Resolved(data.query)
         digest = _apq_hash(persisted)
+        if data.query is not None and sha256(data.query) != digest:
+            raise PersistedError(
+                400,
+                "PERSISTED_QUERY_HASH_MISMATCH",
+                "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query's text.",
+            )
         known = self.manifest.get(digest)
         if known is not None:
             return Resolved(known)
@@ -130,12 +136,6 @@ class PersistedDocuments:
             if stored is None:
                 raise PersistedError(200, NOT_FOUND, NOT_FOUND_MESSAGE)
             return Resolved(stored)
-        if sha256(data.query) != digest:
-            raise PersistedError(
-                400,
-                "PERSISTED_QUERY_HASH_MISMATCH",
-                "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query's text.",
-            )
         storable = method == "POST" and self.ttl > 0 and len(data.query.encode()) <= self.max_bytes
         return Resolved(data.query, digest if storable else None)
 
