@@ -16,6 +16,7 @@ import pytest
 
 from philos.bootstrap import build_stores, create_app
 from philos.datasources.stores import Stores
+from philos.gateway.persisted import NOT_FOUND, NOT_FOUND_MESSAGE
 from philos.seed.loader import seed
 from tests.corpus import SMALL_CORPUS
 from tests.fuzz.strategies import SCHEMA
@@ -79,8 +80,10 @@ async def test_generated_documents_miss_register_then_hit(
             ext = apq(query)
             miss = await client.post("/graphql", json={"extensions": ext})
             assert miss.status_code == 200, query
-            assert code_of(miss) == "PERSISTED_QUERY_NOT_FOUND", query
-            assert miss.json()["errors"][0]["message"] == "PersistedQueryNotFound"
+            assert code_of(miss) == NOT_FOUND == "PERSISTED_QUERY_NOT_FOUND", query
+            assert (
+                miss.json()["errors"][0]["message"] == NOT_FOUND_MESSAGE == "PersistedQueryNotFound"
+            )
             plain = await client.post("/graphql", json={"query": query})
             first = await client.post("/graphql", json={"query": query, "extensions": ext})
             assert first.json() == plain.json(), query
