@@ -13,6 +13,7 @@ WEB_BUNDLE := philos/gateway/static/build-info.json
 WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -type f -print) README.md
 
 FEDERATION := deploy/federation
+APQ_CLIENT := tests/apq/node_modules/.package-lock.json
 GATEWAY := $(FEDERATION)/node_modules/.package-lock.json
 
 .PHONY: run federation supergraph test lint fmt schema bench k8s-check chaos clean web web-build
@@ -50,6 +51,10 @@ $(GATEWAY): $(FEDERATION)/package-lock.json
 	cd $(FEDERATION) && npm ci --no-audit --no-fund
 	touch $(GATEWAY)
 
+# Apollo Client for tests/apq, from its committed lock file.
+$(APQ_CLIENT): tests/apq/package-lock.json
+	cd tests/apq && npm ci --no-audit --no-fund --loglevel=error
+
 federation: $(STAMP) $(GATEWAY)  ## five subgraphs on ports 4001-4005 and the gateway at http://127.0.0.1:4000/graphql; Ctrl-C stops them
 	$(BIN)/python $(FEDERATION)/run.py
 
@@ -59,7 +64,7 @@ supergraph: $(STAMP) $(GATEWAY)  ## recompose deploy/federation/supergraph.graph
 	cd $(FEDERATION) && node compose.mjs subgraphs supergraph.graphql
 	$(BIN)/philos export-schema --cost-hints > $(FEDERATION)/cost-hints.json
 
-test: $(STAMP) $(WEB_BUNDLE) $(GATEWAY)  ## lint, type-check, then the whole suite (starts the real servers it needs)
+test: $(STAMP) $(WEB_BUNDLE) $(GATEWAY) $(APQ_CLIENT)  ## lint, type-check, then the whole suite (starts the real servers it needs)
 	bash tests/deploy/install-tools.sh
 	$(BIN)/ruff check philos tests bench
 	$(BIN)/ruff format --check philos tests bench

@@ -201,6 +201,7 @@ def measure(
     workdir: Path,
 ) -> Measurement:
     cycle = cycle_of(key, target.documents, opts.shape)
+    register(target, key)  # again: the server may have been restarted since verify()
     bodies, cycle_arg, distinct = write_requests(workdir, target.documents, key, mode, pool, cycle)
     warmup_requests = 0
     if opts.warmup > 0:  # cold: start the warm-up far from where the measured run starts
@@ -288,6 +289,16 @@ def measure_all(
     return results
 
 
+def register(target: ServerUnderTest, key: str) -> None:
+    """Sends a query's one-off registration (query (e): the APQ text under its hash)."""
+    body = QUERIES[key].register.get(target.documents)
+    if body is None:
+        return
+    answer = post_json(target.url, body.encode())
+    if answer.get("errors") or not answer.get("data"):
+        raise BenchError(f"{target.name}, query ({key}): registering failed: {answer}"[:1500])
+
+
 def verify(
     target: ServerUnderTest,
     pools: dict[str, Pool],
@@ -302,6 +313,7 @@ def verify(
         if key not in target_queries(target):
             continue
         pool, lines = pools[key], template(key, target.documents)
+        register(target, key)
         cycle = cycle_of(key, target.documents, opts.shape)
         last = cycle[len(cycle) - 1]
         samples = [(pool.hot, cycle[0])]
@@ -319,7 +331,7 @@ def verify(
                 raise BenchError(f"{what}: errors: {json.dumps(answer)[:1500]}")
             if key == "c" and answer["data"].get("concept") is None:
                 raise BenchError(f"{what}: no concept")
-            if key in ("a", "b") and not answer["data"]["concepts"]["nodes"]:
+            if key in ("a", "b", "e") and not answer["data"]["concepts"]["nodes"]:
                 raise BenchError(f"{what}: no concepts")
             answers.append(answer)
             previous = reference.setdefault((key, index), answer)

@@ -113,7 +113,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     load_.add_argument("--warmup", type=float, default=2.0, help="seconds before each run")
     load_.add_argument("--connections", type=int, default=8, help="wrk connections")
     load_.add_argument(
-        "--queries", type=_csv(list(QUERIES)), default="a,b,c,d", help="comma list of a,b,c,d"
+        "--queries", type=_csv(list(QUERIES)), default="a,b,c,d", help="comma list of a,b,c,d,e"
     )
     load_.add_argument("--modes", type=_csv(MODES), default="cold,hot", help="comma list")
     load_.add_argument(

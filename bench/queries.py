@@ -17,7 +17,9 @@ request but not the answer, stepped once per pass over the lines:
 - (c) none: a slug is the only input, so (c) has as many distinct requests as concepts, and
   repeats after that (the table says how many requests that was);
 - (d) ``{ __typename }`` has no input either; its cold variant is a new document every time
-  (``{ t123: __typename }``), which also defeats parse/validation caches.
+  (``{ t123: __typename }``), which also defeats parse/validation caches;
+- (e) is (a) as a persisted query: Philos gets the hash alone (APQ, registered once before
+  anything is measured, ``Query.register``), PostGraphile the same plain (a) request.
 
 In a template the cycle value stands where ``@@CYCLE@@`` is (as a quoted JSON string it is
 replaced with the raw JSON value); ``bench/wrk.lua`` substitutes it per request.
@@ -25,10 +27,11 @@ replaced with the raw JSON value); ``bench/wrk.lua`` substitutes it per request.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -84,6 +87,10 @@ class Cycle:
 def render(template: str, cycle: str) -> bytes:
     """The request body: ``template`` with its cycle placeholder replaced (as wrk.lua does)."""
     return template.replace(f'"{CYCLE}"', cycle).replace(CYCLE, cycle).encode()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _json(body: dict[str, Any]) -> str:
@@ -186,6 +193,8 @@ class Query:
     templates: dict[str, Callable[[Value], str]]
     #: server -> shape -> the cycle (its first value is the hot request's)
     cycles: dict[str, Callable[[Shape], Cycle]]
+    #: server -> a JSON body to send once before the query's requests (APQ registration)
+    register: dict[str, str] = field(default_factory=dict)
 
     def body(self, server: str, value: Value, cycle: str) -> bytes:
         return render(self.templates[server](value), cycle)
@@ -268,6 +277,26 @@ QUERIES: dict[str, Query] = {
 }
 
 
+E_PERSISTED = {"persistedQuery": {"version": 1, "sha256Hash": _sha256(A_PHILOS)}}
+QUERIES["e"] = Query(
+    key="e",
+    title="persisted (a): hash only",
+    documents=QUERIES["a"].documents,
+    templates={
+        "philos": lambda v: _json(
+            {"extensions": E_PERSISTED, "variables": {"after": _after(v), "k": CYCLE}}
+        ),
+        "postgraphile": QUERIES["a"].templates["postgraphile"],
+    },
+    cycles=QUERIES["a"].cycles,
+    register={
+        "philos": _json(
+            {"query": A_PHILOS, "extensions": E_PERSISTED, "variables": {"after": None, "k": 20}}
+        )
+    },
+)
+
+
 @dataclass(frozen=True)
 class Pool:
     """A query's requests: ``hot`` (with the cycle's first value) always, cold ones as
@@ -286,7 +315,7 @@ def build_pool(key: str, concepts: list[dict[str, Any]], seed: int = 7) -> Pool:
     rng = random.Random(f"{seed}-{key}")  # noqa: S311 (a reproducible order)
     slugs = [c["slug"] for c in concepts]
     lines: list[Value]
-    if key in ("a", "b"):
+    if key in ("a", "b", "e"):
         cursors = _cursors(concepts)
         lines = [(k, cursors[k - 1] if k else None) for k in range(max(1, len(slugs) - PAGE + 1))]
         hot: Value = (0, None)

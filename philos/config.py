@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     max_response_bytes: int = Field(
         default=2_097_152, ge=1024, validation_alias="PHILOS_MAX_RESPONSE_BYTES"
     )
+    # Persisted documents (gateway/persisted.py): APQ entries' lifetime (0: APQ stores
+    # nothing) and largest text, the trusted-document manifest, and trusted documents only.
+    persisted_ttl: float = Field(default=86_400.0, ge=0, validation_alias="PHILOS_PERSISTED_TTL")
+    persisted_max_bytes: int = Field(
+        default=65_536, ge=1, validation_alias="PHILOS_PERSISTED_MAX_BYTES"
+    )
+    persisted_manifest: Path | None = Field(
+        default=None, validation_alias="PHILOS_PERSISTED_MANIFEST"
+    )
+    persisted_only: bool = Field(default=False, validation_alias="PHILOS_PERSISTED_ONLY")
     rate_limit_ip: int = Field(default=600, ge=0, validation_alias="PHILOS_RATE_LIMIT_IP")
     rate_limit_user: int = Field(default=1200, ge=0, validation_alias="PHILOS_RATE_LIMIT_USER")
     rate_limit_window: float = Field(default=60.0, gt=0, validation_alias="PHILOS_RATE_WINDOW")

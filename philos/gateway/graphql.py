@@ -51,6 +51,7 @@ from philos.gateway.explorer import Bundle
 from philos.gateway.input_limits import ListLimits
 from philos.gateway.metrics import OperationMetrics
 from philos.gateway.middleware import bind_request
+from philos.gateway.persisted import PersistedDocuments, PersistedError, with_document_ids
 from philos.gateway.query_limits import CostLimit, ResponseSizeLimit, limit_rules
 from philos.gateway.response_cache import ResponseCache
 from philos.gateway.schema_names import HideSchemaNames
@@ -145,6 +146,7 @@ class PhilosGraphQL(GraphQL[Context, None]):
         self.tokens = tokens
         self.bundle = bundle or Bundle()
         self.callers = Callers(settings, tokens)
+        self.persisted = PersistedDocuments(settings)
         # Raw requests the response cache answered, for ``answers.CachedAnswers``.
         self.answers = AnswerIndex()
         # ``{ __typename }`` and the like, answered without the operation pipeline.
@@ -195,6 +197,7 @@ class PhilosGraphQL(GraphQL[Context, None]):
         """A query or mutation is answered as JSON even when its ``Accept`` lists
         ``text/event-stream`` beside JSON: only a subscription becomes an event stream."""
         data = await super().parse_http_body(request)
+        data = await with_document_ids(request, data, self.parse_json)
         if (
             isinstance(data, GraphQLRequestData)
             and data.protocol == LfSSETransport.protocol
@@ -221,6 +224,34 @@ class PhilosGraphQL(GraphQL[Context, None]):
             request, request_adapter, sub_response, context, root_value, request_data
         )
 
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Any,
+    ) -> Any:
+        """Persisted documents (persisted.py) become their text before anything runs; an APQ
+        text is stored only after its request got past every limit."""
+        items = request_data if isinstance(request_data, list) else [request_data]
+        pending: list[tuple[int, str, str]] = []
+        for index, item in enumerate(items):
+            resolved = await self.persisted.resolve(context.stores.cache, item, request.method)
+            item.query = resolved.query
+            if resolved.register is not None and resolved.query is not None:
+                pending.append((index, resolved.register, resolved.query))
+        result = await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        results = result if isinstance(result, list) else [result]
+        for index, digest, query in pending:
+            outcome = results[index] if index < len(results) else None
+            if isinstance(outcome, ExecutionResult) and not is_request_error(outcome):
+                await self.persisted.register(context.stores.cache, digest, query)
+        return result
+
     async def drain(self) -> None:
         """Shutdown: end every subscription after what it holds, then close each socket
         with 1001 so its client reconnects elsewhere."""
@@ -232,6 +263,15 @@ class PhilosGraphQL(GraphQL[Context, None]):
                 await asyncio.wait_for(hub.emptied(), DRAIN_SECONDS)
         await asyncio.sleep(0.1)  # the last "complete" messages go out
         await self.sockets.close_all()
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A GET naming a persisted document has no ``query`` but is an operation."""
+        params = request.query_params
+        return (
+            super().should_render_graphql_ide(request)
+            and params.get("extensions") is None
+            and params.get("documentId") is None
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # GraphiQL built from pinned npm packages into the web bundle: nothing from elsewhere.
@@ -288,6 +328,8 @@ class PhilosGraphQL(GraphQL[Context, None]):
                 response = http_error(exc.status_code, exc.reason)
             except RateLimited as exc:
                 response = too_many_requests(exc.retry_after)
+            except PersistedError as exc:
+                response = exc.response()
             else:
                 self._negotiate(request, response)
                 record_answer(self.answers, scope, response)
