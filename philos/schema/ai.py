@@ -505,7 +505,8 @@ class AiMutation:
             "stance": stance.value if stance is not None else None,
             "idempotencyKey": idempotency_key,
         }
-        return await _answer(info, "generateTheses", args, background)
+        answer: GenerateThesesResult = await _answer(info, "generateTheses", args, background)
+        return answer
 
     @strawberry.mutation(
         description="Ask a model for up to `limit` (1–10) relations between a concept and "
@@ -520,7 +521,8 @@ class AiMutation:
         background: Annotated[bool, strawberry.argument(description=BACKGROUND)] = False,
     ) -> SuggestRelationsResult:
         args = {"conceptId": str(concept_id), "limit": limit, "idempotencyKey": idempotency_key}
-        return await _answer(info, "suggestRelations", args, background)
+        answer: SuggestRelationsResult = await _answer(info, "suggestRelations", args, background)
+        return answer
 
     @strawberry.mutation(
         description="Turn a relation suggestion into a relation (provenance AI). No model call."
@@ -547,7 +549,8 @@ class AiMutation:
         background: Annotated[bool, strawberry.argument(description=BACKGROUND)] = False,
     ) -> AnalyzeConceptResult:
         args = {"conceptId": str(concept_id), "idempotencyKey": idempotency_key}
-        return await _answer(info, "analyzeConcept", args, background)
+        answer: AnalyzeConceptResult = await _answer(info, "analyzeConcept", args, background)
+        return answer
 
     @strawberry.mutation(
         description="Write a synthesis of a thesis and an antithesis with a model and store it "
@@ -567,4 +570,5 @@ class AiMutation:
             "antithesisId": str(antithesis_id),
             "idempotencyKey": idempotency_key,
         }
-        return await _answer(info, "synthesizeTheses", args, background)
+        answer: SynthesizeThesesResult = await _answer(info, "synthesizeTheses", args, background)
+        return answer
