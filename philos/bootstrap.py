@@ -97,6 +97,14 @@ async def open_for_serving(settings: Settings) -> Stores:
         await seed_missing(stores)
     await stores.start_events()
     stores.start_background()
+    if stores.jobs is not None and stores.job_queue is None:
+        # No broker: the AI jobs of a process that stopped are taken over here.
+        from philos.ai.jobs import resume
+        from philos.schema.ai import RUNNERS
+        from philos.tokens import Tokens, load_secret
+
+        tokens = Tokens(load_secret(settings))
+        stores.run_in_background(resume(stores, settings, tokens, RUNNERS), "ai-job-resume")
     return stores
 
 

@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     ai_quota: int = Field(default=30, ge=0, validation_alias="PHILOS_AI_QUOTA")
     ai_quota_window: int = Field(default=3600, ge=1, validation_alias="PHILOS_AI_QUOTA_WINDOW")
     ai_max_concurrency: int = Field(default=4, ge=1, validation_alias="PHILOS_AI_MAX_CONCURRENCY")
+    # A RUNNING in-process job whose runner sent no heartbeat for this long is taken over.
+    ai_job_lease: float = Field(default=30.0, gt=0, validation_alias="PHILOS_AI_JOB_LEASE")
     ai_queue_timeout: float = Field(default=10.0, ge=0, validation_alias="PHILOS_AI_QUEUE_TIMEOUT")
     ai_cache_ttl: float = Field(default=86_400.0, ge=0, validation_alias="PHILOS_AI_CACHE_TTL")
 

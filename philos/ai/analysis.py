@@ -27,6 +27,30 @@ class AnalysisResult:
     call: CallInfo
 
 
+async def _resolve(
+    ctx: Context, concept: domain.Concept, answer: ConceptAnalysisAnswer
+) -> ConceptAnalysis:
+    """The answer with its related concepts looked up now (one that was deleted since drops)."""
+    wanted = [r.concept_id for r in answer.related_concepts]
+    found = await ctx.stores.concepts.get_many(wanted)
+    related = [
+        (found[r.concept_id], r.reason) for r in answer.related_concepts if r.concept_id in found
+    ]
+    return ConceptAnalysis(concept, answer, related)
+
+
+def dump_analysis(analysis: ConceptAnalysis) -> dict[str, Any]:
+    """What is kept of an analysis (an idempotency record, a background job's result): the
+    model's answer and the concept's id; the concepts themselves are read again on load."""
+    return {"conceptId": analysis.concept.id, "answer": analysis.answer.model_dump(mode="json")}
+
+
+async def load_analysis(ctx: Context, saved: dict[str, Any]) -> ConceptAnalysis:
+    concept = await get_concept(ctx, str(saved["conceptId"]))
+    answer = ConceptAnalysisAnswer.model_validate(saved["answer"])
+    return await _resolve(ctx, concept, answer)
+
+
 async def analyze_concept(
     ctx: Context, concept_id: str, idempotency_key: str | None
 ) -> AnalysisResult:
@@ -34,14 +58,7 @@ async def analyze_concept(
     key = session.check_key(idempotency_key)
 
     async def resolve(concept: domain.Concept, answer: ConceptAnalysisAnswer) -> ConceptAnalysis:
-        wanted = [r.concept_id for r in answer.related_concepts]
-        found = await ctx.stores.concepts.get_many(wanted)
-        related = [
-            (found[r.concept_id], r.reason)
-            for r in answer.related_concepts
-            if r.concept_id in found
-        ]
-        return ConceptAnalysis(concept, answer, related)
+        return await _resolve(ctx, concept, answer)
 
     async def run() -> AnalysisResult:
         concept = await get_concept(ctx, concept_id)

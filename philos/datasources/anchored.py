@@ -138,10 +138,18 @@ class AnchoredGraphStore(_Anchored):
         )
 
     async def remove_relation(self, relation_id: str) -> bool:
-        removed = await self.inner.remove_relation(relation_id)
-        if removed:  # the store does not say which concepts it joined
-            await self.anchor.record(Change("relation.deleted", relation_id, 2, []))
-        return removed
+        # A store that answers the removed relation's ends (Neo4j) lets the event name both
+        # concepts, so relationChanged(conceptId) subscribers hear of the removal.
+        remove_with_ends = getattr(self.inner, "remove_relation_ends", None)
+        if remove_with_ends is None:
+            removed = await self.inner.remove_relation(relation_id)
+            ends: list[str] = []
+        else:
+            found = await remove_with_ends(relation_id)
+            removed, ends = found is not None, list(found or ())
+        if removed:
+            await self.anchor.record(Change("relation.deleted", relation_id, 2, ends))
+        return bool(removed)
 
 
 class AnchoredThesisStore(_Anchored):

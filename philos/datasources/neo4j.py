@@ -368,10 +368,16 @@ class Neo4jGraphStore:
         return relation
 
     async def remove_relation(self, relation_id: str) -> bool:
-        _, summary, _ = await self._driver.execute_query(
+        return await self.remove_relation_ends(relation_id) is not None
+
+    async def remove_relation_ends(self, relation_id: str) -> tuple[str, str] | None:
+        """Remove the relation; its (source, target) concept ids, or None if there was none."""
+        records, _, _ = await self._driver.execute_query(
             REMOVE_RELATION, id=relation_id, database_=self.database
         )
-        return summary.counters.relationships_deleted > 0
+        if not records:
+            return None
+        return str(records[0]["source"]), str(records[0]["target"])
 
     async def upsert_concepts(self, concepts: Sequence[Concept]) -> None:
         if not concepts:

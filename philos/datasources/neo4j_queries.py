@@ -77,7 +77,11 @@ def _by_relation_id(variable: str) -> str:
 
 GET_RELATIONS = f"UNWIND $ids AS rid\n{_by_relation_id('rid')}\nRETURN {RELATIONS}"
 RELATION_EXISTS = f"WITH $id AS rid\n{_by_relation_id('rid')}\nRETURN count(r) AS found"
-REMOVE_RELATION = f"WITH $id AS rid\n{_by_relation_id('rid')}\nDELETE r"
+# Answers the removed relation's ends, so its event names both concepts.
+REMOVE_RELATION = (
+    f"WITH $id AS rid\n{_by_relation_id('rid')}\n"
+    "WITH r, a.id AS source, b.id AS target\nDELETE r\nRETURN source, target"
+)
 
 
 def _instant(seconds: Any, nanoseconds: Any) -> datetime:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from philos.domain import (
@@ -418,7 +419,11 @@ class AiJobStore(Store, Protocol):
 
     async def get(self, job_id: str) -> AiJob | None: ...
 
-    async def start(self, job_id: str) -> AiJob | None: ...
+    async def start(self, job_id: str, stale_before: datetime | None = None) -> AiJob | None: ...
+
+    async def heartbeat(self, job_id: str) -> None: ...
+
+    async def stale(self, before: datetime, limit: int = 100) -> list[str]: ...
 
     async def finish(
         self,
@@ -429,7 +434,7 @@ class AiJobStore(Store, Protocol):
     ) -> None: ...
 
 
-declare(AiJobStore, reads={"get"}, writes={"add", "start", "finish"})
+declare(AiJobStore, reads={"get", "stale"}, writes={"add", "start", "heartbeat", "finish"})
 
 
 class JobQueue(Protocol):

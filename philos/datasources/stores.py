@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from philos.datasources.cached import concept_key, thesis_key
 from philos.datasources.events import EventHub
@@ -125,6 +126,10 @@ class Stores:
             finally:
                 request_calls.reset(budget)
             self.relay.kick()
+
+    def run_in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """A task that lives as long as the stores (cancelled by ``aclose``)."""
+        self._tasks.append(asyncio.create_task(work, name=name))
 
     def start_background(self) -> None:
         if self.relay is not None:

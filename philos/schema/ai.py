@@ -6,14 +6,16 @@ after ``retryAfterSeconds``), ``AiFailed`` (the call failed or its answer was un
 usual ``NotFound``, ``ValidationFailed``, ``Conflict`` and ``Forbidden`` (AI mutations need the
 EDITOR role). A failure changes nothing.
 
-``generateTheses``, ``suggestRelations`` and ``synthesizeTheses`` also run as background jobs
-(``background: true``): they answer ``AiJobQueued`` at once, and ``aiJob`` later gives the same
+Every model-calling mutation (``generateTheses``, ``suggestRelations``, ``synthesizeTheses``,
+``analyzeConcept``) also runs as a background job (``background: true``) through one path
+(``KINDS``, ``_answer``): it answers ``AiJobQueued`` at once, and ``aiJob`` later gives the same
 success payload, or the failure's type and message (``philos/ai/jobs.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -177,6 +179,7 @@ class SuggestRelationsSuccess:
 class AnalyzeConceptSuccess:
     analysis: ConceptAnalysis
     call: AiCall
+    kept: strawberry.Private[dict[str, Any] | None] = None  # what a background job keeps
 
 
 @strawberry.type
@@ -243,7 +246,10 @@ class AiJobQueued:
 
 
 AiJobResult = Annotated[
-    GenerateThesesSuccess | SuggestRelationsSuccess | SynthesizeThesesSuccess,
+    GenerateThesesSuccess
+    | SuggestRelationsSuccess
+    | SynthesizeThesesSuccess
+    | AnalyzeConceptSuccess,
     strawberry.union("AiJobResult"),
 ]
 
@@ -278,6 +284,7 @@ AcceptRelationSuggestionResult = Annotated[
 ]
 AnalyzeConceptResult = Annotated[
     AnalyzeConceptSuccess
+    | AiJobQueued
     | NotFound
     | ValidationFailed
     | Conflict
@@ -371,38 +378,13 @@ async def _synthesize(ctx: Context, args: dict[str, Any]) -> SynthesizeThesesSuc
     )
 
 
-def _saved(success: object) -> dict[str, Any]:
-    """What a job keeps of its success: the ids of the records it produced, and the call."""
-    if isinstance(success, GenerateThesesSuccess):
-        return {"ids": [str(t.id) for t in success.theses], "call": _dump_call(success.call)}
-    if isinstance(success, SuggestRelationsSuccess):
-        ids = [str(x.id) for x in success.suggestions]
-        return {"ids": ids, "call": _dump_call(success.call)}
-    if isinstance(success, SynthesizeThesesSuccess):
-        return {"ids": [str(success.thesis.id)], "call": _dump_call(success.call)}
-    raise TypeError(f"not an AI success payload: {success!r}")
-
-
-def _runner(action: Callable[[Context, dict[str, Any]], Awaitable[object]]) -> jobs.Runner:
-    """A job runs the same action as the synchronous mutation, with the same failures."""
-
-    async def run(ctx: Context, args: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
-        async def go() -> object:
-            return await action(ctx, args)
-
-        outcome = await attempt(go, AI_FAILURES)
-        if isinstance(outcome, Problem):
-            return False, {"code": type(outcome).__name__, "message": outcome.message}
-        return True, _saved(outcome)
-
-    return run
-
-
-RUNNERS: dict[str, jobs.Runner] = {
-    "generateTheses": _runner(_generate),
-    "suggestRelations": _runner(_suggest),
-    "synthesizeTheses": _runner(_synthesize),
-}
+async def _analyze(ctx: Context, args: dict[str, Any]) -> AnalyzeConceptSuccess:
+    result = await analysis.analyze_concept(ctx, str(args["conceptId"]), args.get("idempotencyKey"))
+    return AnalyzeConceptSuccess(
+        analysis=ConceptAnalysis.from_analysis(result.analysis),
+        call=AiCall.from_info(result.call),
+        kept=analysis.dump_analysis(result.analysis),
+    )
 
 
 async def _load_generated(ctx: Context, saved: dict[str, Any]) -> GenerateThesesSuccess:
@@ -427,16 +409,77 @@ async def _load_synthesis(ctx: Context, saved: dict[str, Any]) -> SynthesizeThes
     return SynthesizeThesesSuccess(thesis=Thesis.from_domain(theses[0]), call=_call_of(saved))
 
 
-LOADERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[Any]]] = {
-    "generateTheses": _load_generated,
-    "suggestRelations": _load_suggested,
-    "synthesizeTheses": _load_synthesis,
+async def _load_analysis(ctx: Context, saved: dict[str, Any]) -> AnalyzeConceptSuccess | None:
+    try:
+        found = await analysis.load_analysis(ctx, saved["analysis"])
+    except domain.NotFoundError:  # the concept was deleted since
+        return None
+    return AnalyzeConceptSuccess(
+        analysis=ConceptAnalysis.from_analysis(found), call=_call_of(saved)
+    )
+
+
+def _ids_of(success: Any) -> dict[str, Any]:
+    if isinstance(success, GenerateThesesSuccess):
+        return {"ids": [str(t.id) for t in success.theses]}
+    if isinstance(success, SuggestRelationsSuccess):
+        return {"ids": [str(x.id) for x in success.suggestions]}
+    if isinstance(success, SynthesizeThesesSuccess):
+        return {"ids": [str(success.thesis.id)]}
+    if isinstance(success, AnalyzeConceptSuccess):
+        return {"analysis": success.kept}
+    raise TypeError(f"not an AI success payload: {success!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class AiKind:
+    """One AI mutation as both forms run it: ``action`` is the work (the synchronous form
+    answers what it returns; a job runs the same action), ``load`` rebuilds the success
+    payload from what a job kept (the ids of the records written, or the analysis, and the
+    call)."""
+
+    action: Callable[[Context, dict[str, Any]], Awaitable[Any]]
+    load: Callable[[Context, dict[str, Any]], Awaitable[Any]]
+
+
+KINDS: dict[str, AiKind] = {
+    "generateTheses": AiKind(_generate, _load_generated),
+    "suggestRelations": AiKind(_suggest, _load_suggested),
+    "synthesizeTheses": AiKind(_synthesize, _load_synthesis),
+    "analyzeConcept": AiKind(_analyze, _load_analysis),
 }
+
+
+def _runner(kind: AiKind) -> jobs.Runner:
+    """A job runs the same action as the synchronous mutation, with the same failures."""
+
+    async def run(ctx: Context, args: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        async def go() -> Any:
+            return await kind.action(ctx, args)
+
+        outcome = await attempt(go, AI_FAILURES)
+        if isinstance(outcome, Problem):
+            return False, {"code": type(outcome).__name__, "message": outcome.message}
+        return True, {**_ids_of(outcome), "call": _dump_call(outcome.call)}
+
+    return run
+
+
+RUNNERS: dict[str, jobs.Runner] = {name: _runner(kind) for name, kind in KINDS.items()}
+LOADERS = {name: kind.load for name, kind in KINDS.items()}
 
 
 async def _queue(info: PhilosInfo, mutation: str, args: dict[str, Any]) -> AiJobQueued:
     job = await jobs.enqueue(info.context, mutation, args, RUNNERS[mutation])
     return AiJobQueued(job=AiJob.from_record(job))
+
+
+async def _answer(info: PhilosInfo, mutation: str, args: dict[str, Any], background: bool) -> Any:
+    """Every AI mutation's one path: run it now, or queue it as a job that runs the same
+    action; either way an expected failure is its typed payload."""
+    if background:
+        return await attempt(lambda: _queue(info, mutation, args), AI_FAILURES)
+    return await attempt(lambda: KINDS[mutation].action(info.context, args), AI_FAILURES)
 
 
 @strawberry.type
@@ -462,9 +505,8 @@ class AiMutation:
             "stance": stance.value if stance is not None else None,
             "idempotencyKey": idempotency_key,
         }
-        if background:
-            return await attempt(lambda: _queue(info, "generateTheses", args), AI_FAILURES)
-        return await attempt(lambda: _generate(info.context, args), AI_FAILURES)
+        answer: GenerateThesesResult = await _answer(info, "generateTheses", args, background)
+        return answer
 
     @strawberry.mutation(
         description="Ask a model for up to `limit` (1–10) relations between a concept and "
@@ -479,9 +521,8 @@ class AiMutation:
         background: Annotated[bool, strawberry.argument(description=BACKGROUND)] = False,
     ) -> SuggestRelationsResult:
         args = {"conceptId": str(concept_id), "limit": limit, "idempotencyKey": idempotency_key}
-        if background:
-            return await attempt(lambda: _queue(info, "suggestRelations", args), AI_FAILURES)
-        return await attempt(lambda: _suggest(info.context, args), AI_FAILURES)
+        answer: SuggestRelationsResult = await _answer(info, "suggestRelations", args, background)
+        return answer
 
     @strawberry.mutation(
         description="Turn a relation suggestion into a relation (provenance AI). No model call."
@@ -497,22 +538,19 @@ class AiMutation:
 
     @strawberry.mutation(
         description="A model's structured analysis of a concept: summary, key thinkers, "
-        "tensions, open questions and related existing concepts. Stores nothing."
+        "tensions, open questions and related existing concepts. Stores nothing (a background "
+        "job keeps the analysis for `aiJob`)."
     )
     async def analyze_concept(
         self,
         info: PhilosInfo,
         concept_id: strawberry.ID,
         idempotency_key: Annotated[str | None, strawberry.argument(description=IDEMPOTENCY)] = None,
+        background: Annotated[bool, strawberry.argument(description=BACKGROUND)] = False,
     ) -> AnalyzeConceptResult:
-        async def run() -> AnalyzeConceptSuccess:
-            result = await analysis.analyze_concept(info.context, str(concept_id), idempotency_key)
-            return AnalyzeConceptSuccess(
-                analysis=ConceptAnalysis.from_analysis(result.analysis),
-                call=AiCall.from_info(result.call),
-            )
-
-        return await attempt(run, AI_FAILURES)
+        args = {"conceptId": str(concept_id), "idempotencyKey": idempotency_key}
+        answer: AnalyzeConceptResult = await _answer(info, "analyzeConcept", args, background)
+        return answer
 
     @strawberry.mutation(
         description="Write a synthesis of a thesis and an antithesis with a model and store it "
@@ -532,6 +570,5 @@ class AiMutation:
             "antithesisId": str(antithesis_id),
             "idempotencyKey": idempotency_key,
         }
-        if background:
-            return await attempt(lambda: _queue(info, "synthesizeTheses", args), AI_FAILURES)
-        return await attempt(lambda: _synthesize(info.context, args), AI_FAILURES)
+        answer: SynthesizeThesesResult = await _answer(info, "synthesizeTheses", args, background)
+        return answer

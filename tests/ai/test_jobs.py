@@ -12,7 +12,7 @@ from philos.datasources.sql.jobs import SqlAiJobStore
 from philos.domain import Role, new_id
 from philos.domain.ai import AiJob, AiJobStatus
 from tests.ai.fake_anthropic import FakeAnthropic, error, slow, tool_use
-from tests.ai.helpers import CALL, PROBLEM, OpenAi, theses_answer, thesis_ids
+from tests.ai.helpers import CALL, PROBLEM, OpenAi, analysis_answer, theses_answer, thesis_ids
 from tests.api.accounts import make_user
 from tests.api.client import Api
 from tests.sql_access import sql_db
@@ -202,3 +202,50 @@ async def test_the_job_record_moves_only_forward(ai: Api) -> None:
     assert done is not None and done.status is AiJobStatus.FAILED and done.result is None
     assert await store.start(job.id) is None
     assert await store.get(new_id()) is None
+
+
+ANALYZE_QUEUE = """mutation($c: ID!, $k: String) {
+  analyzeConcept(conceptId: $c, idempotencyKey: $k, background: true) {
+    __typename ... on AiJobQueued { job { id status mutation } } } }"""
+ANALYSIS_JOB = f"""query($id: ID!) {{ aiJob(id: $id) {{ status failure {{ code }}
+    result {{ __typename ... on AnalyzeConceptSuccess {{ analysis {{ concept {{ slug }} summary
+        relatedConcepts {{ concept {{ slug }} reason }} }} {CALL} }} }} }} }}"""
+
+
+async def analyze_in_background(api: Api, concept: str, key: str | None = None) -> Any:
+    data = await api.data(ANALYZE_QUEUE, {"c": concept, "k": key})
+    queued = data["analyzeConcept"]
+    assert queued["__typename"] == "AiJobQueued", queued
+    assert queued["job"]["mutation"] == "analyzeConcept"
+    await jobs.drain()
+    return (await api.data(ANALYSIS_JOB, {"id": queued["job"]["id"]}))["aiJob"]
+
+
+async def test_an_analysis_job_keeps_the_analysis(ai: Api, fake: FakeAnthropic) -> None:
+    forms = await ai.concept_id("forms")
+    related = await ai.concept_id("hylomorphism")
+    fake.reply(tool_use(analysis_answer([related]), usage=(500, 200)))
+    done = await analyze_in_background(ai, forms, "an-1")
+    assert done["status"] == "SUCCEEDED", done
+    result = done["result"]
+    assert result["__typename"] == "AnalyzeConceptSuccess"
+    assert result["analysis"]["concept"]["slug"] == "forms"
+    assert [r["concept"]["slug"] for r in result["analysis"]["relatedConcepts"]] == ["hylomorphism"]
+    assert result["call"]["inputTokens"] == 500
+    # The same key again: the first analysis back, no second model call.
+    again = await analyze_in_background(ai, forms, "an-1")
+    assert again["result"]["analysis"] == result["analysis"]
+    assert again["result"]["call"]["replayed"] is True
+    assert len(fake.requests) == 1
+
+
+async def test_an_analysis_job_fails_typed_as_the_mutation_does(
+    open_ai: OpenAi, fake: FakeAnthropic
+) -> None:
+    api = await open_ai(PHILOS_AI_QUOTA=1)
+    forms = await api.concept_id("forms")
+    fake.reply(error(400, "invalid_request_error", "bad request"))
+    failed = await analyze_in_background(api, forms)
+    assert failed["status"] == "FAILED" and failed["failure"]["code"] == "AiFailed"
+    missing = await analyze_in_background(api, "00000000-0000-4000-8000-000000000000")
+    assert missing["failure"]["code"] == "NotFound" and missing["result"] is None

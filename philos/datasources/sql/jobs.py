@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, insert, or_, select, update
 
 from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import aware
@@ -57,14 +58,19 @@ class SqlAiJobStore(SqlStore):
             row = (await conn.execute(select(ai_jobs_t).where(j.id == job_id))).first()
             return job_from_row(row) if row is not None else None
 
-    async def start(self, job_id: str) -> AiJob | None:
+    async def start(self, job_id: str, stale_before: datetime | None = None) -> AiJob | None:
         """Mark the job RUNNING (again, after a lost worker); None when it is finished or gone:
-        a redelivered job that already finished is not run twice."""
+        a redelivered job that already finished is not run twice. With ``stale_before`` (no
+        broker hands the job to one worker) a RUNNING job is taken over only once its lease
+        ran out (no heartbeat since then), so two processes never run it at once."""
         unfinished = [s.value for s in AiJobStatus if s not in FINISHED]
+        claim = [j.id == job_id, j.status.in_(unfinished)]
+        if stale_before is not None:
+            claim.append(or_(j.status == AiJobStatus.QUEUED.value, j.updated_at < stale_before))
         async with self.db.begin() as conn:
             done = await conn.execute(
                 update(ai_jobs_t)
-                .where(j.id == job_id, j.status.in_(unfinished))
+                .where(*claim)
                 .values(
                     status=AiJobStatus.RUNNING.value,
                     attempts=j.attempts + 1,
@@ -76,6 +82,28 @@ class SqlAiJobStore(SqlStore):
                 return None
             row = (await conn.execute(select(ai_jobs_t).where(j.id == job_id))).first()
         return job_from_row(row) if row is not None else None
+
+    async def heartbeat(self, job_id: str) -> None:
+        """The runner is alive: renew the lease of a RUNNING job."""
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(ai_jobs_t)
+                .where(j.id == job_id, j.status == AiJobStatus.RUNNING.value)
+                .values(updated_at=utcnow())
+            )
+
+    async def stale(self, before: datetime, limit: int = 100) -> list[str]:
+        """Unfinished jobs nobody touched since ``before``: QUEUED ones whose process stopped
+        before running them, RUNNING ones whose runner stopped renewing its lease."""
+        unfinished = [s.value for s in AiJobStatus if s not in FINISHED]
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(j.id)
+                .where(j.status.in_(unfinished), j.updated_at < before)
+                .order_by(j.created_at)
+                .limit(limit)
+            )
+            return [r.id for r in rows]
 
     async def finish(
         self,
