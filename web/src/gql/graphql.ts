@@ -435,6 +435,7 @@ export type AiJobProgressSubscriptionVariables = Exact<{
 
 
 export type AiJobProgressSubscription = { aiJobProgress: { id: string, status: AiJobStatus, failure: { code: string, message: string } | null, result:
+      | { __typename: 'AnalyzeConceptSuccess' }
       | { __typename: 'GenerateThesesSuccess', theses: Array<{ id: string, statement: string }> }
       | { __typename: 'SuggestRelationsSuccess', suggestions: Array<{ id: string }> }
       | { __typename: 'SynthesizeThesesSuccess' }
@@ -446,6 +447,7 @@ export type AiJobQueryVariables = Exact<{
 
 
 export type AiJobQuery = { aiJob: { id: string, status: AiJobStatus, failure: { code: string, message: string } | null, result:
+      | { __typename: 'AnalyzeConceptSuccess' }
       | { __typename: 'GenerateThesesSuccess', theses: Array<{ id: string, statement: string }> }
       | { __typename: 'SuggestRelationsSuccess', suggestions: Array<{ id: string }> }
       | { __typename: 'SynthesizeThesesSuccess' }
