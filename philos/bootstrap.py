@@ -398,7 +398,7 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
         # A suggestion accepted also makes a relation, written through the graph store.
         suggestions=guard(SqlSuggestionStore(db), SuggestionStore, "sql", "suggestions"),
         ledger=guard(SqlAiLedger(db), AiLedger, "sql"),
-        jobs=guard(SqlAiJobStore(db), AiJobStore, "sql"),
+        jobs=guard(evented(SqlAiJobStore(db)), AiJobStore, "sql"),
         job_queue=build_job_queue(settings),
         versions=versions,
         cache=cache,

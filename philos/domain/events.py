@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-ENTITIES = ("concept", "relation", "thesis", "user")
+ENTITIES = ("concept", "relation", "thesis", "user", "job")
 ACTIONS = ("created", "updated", "deleted")
 
 

@@ -77,6 +77,44 @@ def _deadline(expires_at: float | None) -> float | None:
     return asyncio.get_running_loop().time() + max(0.0, expires_at - time.time())
 
 
+# An aiJobProgress subscriber reads the job again when told of a change, and also after this
+# long without word: an event committed before its listener was registered is not missed.
+JOB_RECHECK_SECONDS = 5.0
+# Without an event hub (a store bag built by hand) the job is read this often instead.
+JOB_POLL_SECONDS = 0.2
+
+
+async def job_updates(ctx: Context, job_id: str) -> AsyncIterator[None]:
+    """Wakes the caller to read job ``job_id``: at once, then on each ``job.updated`` event for
+    it (from any replica, through the bus), and at least every ``JOB_RECHECK_SECONDS``."""
+    if ctx.stores.events is None:
+        while True:
+            yield
+            await asyncio.sleep(JOB_POLL_SECONDS)
+    changed = asyncio.Event()
+
+    async def listen() -> None:
+        async for _ in _events(ctx, lambda e: e.entity == "job" and e.record_id == job_id):
+            changed.set()
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0)  # let it register with the hub before the first read
+    try:
+        while True:
+            yield
+            waiter = asyncio.create_task(changed.wait())
+            await asyncio.wait(
+                {listener, waiter}, timeout=JOB_RECHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            waiter.cancel()
+            changed.clear()
+            if listener.done():
+                listener.result()  # the token expired or the client was too slow: say so
+                return
+    finally:
+        listener.cancel()
+
+
 async def concept_changes(ctx: Context, concept_id: str | None) -> AsyncIterator[Change]:
     def accepts(event: DomainEvent) -> bool:
         return event.entity == "concept" and (concept_id is None or event.record_id == concept_id)

@@ -3,7 +3,6 @@ on ``/graphql`` (see ``docs/events.md``)."""
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import AsyncGenerator
 
@@ -20,7 +19,6 @@ from philos.types.objects import Concept, Relation, Thesis
 from philos.validation import is_id
 
 PhilosInfo = Info[Context, None]
-JOB_POLL_SECONDS = 0.2
 
 
 @strawberry.enum(description="What happened to the record.")
@@ -126,7 +124,7 @@ class Subscription:
         if not is_id(str(job_id)):
             return
         seen = 0
-        while True:
+        async for _ in ops.job_updates(info.context, str(job_id)):
             try:
                 job = await ai_jobs.read_job(info.context, str(job_id))
             except domain.NotFoundError:
@@ -136,4 +134,3 @@ class Subscription:
                 yield AiJob.from_record(job)
             if job.status in FINISHED:
                 return
-            await asyncio.sleep(JOB_POLL_SECONDS)

@@ -4,6 +4,7 @@ process through the synchronous code path, read back with ``aiJob`` and followed
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -16,6 +17,7 @@ from tests.ai.helpers import CALL, PROBLEM, OpenAi, analysis_answer, theses_answ
 from tests.api.accounts import make_user
 from tests.api.client import Api
 from tests.sql_access import sql_db
+from tests.stores import counting
 
 QUEUE = f"""mutation($c: ID!, $n: Int!, $k: String) {{
   generateTheses(conceptId: $c, count: $n, idempotencyKey: $k, background: true) {{ {PROBLEM}
@@ -148,6 +150,8 @@ async def test_readers_cannot_queue_jobs(ai: Api) -> None:
 
 
 async def test_progress_streams_every_status(ai: Api, fake: FakeAnthropic) -> None:
+    await ai.stores.start_events()  # as a serving process does at start: events reach
+    ai.stores.start_background()  # this process's subscribers
     forms = await ai.concept_id("forms")
     fake.reply(slow(0.25, tool_use(theses_answer(2))))
     job_id = await queue(ai, forms)
@@ -167,6 +171,43 @@ async def test_progress_streams_every_status(ai: Api, fake: FakeAnthropic) -> No
     ]
     assert seen[0] in ("QUEUED", "RUNNING") and seen[-1] == "SUCCEEDED", seen
     assert "RUNNING" in seen or seen[0] == "RUNNING"
+
+
+async def test_progress_is_pushed_when_the_job_changes(ai: Api) -> None:
+    """Between changes the subscriber reads nothing: each step of the job (RUNNING, then
+    SUCCEEDED) reaches it as an event and costs one read of the record."""
+    assert ai.user is not None and ai.stores.jobs is not None
+    job = await ai.stores.jobs.add(
+        AiJob(id=new_id(), mutation="generateTheses", creator_id=ai.user.id, arguments={})
+    )
+    await ai.stores.start_events()  # as a serving process does at start
+    query = f'subscription {{ aiJobProgress(jobId: "{job.id}") {{ status }} }}'
+    with counting(ai.stores) as statements:
+        following = asyncio.create_task(
+            ai.client.post(
+                "/graphql",
+                json={"query": query},
+                headers={"Accept": "text/event-stream", "Authorization": f"Bearer {ai.token()}"},
+                timeout=20,
+            )
+        )
+        await asyncio.sleep(1.0)  # polling would have read the record five times by now
+        reads = [s for s in statements if "FROM ai_jobs" in s and s.lstrip().startswith("SELECT")]
+        assert len(reads) == 1, reads
+        relay = ai.stores.event_relay
+        assert relay is not None  # the serving process runs it; here each step is published
+        assert await ai.stores.jobs.start(job.id) is not None
+        await relay.drain()
+        await asyncio.sleep(0.3)
+        await ai.stores.jobs.finish(job.id, AiJobStatus.SUCCEEDED, {"thesisIds": []}, None)
+        await relay.drain()
+        response = await asyncio.wait_for(following, 10)
+    seen = [
+        json.loads(line[len("data: ") :])["data"]["aiJobProgress"]["status"]
+        for line in response.text.splitlines()
+        if line.startswith("data: ") and "aiJobProgress" in line
+    ]
+    assert seen == ["QUEUED", "RUNNING", "SUCCEEDED"], seen
 
 
 async def test_others_cannot_follow_a_job(ai: Api, fake: FakeAnthropic) -> None:

@@ -1,4 +1,8 @@
-"""AI jobs on SQL: a job's record from QUEUED to SUCCEEDED or FAILED."""
+"""AI jobs on SQL: a job's record from QUEUED to SUCCEEDED or FAILED.
+
+With domain events on, each step (RUNNING, then SUCCEEDED or FAILED) records a ``job.updated``
+event with the job's new version in its transaction: ``aiJobProgress`` subscribers on every
+replica are told, instead of reading the record over and over."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row, insert, or_, select, update
 
+from philos.datasources.outbox import record_event
 from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import aware
 from philos.datasources.sql.tables import ai_jobs_t
@@ -81,6 +86,9 @@ class SqlAiJobStore(SqlStore):
             if done.rowcount == 0:
                 return None
             row = (await conn.execute(select(ai_jobs_t).where(j.id == job_id))).first()
+            if row is not None and self.events:
+                await record_event(conn, "job.updated", job_id, version=row.version)
+        self._evented()
         return job_from_row(row) if row is not None else None
 
     async def heartbeat(self, job_id: str) -> None:
@@ -113,7 +121,7 @@ class SqlAiJobStore(SqlStore):
         failure: dict[str, Any] | None,
     ) -> None:
         async with self.db.begin() as conn:
-            await conn.execute(
+            done = await conn.execute(
                 update(ai_jobs_t)
                 .where(j.id == job_id, j.status == AiJobStatus.RUNNING.value)
                 .values(
@@ -124,3 +132,7 @@ class SqlAiJobStore(SqlStore):
                     updated_at=utcnow(),
                 )
             )
+            if done.rowcount and self.events:
+                version = (await conn.execute(select(j.version).where(j.id == job_id))).scalar_one()
+                await record_event(conn, "job.updated", job_id, version=version)
+        self._evented()
