@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import Mode, queries
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -20,29 +19,12 @@ from philos.schema import execution, root
 from philos.seed.loader import seed
 from tests.corpus import SMALL_CORPUS
 from tests.fuzz.strategies import SCHEMA, SDL
+from tests.security.documents import drawn
 from tests.settings import settings_for
 
 # Every root query field but the one that answers at random.
 assert SCHEMA.query_type is not None
 ROOT_FIELDS = sorted(set(SCHEMA.query_type.fields) - {"randomConcept"})
-
-
-def _generated(count: int) -> list[str]:
-    found: list[str] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(queries(SDL, fields=ROOT_FIELDS, mode=Mode.POSITIVE))
-    def collect(query: str) -> None:
-        found.append(query)
-
-    collect()
-    return found
 
 
 @pytest.fixture
@@ -76,7 +58,7 @@ async def test_generated_queries_answer_alike(
 ) -> None:
     fast, stock = twins
     execution._PLAN.clear()
-    for query in _generated(150):
+    for query in drawn(queries(SDL, fields=ROOT_FIELDS, mode=Mode.POSITIVE), 150):
         mine, theirs = await _post(fast, query), await _post(stock, query)
         assert mine == theirs, (
             f"{query}\nplain fields: {mine!r:.800}\ngraphql-core: {theirs!r:.800}"
