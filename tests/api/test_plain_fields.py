@@ -4,6 +4,7 @@ answers, for queries generated from the schema over every root query field."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ async def twins(
     await seed(stores, SMALL_CORPUS)
     # No response cache and no compiler: every request runs the executor under test.
     config = settings_for(sql_url, tmp_path, PHILOS_RESPONSE_CACHE_TTL=0, PHILOS_SQL_COMPILE=False)
+    stores = dataclasses.replace(stores, json_reader=None)  # the stores' compiler too
     fast = create_app(config, stores)
     monkeypatch.setattr(root, "PlainFieldsExecution", StrawberryGraphQLCoreExecutionContext)
     stock = create_app(config, stores)
