@@ -15,7 +15,7 @@ not serialise, goes back to the normal path, so errors are reported as before, w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from graphql import (
     GraphQLScalarType,
     Undefined,
 )
-from graphql.pyutils import Path
+from graphql.pyutils import Path, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 __all__ = ["PlainFieldsExecution"]
@@ -88,15 +88,15 @@ def _read(plain: _Plain, source: Any) -> Any:
     if plain.is_list:
         if value is None:
             return None if plain.list_nullable else _SLOW
+        if not is_iterable(value):  # graphql-core's test: a string or a mapping is no list
+            return _SLOW
         out = []
-        for item in value if isinstance(value, Iterable) else ():
-            if item is None:
-                return _SLOW
-            serialized = plain.serialize(item)
-            if serialized is Undefined or serialized is None:
+        for item in value:
+            serialized = _SLOW if item is None else plain.serialize(item)
+            if serialized is _SLOW or serialized is Undefined or serialized is None:
                 return _SLOW
             out.append(serialized)
-        return out if isinstance(value, Iterable) else _SLOW
+        return out
     if value is None:
         return None if plain.nullable else _SLOW
     serialized = plain.serialize(value)
