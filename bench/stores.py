@@ -5,9 +5,9 @@
 Starts the test harness's Neo4j and MongoDB-wire servers, writes a generated corpus through
 Philos's own adapters (3 outgoing relations and 5 theses with 2 arguments and 1 source per
 concept), then times the two batched reads a 50-concept page makes below it:
-``GraphStore.edges_of`` (Neo4j) and ``ThesisStore.by_concepts`` (MongoDB), as milliseconds per
-call (median of ``--calls``). It compares the same build before and after a change; the
-end-to-end numbers are ``bench.run``'s.
+``GraphStore.edges_of`` (Neo4j) and ``ThesisStore.by_concepts`` (MongoDB): per call, the
+median wall time and this process's CPU time (the client's share, steady on a busy machine).
+It compares one build before and after a change; the end-to-end numbers are ``bench.run``'s.
 """
 
 from __future__ import annotations
@@ -80,15 +80,17 @@ def corpus(n: int, seed: int = 7) -> tuple[list[Concept], list[Relation], list[T
     return concepts, relations, theses
 
 
-async def timed(call: Callable[[], Awaitable[Any]], calls: int) -> float:
+async def timed(call: Callable[[], Awaitable[Any]], calls: int) -> tuple[float, float]:
+    """(median wall ms, mean client CPU ms) per call, after ten warm-up calls."""
     for _ in range(10):
         await call()
     times = []
+    cpu = time.process_time()
     for _ in range(calls):
         start = time.perf_counter()
         await call()
         times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return statistics.median(times) * 1000, (time.process_time() - cpu) / calls * 1000
 
 
 async def main_async(concepts_n: int, calls: int, neo4j_uri: str, mongo_uri: str) -> None:
@@ -106,8 +108,11 @@ async def main_async(concepts_n: int, calls: int, neo4j_uri: str, mongo_uri: str
     page = [c.id for c in concepts[:PAGE]]
     edges = await timed(lambda: graph.edges_of(page, Direction.OUTGOING, list(RelationType)), calls)
     found = await timed(lambda: mongo.by_concepts(page, None, 20), calls)
-    print(f"edges_of({PAGE} concepts, OUTGOING)      {edges:7.2f} ms/call (Neo4j)")
-    print(f"by_concepts({PAGE} concepts, first 20)  {found:7.2f} ms/call (MongoDB wire)")
+    for label, (wall, cpu) in (
+        (f"edges_of({PAGE} concepts, OUTGOING), Neo4j", edges),
+        (f"by_concepts({PAGE} concepts, first 20), MongoDB wire", found),
+    ):
+        print(f"{label:48} {wall:8.2f} ms/call wall (median), {cpu:7.2f} ms client CPU")
     await graph.aclose()
 
 
