@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from philos.datasources.bus import LocalBus
+from philos.datasources.stores import Stores
 from tests.api.client import Api
 
 MODEL = "claude-test-model"
@@ -116,3 +120,27 @@ async def metric(api: Api, name: str, **labels: str) -> float:
         if m and m["name"] == name and set(m["labels"].split(",")) == wanted:
             return float(m["value"])
     return 0.0
+
+
+@contextlib.asynccontextmanager
+async def events_flowing(stores: Stores, *, relay: bool = True) -> AsyncIterator[None]:
+    """Inside, domain events reach this process's subscribers as in a serving process: the
+    hub listens to the in-process bus and (with ``relay``) the outbox relay runs. The stores
+    are shared by the session's tests, so on the way out they are put back as they were: no
+    relay left running (its statements would count in other tests), no hub on the bus."""
+    hub, event_relay = stores.events, stores.event_relay
+    assert hub is not None and event_relay is not None
+    bus = hub.bus
+    assert isinstance(bus, LocalBus), "tests/ai runs on the in-process bus"
+    handlers, started, before = list(bus._handlers), hub._started, hub.before
+    await stores.start_events()
+    task = asyncio.create_task(event_relay.run()) if relay else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        bus._handlers[:] = handlers
+        hub._started, hub.before = started, before

@@ -13,7 +13,15 @@ from philos.datasources.sql.jobs import SqlAiJobStore
 from philos.domain import Role, new_id
 from philos.domain.ai import AiJob, AiJobStatus
 from tests.ai.fake_anthropic import FakeAnthropic, error, slow, tool_use
-from tests.ai.helpers import CALL, PROBLEM, OpenAi, analysis_answer, theses_answer, thesis_ids
+from tests.ai.helpers import (
+    CALL,
+    PROBLEM,
+    OpenAi,
+    analysis_answer,
+    events_flowing,
+    theses_answer,
+    thesis_ids,
+)
 from tests.api.accounts import make_user
 from tests.api.client import Api
 from tests.sql_access import sql_db
@@ -150,19 +158,18 @@ async def test_readers_cannot_queue_jobs(ai: Api) -> None:
 
 
 async def test_progress_streams_every_status(ai: Api, fake: FakeAnthropic) -> None:
-    await ai.stores.start_events()  # as a serving process does at start: events reach
-    ai.stores.start_background()  # this process's subscribers
     forms = await ai.concept_id("forms")
     fake.reply(slow(0.25, tool_use(theses_answer(2))))
-    job_id = await queue(ai, forms)
-    query = f'subscription {{ aiJobProgress(jobId: "{job_id}") {{ status }} }}'
-    response = await ai.client.post(
-        "/graphql",
-        json={"query": query},
-        headers={"Accept": "text/event-stream", "Authorization": f"Bearer {ai.token()}"},
-        timeout=20,
-    )
-    await jobs.drain()
+    async with events_flowing(ai.stores):
+        job_id = await queue(ai, forms)
+        query = f'subscription {{ aiJobProgress(jobId: "{job_id}") {{ status }} }}'
+        response = await ai.client.post(
+            "/graphql",
+            json={"query": query},
+            headers={"Accept": "text/event-stream", "Authorization": f"Bearer {ai.token()}"},
+            timeout=20,
+        )
+        await jobs.drain()
     assert response.status_code == 200, response.text
     seen = [
         json.loads(line[len("data: ") :])["data"]["aiJobProgress"]["status"]
@@ -180,28 +187,33 @@ async def test_progress_is_pushed_when_the_job_changes(ai: Api) -> None:
     job = await ai.stores.jobs.add(
         AiJob(id=new_id(), mutation="generateTheses", creator_id=ai.user.id, arguments={})
     )
-    await ai.stores.start_events()  # as a serving process does at start
     query = f'subscription {{ aiJobProgress(jobId: "{job.id}") {{ status }} }}'
-    with counting(ai.stores) as statements:
-        following = asyncio.create_task(
-            ai.client.post(
-                "/graphql",
-                json={"query": query},
-                headers={"Accept": "text/event-stream", "Authorization": f"Bearer {ai.token()}"},
-                timeout=20,
+    async with events_flowing(ai.stores, relay=False):  # each step published by hand
+        with counting(ai.stores) as statements:
+            following = asyncio.create_task(
+                ai.client.post(
+                    "/graphql",
+                    json={"query": query},
+                    headers={
+                        "Accept": "text/event-stream",
+                        "Authorization": f"Bearer {ai.token()}",
+                    },
+                    timeout=20,
+                )
             )
-        )
-        await asyncio.sleep(1.0)  # polling would have read the record five times by now
-        reads = [s for s in statements if "FROM ai_jobs" in s and s.lstrip().startswith("SELECT")]
-        assert len(reads) == 1, reads
-        relay = ai.stores.event_relay
-        assert relay is not None  # the serving process runs it; here each step is published
-        assert await ai.stores.jobs.start(job.id) is not None
-        await relay.drain()
-        await asyncio.sleep(0.3)
-        await ai.stores.jobs.finish(job.id, AiJobStatus.SUCCEEDED, {"thesisIds": []}, None)
-        await relay.drain()
-        response = await asyncio.wait_for(following, 10)
+            await asyncio.sleep(1.0)  # polling would have read the record five times by now
+            reads = [
+                s for s in statements if "FROM ai_jobs" in s and s.lstrip().startswith("SELECT")
+            ]
+            assert len(reads) == 1, reads
+            relay = ai.stores.event_relay
+            assert relay is not None  # the serving process runs it; here each step is published
+            assert await ai.stores.jobs.start(job.id) is not None
+            await relay.drain()
+            await asyncio.sleep(0.3)
+            await ai.stores.jobs.finish(job.id, AiJobStatus.SUCCEEDED, {"thesisIds": []}, None)
+            await relay.drain()
+            response = await asyncio.wait_for(following, 10)
     seen = [
         json.loads(line[len("data: ") :])["data"]["aiJobProgress"]["status"]
         for line in response.text.splitlines()
