@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.error
@@ -119,6 +120,28 @@ def post_json(url: str, body: bytes, timeout: float = 10.0) -> Any:
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         return json.loads(response.read())
+
+
+def npm_ci(folder: Path, needed: Path, what: str) -> None:
+    """``npm ci`` in ``folder`` when ``needed`` (a file the install brings) is missing or its
+    ``node_modules`` is older than the lock file; ``what`` names the install in messages."""
+    lock = folder / "package-lock.json"
+    stamp = folder / "node_modules" / ".package-lock.json"
+    if needed.exists() and stamp.exists() and stamp.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BenchError(f"npm is needed to install {what} into {folder.name}/node_modules")
+    log(f"installing {what} into {folder.name}/node_modules (npm ci)")
+    proc = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise BenchError(f"npm ci failed in {folder}:\n{proc.stdout}\n{proc.stderr}")
 
 
 def _run_text(cmd: Sequence[str]) -> str:

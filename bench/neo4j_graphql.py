@@ -14,18 +14,16 @@ concept to 100, as PostGraphile's).
 """
 
 # It runs npm and node with arguments it builds.
-# ruff: noqa: S603
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench.common import BENCH, LOOPBACK, BenchError, log
+from bench.common import BENCH, LOOPBACK, npm_ci
 from bench.options import Options
 from bench.queries import CYCLE, MAX_FIRST, PAGE, Cycle, Shape, Value
 from bench.targets import ServerUnderTest
@@ -88,22 +86,7 @@ def as_philos(answer: Any) -> Any:
 
 def ensure_installed() -> str:
     """``npm ci`` in bench/neo4j-graphql/ when needed; the library's version."""
-    lock = PACKAGE / "package-lock.json"
-    stamp = PACKAGE / "node_modules" / ".package-lock.json"
-    if not LIBRARY.exists() or not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
-        npm = shutil.which("npm")
-        if npm is None:
-            raise BenchError("npm is needed to install @neo4j/graphql into bench/neo4j-graphql")
-        log("installing @neo4j/graphql into bench/neo4j-graphql/node_modules (npm ci)")
-        proc = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=PACKAGE,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise BenchError(f"npm ci failed in {PACKAGE}:\n{proc.stdout}\n{proc.stderr}")
+    npm_ci(PACKAGE, LIBRARY, "@neo4j/graphql")
     versions = []
     for package in ("@neo4j/graphql", "@apollo/server", "neo4j-driver"):
         manifest = json.loads((PACKAGE / "node_modules" / package / "package.json").read_text())

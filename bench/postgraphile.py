@@ -1,17 +1,15 @@
 """The peer, PostGraphile v4 (one Node process), installed into bench/node_modules."""
 
 # It runs npm with arguments it builds.
-# ruff: noqa: S603
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from bench.common import BENCH, LOOPBACK, BenchError, log
+from bench.common import BENCH, LOOPBACK, npm_ci
 from bench.options import Options
 from bench.targets import ServerUnderTest
 from tests.services.servers import free_port
@@ -21,26 +19,7 @@ POSTGRAPHILE_CLI = BENCH / "node_modules" / "postgraphile" / "cli.js"
 
 def ensure_postgraphile() -> str:
     """``npm ci`` in bench/ when node_modules is missing or older than the lock file."""
-    lock = BENCH / "package-lock.json"
-    stamp = BENCH / "node_modules" / ".package-lock.json"
-    if (
-        not POSTGRAPHILE_CLI.exists()
-        or not stamp.exists()
-        or stamp.stat().st_mtime < lock.stat().st_mtime
-    ):
-        npm = shutil.which("npm")
-        if npm is None:
-            raise BenchError("npm is needed to install PostGraphile into bench/node_modules")
-        log("installing PostGraphile into bench/node_modules (npm ci)")
-        proc = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=BENCH,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise BenchError(f"npm ci failed in bench/:\n{proc.stdout}\n{proc.stderr}")
+    npm_ci(BENCH, POSTGRAPHILE_CLI, "PostGraphile")
     manifest = json.loads((POSTGRAPHILE_CLI.parent / "package.json").read_text())
     return str(manifest["version"])
 
