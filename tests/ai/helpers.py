@@ -122,6 +122,9 @@ async def metric(api: Api, name: str, **labels: str) -> float:
     return 0.0
 
 
+RELAY_EVERY_SECONDS = 0.02
+
+
 @contextlib.asynccontextmanager
 async def events_flowing(stores: Stores, *, relay: bool = True) -> AsyncIterator[None]:
     """Inside, domain events reach this process's subscribers as in a serving process: the
@@ -134,13 +137,20 @@ async def events_flowing(stores: Stores, *, relay: bool = True) -> AsyncIterator
     assert isinstance(bus, LocalBus), "tests/ai runs on the in-process bus"
     handlers, started, before = list(bus._handlers), hub._started, hub.before
     await stores.start_events()
-    task = asyncio.create_task(event_relay.run()) if relay else None
+    stop = asyncio.Event()
+
+    async def publish() -> None:  # the relay's work, ended between drains (not cancelled
+        while not stop.is_set():  # inside one, which would leave a connection checked out)
+            await event_relay.drain()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RELAY_EVERY_SECONDS)
+
+    task = asyncio.create_task(publish()) if relay else None
     try:
         yield
     finally:
+        stop.set()
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await task
         bus._handlers[:] = handlers
         hub._started, hub.before = started, before
