@@ -8,12 +8,13 @@ is written before a usable answer is in hand.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from philos import domain
 from philos.ai import prompts
 from philos.ai.answers import SynthesisAnswer, ThesisAnswer
 from philos.ai.service import CallInfo
+from philos.datasources.ports import ThesisStore
 from philos.types.context import Context
 from philos.validation import is_id
 
@@ -68,27 +69,30 @@ async def candidates_for(ctx: Context, concept: domain.Concept) -> list[domain.C
 def thesis_from(
     answer: ThesisAnswer | SynthesisAnswer,
     *,
+    new_id: Callable[[str], str],
+    label: str,
     concept_id: str,
     call: CallInfo,
     author_id: str | None,
     related: tuple[str, ...] = (),
     synthesis_of: tuple[str, ...] = (),
 ) -> domain.Thesis:
-    """A DRAFT thesis (provenance AI) made from one answer of the model."""
+    """A DRAFT thesis (provenance AI) made from one answer of the model; its id and its
+    arguments' come from ``new_id`` (``AiSession.new_id``) for ``label``."""
     now = domain.utcnow()
     return domain.Thesis(
-        id=domain.new_id(),
+        id=new_id(label),
         concept_id=concept_id,
         statement=answer.statement,
         stance=domain.Stance(answer.stance),
         arguments=tuple(
             domain.Argument(
-                id=domain.new_id(),
+                id=new_id(f"{label}:argument:{n}"),
                 polarity=domain.Polarity(a.polarity),
                 text=a.text,
                 strength=a.strength,
             )
-            for a in answer.arguments
+            for n, a in enumerate(answer.arguments)
         ),
         sources=tuple(
             domain.Source(author=s.author, work=s.work, year=s.year, url=s.url)
@@ -104,6 +108,23 @@ def thesis_from(
         created_at=now,
         updated_at=now,
     )
+
+
+async def create_theses(store: ThesisStore, theses: Sequence[domain.Thesis]) -> list[domain.Thesis]:
+    """Create the theses not stored yet (a job run again finds its first run's, under the same
+    ids, and keeps them); on an error part-way, remove those this call created."""
+    present = await store.get_many([t.id for t in theses])
+    created: list[domain.Thesis] = []
+    try:
+        for thesis in theses:
+            if thesis.id not in present:
+                created.append(await store.create(thesis))
+    except BaseException:
+        for thesis in created:
+            await store.delete(thesis.id)
+        raise
+    made = {t.id: t for t in created}
+    return [present.get(t.id) or made[t.id] for t in theses]
 
 
 async def theses_in_order(ctx: Context, ids: Sequence[str]) -> list[domain.Thesis]:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from philos import domain
 from philos.ai import prompts
 from philos.ai.answers import GeneratedTheses
-from philos.ai.common import check_range, get_concept, theses_in_order, thesis_from
+from philos.ai.common import (
+    check_range,
+    create_theses,
+    get_concept,
+    theses_in_order,
+    thesis_from,
+)
 from philos.ai.service import AiSession, CallInfo, caller_user_id
-from philos.datasources.ports import ThesisStore
 from philos.types.context import Context
 
 MAX_THESES = 5
@@ -21,19 +25,6 @@ MAX_THESES = 5
 class ThesesResult:
     theses: list[domain.Thesis]
     call: CallInfo
-
-
-async def _create_all(store: ThesisStore, theses: Sequence[domain.Thesis]) -> list[domain.Thesis]:
-    """Create every thesis, or (on an error part-way) remove those already created."""
-    created: list[domain.Thesis] = []
-    try:
-        for thesis in theses:
-            created.append(await store.create(thesis))
-    except BaseException:
-        for thesis in created:
-            await store.delete(thesis.id)
-        raise
-    return created
 
 
 async def generate_theses(
@@ -62,10 +53,17 @@ async def generate_theses(
 
         answer, call = await session.ask(prompt, check)
         theses = [
-            thesis_from(t, concept_id=concept.id, call=call, author_id=caller_user_id(ctx))
-            for t in answer.theses[:count]
+            thesis_from(
+                t,
+                new_id=session.new_id,
+                label=f"thesis:{n}",
+                concept_id=concept.id,
+                call=call,
+                author_id=caller_user_id(ctx),
+            )
+            for n, t in enumerate(answer.theses[:count])
         ]
-        stored = await _create_all(ctx.stores.theses, theses)
+        stored = await create_theses(ctx.stores.theses, theses)
         if not call.cached:
             await ctx.stores.ledger.record(
                 session.ledger_record(concept.id, [t.id for t in stored], call)

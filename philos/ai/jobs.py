@@ -9,6 +9,8 @@ ids of what it produced or a typed failure. Jobs run in this process, at most
 job handed over twice runs once. A running job renews a lease (``updated_at``, every third
 of ``PHILOS_AI_JOB_LEASE``); ``resume`` takes over, at start and then once per lease, the
 unfinished jobs whose lease ran out, so a job survives the process that queued it.
+A job run again after its runner died keeps its first run's model answer and record ids
+(``AiSession``), so what it writes exists once.
 With ``RABBITMQ_URL`` the job goes to RabbitMQ's quorum queue
 ``philos.ai.jobs`` instead, and ``philos worker`` runs it (``run_delivered``).
 """
@@ -68,7 +70,9 @@ async def enqueue(ctx: Context, mutation: str, arguments: dict[str, Any], runner
     if ctx.stores.job_queue is not None:  # RabbitMQ: a `philos worker` runs it
         await ctx.stores.job_queue.submit(job.id)
         return job
-    worker_ctx = dataclasses.replace(ctx, loaders=build_loaders(ctx.stores), searches={})
+    worker_ctx = dataclasses.replace(
+        ctx, loaders=build_loaders(ctx.stores), searches={}, job_id=job.id
+    )
     _spawn(run_job(worker_ctx, job.id, runner, leased=True), job.id)
     return job
 
@@ -152,6 +156,7 @@ async def run_delivered(
         request_id=f"job-{job_id}",
         tokens=tokens,
         principal=principal,
+        job_id=job_id,
     )
     await run_job(ctx, job_id, runners[job.mutation], leased)
 

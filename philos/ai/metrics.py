@@ -27,7 +27,8 @@ AI_DURATION = Histogram(
 )
 AI_REUSED = Counter(
     "philos_ai_results_reused",
-    "AI results served without a model call, by mutation and source (cache, idempotency).",
+    "AI results served without a model call, by mutation and source "
+    "(cache, idempotency, job: the answer a job run again had kept).",
     ["mutation", "source"],
     registry=REGISTRY,
 )

@@ -11,6 +11,11 @@
 5. the mutation writes its records only once it holds a usable answer, so a failure writes
    nothing; the ledger (``ai_calls``) gets one row per model call that produced records.
 
+In a background job (``philos/ai/jobs.py``) the answer is kept on the job before anything is
+written, and every record's id is derived from the job's id (``AiSession.new_id``): a job run
+again after its worker died reuses the answer (no second call, no second unit of quota) and
+its writes skip the records already there, so the job's records exist once.
+
 Metrics are counted here (``philos/ai/metrics.py``).
 """
 
@@ -21,6 +26,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
@@ -110,6 +116,14 @@ class AiSession:
         self.settings = ctx.settings
         self.cache = ctx.stores.cache
         self.caller = caller_of(ctx)
+        self.job_id = ctx.job_id
+
+    def new_id(self, label: str) -> str:
+        """The id of the record ``label`` names (``"thesis:0"``, ``"ledger"``…): a fresh one,
+        or in a job one derived from the job's id, the same on every run of the job."""
+        if self.job_id is None:
+            return domain.new_id()
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"philos:ai-job:{self.job_id}:{label}"))
 
     def max_tokens(self, budget: int) -> int:
         """The output budget of one call: what the task needs, never above the configured cap."""
@@ -120,7 +134,7 @@ class AiSession:
 
     def ledger_record(self, subject_id: str, produced: list[str], info: CallInfo) -> AiCallRecord:
         return AiCallRecord(
-            id=domain.new_id(),
+            id=self.new_id("ledger"),
             mutation=self.mutation,
             model=info.model,
             prompt_version=info.prompt_version,
@@ -206,11 +220,47 @@ class AiSession:
     async def ask(
         self, prompt: Prompt[T], check: Callable[[T], None] | None = None
     ) -> tuple[T, CallInfo]:
-        """A validated answer to ``prompt``, from the cache or the model.
+        """A validated answer to ``prompt``: in a job run again, the one the job kept; else
+        from the cache or the model (in a job, kept on it before the caller writes anything).
 
         ``check`` validates the answer against the request (ids offered, stance asked for…)
         and raises ``ValueError`` when it does not hold; such an answer is a failure.
         """
+        kept = await self._kept(prompt, check)
+        if kept is not None:
+            return kept
+        value, info = await self._ask(prompt, check)
+        if self.job_id is not None:
+            jobs = self.ctx.stores.jobs
+            assert jobs is not None  # a job runs only with a job store
+            record = {"answer": json.loads(value.model_dump_json()), "call": asdict(info)}
+            await jobs.keep_answer(self.job_id, record)
+        return value, info
+
+    async def _kept(
+        self, prompt: Prompt[T], check: Callable[[T], None] | None
+    ) -> tuple[T, CallInfo] | None:
+        """The answer an earlier run of this job kept, when it still parses and holds."""
+        jobs = self.ctx.stores.jobs
+        if self.job_id is None or jobs is None:
+            return None
+        job = await jobs.get(self.job_id)
+        if job is None or job.answer is None:
+            return None
+        try:
+            value = prompt.output.parse(job.answer["answer"])
+            if check is not None:
+                check(value)
+            info = CallInfo(**job.answer["call"])
+        except (ValueError, KeyError, TypeError):  # kept by an older release: ask again
+            logger.info("ignoring an unusable kept answer of AI job %s", self.job_id)
+            return None
+        AI_REUSED.labels(self.mutation, "job").inc()
+        return value, info
+
+    async def _ask(
+        self, prompt: Prompt[T], check: Callable[[T], None] | None
+    ) -> tuple[T, CallInfo]:
         ttl = self.settings.ai_cache_ttl
         key = self._cache_key(prompt)
         if ttl > 0:

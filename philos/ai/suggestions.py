@@ -58,13 +58,13 @@ async def suggest_relations(
         answer, call = await session.ask(prompt, check)
         taken = {(r.source_id, r.target_id, r.type.value) for r in existing}
         suggestions: list[RelationSuggestion] = []
-        for s in answer.suggestions:
+        for n, s in enumerate(answer.suggestions):
             if (s.source_id, s.target_id, s.type) in taken or len(suggestions) >= limit:
                 continue
             taken.add((s.source_id, s.target_id, s.type))
             suggestions.append(
                 RelationSuggestion(
-                    id=domain.new_id(),
+                    id=session.new_id(f"suggestion:{n}"),
                     concept_id=concept.id,
                     source_id=s.source_id,
                     target_id=s.target_id,

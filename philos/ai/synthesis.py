@@ -8,7 +8,7 @@ from typing import Any
 
 from philos import domain
 from philos.ai import prompts
-from philos.ai.common import theses_in_order, thesis_from
+from philos.ai.common import create_theses, theses_in_order, thesis_from
 from philos.ai.service import AiSession, CallInfo, caller_user_id
 from philos.types.context import Context
 from philos.validation import is_id
@@ -58,13 +58,15 @@ async def synthesize_theses(
         related = (antithesis.concept_id,) if antithesis.concept_id != thesis.concept_id else ()
         synthesis = thesis_from(
             answer,
+            new_id=session.new_id,
+            label="synthesis",
             concept_id=thesis.concept_id,
             call=call,
             author_id=caller_user_id(ctx),
             related=related,
             synthesis_of=pair,
         )
-        stored = await ctx.stores.theses.create(synthesis)
+        [stored] = await create_theses(ctx.stores.theses, [synthesis])
         if not call.cached:
             await ctx.stores.ledger.record(session.ledger_record(thesis.id, [stored.id], call))
         return SynthesisResult(stored, call)

@@ -311,7 +311,8 @@ class SuggestionStore(Store, Protocol):
         self, suggestions: Sequence[RelationSuggestion], call: AiCallRecord | None
     ) -> builtins.list[RelationSuggestion]:
         """Store new suggestions and the model call that made them in one transaction; a
-        repeat of a pending suggestion is not stored twice (the pending one stands in)."""
+        repeat of a pending suggestion is not stored twice (the pending one stands in), and
+        one already stored under its id is kept as it is."""
 
     async def claim(self, suggestion_id: str) -> bool:
         """Mark a pending suggestion accepted; False when it is not (or no longer) pending."""
@@ -332,7 +333,8 @@ declare(
 class AiLedger(Store, Protocol):
     """One record per successful model call."""
 
-    async def record(self, call: AiCallRecord) -> None: ...
+    async def record(self, call: AiCallRecord) -> None:
+        """Append the call; a call already recorded under its id stays as it was."""
 
     async def calls_for(self, subject_id: str) -> builtins.list[AiCallRecord]: ...
 
@@ -423,6 +425,10 @@ class AiJobStore(Store, Protocol):
 
     async def heartbeat(self, job_id: str) -> None: ...
 
+    async def keep_answer(self, job_id: str, answer: dict[str, Any]) -> None:
+        """Keep the model's answer on the running job before anything is written: a job run
+        again after its worker died reuses it (no second model call, the same records)."""
+
     async def stale(self, before: datetime, limit: int = 100) -> list[str]: ...
 
     async def finish(
@@ -434,7 +440,11 @@ class AiJobStore(Store, Protocol):
     ) -> None: ...
 
 
-declare(AiJobStore, reads={"get", "stale"}, writes={"add", "start", "heartbeat", "finish"})
+declare(
+    AiJobStore,
+    reads={"get", "stale"},
+    writes={"add", "start", "heartbeat", "keep_answer", "finish"},
+)
 
 
 class JobQueue(Protocol):

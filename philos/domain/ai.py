@@ -64,7 +64,9 @@ FINISHED = (AiJobStatus.SUCCEEDED, AiJobStatus.FAILED)
 @dataclass(frozen=True, slots=True)
 class AiJob:
     """An AI mutation run in the background for ``creator_id``. ``result``: what the mutation
-    produced (record ids, the call's model and tokens); ``failure``: ``{"code", "message"}``."""
+    produced (record ids, the call's model and tokens); ``failure``: ``{"code", "message"}``;
+    ``answer``: the model's answer and how the call went, kept before the job writes anything
+    (a job run again reuses it: no second call, the same records)."""
 
     id: str
     mutation: str
@@ -73,6 +75,7 @@ class AiJob:
     status: AiJobStatus = AiJobStatus.QUEUED
     result: dict[str, Any] | None = None
     failure: dict[str, Any] | None = None
+    answer: dict[str, Any] | None = None
     attempts: int = 0
     version: int = 1
     created_at: datetime = field(default_factory=utcnow)

@@ -29,6 +29,8 @@ class Context:
     # The response path of each concept list read with a search -> that search: its nodes
     # answer ``Concept.searchHighlight`` (types/objects.py).
     searches: dict[tuple[str | int, ...], str] = field(default_factory=dict)
+    # The AI job this context runs (``philos/ai/jobs.py``); None for a request.
+    job_id: str | None = None
 
     @property
     def client_ip(self) -> str:

@@ -31,6 +31,7 @@ def job_from_row(row: Row[Any]) -> AiJob:
         status=AiJobStatus(m["status"]),
         result=m["result"],
         failure=m["failure"],
+        answer=m["answer"],
         attempts=m["attempts"],
         version=m["version"],
         created_at=aware(m["created_at"]),
@@ -98,6 +99,15 @@ class SqlAiJobStore(SqlStore):
                 update(ai_jobs_t)
                 .where(j.id == job_id, j.status == AiJobStatus.RUNNING.value)
                 .values(updated_at=utcnow())
+            )
+
+    async def keep_answer(self, job_id: str, answer: dict[str, Any]) -> None:
+        """Keep the model's answer on the RUNNING job, before it writes anything."""
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(ai_jobs_t)
+                .where(j.id == job_id, j.status == AiJobStatus.RUNNING.value)
+                .values(answer=answer, updated_at=utcnow())
             )
 
     async def stale(self, before: datetime, limit: int = 100) -> list[str]:

@@ -59,6 +59,10 @@ def _suggestion_values(x: RelationSuggestion) -> dict[str, Any]:
 
 
 async def _record(conn: AsyncConnection, call: AiCallRecord) -> None:
+    """Append the call; one already recorded under its id (an AI job run again) stays as it is."""
+    c = ai_calls_t.c
+    if (await conn.execute(select(c.id).where(c.id == call.id))).first() is not None:
+        return
     await conn.execute(
         insert(ai_calls_t).values(
             id=call.id,
@@ -131,7 +135,8 @@ class SqlSuggestionStore(SqlStore):
         from the cache) in one transaction.
 
         A suggestion that repeats a pending one (same source, target and type) is not stored
-        twice: the pending one stands in for it. Returns the suggestions in the given order.
+        twice: the pending one stands in for it; one stored already under its id (an AI job
+        run again) is kept as it is. Returns the suggestions in the given order.
         """
         if not suggestions:
             if call is not None:
@@ -162,17 +167,31 @@ class SqlSuggestionStore(SqlStore):
         same: ColumnElement[bool],
     ) -> list[RelationSuggestion]:
         async with self.db.begin() as conn:
-            pending = {
-                (row.source_id, row.target_id, row.type): suggestion_from_row(row)
+            # What is there already: pending repeats, and these very suggestions (under their
+            # ids: an AI job run again) whatever became of them since.
+            found = [
+                suggestion_from_row(row)
                 for row in await conn.execute(
                     select(relation_suggestions_t).where(
-                        s.status == SuggestionStatus.PENDING.value, same
+                        or_(
+                            and_(s.status == SuggestionStatus.PENDING.value, same),
+                            s.id.in_([x.id for x in suggestions]),
+                        )
                     )
                 )
+            ]
+            by_id = {x.id: x for x in found}
+            pending = {
+                (x.source_id, x.target_id, x.type.value): x
+                for x in found
+                if x.status is SuggestionStatus.PENDING
             }
             out: list[RelationSuggestion] = []
             for x in suggestions:
                 key = (x.source_id, x.target_id, x.type.value)
+                if x.id in by_id:
+                    out.append(by_id[x.id])
+                    continue
                 if key not in pending:
                     await conn.execute(insert(relation_suggestions_t).values(_suggestion_values(x)))
                     pending[key] = x

@@ -252,7 +252,8 @@ ai_calls_t = table_of(AiCallRow)
 class AiJobRow(SQLModel, table=True):
     """An AI mutation run in the background: who asked, with what, and how it went. The
     result holds the ids of the records it produced (and the call's model and tokens), the
-    failure a typed code and message."""
+    failure a typed code and message; the answer is the model's, kept before anything is
+    written, so a job run again (its worker died) writes the same records under the same ids."""
 
     __tablename__ = "ai_jobs"
     __table_args__ = (Index("ix_ai_jobs_creator", "creator_id", "created_at"),)
@@ -264,6 +265,7 @@ class AiJobRow(SQLModel, table=True):
     status: str = Field(default="QUEUED", max_length=10)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     failure: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     attempts: int = 0
     version: int = 1
     created_at: datetime = _ts()
