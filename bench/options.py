@@ -18,10 +18,11 @@ from bench.queries import QUERIES, SERVERS, Shape
 MODES = ("cold", "hot")
 WIRINGS = ("sql", "split")
 #: every server the harness can run; "philos" is Philos with everything in PostgreSQL (named
-#: "philos-sql" in a split run), "philos-split" Philos on PostgreSQL + Neo4j + MongoDB
-ALL_SERVERS = (*SERVERS, "federated", "philos-split", "neo4j-graphql")
+#: "philos-sql" in a split run), "philos-resolvers" the same without the SQL compiler (every
+#: query through the resolvers), "philos-split" Philos on PostgreSQL + Neo4j + MongoDB
+ALL_SERVERS = (*SERVERS, "philos-resolvers", "federated", "philos-split", "neo4j-graphql")
 DEFAULT_SERVERS = {
-    "sql": "philos,postgraphile,federated",
+    "sql": "philos,postgraphile,philos-resolvers,federated",
     "split": "philos-split,neo4j-graphql,philos",
 }
 
@@ -128,8 +129,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--servers",
         type=_csv(ALL_SERVERS),
         default=None,
-        help="comma list; federated: the five subgraphs behind the gateway (queries a, b); "
-        "neo4j-graphql answers (b) only. Default: "
+        help="comma list; philos-resolvers: Philos on PostgreSQL with PHILOS_SQL_COMPILE=false "
+        "(with --profile: profile that one); federated: the five subgraphs behind the gateway "
+        "(queries a, b); neo4j-graphql answers (b) only. Default: "
         + "; ".join(f"{w}: {s}" for w, s in DEFAULT_SERVERS.items()),
     )
     pin = p.add_argument_group("pinning (taskset)")

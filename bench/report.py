@@ -18,6 +18,8 @@ from tests.services.servers import PostgresServer
 
 # Split runs: (ours, theirs) for each ratio line.
 SPLIT_RATIOS = (("philos-split", "neo4j-graphql"), ("philos-split", "philos-sql"))
+#: the resolver path against the compiled one, in either wiring's name for the latter
+RESOLVER_RATIOS = (("philos-resolvers", "philos"), ("philos-resolvers", "philos-sql"))
 
 
 def _pair_line(key: str, mode: str, ours: Measurement, theirs: Measurement) -> str:
@@ -36,7 +38,7 @@ def _pair_line(key: str, mode: str, ours: Measurement, theirs: Measurement) -> s
 def ratio_lines(results: list[Measurement], opts: Options) -> list[str]:
     by = {(m.server, m.query, m.mode): m for m in results}
     lines = []
-    for our_name, their_name in SPLIT_RATIOS:
+    for our_name, their_name in (*SPLIT_RATIOS, *RESOLVER_RATIOS):
         for key in opts.queries:
             for mode in opts.modes:
                 ours, theirs = by.get((our_name, key, mode)), by.get((their_name, key, mode))
@@ -116,6 +118,12 @@ def _ratio(m: Measurement, by: dict[tuple[str, str, str], Measurement]) -> str:
             if theirs is not None and theirs.rps:
                 parts.append(f"**{m.rps / theirs.rps:.2f}** of {their_name}")
         return ", ".join(parts)
+    if m.server == "philos-resolvers":
+        for their_name in ("philos", "philos-sql"):
+            theirs = by.get((their_name, key, mode))
+            if theirs is not None and theirs.rps:
+                return f"**{m.rps / theirs.rps:.2f}** of {their_name}"
+        return ""
     other = by.get(("postgraphile", key, mode))
     if m.server == "philos" and other is not None and other.rps:
         return f"**{m.rps / other.rps:.2f}**"
@@ -171,7 +179,9 @@ def markdown(
     summary = "\n".join([*ratio_lines(results, opts), *(notes or [])])
     peers = " / ".join(
         dict.fromkeys(
-            s for s in map(opts.label, opts.servers) if s not in ("philos", "philos-split")
+            s
+            for s in map(opts.label, opts.servers)
+            if s not in ("philos", "philos-split", "philos-resolvers")
         )
     )
     title = "Philos (split wiring)" if opts.split else "Philos"

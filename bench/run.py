@@ -94,7 +94,10 @@ def run_profile(opts: Options) -> int:
     with throwaway_postgres(opts) as pg, tempfile.TemporaryDirectory(prefix="philos-bench-") as tmp:
         pools = prepare_data(opts, pg)
         workdir = Path(tmp)
-        target = philos_server(opts, pg.url, workdir, profile_out=out)
+        resolvers = "philos-resolvers" in opts.servers
+        target = philos_server(
+            opts, pg.url, workdir, profile_out=out, stores=RESOLVERS_ONLY if resolvers else None
+        )
         try:
             target.start()
             counter = StatementCounter(pg)
@@ -111,6 +114,9 @@ def run_profile(opts: Options) -> int:
 
 
 SPLIT_STORE_TIMEOUT = 30
+#: philos-resolvers: the all-PostgreSQL Philos with its SQL compiler off, so every query goes
+#: through the resolvers, the path of anything the compiler does not cover
+RESOLVERS_ONLY = {"PHILOS_SQL_COMPILE": "false"}
 
 
 def store_rss(pg_pid: int | None, split: SplitStores | None) -> dict[str, int]:
@@ -125,10 +131,10 @@ def store_rss(pg_pid: int | None, split: SplitStores | None) -> dict[str, int]:
 def make_target(
     opts: Options, server: str, pg: PostgresServer, split: SplitStores | None, workdir: Path
 ) -> ServerUnderTest:
-    if server in ("philos", "philos-split"):
+    if server in ("philos", "philos-split", "philos-resolvers"):
         name = opts.label(server)
         role, url = role_url(pg, name)
-        stores = None
+        stores = RESOLVERS_ONLY if server == "philos-resolvers" else None
         if server == "philos-split":
             assert split is not None
             stores = {

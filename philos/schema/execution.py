@@ -15,6 +15,7 @@ not serialise, goes back to the normal path, so errors are reported as before, w
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +47,36 @@ class _Plain:
     list_nullable: bool = True  # for lists: may the list itself be null
 
 
+def _enum_serializer(enum: GraphQLEnumType) -> Callable[[Any], Any]:
+    """``enum.serialize`` with the members of a Python enum looked up in a table. Strawberry's
+    enum type compares a member with each value in turn, on every value of every row; the
+    table holds what that search answers for each member, and anything else (a value that is
+    no member, a name) still goes to ``enum.serialize``."""
+    wrapped = getattr(enum, "wrapped_cls", None)
+    if wrapped is None:
+        return enum.serialize
+    table: dict[Any, str] = {}
+    for member in wrapped:
+        # A member that does not serialise is left out: it takes the normal path, which
+        # reports it.
+        with contextlib.suppress(Exception):
+            table[member] = enum.serialize(member)
+
+    def serialize(value: Any) -> Any:
+        if type(value) is wrapped:
+            return table[value]  # a KeyError sends the field to the normal path
+        return enum.serialize(value)
+
+    return serialize
+
+
 def _leaf(of: GraphQLOutputType) -> tuple[Callable[[Any], Any] | None, bool]:
     """(serialize, nullable) of a scalar or enum type, else (None, …)."""
     nullable = not isinstance(of, GraphQLNonNull)
     inner = of.of_type if isinstance(of, GraphQLNonNull) else of
-    if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+    if isinstance(inner, GraphQLEnumType):
+        return _enum_serializer(inner), nullable
+    if isinstance(inner, GraphQLScalarType):
         return inner.serialize, nullable
     return None, nullable
 

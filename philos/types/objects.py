@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, cast
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.types import Info
 
 from philos import domain
@@ -134,7 +135,7 @@ class Concept:
         direction: Direction = Direction.BOTH,
         types: RelationTypes = None,
     ) -> list[Relation] | None:
-        ends = bool(_selected_ends(info))
+        ends = _selects_ends(info)
         key = (str(self.id), direction, tuple(sorted(set(types or ()))), ends)
         rels = await info.context.loaders.edges.load(key)
         return [Relation.from_domain(r) for r in rels]
@@ -204,19 +205,34 @@ async def concept_by_id(info: PhilosInfo, concept_id: str) -> Concept | None:
     return Concept.from_domain(found) if found else None
 
 
-def _selected_ends(info: PhilosInfo) -> list[str]:
-    """Which of ``source``/``target`` the query selects under the current field."""
-    ends: set[str] = set()
-    for field in info.selected_fields:
-        for selection in getattr(field, "selections", ()):
-            name = getattr(selection, "name", None)
-            if name in ("source", "target"):
-                ends.add(name)
-            else:  # fragments: look one level into them
-                for inner in getattr(selection, "selections", ()):
-                    if getattr(inner, "name", None) in ("source", "target"):
-                        ends.add(inner.name)
-    return sorted(ends)
+_ENDS = frozenset(("source", "target"))
+
+
+def _selects_ends(info: PhilosInfo) -> bool:
+    """Whether the query selects ``source`` or ``target`` under the current field (directly
+    or through fragments). Read from the document's syntax tree: Strawberry's
+    ``info.selected_fields`` converts the whole sub-selection on every call, once per parent
+    on a list."""
+    raw = info._raw_info
+    pending = [node.selection_set for node in raw.field_nodes]
+    seen: set[str] = set()
+    while pending:
+        selection_set = pending.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value in _ENDS:
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = raw.fragments.get(name)
+                if fragment is not None and name not in seen:
+                    seen.add(name)
+                    pending.append(fragment.selection_set)
+    return False
 
 
 @strawberry.type(description="A concept reached from another, with its distance in steps.")

@@ -22,6 +22,11 @@ from philos.schema.execution import PlainFieldsExecution
 class Colour(enum.Enum):
     RED = "RED"
     GREEN = "GREEN"
+    BLUE = "sky-blue"  # a GraphQL name that is not the value
+
+
+class Shade(enum.Enum):  # not in the schema: a member of another enum with a value of Colour's
+    RED = "RED"
 
 
 @strawberry.type
@@ -48,7 +53,7 @@ _ANY = st.one_of(
     st.integers(min_value=-(2**40), max_value=2**40),
     st.floats(allow_nan=True),
     st.booleans(),
-    st.sampled_from(list(Colour)),
+    st.sampled_from([*Colour, *Shade, "sky-blue", "BLUE"]),
     st.datetimes(timezones=st.just(UTC)),
     st.dictionaries(st.text(max_size=2), st.text(max_size=2), max_size=2),
     st.lists(st.one_of(st.none(), st.text(max_size=3), st.sampled_from(list(Colour))), max_size=3),
@@ -59,10 +64,10 @@ VALID: dict[str, Any] = {
     "note": None,
     "count": 1,
     "ratio": 0.5,
-    "colour": Colour.RED,
+    "colour": Colour.BLUE,  # its GraphQL name is not its value
     "maybe_colour": None,
     "tags": ["x"],
-    "colours": [Colour.GREEN],
+    "colours": [Colour.GREEN, Colour.BLUE],
     "at": datetime(2026, 1, 1, tzinfo=UTC),
 }
 # Items valid but for a few fields: an error in a non-null field ends its item's other fields,
