@@ -31,6 +31,25 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 G = TypeVar("G", bound=Hashable)
 
+
+class _NotLoaded:
+    """What ``loaded`` answers for a key whose value is not in hand yet."""
+
+
+NOT_LOADED = _NotLoaded()
+
+
+def loaded(loader: DataLoader[K, V], key: K) -> V | _NotLoaded:
+    """The value ``loader`` already holds for ``key``, without waiting; ``NOT_LOADED`` when it
+    was never asked for, is still on its way, or failed (then ``load`` reports the failure)."""
+    if not loader.cache:
+        return NOT_LOADED
+    future = loader.cache_map.get(key)
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return NOT_LOADED
+    return future.result()
+
+
 # (concept id, direction, types, whether the relations' end concepts will be read)
 EdgeKey = tuple[str, Direction, tuple[RelationType, ...], bool]
 ThesesKey = tuple[str, Stance | None, int | None]

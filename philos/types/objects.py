@@ -13,6 +13,7 @@ from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.types import Info
 
 from philos import domain
+from philos.datasources.loaders import NOT_LOADED, loaded
 from philos.domain.search import highlight
 from philos.types.arguments import theses_of_first
 from philos.types.context import Context
@@ -208,6 +209,16 @@ async def concept_by_id(info: PhilosInfo, concept_id: str) -> Concept | None:
 _ENDS = frozenset(("source", "target"))
 
 
+def concept_in_hand(info: PhilosInfo, concept_id: str) -> Concept | None:
+    """``concept_by_id`` for a sync resolver: the concept when the request's loader already
+    holds it, else the awaitable ``concept_by_id``, which graphql-core awaits as it awaits any
+    resolver's result (typed as the value: Strawberry types the field from the annotation)."""
+    found = loaded(info.context.loaders.concept, str(concept_id))
+    if found is NOT_LOADED:
+        return cast("Concept | None", concept_by_id(info, concept_id))
+    return Concept.from_domain(cast("domain.Concept", found)) if found else None
+
+
 def _selects_ends(info: PhilosInfo) -> bool:
     """Whether the query selects ``source`` or ``target`` under the current field (directly
     or through fragments). Read from the document's syntax tree: Strawberry's
@@ -259,13 +270,15 @@ class Relation:
         # no copy per object on hot list paths.
         return cast(Relation, r)
 
+    # Not async: a relation list loads its end concepts with it, so these are usually in hand
+    # (``concept_in_hand``), and a value needs none of the machinery of awaiting one.
     @strawberry.field
-    async def source(self, info: PhilosInfo) -> Concept | None:
-        return await concept_by_id(info, self.source_id)
+    def source(self, info: PhilosInfo) -> Concept | None:
+        return concept_in_hand(info, self.source_id)
 
     @strawberry.field
-    async def target(self, info: PhilosInfo) -> Concept | None:
-        return await concept_by_id(info, self.target_id)
+    def target(self, info: PhilosInfo) -> Concept | None:
+        return concept_in_hand(info, self.target_id)
 
 
 @strawberry.type(description="A reason for or against a thesis.")

@@ -76,9 +76,19 @@ ITEM = st.builds(
     lambda odd: {**VALID, **odd},
     st.dictionaries(st.sampled_from(FIELDS), _ANY, max_size=2),
 )
-ITEMS = st.lists(ITEM, min_size=0, max_size=4)
+ITEMS = st.lists(st.one_of(ITEM, ITEM, ITEM, st.none()), min_size=0, max_size=4)
 SELECTION = (
     "name note count ratio colour maybeColour tags colours at computed __typename again: name"
+)
+# Only plain fields: such a list is built a row per item in one pass (a field selected twice,
+# through a fragment too, is one field).
+PLAIN = "name note count ratio colour maybeColour tags colours at __typename again: name"
+DOCUMENT = (
+    # Nullable lists at the root: an error in one nulls that field, not the whole answer.
+    f"{{ items: maybeItems {{ {SELECTION} }} later {{ {SELECTION} }} "
+    f"rows: maybeItems {{ {PLAIN} }} maybeRows: later {{ {PLAIN} ...more }} "
+    "some: later { name @include(if: true) } }"
+    " fragment more on Item { name count }"
 )
 
 
@@ -95,18 +105,28 @@ def _schema(context_class: type[Any]) -> strawberry.Schema:
         async def later(self) -> list[Item | None]:
             return list(items)
 
+        @strawberry.field
+        def maybe_items(self) -> list[Item] | None:  # a null item nulls this field only
+            return list(items)
+
     schema = strawberry.Schema(query=Query, execution_context_class=context_class)
     schema.items = items  # type: ignore[attr-defined]
     return schema
 
 
+PLAIN_KEYS = [
+    "name", "note", "count", "ratio", "colour", "maybeColour", "tags", "colours", "at",
+    "__typename", "again",
+]  # fmt: skip
 FAST = _schema(PlainFieldsExecution)
 STOCK = _schema(StrawberryGraphQLCoreExecutionContext)
 
 
 def _answer(schema: strawberry.Schema, values: list[dict[str, Any]]) -> Any:
-    schema.items[:] = [Item(**v) for v in values]  # type: ignore[attr-defined]
-    result = asyncio.run(schema.execute(f"{{ items {{ {SELECTION} }} later {{ {SELECTION} }} }}"))
+    # None: an item missing: an error in ``maybeItems`` (its items are non-null), a null in
+    # ``later``
+    schema.items[:] = [None if v is None else Item(**v) for v in values]  # type: ignore[attr-defined]
+    result = asyncio.run(schema.execute(DOCUMENT))
     errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
     return result.data, errors
 
@@ -115,6 +135,28 @@ def _answer(schema: strawberry.Schema, values: list[dict[str, Any]]) -> Any:
 @given(ITEMS)
 def test_plain_fields_answer_as_graphql_core_does(values: list[dict[str, Any]]) -> None:
     assert _answer(FAST, values) == _answer(STOCK, values)
+
+
+def test_lists_of_plain_items_are_built_in_one_pass() -> None:
+    """The one-pass build is taken (else the differential test above would not reach it)."""
+    built: list[str] = []
+    original = PlainFieldsExecution._plain_rows
+
+    def spy(self: PlainFieldsExecution, item_type: Any, details: Any, items: Any) -> Any:
+        rows = original(self, item_type, details, items)
+        if rows is not execution._SLOW:
+            built.append(details[0].node.alias.value if details[0].node.alias else "")
+        return rows
+
+    PlainFieldsExecution._plain_rows = spy  # type: ignore[method-assign,assignment]
+    try:
+        data, errors = _answer(FAST, [VALID, VALID])
+    finally:
+        PlainFieldsExecution._plain_rows = original  # type: ignore[method-assign]
+    assert errors == []
+    assert sorted(built) == ["maybeRows", "rows"]  # `items`, `later` select a resolver field
+    assert data["rows"][1] == {k: data["items"][1][k] for k in PLAIN_KEYS}
+    assert data["maybeRows"][1]["again"] == VALID["name"]
 
 
 def test_the_shortcut_is_taken_for_plain_fields_only() -> None:

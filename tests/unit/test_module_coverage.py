@@ -46,9 +46,8 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
         # Account resolvers: every function needs a Context with live stores, tokens and the
         # sign-in throttle (tests/api/test_auth.py, tests/security/test_accounts.py).
         "philos.resolvers.users",
-        # Schema parts merged by philos.schema.root.build_schema, which many tests build
+        # A schema part merged by philos.schema.root.build_schema, which many tests build
         # (test_schema_file.py compares the whole SDL).
-        "philos.schema.ai",
         "philos.schema.auth",
     }
 )
