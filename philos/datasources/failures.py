@@ -16,14 +16,10 @@ turn one bad query into an outage.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 
 import asyncpg
-import bson.errors
-import neo4j.exceptions
-import pymongo.errors
-import redis.exceptions
 import sqlalchemy.exc
 
 
@@ -67,19 +63,80 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
                 pending.append(linked)
 
 
-def _verdict(exc: BaseException) -> Failure | None:
-    # Input first: some drivers' input errors subclass their connection errors
-    # (asyncpg's DataError is an InterfaceError).
-    if isinstance(exc, UnicodeError | OverflowError | asyncpg.DataError):
-        return Failure.INPUT
+# The Neo4j, MongoDB and Redis drivers are imported only by the wirings that use them (the
+# Neo4j driver alone is about 40 MiB of a process): their exceptions are judged by functions
+# that import the driver's exception module when one of its exceptions is in hand, which
+# means the driver is loaded already.
+
+
+def _mongo(exc: BaseException) -> Failure | None:
+    import bson.errors
+    import pymongo.errors
+
     if isinstance(exc, bson.errors.InvalidDocument | bson.errors.InvalidStringData):
         return Failure.INPUT
     if isinstance(exc, pymongo.errors.DocumentTooLarge):
         return Failure.INPUT
     if isinstance(exc, pymongo.errors.OperationFailure) and exc.code in _MONGO_INPUT_CODES:
         return Failure.INPUT
+    if isinstance(
+        exc,
+        pymongo.errors.ConnectionFailure
+        | pymongo.errors.ExecutionTimeout
+        | pymongo.errors.WaitQueueTimeoutError,
+    ):
+        return Failure.OUTAGE
+    return None
+
+
+def _neo4j(exc: BaseException) -> Failure | None:
+    import neo4j.exceptions
+
     if isinstance(exc, neo4j.exceptions.ClientError) and (exc.code or "").startswith(_NEO4J_INPUT):
         return Failure.INPUT
+    if isinstance(
+        exc,
+        neo4j.exceptions.ServiceUnavailable
+        | neo4j.exceptions.SessionExpired
+        | neo4j.exceptions.TransientError,
+    ):
+        return Failure.OUTAGE
+    return None
+
+
+def _redis(exc: BaseException) -> Failure | None:
+    import redis.exceptions
+
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return Failure.OUTAGE
+    return None
+
+
+# A driver's top-level package -> the judge of its exceptions (and of subclasses of them).
+_DRIVERS: dict[str, Callable[[BaseException], Failure | None]] = {
+    "bson": _mongo,
+    "pymongo": _mongo,
+    "neo4j": _neo4j,
+    "redis": _redis,
+}
+
+
+def _driver_verdict(exc: BaseException) -> Failure | None:
+    for cls in type(exc).__mro__:
+        judge = _DRIVERS.get(cls.__module__.partition(".")[0])
+        if judge is not None:
+            return judge(exc)
+    return None
+
+
+def _verdict(exc: BaseException) -> Failure | None:
+    # Input first: some drivers' input errors subclass their connection errors
+    # (asyncpg's DataError is an InterfaceError).
+    if isinstance(exc, UnicodeError | OverflowError | asyncpg.DataError):
+        return Failure.INPUT
+    verdict = _driver_verdict(exc)
+    if verdict is not None:
+        return verdict
     sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
     if isinstance(sqlstate, str) and len(sqlstate) == 5:
         if sqlstate.startswith(_INPUT_SQLSTATE):
@@ -103,15 +160,7 @@ def _verdict(exc: BaseException) -> Failure | None:
         TimeoutError
         | OSError  # refused, reset, unreachable…
         | asyncpg.PostgresConnectionError
-        | asyncpg.InterfaceError
-        | neo4j.exceptions.ServiceUnavailable
-        | neo4j.exceptions.SessionExpired
-        | neo4j.exceptions.TransientError
-        | pymongo.errors.ConnectionFailure
-        | pymongo.errors.ExecutionTimeout
-        | pymongo.errors.WaitQueueTimeoutError
-        | redis.exceptions.ConnectionError
-        | redis.exceptions.TimeoutError,
+        | asyncpg.InterfaceError,
     ):
         return Failure.OUTAGE
     return None

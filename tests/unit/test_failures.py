@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import subprocess
+import sys
 
+import bson.errors
+import neo4j.exceptions
+import pymongo.errors
+import redis.exceptions
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,6 +67,8 @@ def _copy(error: BaseException) -> BaseException:
         return UnicodeEncodeError(
             error.encoding, error.object, error.start, error.end, error.reason
         )
+    if isinstance(error, pymongo.errors.OperationFailure):
+        return type(error)(str(error), code=error.code)
     return type(error)(*error.args)
 
 
@@ -94,3 +102,52 @@ def test_a_context_and_an_orig_are_followed_and_cycles_end() -> None:
     a, b = ValueError("a"), ValueError("b")
     a.__cause__, b.__cause__ = b, a
     assert classify(a) is Failure.OTHER
+
+
+class Dropped(pymongo.errors.AutoReconnect):
+    """A subclass of a driver's error defined elsewhere: judged as the driver's error."""
+
+
+DRIVER_VERDICTS: list[tuple[BaseException, Failure]] = [
+    (neo4j.exceptions.ServiceUnavailable("no route"), Failure.OUTAGE),
+    (neo4j.exceptions.SessionExpired("gone"), Failure.OUTAGE),
+    (neo4j.exceptions.DriverError("ours"), Failure.OTHER),
+    (pymongo.errors.AutoReconnect("reset"), Failure.OUTAGE),
+    (pymongo.errors.ExecutionTimeout("slow"), Failure.OUTAGE),
+    (pymongo.errors.DocumentTooLarge("big"), Failure.INPUT),
+    (pymongo.errors.OperationFailure("bad value", code=2), Failure.INPUT),
+    (pymongo.errors.OperationFailure("duplicate key", code=11000), Failure.OTHER),
+    (bson.errors.InvalidDocument("key"), Failure.INPUT),
+    (redis.exceptions.ConnectionError("refused"), Failure.OUTAGE),
+    (redis.exceptions.TimeoutError("slow"), Failure.OUTAGE),
+    (redis.exceptions.ResponseError("WRONGTYPE"), Failure.OTHER),
+    (Dropped("reset"), Failure.OUTAGE),
+]
+
+
+@given(st.sampled_from(DRIVER_VERDICTS), st.sampled_from([None, *VERDICTS]))
+def test_driver_errors_are_judged_by_their_driver(
+    case: tuple[BaseException, Failure], inner: tuple[BaseException, Failure] | None
+) -> None:
+    """Each driver's errors, outermost or wrapping another error: a driver error with no
+    verdict of its own lets the wrapped one decide."""
+    error, verdict = case
+    outer = _copy(error)
+    if inner is not None:
+        outer.__cause__ = _copy(inner[0])
+    if verdict is Failure.OTHER and inner is not None:
+        verdict = inner[1]
+    assert classify(outer) is verdict
+
+
+def test_the_drivers_of_stores_not_in_use_are_not_imported() -> None:
+    """The Neo4j, MongoDB and Redis drivers load only with the wirings that use them."""
+    code = (
+        "import sys, philos.bootstrap, philos.datasources.failures; "
+        "print(sorted(m for m in ('neo4j', 'pymongo', 'bson', 'beanie', 'motor') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
