@@ -40,6 +40,12 @@ GRAPH_QUERY = """query($r: ID!){ graph(rootId: $r, depth: 2) {
     truncated nodes { slug } edges { type source { slug } target { slug } } } }"""
 
 
+# Concepts per nested document: each list level is one batched store call per document, so
+# fewer, larger documents mean fewer calls (a MongoDB-wire test server scans its collection
+# on every call); within the cost limit.
+NESTED_PER_DOCUMENT = 8
+
+
 async def _pages(api: Api, query: str, field: str) -> list[dict[str, Any]]:
     pages, after = [], None
     while True:
@@ -55,8 +61,8 @@ async def answers(api: Api) -> dict[str, Any]:
     concepts = await _pages(api, CONCEPTS, "concepts")
     found: dict[str, Any] = {"concepts": concepts}
     nodes = [n for page in concepts for n in page["nodes"]]
-    for start in range(0, len(nodes), 2):
-        chunk = nodes[start : start + 2]
+    for start in range(0, len(nodes), NESTED_PER_DOCUMENT):
+        chunk = nodes[start : start + NESTED_PER_DOCUMENT]
         document = (
             "{ "
             + " ".join(
