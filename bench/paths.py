@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 import uvloop
 
 from bench.database import prepare_data, throwaway_postgres
-from bench.documents import Call, asgi_caller
+from bench.documents import Call, asgi_caller, bench_settings, per_request
 from bench.load import cycle_of, template
 from bench.options import parse_args
 from bench.queries import QUERIES, render
@@ -37,28 +36,13 @@ PATHS = {"compiled": True, "resolvers": False}
 
 
 def _settings(url: str, data_dir: Path, compiled: bool) -> Settings:
-    values: dict[str, object] = {
-        "DATABASE_URL": url,
-        "PHILOS_DATA_DIR": data_dir,
-        "PHILOS_ENV": "production",
-        "PHILOS_SEED_ON_START": False,
-        "PHILOS_RATE_LIMIT_IP": 0,
-        "PHILOS_RATE_LIMIT_USER": 0,
-        "PHILOS_LOG_LEVEL": "WARNING",
-        "PHILOS_SQL_COMPILE": compiled,
-        "JWT_SECRET": secrets.token_urlsafe(48),
-    }
-    return Settings(**values)  # type: ignore[arg-type]
+    """``bench.documents``'s production settings, on the harness's PostgreSQL."""
+    return bench_settings(data_dir, DATABASE_URL=url, PHILOS_SQL_COMPILE=compiled)
 
 
 async def _cpu_per_request(call: Call, bodies: list[bytes]) -> float:
     """CPU milliseconds of this process per request over ``bodies``, one after another."""
-    started = time.process_time()
-    for body in bodies:
-        answer = await call(body)
-        if b'"errors"' in answer:
-            raise RuntimeError(f"an error answer: {answer[:300]!r}")
-    return (time.process_time() - started) * 1e3 / len(bodies)
+    return await per_request(call, bodies, clock=time.process_time, unit=1e3)
 
 
 async def measure(url: str, bodies: dict[str, list[bytes]], rounds: int) -> None:

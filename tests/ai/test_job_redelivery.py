@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from philos.ai import jobs
@@ -34,6 +33,7 @@ from tests.ai.fake_anthropic import FakeAnthropic, tool_use
 from tests.ai.helpers import MODEL, analysis_answer, synthesis_answer, theses_answer
 from tests.api.accounts import make_user
 from tests.corpus import SMALL_CORPUS
+from tests.security.documents import drawn
 from tests.settings import PRODUCTION_BACKENDS, settings_for
 
 pytestmark = pytest.mark.parametrize("backend", PRODUCTION_BACKENDS, indirect=True, scope="session")
@@ -104,25 +104,7 @@ scenarios = st.builds(
 )
 
 
-def _drawn(count: int) -> list[Scenario]:
-    found: list[Scenario] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(scenarios)
-    def collect(scenario: Scenario) -> None:
-        found.append(scenario)
-
-    collect()
-    return found
-
-
-SCENARIOS = _drawn(24)
+SCENARIOS: list[Scenario] = drawn(scenarios, 24)
 
 
 @dataclasses.dataclass
