@@ -94,7 +94,9 @@ def run_profile(opts: Options) -> int:
     with throwaway_postgres(opts) as pg, tempfile.TemporaryDirectory(prefix="philos-bench-") as tmp:
         pools = prepare_data(opts, pg)
         workdir = Path(tmp)
-        resolvers = "philos-resolvers" in opts.servers
+        # The compiled path unless the resolvers alone are asked for (the default server list
+        # names both).
+        resolvers = "philos-resolvers" in opts.servers and "philos" not in opts.servers
         target = philos_server(
             opts, pg.url, workdir, profile_out=out, stores=RESOLVERS_ONLY if resolvers else None
         )

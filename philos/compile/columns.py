@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -207,31 +207,43 @@ def embedded_keys(object_type: GraphQLObjectType) -> dict[str, str]:
 _PG = PGDialect()  # type: ignore[no-untyped-call] # only renders the ORDER BY text
 
 
+#: Every order the compiler renders, by store and name: the stores' own clauses, one source.
+_ORDERS: dict[tuple[str, object], tuple[Table, Sequence[Any]]] = {
+    **{("concepts", order): (concepts_t, clauses) for order, clauses in ORDER.items()},
+    ("theses", None): (theses_t, NEWEST_FIRST),
+    ("relations", None): (relations_t, EDGE_ORDER),
+}
+
+
 @lru_cache(maxsize=1024)
-def _order_by(clauses: tuple[Any, ...], table: Table, alias: str) -> str:
+def _order_by(store: str, name: object, reverse: bool, alias: str) -> str:
+    """The ORDER BY text of one order over one alias, rendered once. The key holds only plain
+    values: clause objects hash by identity, and the reversed ones are built anew per call, so
+    keying on them rendered (through SQLAlchemy's compiler) on every request."""
+    table, clauses = _ORDERS[store, name]
     adapter = ClauseAdapter(table.alias(alias))
-    return ", ".join(str(adapter.traverse(c).compile(dialect=_PG)) for c in clauses)
+    ordered = reverse_order(clauses) if reverse else clauses
+    return ", ".join(str(adapter.traverse(c).compile(dialect=_PG)) for c in ordered)
 
 
 def concept_order(order: ConceptOrder, reverse: bool = False) -> Callable[[str], str]:
     """The concept store's ORDER BY for ``order`` (or read backwards), over a table alias."""
-    clauses: Sequence[Any] = tuple(reverse_order(ORDER[order]) if reverse else ORDER[order])
-    return lambda alias: _order_by(tuple(clauses), concepts_t, alias)
+    return partial(_order_by, "concepts", order, reverse)
 
 
 def newest_first(alias: str) -> str:
     """The thesis store's order, over a table alias."""
-    return _order_by(tuple(NEWEST_FIRST), theses_t, alias)
+    return _order_by("theses", None, False, alias)
 
 
 def oldest_first(alias: str) -> str:
     """The thesis store's order read backwards, over a table alias."""
-    return _order_by(tuple(reverse_order(NEWEST_FIRST)), theses_t, alias)
+    return _order_by("theses", None, True, alias)
 
 
 def relation_order(alias: str) -> str:
     """The graph store's ``edges_of`` order, over a table alias."""
-    return _order_by(tuple(EDGE_ORDER), relations_t, alias)
+    return _order_by("relations", None, False, alias)
 
 
 # keyset paging (datasources/sql/keyset.py, types/paging.py)
