@@ -9,9 +9,10 @@ selected on an interface is looked up on every type that implements it too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -28,6 +29,35 @@ from graphql import (
     SelectionSetNode,
     get_named_type,
 )
+
+T = TypeVar("T")
+
+
+class PerDocument(Generic[T]):
+    """Facts about a parsed document, worked out once per document object.
+
+    The parser cache hands every request with the same text the same ``DocumentNode``, so a
+    fact that depends only on the document (and on ``key``: the schema, the operation's name,
+    the rules) is looked up by the object's identity, without hashing or walking the tree
+    again. An entry holds its document, so the identity cannot be reused while it is cached;
+    the least recently used entries leave past ``maxsize``.
+    """
+
+    def __init__(self, maxsize: int = 512) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[tuple[int, Hashable], tuple[DocumentNode, T]] = OrderedDict()
+
+    def get(self, document: DocumentNode, key: Hashable, make: Callable[[], T]) -> T:
+        slot = (id(document), key)
+        found = self._entries.get(slot)
+        if found is not None and found[0] is document:
+            self._entries.move_to_end(slot)
+            return found[1]
+        value = make()
+        self._entries[slot] = (document, value)
+        if len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+        return value
 
 
 def chosen_operation(

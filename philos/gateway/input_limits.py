@@ -12,6 +12,7 @@ limit is held to ``DEFAULT_MAX_ITEMS``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -20,11 +21,12 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLSchema,
+    ValueNode,
     value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 
-from philos.gateway.documents import chosen_operation, selected_fields
+from philos.gateway.documents import PerDocument, chosen_operation, selected_fields
 from philos.gateway.text_input import bad_input
 from philos.types.hints import MAX_ITEMS, metadata
 
@@ -57,6 +59,51 @@ def _over(value: Any, kind: GraphQLInputType, limit: int | None, path: str) -> s
     return None
 
 
+def _may_hold_a_list(kind: GraphQLInputType, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a value of ``kind`` can contain a list at any depth of input objects."""
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    if isinstance(kind, GraphQLList):
+        return True
+    if isinstance(kind, GraphQLInputObjectType) and kind.name not in seen:
+        inner = seen | {kind.name}
+        return any(_may_hold_a_list(f.type, inner) for f in kind.fields.values())
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """An argument written in the document whose declared type can hold a list."""
+
+    value: ValueNode
+    kind: GraphQLInputType
+    limit: int | None
+    path: str
+
+
+def _sites(schema: GraphQLSchema, document: Any, operation_name: str | None) -> tuple[_Site, ...]:
+    operation = chosen_operation(document, operation_name)
+    if operation is None:
+        return ()
+    found: list[_Site] = []
+    for selected in selected_fields(schema, document, operation):
+        arguments = selected.node.arguments or ()
+        for definition in selected.definitions if arguments else ():
+            for argument in arguments:
+                declared = definition.args.get(argument.name.value)
+                if declared is None or not _may_hold_a_list(declared.type):
+                    continue
+                path = f"{selected.node.name.value}.{argument.name.value}"
+                found.append(
+                    _Site(argument.value, declared.type, metadata(declared).get(MAX_ITEMS), path)
+                )
+    return tuple(found)
+
+
+#: Where a document's lists can be, worked out once per document (the values are per request).
+SITES: PerDocument[tuple[_Site, ...]] = PerDocument()
+
+
 def list_problem(
     schema: GraphQLSchema,
     document: Any,
@@ -64,27 +111,16 @@ def list_problem(
     variables: Mapping[str, Any] | None,
 ) -> str | None:
     """Why the operation's lists are too long, or None."""
-    operation = chosen_operation(document, operation_name)
-    if operation is None:
+    sites = SITES.get(
+        document, (schema, operation_name), lambda: _sites(schema, document, operation_name)
+    )
+    if not sites:
         return None
     values = dict(variables or {})
-    for selected in selected_fields(schema, document, operation):
-        if not selected.node.arguments:
-            continue
-        for definition in selected.definitions:
-            for argument in selected.node.arguments:
-                declared = definition.args.get(argument.name.value)
-                if declared is None:
-                    continue
-                value = value_from_ast_untyped(argument.value, values)
-                found = _over(
-                    value,
-                    declared.type,
-                    metadata(declared).get(MAX_ITEMS),
-                    f"{selected.node.name.value}.{argument.name.value}",
-                )
-                if found:
-                    return found
+    for site in sites:
+        found = _over(value_from_ast_untyped(site.value, values), site.kind, site.limit, site.path)
+        if found:
+            return found
     return None
 
 

@@ -37,6 +37,7 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from philos.gateway.documents import PerDocument
 from philos.gateway.query_limits import validation_rules
 
 TYPENAME = "__typename"
@@ -80,6 +81,10 @@ def trivial_aliases(document: DocumentNode) -> int | None:
     return aliases
 
 
+#: A document object seen before is not hashed again (the LRU below hashes the whole tree).
+VERDICTS: PerDocument[list[GraphQLError]] = PerDocument()
+
+
 @lru_cache(maxsize=8)
 def cached_validate(maxsize: int) -> Validate:
     """One LRU per size, shared by every request (extensions are made per request)."""
@@ -102,13 +107,19 @@ class DocumentValidation(SchemaExtension):
             return False
         return all(r in TRIVIALLY_MET or r in (self.depth_rule, self.alias_rule) for r in rules)
 
+    def verdict(self, schema: Any, document: DocumentNode, rules: Any) -> list[GraphQLError]:
+        if self.trivially_valid(document, rules):
+            return []
+        errors: list[GraphQLError] = self.validate(schema, document, rules)
+        return errors
+
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         document = ctx.graphql_document
         if document is not None and ctx.pre_execution_errors is None:
             rules = ctx.validation_rules
-            if self.trivially_valid(document, rules):
-                ctx.pre_execution_errors = []
-            else:
-                ctx.pre_execution_errors = self.validate(ctx.schema._schema, document, rules)
+            schema = ctx.schema._schema
+            ctx.pre_execution_errors = VERDICTS.get(
+                document, (schema, tuple(rules)), lambda: self.verdict(schema, document, rules)
+            )
         yield

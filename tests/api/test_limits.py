@@ -99,8 +99,10 @@ async def test_validation_cache_hits_with_every_limit_on(api: Api) -> None:
         )
         assert response.status_code == 200
     after = cache.cache_info()
-    assert after.hits - before.hits == 2
+    # Validated once: the parser cache hands back the same document object, whose verdict is
+    # kept by identity (validation.VERDICTS) before the LRU would even hash it.
     assert after.misses == before.misses
+    assert after.hits == before.hits
 
 
 async def test_batching_is_off_by_default(api: Api) -> None:

@@ -3,7 +3,9 @@ document spells them — in place, aliased, in inline or named fragments."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +20,18 @@ from graphql import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from philos.gateway.documents import chosen_operation, fragments_of, selected_fields
+from philos.gateway.documents import (
+    PerDocument,
+    chosen_operation,
+    fragments_of,
+    selected_fields,
+)
+from philos.gateway.input_limits import SITES, list_problem
 from philos.schema.root import build_schema
+from philos.types.hints import MAX_ITEMS, metadata
 
 SCHEMA: Any = build_schema()._schema
+TAG_LIMIT: int = metadata(SCHEMA.type_map["ConceptFilter"].fields["tags"])[MAX_ITEMS]
 names = st.text("abcdefgh", min_size=1, max_size=3)
 
 
@@ -172,3 +182,58 @@ def test_skip_and_include_are_walked_as_if_they_ran() -> None:
         "id",
         "name",
     }
+
+
+# --- PerDocument: facts kept per document object --------------------------------------------
+
+
+@given(st.lists(st.sampled_from("abcde"), min_size=1, max_size=40), st.integers(1, 4))
+def test_facts_are_kept_per_document_object_least_recently_used_first_out(
+    asked: list[str], maxsize: int
+) -> None:
+    memo: PerDocument[str] = PerDocument(maxsize)
+    documents = {name: parse("{ __typename }") for name in "abcde"}  # equal, distinct objects
+    made: list[str] = []
+    held: list[str] = []  # the model: most recently used last
+
+    def maker(name: str) -> Callable[[], str]:
+        def make() -> str:
+            made.append(name)
+            return name
+
+        return make
+
+    for name in asked:
+        expected_new = name not in held
+        before = len(made)
+        got = memo.get(documents[name], "key", maker(name))
+        assert got == name
+        assert (len(made) == before + 1) == expected_new
+        if name in held:
+            held.remove(name)
+        held.append(name)
+        del held[:-maxsize]
+    # Another key is another fact about the same document.
+    assert memo.get(documents[asked[-1]], "other", lambda: "other") == "other"
+
+
+@settings(max_examples=80, deadline=None)
+@given(sizes=st.lists(st.integers(0, 3 * TAG_LIMIT), min_size=1, max_size=6), inline=st.booleans())
+def test_list_limits_judge_each_request_s_values_not_the_first_one_s(
+    sizes: list[int], inline: bool
+) -> None:
+    """One document object, many requests: the sites are kept, the values are read anew."""
+    shared = parse("query ($t: [String!]) { concepts(filter: {tags: $t}) { totalCount } }")
+    for n in sizes:
+        tags = ["t"] * n
+        if inline:  # written in the document: one document per size
+            document = parse(
+                f"{{ concepts(filter: {{tags: {json.dumps(tags)}}}) {{ totalCount }} }}"
+            )
+            variables: dict[str, Any] = {}
+        else:
+            document, variables = shared, {"t": tags}
+        kept = list_problem(SCHEMA, document, None, variables)
+        SITES._entries.clear()
+        assert kept == list_problem(SCHEMA, document, None, variables)
+        assert (kept is None) == (n <= TAG_LIMIT), kept
