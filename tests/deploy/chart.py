@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +12,7 @@ import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 from tests.deploy.tools import CHART, load_yaml, module
 
 KUBE_VERSION = "1.30.0"
+TRUSTED = "query Few { concepts(first: 3) { nodes { slug name } } }"
 RELEASE = "philos"
 NAMESPACE = "philos"
 
@@ -103,6 +106,17 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             },
         ],
         "secret": {"databaseUrl": "postgresql://philos:pw@postgres:5432/philos_concepts"},
+    },
+    # Trusted documents only: the manifest in a ConfigMap mounted into the API pods.
+    "trusted": {
+        "persistedDocuments": {
+            "manifest": json.dumps(
+                {
+                    "sha256:" + hashlib.sha256(TRUSTED.encode()).hexdigest(): TRUSTED,
+                }
+            ),
+            "only": True,
+        },
     },
     # The backup CronJob uploading to an S3-compatible store, behind the NetworkPolicy.
     "backup": {

@@ -32,6 +32,16 @@ EXPECTED_KINDS = {
         + ["NetworkPolicy"]  # the test Pods' own
     ),
     "minimal": ["ConfigMap", "Deployment", "Secret", "Service", *TEST_PODS],
+    "trusted": [
+        "ConfigMap",
+        "ConfigMap",  # the trusted documents
+        "Deployment",
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        *TEST_PODS,
+    ],
     "extended": [
         "ConfigMap",
         "Deployment",

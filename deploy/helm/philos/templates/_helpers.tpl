@@ -137,3 +137,20 @@ app.kubernetes.io/component: {{ .part }}
 app.kubernetes.io/part-of: philos
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
+
+{{/*
+Trusted documents: "only" needs a manifest, and a manifest must be a JSON object (the two
+formats docs/security.md describes); the server would refuse to start otherwise.
+*/}}
+{{- define "philos.checkPersistedDocuments" -}}
+{{- $manifest := .Values.persistedDocuments.manifest -}}
+{{- if and .Values.persistedDocuments.only (not $manifest) -}}
+{{- fail "persistedDocuments.only needs persistedDocuments.manifest (e.g. --set-file persistedDocuments.manifest=persisted-documents.json)" -}}
+{{- end -}}
+{{- if $manifest -}}
+{{- $parsed := fromJson $manifest -}}
+{{- if or (hasKey $parsed "Error") (not $parsed) -}}
+{{- fail "persistedDocuments.manifest is not a JSON object: pass the file `npm run persisted-manifest` writes" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
