@@ -10,7 +10,8 @@ PostGraphile v4 (one Node process) one after the other, each pinned with ``tasks
 same core, and drives each with ``wrk`` pinned to another core. For every query of
 ``bench/queries.py`` and mode (cold, hot) it reports req/s, p50/p99 latency, SQL statements per
 request (pg_stat_statements, reset before each run) and the server's RSS, writes a markdown
-table to ``bench/results/<date>-<git-sha>.md`` and prints ``ratio philos/postgraphile`` lines.
+table to ``bench/results/<date>-<git-sha>[-split].md`` (``-2``, ``-3`` … after a run of the
+same code, wiring and day) and prints ``ratio philos/postgraphile`` lines.
 
 ``--profile a`` instead runs Philos alone under pyinstrument on query (a) and writes the
 profile next to the results. See docs/benchmarks.md.
@@ -160,6 +161,17 @@ def make_target(
     return postgraphile_server(opts, pg.url, workdir)
 
 
+def results_path(directory: Path, stem: str) -> Path:
+    """Where a run's table goes: ``<stem>.md``, or ``<stem>-2.md``, ``-3`` … when an earlier
+    run of the same code, wiring and day wrote that one (a run never overwrites another)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path, n = directory / f"{stem}.md", 1
+    while path.exists():
+        n += 1
+        path = directory / f"{stem}-{n}.md"
+    return path
+
+
 def run(opts: Options) -> int:
     require_tools(opts)
     if opts.profile:
@@ -167,7 +179,7 @@ def run(opts: Options) -> int:
     postgraphile_version = ensure_postgraphile() if "postgraphile" in opts.servers else "-"
     peer_version = ensure_installed() if "neo4j-graphql" in opts.servers else "-"
     sha, dirty = git_info()  # the code the servers load now, whatever HEAD does meanwhile
-    stem = f"{datetime.now(UTC):%Y-%m-%d}-{sha}"
+    stem = f"{datetime.now(UTC):%Y-%m-%d}-{sha}" + ("-split" if opts.wiring == "split" else "")
     results: list[Measurement] = []
     peaks: dict[str, int] = {}
     stores: dict[str, dict[str, int]] = {}
@@ -223,10 +235,9 @@ def run(opts: Options) -> int:
         print(line)
     report = markdown(results, opts, meta, peaks, notes)
     if opts.write:
-        opts.results_dir.mkdir(parents=True, exist_ok=True)
-        path = opts.results_dir / f"{stem}.md"
+        path = results_path(opts.results_dir, stem)
         path.write_text(report)
-        raw = opts.results_dir / f"{stem}.raw"
+        raw = path.with_suffix(".raw")
         raw.write_text(json.dumps([asdict(m) for m in results], indent=1) + "\n")
         print(f"\nwrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     if any(m.errors for m in results):

@@ -110,13 +110,18 @@ def build_loaders(stores: Stores) -> Loaders:
         group: tuple[Direction, tuple[RelationType, ...], bool], ids: list[str]
     ) -> dict[str, list[Relation]]:
         direction, types, with_ends = group
-        found = await stores.graph.edges_of(ids, direction, types or None)
-        if with_ends:
-            # Load the end concepts before answering, in one batch for the whole level: then
-            # every relation's source/target resolves at once and the lists nested under them
-            # start together, as one batch (ends already cached would otherwise run ahead).
-            ends = [c for rels in found.values() for r in rels for c in (r.source_id, r.target_id)]
-            await concept.load_many(ends)
+        if not with_ends:
+            return await stores.graph.edges_of(ids, direction, types or None)
+        # The end concepts are in hand before the level answers, in one batch for the whole
+        # level: then every relation's source/target resolves at once and the lists nested
+        # under them start together, as one batch (ends already cached would otherwise run
+        # ahead). A graph store that holds the concepts reads the other ends with the
+        # relations; the rest come from the concept store in one call.
+        found, others = await stores.graph.edges_with_ends(ids, direction, types or None)
+        for concept_id, end in others.items():
+            concept.prime(concept_id, end)
+        ends = [c for rels in found.values() for r in rels for c in (r.source_id, r.target_id)]
+        await concept.load_many(ends)
         return found
 
     async def theses(

@@ -66,6 +66,9 @@ _NEWEST_FIRST: builtins.list[tuple[str, SortDirection]] = [
     ("_id", SortDirection.DESCENDING),
 ]
 _EXACT_CAP = 100  # statements equal to a search that are put first
+# A cursor's batches: as many documents as the server puts in one reply (16 MiB), so a list
+# level is one command (the default first batch is 101 documents, then a ``getMore``).
+_ONE_BATCH = 1_000_000
 _BY_CONCEPT_NEWEST_FIRST = [("concept_id", SortDirection.ASCENDING), *_NEWEST_FIRST]
 # Theses of some concepts, newest first (``by_concepts``, ``count_by_concepts``, ``list`` by
 # concept) and all theses newest first (``list``).
@@ -175,7 +178,8 @@ class MongoThesisStore:
     async def get_many(self, ids: Sequence[str]) -> dict[str, Thesis]:
         if not ids:
             return {}
-        docs = await (await self._raw()).find({"_id": {"$in": sorted(set(ids))}}).to_list()
+        found = (await self._raw()).find({"_id": {"$in": sorted(set(ids))}})
+        docs = await found.batch_size(_ONE_BATCH).to_list()
         theses = (to_thesis(doc) for doc in docs)
         return {thesis.id: thesis for thesis in theses}
 
@@ -194,6 +198,7 @@ class MongoThesisStore:
             await docs_t.find(seek)
             .sort(_NEWEST_FIRST)
             .limit(page.limit + 1)  # one more: is there a next page
+            .batch_size(_ONE_BATCH)
             .to_list()
         )
         if page.after is None and len(docs) <= page.limit:
@@ -266,7 +271,10 @@ class MongoThesisStore:
         # No window functions on FerretDB: read each concept's theses newest first in one
         # query and keep the first ``limit_per_concept`` of each.
         cap = None if limit_per_concept is None else max(limit_per_concept, 0)
-        async for doc in (await self._raw()).find(query).sort(_BY_CONCEPT_NEWEST_FIRST):
+        if cap == 0:
+            return result
+        found = (await self._raw()).find(query).sort(_BY_CONCEPT_NEWEST_FIRST)
+        async for doc in found.batch_size(_ONE_BATCH):
             kept = result[doc["concept_id"]]
             if cap is None or len(kept) < cap:
                 kept.append(to_thesis(doc))

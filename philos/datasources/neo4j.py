@@ -324,6 +324,16 @@ class Neo4jGraphStore:
         )
         return group_edges(relations_from(records[0] if records else None), concept_ids, direction)
 
+    async def edges_with_ends(
+        self,
+        concept_ids: Sequence[str],
+        direction: Direction,
+        types: Sequence[RelationType] | None = None,
+    ) -> tuple[dict[str, builtins.list[Relation]], dict[str, Concept]]:
+        # The nodes hold a projection of the concepts (id, slug, name), relayed from the
+        # concept store: the concepts themselves are read there.
+        return await self.edges_of(concept_ids, direction, types), {}
+
     async def neighbours(
         self,
         concept_id: str,

@@ -132,6 +132,17 @@ class GraphStore(Store, Protocol):
         """Relations touching each concept, keyed by concept id, ordered by type, then weight
         (highest first), then id."""
 
+    async def edges_with_ends(
+        self,
+        concept_ids: Sequence[str],
+        direction: Direction,
+        types: Sequence[RelationType] | None = None,
+    ) -> tuple[dict[str, builtins.list[Relation]], dict[str, Concept]]:
+        """``edges_of``, and by id the concepts at the relations' other ends (those not in
+        ``concept_ids``) read in the same round trip when this store holds the concepts
+        themselves; a store that keeps only a projection of them answers none, and the
+        caller reads them from the concept store."""
+
     async def neighbours(
         self,
         concept_id: str,
@@ -181,6 +192,7 @@ declare(
     reads={
         "get_relations",
         "edges_of",
+        "edges_with_ends",
         "neighbours",
         "shortest_path",
         "subgraph",

@@ -110,10 +110,10 @@ async def test_statement_count_is_constant_in_page_size(api: Api, backend: str) 
         assert counts[50] == {"sql": 2, "cypher": 2, "mongo": 2}, counts
         return
     counts_sql = {n: c["sql"] for n, c in counts.items()}
-    # One statement per level: the page (with its total), relations, their targets, the
-    # targets' relations, theses (arguments ride along; their concept is primed from the page)
-    # and thesis counts.
-    assert counts_sql[10] == counts_sql[50] == 6, counts
+    # One statement per level: the page (with its total), relations (their targets ride
+    # along), the targets' relations, theses (arguments ride along; their concept is primed
+    # from the page) and thesis counts.
+    assert counts_sql[10] == counts_sql[50] == 5, counts
 
 
 async def test_loader_answers_by_key_not_position(api: Api) -> None:

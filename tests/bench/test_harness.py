@@ -9,12 +9,16 @@ compile into one SQL statement.
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 from graphql import parse, validate
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench.dataset import (
     DatasetSpec,
@@ -25,6 +29,7 @@ from bench.dataset import (
     with_database,
 )
 from bench.queries import CYCLE, QUERIES, Shape, build_pool, render
+from bench.run import results_path
 from philos.compile.sql import compile_operation
 from philos.schema.root import build_schema
 
@@ -186,3 +191,17 @@ async def test_the_documents_benchmark_runs(capsys: pytest.CaptureFixture[str]) 
     await measure(requests=20, rounds=1, profile=False)
     out = capsys.readouterr().out
     assert "new document" in out and "ratio new/repeated:" in out
+
+
+@given(runs=st.lists(st.sampled_from(["2026-12-03-abc", "2026-12-03-abc-split"]), max_size=6))
+def test_a_run_never_overwrites_an_earlier_table(runs: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        written = []
+        for stem in runs:
+            path = results_path(Path(tmp), stem)
+            assert not path.exists()
+            path.write_text(stem)
+            written.append(path)
+        assert len(set(written)) == len(runs)
+        for stem in set(runs):  # the first of each stem keeps the plain name
+            assert (Path(tmp) / f"{stem}.md").read_text() == stem

@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from philos.datasources.ports import GraphStore
+from philos.datasources.sql.concepts import SqlConceptStore
+from philos.datasources.sql.graph import SqlGraphStore
 from philos.domain import Concept, ConflictError, Direction, Relation, RelationType
 
 T = RelationType
@@ -146,3 +150,40 @@ async def test_remove_relation_and_concept(graph_store: GraphStore) -> None:
     left = await graph_store.edges_of([cid(1), cid(2), cid(4)], Direction.BOTH)
     assert {r.id for rs in left.values() for r in rs} == {rid(1), rid(5)}
     assert await graph_store.neighbours(cid(2), 3) == {cid(1): 1, cid(4): 2}
+
+
+def _edge_cases(count: int) -> list[tuple[list[str], Direction, list[RelationType] | None]]:
+    found: list[tuple[list[str], Direction, list[RelationType] | None]] = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None)
+    @given(
+        st.lists(st.integers(1, 9), min_size=1, max_size=5),  # 7–9 have no relations
+        st.sampled_from(Direction),
+        st.none() | st.lists(st.sampled_from([e.type for e in EDGES]), min_size=1, unique=True),
+    )
+    def collect(keys: list[int], direction: Direction, types: list[RelationType] | None) -> None:
+        found.append(([cid(n) for n in keys], direction, types))
+
+    collect()
+    return found
+
+
+async def test_edges_with_ends_are_edges_of_and_the_concepts_at_the_other_ends(
+    graph_store: GraphStore,
+) -> None:
+    await build(graph_store)
+    # A store holding the concepts (SQL) answers them as the concept store does; Neo4j keeps
+    # a projection of them and answers none.
+    concepts = None
+    if isinstance(graph_store, SqlGraphStore):
+        concepts = SqlConceptStore(graph_store.db, owns_graph=True, owns_theses=True)
+    for keys, direction, types in _edge_cases(40):
+        edges, ends = await graph_store.edges_with_ends(keys, direction, types)
+        assert edges == await graph_store.edges_of(keys, direction, types)
+        others = {e for rels in edges.values() for r in rels for e in (r.source_id, r.target_id)}
+        others -= set(keys)
+        if concepts is None:
+            assert ends == {}
+        else:
+            assert ends == await concepts.get_many(sorted(others))
+    assert await graph_store.edges_with_ends([], Direction.BOTH) == ({}, {})

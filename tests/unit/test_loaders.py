@@ -11,7 +11,14 @@ from typing import Any, cast
 from hypothesis import given
 from hypothesis import strategies as st
 
-from philos.datasources.loaders import EdgeKey, ThesesKey, build_loaders, walk_levels
+from philos.datasources.loaders import (
+    EdgeKey,
+    ThesesKey,
+    _NotLoaded,
+    build_loaders,
+    loaded,
+    walk_levels,
+)
 from philos.datasources.stores import Stores
 from philos.domain import Concept, Direction, Relation, RelationType, Stance, Thesis
 
@@ -38,6 +45,8 @@ def _touches(relation: Relation, node: str, direction: Direction) -> bool:
 @dataclass
 class FakeGraph:
     relations: list[Relation]
+    # Whether ``edges_with_ends`` answers the other ends (a store holding the concepts).
+    holds_concepts: bool = False
     calls: list[tuple[tuple[str, ...], Direction, tuple[RelationType, ...] | None]] = field(
         default_factory=list
     )
@@ -57,6 +66,24 @@ class FakeGraph:
             ]
             for node in concept_ids
         }
+
+    async def edges_with_ends(
+        self,
+        concept_ids: Sequence[str],
+        direction: Direction,
+        types: Sequence[RelationType] | None = None,
+    ) -> tuple[dict[str, list[Relation]], dict[str, Concept]]:
+        found = await self.edges_of(concept_ids, direction, types)
+        if not self.holds_concepts:
+            return found, {}
+        others = {
+            end
+            for rels in found.values()
+            for r in rels
+            for end in (r.source_id, r.target_id)
+            if end not in concept_ids
+        }
+        return found, {i: Concept(id=i, slug=i, name=f"held {i}", summary="") for i in others}
 
 
 @dataclass
@@ -199,15 +226,31 @@ def test_a_deeper_walk_reaches_at_least_as_far(
 edge_keys = st.tuples(st.sampled_from([*NODES, "missing"]), directions, type_filters, st.booleans())
 
 
-@given(relations, st.lists(edge_keys, min_size=1, max_size=12))
-def test_edge_loads_are_one_store_call_per_group(rels: list[Relation], keys: list[EdgeKey]) -> None:
-    stores = FakeStores(FakeGraph(rels))
+@given(relations, st.lists(edge_keys, min_size=1, max_size=12), st.booleans())
+def test_edge_loads_are_one_store_call_per_group(
+    rels: list[Relation], keys: list[EdgeKey], holds_concepts: bool
+) -> None:
+    stores = FakeStores(FakeGraph(rels, holds_concepts))
 
-    async def run() -> list[list[Relation]]:
+    async def run() -> tuple[list[list[Relation]], dict[str, Concept | None]]:
         loaders = build_loaders(stores.as_stores())
-        return list(await asyncio.gather(*(loaders.edges.load(k) for k in keys)))
+        answers = list(await asyncio.gather(*(loaders.edges.load(k) for k in keys)))
+        # Every end of a relation whose key asked for them is in hand once the key answers.
+        ends = {
+            end
+            for key, answer in zip(keys, answers, strict=True)
+            if key[3]
+            for r in answer
+            for end in (r.source_id, r.target_id)
+        }
+        in_hand: dict[str, Concept | None] = {}
+        for end in ends:
+            value: Concept | _NotLoaded | None = loaded(loaders.concept, end)
+            assert not isinstance(value, _NotLoaded), end
+            in_hand[end] = value
+        return answers, in_hand
 
-    answers = asyncio.run(run())
+    answers, in_hand = asyncio.run(run())
     groups = {(d, t, e) for _, d, t, e in keys}
     assert len(stores.graph.calls) == len(groups)
     for (node, direction, types, _), answer in zip(keys, answers, strict=True):
@@ -216,16 +259,28 @@ def test_edge_loads_are_one_store_call_per_group(rels: list[Relation], keys: lis
         ]
     # Keys asking for the relations' ends have them loaded before the answer, in at most one
     # batch per group; other keys load no concept.
-    loaded = {c for batch in stores.concepts.calls for c in batch}
-    wanted = {
-        end
-        for (_, _, _, ends), answer in zip(keys, answers, strict=True)
-        if ends
-        for r in answer
-        for end in (r.source_id, r.target_id)
-    }
-    assert loaded == wanted
+    # A graph store holding the concepts answers the other ends itself: only the rest (the
+    # concepts asked for) come from the concept store.
+    from_concepts = {c for batch in stores.concepts.calls for c in batch}
+    wanted: set[str] = set()
+    held: set[str] = set()
+    for (node, _, _, ends), answer in zip(keys, answers, strict=True):
+        if not ends:
+            continue
+        for r in answer:
+            wanted.update((r.source_id, r.target_id))
+            if holds_concepts:
+                held.update(e for e in (r.source_id, r.target_id) if e != node)
+    assert wanted <= from_concepts | held
+    assert from_concepts <= wanted
+    if holds_concepts:  # only the concepts asked for, never an end the graph store answered
+        assert from_concepts <= {node for node, _, _, ends in keys if ends}
+    else:
+        assert from_concepts == wanted
     assert len(stores.concepts.calls) <= len({g for g in groups if g[2]})
+    for end in held - from_concepts:  # the graph store's concept is the one in hand
+        concept = in_hand[end]
+        assert concept is not None and concept.name == f"held {end}"
 
 
 theses_st = st.lists(

@@ -42,25 +42,28 @@ ORDER: dict[ConceptOrder, list[Any]] = {
 }
 
 
-def concept_from_row(row: Row[Any]) -> Concept:
+def concept_from_row(row: Row[Any], prefix: str = "") -> Concept:
+    """The concept in ``row``, its columns named as in the concepts table, each after
+    ``prefix`` (a concept joined to another table's rows under labels of its own)."""
     m = row._mapping
+    p = prefix
     return Concept(
-        id=m["id"],
-        slug=m["slug"],
-        name=m["name"],
-        summary=m["summary"],
-        body=m["body"],
-        tradition=m["tradition"],
-        era_from=m["era_from"],
-        era_to=m["era_to"],
-        tags=split_tags(m["tags"]),
-        aliases=tuple(m["aliases"] or ()),
-        wikidata_id=m["wikidata_id"],
-        sep_url=m["sep_url"],
-        author_id=m["author_id"],
-        created_at=aware(m["created_at"]),
-        updated_at=aware(m["updated_at"]),
-        version=m["version"],
+        id=m[p + "id"],
+        slug=m[p + "slug"],
+        name=m[p + "name"],
+        summary=m[p + "summary"],
+        body=m[p + "body"],
+        tradition=m[p + "tradition"],
+        era_from=m[p + "era_from"],
+        era_to=m[p + "era_to"],
+        tags=split_tags(m[p + "tags"]),
+        aliases=tuple(m[p + "aliases"] or ()),
+        wikidata_id=m[p + "wikidata_id"],
+        sep_url=m[p + "sep_url"],
+        author_id=m[p + "author_id"],
+        created_at=aware(m[p + "created_at"]),
+        updated_at=aware(m[p + "updated_at"]),
+        version=m[p + "version"],
     )
 
 

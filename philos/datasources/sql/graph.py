@@ -31,7 +31,8 @@ from philos.datasources.outbox import record_event
 from philos.datasources.shared import group_edges
 from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import aware, is_missing_reference, missing_concept
-from philos.datasources.sql.tables import relations_t
+from philos.datasources.sql.concepts import concept_from_row
+from philos.datasources.sql.tables import concepts_t, relations_t
 from philos.domain import (
     Concept,
     ConflictError,
@@ -66,6 +67,23 @@ def relation_from_row(row: Row[Any]) -> Relation:
         author_id=m["author_id"],
         created_at=aware(m["created_at"]),
     )
+
+
+def _touching(keys: set[str], direction: Direction) -> ColumnElement[bool]:
+    """Relations with an end among ``keys`` on the side ``direction`` names."""
+    if direction is Direction.OUTGOING:
+        return r.source_id.in_(keys)
+    if direction is Direction.INCOMING:
+        return r.target_id.in_(keys)
+    return or_(r.source_id.in_(keys), r.target_id.in_(keys))
+
+
+# The ends a relation list's items lead to, away from the concepts it was asked for.
+_OTHER_ENDS = {
+    Direction.OUTGOING: (r.target_id,),
+    Direction.INCOMING: (r.source_id,),
+    Direction.BOTH: (r.source_id, r.target_id),
+}
 
 
 def _type_filter(types: Sequence[RelationType] | None) -> list[Any]:
@@ -140,17 +158,48 @@ class SqlGraphStore(SqlStore):
         if not concept_ids:
             return {}
         keys = set(concept_ids)
-        touch: ColumnElement[bool]
-        if direction is Direction.OUTGOING:
-            touch = r.source_id.in_(keys)
-        elif direction is Direction.INCOMING:
-            touch = r.target_id.in_(keys)
-        else:
-            touch = or_(r.source_id.in_(keys), r.target_id.in_(keys))
-        stmt = select(relations_t).where(touch, *_type_filter(types)).order_by(*EDGE_ORDER)
+        stmt = (
+            select(relations_t)
+            .where(_touching(keys, direction), *_type_filter(types))
+            .order_by(*EDGE_ORDER)
+        )
         async with self.db.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return group_edges((relation_from_row(row) for row in rows), concept_ids, direction)
+
+    async def edges_with_ends(
+        self,
+        concept_ids: Sequence[str],
+        direction: Direction,
+        types: Sequence[RelationType] | None = None,
+    ) -> tuple[dict[str, list[Relation]], dict[str, Concept]]:
+        if not concept_ids:
+            return {}, {}
+        keys = set(concept_ids)
+        # Each other end joined under labels of its own (``end0_name`` …), only where it is
+        # not one of ``keys`` (those the caller has): one statement, one row per relation.
+        joined: Any = relations_t
+        prefixes = []
+        for n, end in enumerate(_OTHER_ENDS[direction]):
+            other = concepts_t.alias(f"end{n}")
+            joined = joined.outerjoin(other, and_(other.c.id == end, end.not_in(keys)))
+            prefixes.append((f"end{n}_", [col.label(f"end{n}_{col.name}") for col in other.c]))
+        stmt = (
+            select(relations_t, *(col for _, cols in prefixes for col in cols))
+            .select_from(joined)
+            .where(_touching(keys, direction), *_type_filter(types))
+            .order_by(*EDGE_ORDER)
+        )
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        ends: dict[str, Concept] = {}
+        for row in rows:
+            for prefix, _ in prefixes:
+                end_id = row._mapping[prefix + "id"]
+                if end_id is not None and end_id not in ends:
+                    ends[end_id] = concept_from_row(row, prefix)
+        edges = group_edges((relation_from_row(row) for row in rows), concept_ids, direction)
+        return edges, ends
 
     async def neighbours(
         self,
