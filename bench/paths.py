@@ -45,7 +45,9 @@ async def _cpu_per_request(call: Call, bodies: list[bytes]) -> float:
     return await per_request(call, bodies, clock=time.process_time, unit=1e3)
 
 
-async def measure(url: str, bodies: dict[str, list[bytes]], rounds: int) -> None:
+async def measure(
+    url: str, bodies: dict[str, list[bytes]], rounds: int, profile: Path | None = None
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         calls: dict[str, Call] = {}
         opened: list[Any] = []
@@ -63,6 +65,15 @@ async def measure(url: str, bodies: dict[str, list[bytes]], rounds: int) -> None
                 chunks = [sent[i * size : (i + 1) * size] for i in range(rounds + 1)]
                 for call in calls.values():  # warm-up: first-call caches, pools
                     await _cpu_per_request(call, chunks[0])
+                if profile is not None:  # the resolver path under pyinstrument, then stop
+                    from pyinstrument import Profiler
+
+                    with Profiler(async_mode="enabled") as profiler:
+                        await _cpu_per_request(calls["resolvers"], chunks[1])
+                    out = profile.with_name(f"{profile.stem}-{key}.txt")
+                    out.write_text(profiler.output_text(unicode=True, show_all=False))
+                    print(f"wrote {out}")
+                    continue
                 best = {name: float("inf") for name in calls}
                 for chunk in chunks[1:]:  # requests neither app has answered: cold
                     for name, call in calls.items():
@@ -83,6 +94,11 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=200, help="cold requests per round")
     p.add_argument("--rounds", type=int, default=3, help="rounds; the best is printed")
     p.add_argument("--queries", default="a,b", help="comma list of a,b")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        help="instead, profile the resolver path (pyinstrument) into PROFILE-<query>.txt",
+    )
     a = p.parse_args()
     opts = parse_args([])
     with throwaway_postgres(opts) as pg:
@@ -92,7 +108,7 @@ def main() -> None:
             lines, cycle = template(key, "philos"), cycle_of(key, "philos", opts.shape)
             pool = pools[key].lines[: a.requests * (a.rounds + 1)]  # each request once
             bodies[key] = [render(lines(v), cycle[i]) for i, v in enumerate(pool)]
-        uvloop.run(measure(pg.url, bodies, a.rounds))  # the loop the harness serves on
+        uvloop.run(measure(pg.url, bodies, a.rounds, a.profile))  # the loop the harness serves on
 
 
 if __name__ == "__main__":

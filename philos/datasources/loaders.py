@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -32,14 +32,14 @@ V = TypeVar("V")
 G = TypeVar("G", bound=Hashable)
 
 
-class _NotLoaded:
+class NotLoaded:
     """What ``loaded`` answers for a key whose value is not in hand yet."""
 
 
-NOT_LOADED = _NotLoaded()
+NOT_LOADED = NotLoaded()
 
 
-def loaded(loader: DataLoader[K, V], key: K) -> V | _NotLoaded:
+def loaded(loader: DataLoader[K, V], key: K) -> V | NotLoaded:
     """The value ``loader`` already holds for ``key``, without waiting; ``NOT_LOADED`` when it
     was never asked for, is still on its way, or failed (then ``load`` reports the failure)."""
     if not loader.cache:
@@ -89,73 +89,107 @@ def _grouped(
 FACET_LIMIT = 500
 
 
-@dataclass
 class Loaders:
-    concept: DataLoader[str, Concept | None]
-    concept_by_slug: DataLoader[str, Concept | None]
-    concept_by_name: DataLoader[str, Concept | None]  # keyed by the lower-cased name
-    thesis: DataLoader[str, Thesis | None]
-    user: DataLoader[str, User | None]
-    edges: DataLoader[EdgeKey, list[Relation]]
-    theses_of: DataLoader[ThesesKey, list[Thesis]]
-    thesis_count: DataLoader[str, int]
-    neighbours: DataLoader[NeighboursKey, dict[str, int]]
-    facets: DataLoader[ConceptFilter, ConceptFacets]
+    """A request's loaders, each built when the request first asks for it: most requests
+    read a few of them, and a document that reads no store builds none."""
+
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+
+    @cached_property
+    def concept(self) -> DataLoader[str, Concept | None]:
+        return _by_id(self._stores.concepts.get_many)
+
+    @cached_property
+    def concept_by_slug(self) -> DataLoader[str, Concept | None]:
+        return _by_id(self._stores.concepts.get_many_by_slug)
+
+    @cached_property
+    def concept_by_name(self) -> DataLoader[str, Concept | None]:
+        """Keyed by the lower-cased name."""
+        return _by_id(self._stores.concepts.get_many_by_name)
+
+    @cached_property
+    def thesis(self) -> DataLoader[str, Thesis | None]:
+        return _by_id(self._stores.theses.get_many)
+
+    @cached_property
+    def user(self) -> DataLoader[str, User | None]:
+        return _by_id(self._stores.users.get_many)
+
+    @cached_property
+    def edges(self) -> DataLoader[EdgeKey, list[Relation]]:
+        graph, concept = self._stores.graph, self.concept
+
+        async def edges(
+            group: tuple[Direction, tuple[RelationType, ...], bool], ids: list[str]
+        ) -> dict[str, list[Relation]]:
+            direction, types, with_ends = group
+            if not with_ends:
+                return await graph.edges_of(ids, direction, types or None)
+            # The end concepts are in hand before the level answers, in one batch for the
+            # whole level: then every relation's source/target resolves at once and the lists
+            # nested under them start together, as one batch (ends already cached would
+            # otherwise run ahead). A graph store that holds the concepts reads the other ends
+            # with the relations; the rest come from the concept store in one call.
+            found, others = await graph.edges_with_ends(ids, direction, types or None)
+            for concept_id, end in others.items():
+                concept.prime(concept_id, end)
+            ends = {c for rels in found.values() for r in rels for c in (r.source_id, r.target_id)}
+            wanted = [c for c in ends if loaded(concept, c) is NOT_LOADED]
+            if wanted:
+                await concept.load_many(wanted)
+            return found
+
+        return _grouped(lambda k: (k[1], k[2], k[3]), edges, lambda k: k[0], list)
+
+    @cached_property
+    def theses_of(self) -> DataLoader[ThesesKey, list[Thesis]]:
+        store = self._stores.theses
+
+        async def theses(
+            group: tuple[Stance | None, int | None], ids: list[str]
+        ) -> dict[str, list[Thesis]]:
+            stance, limit = group
+            return await store.by_concepts(ids, stance, limit)
+
+        return _grouped(lambda k: (k[1], k[2]), theses, lambda k: k[0], list)
+
+    @cached_property
+    def thesis_count(self) -> DataLoader[str, int]:
+        store = self._stores.theses
+
+        async def counts(keys: list[str]) -> list[int]:
+            found = await store.count_by_concepts(keys)
+            return [found.get(k, 0) for k in keys]
+
+        return DataLoader(load_fn=counts)
+
+    @cached_property
+    def neighbours(self) -> DataLoader[NeighboursKey, dict[str, int]]:
+        stores = self._stores
+
+        async def neighbours(
+            group: tuple[int, tuple[RelationType, ...], Direction], roots: list[str]
+        ) -> dict[str, dict[str, int]]:
+            depth, types, direction = group
+            return await walk_levels(stores, roots, depth, types, direction)
+
+        return _grouped(lambda k: (k[1], k[2], k[3]), neighbours, lambda k: k[0], dict)
+
+    @cached_property
+    def facets(self) -> DataLoader[ConceptFilter, ConceptFacets]:
+        store = self._stores.facets
+
+        async def facets(filters: list[ConceptFilter]) -> list[ConceptFacets]:
+            # One call per distinct filter: a connection's traditions, tags and eras share it.
+            return [await store.facets(f, FACET_LIMIT) for f in filters]
+
+        return DataLoader(load_fn=facets)
 
 
 def build_loaders(stores: Stores) -> Loaders:
-    concept: DataLoader[str, Concept | None] = _by_id(stores.concepts.get_many)
-
-    async def edges(
-        group: tuple[Direction, tuple[RelationType, ...], bool], ids: list[str]
-    ) -> dict[str, list[Relation]]:
-        direction, types, with_ends = group
-        if not with_ends:
-            return await stores.graph.edges_of(ids, direction, types or None)
-        # The end concepts are in hand before the level answers, in one batch for the whole
-        # level: then every relation's source/target resolves at once and the lists nested
-        # under them start together, as one batch (ends already cached would otherwise run
-        # ahead). A graph store that holds the concepts reads the other ends with the
-        # relations; the rest come from the concept store in one call.
-        found, others = await stores.graph.edges_with_ends(ids, direction, types or None)
-        for concept_id, end in others.items():
-            concept.prime(concept_id, end)
-        ends = [c for rels in found.values() for r in rels for c in (r.source_id, r.target_id)]
-        await concept.load_many(ends)
-        return found
-
-    async def theses(
-        group: tuple[Stance | None, int | None], ids: list[str]
-    ) -> dict[str, list[Thesis]]:
-        stance, limit = group
-        return await stores.theses.by_concepts(ids, stance, limit)
-
-    async def neighbours(
-        group: tuple[int, tuple[RelationType, ...], Direction], roots: list[str]
-    ) -> dict[str, dict[str, int]]:
-        depth, types, direction = group
-        return await walk_levels(stores, roots, depth, types, direction)
-
-    async def counts(keys: list[str]) -> list[int]:
-        found = await stores.theses.count_by_concepts(keys)
-        return [found.get(k, 0) for k in keys]
-
-    async def facets(filters: list[ConceptFilter]) -> list[ConceptFacets]:
-        # One call per distinct filter: a connection's traditions, tags and eras share it.
-        return [await stores.facets.facets(f, FACET_LIMIT) for f in filters]
-
-    return Loaders(
-        concept=concept,
-        concept_by_slug=_by_id(stores.concepts.get_many_by_slug),
-        concept_by_name=_by_id(stores.concepts.get_many_by_name),
-        thesis=_by_id(stores.theses.get_many),
-        user=_by_id(stores.users.get_many),
-        edges=_grouped(lambda k: (k[1], k[2], k[3]), edges, lambda k: k[0], list),
-        theses_of=_grouped(lambda k: (k[1], k[2]), theses, lambda k: k[0], list),
-        thesis_count=DataLoader(load_fn=counts),
-        neighbours=_grouped(lambda k: (k[1], k[2], k[3]), neighbours, lambda k: k[0], dict),
-        facets=DataLoader(load_fn=facets),
-    )
+    return Loaders(stores)
 
 
 async def walk_levels(

@@ -14,7 +14,11 @@ not serialise, goes back to the normal path, so errors are reported as before, w
 
 A list of objects whose selected fields all take the shortcut (``theses { statement }``) is
 built in one pass, a dictionary per item, without completing each item as an object; any
-item the shortcut cannot answer sends the whole list down the normal path.
+item the shortcut cannot answer sends the whole list down the normal path. An object field
+marked "in hand" (``types/hints.py``: ``Relation.target``, whose concept the relation list
+loaded with it) counts as plain when everything selected under it is: its value is read from
+the request's loaders and built the same way, and a value not in hand sends the list down the
+normal path too (``relations { type target { name } }`` is one pass).
 """
 
 from __future__ import annotations
@@ -37,9 +41,22 @@ from graphql import (
 from graphql.pyutils import Path, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from philos.datasources.loaders import NOT_LOADED
+from philos.types.hints import IN_HAND, metadata
+
 __all__ = ["PlainFieldsExecution"]
 
 _SLOW = object()  # "take the normal path"
+_DEFINITION = "strawberry-definition"  # Strawberry's field, kept in graphql-core's
+
+
+@dataclass(frozen=True, slots=True)
+class _InHand:
+    """An object field read from what the request holds, and its own row plan."""
+
+    read: Callable[[Any, Any], Any]  # (source, context) -> the value, or NOT_LOADED
+    plan: list[tuple[str, Any]]
+    nullable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +166,12 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
 
     def _row_plan(
         self, item_type: GraphQLObjectType, field_details_list: Any
-    ) -> list[tuple[str, _Plain | str]] | None:
+    ) -> list[tuple[str, Any]] | None:
         """How to build an item of a list of ``item_type`` directly, or None."""
         key = (item_type, id(field_details_list))
         known = self._rows.get(key)
         if known is not None:
-            plan: list[tuple[str, _Plain | str]] | None = known[1]
+            plan: list[tuple[str, Any]] | None = known[1]
             return plan
         plan = self._make_row_plan(item_type, field_details_list)
         self._rows[key] = (field_details_list, plan)
@@ -162,7 +179,9 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
 
     def _make_row_plan(
         self, item_type: GraphQLObjectType, field_details_list: Any
-    ) -> list[tuple[str, _Plain | str]] | None:
+    ) -> list[tuple[str, Any]] | None:
+        """Each selected field of an item as (response key, a ``_Plain``, an ``_InHand`` or
+        the type's name for ``__typename``), or None when one needs the normal path."""
         if item_type.is_type_of is not None:
             return None
         if any(d.node.directives or d.defer_usage is not None for d in field_details_list):
@@ -170,7 +189,7 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         grouped, new_defer_usages, _ = self.collect_subfields(item_type, field_details_list)
         if new_defer_usages:
             return None
-        plan: list[tuple[str, _Plain | str]] = []
+        plan: list[tuple[str, Any]] = []
         for response_key, details in grouped.items():
             # A key selected more than once (a fragment and the selection) is one field.
             for detail in details:
@@ -182,11 +201,54 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
                 plan.append((response_key, item_type.name))
                 continue
             field = item_type.fields.get(name)
-            plain = _plan(field) if field is not None else None
-            if plain is None:
+            if field is None:
                 return None
-            plan.append((response_key, plain))
+            how: _Plain | _InHand | None = _plan(field) or self._in_hand_plan(field, details)
+            if how is None:
+                return None
+            plan.append((response_key, how))
         return plan
+
+    def _in_hand_plan(self, field: GraphQLField, details: Any) -> _InHand | None:
+        """How to build an "in hand" object field's value directly, or None."""
+        read = metadata(field).get(IN_HAND)
+        definition = field.extensions.get(_DEFINITION)
+        if read is None or field.args or definition is None:
+            return None
+        if definition.permission_classes or definition.extensions or definition.directives:
+            return None  # something must run around the resolver: the normal path
+        nullable = not isinstance(field.type, GraphQLNonNull)
+        inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        if not isinstance(inner, GraphQLObjectType):
+            return None
+        plan = self._make_row_plan(inner, details)
+        return None if plan is None else _InHand(read, plan, nullable)
+
+    def _row(self, plan: list[tuple[str, Any]], item: Any) -> Any:
+        """An item built by ``plan``, or ``_SLOW``."""
+        row: dict[str, Any] = {}
+        for response_key, how in plan:
+            if isinstance(how, str):
+                row[response_key] = how
+                continue
+            if isinstance(how, _InHand):
+                value = how.read(item, self.context_value)
+                if value is NOT_LOADED:
+                    return _SLOW
+                if value is None:
+                    if not how.nullable:
+                        return _SLOW
+                else:
+                    value = self._row(how.plan, value)
+                    if value is _SLOW:
+                        return _SLOW
+                row[response_key] = value
+                continue
+            value = _read(how, item)
+            if value is _SLOW:
+                return _SLOW
+            row[response_key] = value
+        return row
 
     def _plain_rows(self, item_type: GraphQLOutputType, field_details_list: Any, items: Any) -> Any:
         """The completed list, or ``_SLOW``."""
@@ -208,15 +270,9 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
                     continue
                 if self.is_awaitable(item):
                     return _SLOW
-                row: dict[str, Any] = {}
-                for response_key, how in plan:
-                    if isinstance(how, str):
-                        row[response_key] = how
-                        continue
-                    value = _read(how, item)
-                    if value is _SLOW:
-                        return _SLOW
-                    row[response_key] = value
+                row = self._row(plan, item)
+                if row is _SLOW:
+                    return _SLOW
                 append(row)
         except Exception:
             return _SLOW

@@ -9,12 +9,17 @@ stated once, beside the field, and read back from graphql-core's definitions:
 - **max items**: the longest list a list argument or input field accepts. The limit is checked
   before anything runs, and the field's description states it;
 - **store cost**: what one resolution of the field costs in store work, and how many items an
-  unpaged list is assumed to hold, for the query cost limit (``gateway/query_limits.py``).
+  unpaged list is assumed to hold, for the query cost limit (``gateway/query_limits.py``);
+- **in hand**: for an object field whose resolver answers at once when the request already
+  holds the value (``Relation.target`` once the relation list loaded its ends), the function
+  ``(source, context)`` that gives that value, or ``NOT_LOADED`` when it is not in hand. A
+  list whose items select such a field, with plain fields under it, is then still built in
+  one pass (``schema/execution.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +28,7 @@ import strawberry
 PER_CALLER = "philos.per_caller"
 MAX_ITEMS = "philos.max_items"
 STORE_COST = "philos.store_cost"
+IN_HAND = "philos.in_hand"
 # The definition Strawberry keeps in each graphql-core field, argument and input field.
 _DEFINITION = "strawberry-definition"
 
@@ -50,6 +56,13 @@ def per_caller() -> dict[str, Any]:
 
 def store_cost(calls: int = 0, items: int = 1, per_depth: int = 1) -> dict[str, Any]:
     return {STORE_COST: StoreCost(calls=calls, items=items, per_depth=per_depth)}
+
+
+def in_hand(reader: Callable[[Any, Any], Any]) -> dict[str, Any]:
+    """Metadata for an object field whose value ``reader(source, context)`` gives without
+    waiting when the request holds it (else ``NOT_LOADED``); the resolver must answer the
+    same value then."""
+    return {IN_HAND: reader}
 
 
 def max_items(limit: int) -> dict[str, Any]:

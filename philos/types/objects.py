@@ -13,7 +13,7 @@ from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.types import Info
 
 from philos import domain
-from philos.datasources.loaders import NOT_LOADED, loaded
+from philos.datasources.loaders import NOT_LOADED, NotLoaded, loaded
 from philos.domain.search import highlight
 from philos.types.arguments import theses_of_first
 from philos.types.context import Context
@@ -27,7 +27,7 @@ from philos.types.enums import (
     ThesisStatus,
 )
 from philos.types.facets import ConceptFacets
-from philos.types.hints import list_argument, store_cost
+from philos.types.hints import in_hand, list_argument, store_cost
 from philos.types.paging import check_range
 from philos.validation import MAX_ARGUMENTS, MAX_SOURCES
 
@@ -209,14 +209,23 @@ async def concept_by_id(info: PhilosInfo, concept_id: str) -> Concept | None:
 _ENDS = frozenset(("source", "target"))
 
 
+def held_concept(context: Context, concept_id: str) -> Concept | NotLoaded | None:
+    """The concept the request's loader already holds (None: there is none), or
+    ``NOT_LOADED``."""
+    found = loaded(context.loaders.concept, str(concept_id))
+    if found is NOT_LOADED:
+        return NOT_LOADED
+    return Concept.from_domain(cast("domain.Concept", found)) if found else None
+
+
 def concept_in_hand(info: PhilosInfo, concept_id: str) -> Concept | None:
     """``concept_by_id`` for a sync resolver: the concept when the request's loader already
     holds it, else the awaitable ``concept_by_id``, which graphql-core awaits as it awaits any
     resolver's result (typed as the value: Strawberry types the field from the annotation)."""
-    found = loaded(info.context.loaders.concept, str(concept_id))
-    if found is NOT_LOADED:
+    found = held_concept(info.context, concept_id)
+    if isinstance(found, NotLoaded):
         return cast("Concept | None", concept_by_id(info, concept_id))
-    return Concept.from_domain(cast("domain.Concept", found)) if found else None
+    return found
 
 
 def _selects_ends(info: PhilosInfo) -> bool:
@@ -272,11 +281,11 @@ class Relation:
 
     # Not async: a relation list loads its end concepts with it, so these are usually in hand
     # (``concept_in_hand``), and a value needs none of the machinery of awaiting one.
-    @strawberry.field
+    @strawberry.field(metadata=in_hand(lambda r, context: held_concept(context, r.source_id)))
     def source(self, info: PhilosInfo) -> Concept | None:
         return concept_in_hand(info, self.source_id)
 
-    @strawberry.field
+    @strawberry.field(metadata=in_hand(lambda r, context: held_concept(context, r.target_id)))
     def target(self, info: PhilosInfo) -> Concept | None:
         return concept_in_hand(info, self.target_id)
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 import asyncio
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from philos.datasources.loaders import NOT_LOADED
 from philos.schema import execution
 from philos.schema.execution import PlainFieldsExecution
+from philos.types.hints import in_hand
 
 
 @strawberry.enum
@@ -167,3 +169,147 @@ def test_the_shortcut_is_taken_for_plain_fields_only() -> None:
         "name", "note", "count", "ratio", "colour", "maybeColour", "tags", "colours", "at"
     }  # fmt: skip
     assert execution._plan(item.fields["computed"]) is None  # a resolver of its own
+
+
+# An object field marked "in hand" (``types/hints.py``): its value comes from what the request
+# holds (here ``HELD``, by the item's key), and the resolver answers the same value then, or
+# an awaitable of what a store would answer (``LATER``) when it is not in hand.
+@strawberry.type
+class Partner:
+    name: str
+    colour: Colour | None
+
+
+HELD: dict[str, Any] = {}
+LATER: dict[str, Any] = {}
+KEYS = ["p0", "p1", "p2", "p3"]
+
+
+def _held(item: Any, context: Any) -> Any:
+    return HELD.get(item.key, NOT_LOADED)
+
+
+def _partner(item: Any) -> Any:
+    value = _held(item, None)
+    if value is not NOT_LOADED:
+        return value
+
+    async def later() -> Any:
+        return LATER.get(item.key)
+
+    return later()
+
+
+@strawberry.type
+class Linked:
+    key: str
+
+    @strawberry.field(metadata=in_hand(_held))  # type: ignore[untyped-decorator]
+    def partner(self) -> Partner | None:
+        return cast("Partner | None", _partner(self))
+
+    @strawberry.field(metadata=in_hand(_held))  # type: ignore[untyped-decorator]
+    def sure_partner(self) -> Partner:
+        return cast(Partner, _partner(self))
+
+    @strawberry.field  # the same resolver, unmarked: always the normal path
+    def plain_partner(self) -> Partner | None:
+        return cast("Partner | None", _partner(self))
+
+
+def _linked_schema(context_class: type[Any]) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def linked(self) -> list[Linked] | None:
+            return [Linked(key=k) for k in LINKED]
+
+        @strawberry.field
+        def more(self) -> list[Linked | None] | None:
+            return [None if k == "p3" else Linked(key=k) for k in LINKED]
+
+    return strawberry.Schema(query=Query, execution_context_class=context_class)
+
+
+LINKED: list[str] = []
+LINKED_DOCUMENT = (
+    "{ a: linked { key partner { name colour __typename } } "
+    "b: linked { sure: surePartner { name } again: partner { colour } } "
+    "c: more { partner { name } plainPartner { name } } "
+    "d: linked { partner { ...p } } "
+    "e: linked { partner @include(if: true) { name } } }"
+    " fragment p on Partner { name colour }"
+)
+LINKED_FAST = _linked_schema(PlainFieldsExecution)
+LINKED_STOCK = _linked_schema(StrawberryGraphQLCoreExecutionContext)
+_PARTNER_NAME = st.one_of(st.text(max_size=3), st.none(), st.integers(0, 3))
+PARTNERS = st.one_of(
+    st.none(),
+    st.builds(
+        Partner,
+        name=_PARTNER_NAME,
+        colour=st.one_of(st.none(), st.sampled_from([*Colour, *Shade, "RED"])),
+    ),
+)
+
+
+def _linked_answer(schema: strawberry.Schema) -> Any:
+    result = asyncio.run(schema.execute(LINKED_DOCUMENT))
+    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+    return result.data, errors
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(KEYS), max_size=4),
+    st.dictionaries(st.sampled_from(KEYS), PARTNERS),
+    st.dictionaries(st.sampled_from(KEYS), PARTNERS),
+)
+def test_in_hand_object_fields_answer_as_graphql_core_does(
+    keys: list[str], held: dict[str, Any], later: dict[str, Any]
+) -> None:
+    LINKED[:] = keys
+    HELD.clear()
+    HELD.update(held)
+    LATER.clear()
+    LATER.update(later)
+    assert _linked_answer(LINKED_FAST) == _linked_answer(LINKED_STOCK)
+
+
+def test_lists_selecting_in_hand_fields_are_built_in_one_pass() -> None:
+    """With every partner in hand and valid, `a`, `b` and `d` are built in one pass (else the
+    differential test above would not reach the shortcut); `c` selects an unmarked resolver
+    field and `e` a directive."""
+    built: list[str] = []
+    original = PlainFieldsExecution._plain_rows
+
+    def spy(self: PlainFieldsExecution, item_type: Any, details: Any, items: Any) -> Any:
+        rows = original(self, item_type, details, items)
+        if rows is not execution._SLOW:
+            built.append(details[0].node.alias.value if details[0].node.alias else "")
+        return rows
+
+    LINKED[:] = ["p0", "p1"]
+    HELD.clear()
+    HELD.update({k: Partner(name=k, colour=Colour.BLUE) for k in KEYS})
+    PlainFieldsExecution._plain_rows = spy  # type: ignore[method-assign,assignment]
+    try:
+        data, errors = _linked_answer(LINKED_FAST)
+    finally:
+        PlainFieldsExecution._plain_rows = original  # type: ignore[method-assign]
+    assert errors == []
+    assert sorted(built) == ["a", "b", "d"]
+    assert data["a"][1] == {
+        "key": "p1",
+        "partner": {"name": "p1", "colour": "BLUE", "__typename": "Partner"},
+    }
+    HELD.pop("p1")  # one not in hand: the list takes the normal path, and answers the same
+    built.clear()
+    LATER["p1"] = Partner(name="stored", colour=None)
+    PlainFieldsExecution._plain_rows = spy  # type: ignore[method-assign,assignment]
+    try:
+        data, errors = _linked_answer(LINKED_FAST)
+    finally:
+        PlainFieldsExecution._plain_rows = original  # type: ignore[method-assign]
+    assert built == [] and errors == []
+    assert data["a"][1]["partner"]["name"] == "stored"

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from philos.datasources.loaders import (
     EdgeKey,
+    NotLoaded,
     ThesesKey,
-    _NotLoaded,
     build_loaders,
     loaded,
     walk_levels,
@@ -245,8 +245,8 @@ def test_edge_loads_are_one_store_call_per_group(
         }
         in_hand: dict[str, Concept | None] = {}
         for end in ends:
-            value: Concept | _NotLoaded | None = loaded(loaders.concept, end)
-            assert not isinstance(value, _NotLoaded), end
+            value: Concept | NotLoaded | None = loaded(loaders.concept, end)
+            assert not isinstance(value, NotLoaded), end
             in_hand[end] = value
         return answers, in_hand
 
