@@ -3,14 +3,51 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextvars
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
+class TurnNotReachedError(TimeoutError):
+    """The time ran out while the call was still waiting its turn in this process (for the
+    SQLite writer, say): nothing was asked of the store yet, so it says nothing about it."""
+
+
+class _Bounded:
+    """The call ``within`` is running in this task, and whether it is queued right now."""
+
+    __slots__ = ("queued",)
+
+    def __init__(self) -> None:
+        self.queued = 0
+
+
+_bounded: contextvars.ContextVar[_Bounded | None] = contextvars.ContextVar(
+    "philos_bounded_call", default=None
+)
+
+
+@contextmanager
+def waiting_turn() -> Iterator[None]:
+    """Marks the innermost bounded call as waiting for an in-process turn while the block
+    runs; if its time runs out meanwhile, ``within`` raises ``TurnNotReachedError``."""
+    bounded = _bounded.get()
+    if bounded is None:
+        yield
+        return
+    bounded.queued += 1
+    try:
+        yield
+    finally:
+        bounded.queued -= 1
+
+
 async def within(call: Awaitable[T], seconds: float) -> T:
-    """The call's result, or ``TimeoutError`` once ``seconds`` have passed.
+    """The call's result, or ``TimeoutError`` once ``seconds`` have passed
+    (``TurnNotReachedError`` if the call was still waiting its turn, see ``waiting_turn``).
 
     ``asyncio.wait_for`` cancels a call that is too slow and then waits for it to finish; a
     driver that is slow to honour the cancellation (a socket to a server that stopped
@@ -19,12 +56,18 @@ async def within(call: Awaitable[T], seconds: float) -> T:
     cancels the siblings of a failed non-null field, and a store call cut half-way (say, while
     its connection opens) would never give its connection back. Its result is then dropped.
     """
-    task = asyncio.ensure_future(call)
+    bounded = _Bounded()
+    token = _bounded.set(bounded)
+    try:  # the task copies the context, and with it ``bounded``
+        task = asyncio.ensure_future(call)
+    finally:
+        _bounded.reset(token)
     task.add_done_callback(_consume)
     done, _ = await asyncio.wait({task}, timeout=max(0.0, seconds))
     if not done:
+        queued = bounded.queued > 0
         task.cancel()
-        raise TimeoutError
+        raise TurnNotReachedError if queued else TimeoutError
     return task.result()
 
 

@@ -11,6 +11,7 @@ from pymongo import monitoring
 from sqlalchemy import delete, event, select
 
 from philos.datasources.cache import MemoryCache
+from philos.datasources.resilience import Guarded
 from philos.datasources.sql.tables import metadata
 from philos.datasources.stores import Stores
 from tests.sql_access import sql_db
@@ -39,6 +40,15 @@ async def wipe(stores: Stores) -> None:
         documents = await theses._docs()  # type: ignore[attr-defined]
         await documents.get_pymongo_collection().delete_many({})
     await clear_cache(stores)
+    close_breakers(stores)
+
+
+def close_breakers(stores: Stores) -> None:
+    """Every breaker of the wiring closed: what one test did to a store is not the next's."""
+    guard: object = stores.concepts
+    while not isinstance(guard, Guarded):
+        guard = guard.inner  # type: ignore[attr-defined]
+    guard._breakers.close_all()
 
 
 async def clear_cache(stores: Stores) -> None:

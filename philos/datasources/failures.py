@@ -22,12 +22,15 @@ from enum import Enum
 import asyncpg
 import sqlalchemy.exc
 
+from philos.timeouts import TurnNotReachedError
+
 
 class Failure(Enum):
     OUTAGE = "outage"  # the store cannot serve anyone: counts against its breaker
     INPUT = "input"  # the store refused what the caller sent
     OTHER = "other"  # neither: a bug of ours, reported as unexpected
     DEADLINE = "deadline"  # cut short by the request's own deadline (set by the guard)
+    QUEUED = "queued"  # timed out still waiting its turn in this process: the store never saw it
 
 
 # PostgreSQL SQLSTATE classes: connection exception, insufficient resources, operator
@@ -130,6 +133,8 @@ def _driver_verdict(exc: BaseException) -> Failure | None:
 
 
 def _verdict(exc: BaseException) -> Failure | None:
+    if isinstance(exc, TurnNotReachedError):
+        return Failure.QUEUED
     # Input first: some drivers' input errors subclass their connection errors
     # (asyncpg's DataError is an InterfaceError).
     if isinstance(exc, UnicodeError | OverflowError | asyncpg.DataError):

@@ -6,7 +6,8 @@ count as failures. Of the rest (``failures.classify``), only an outage — the s
 reached, broke the connection, ran out of resources or timed out — counts against the breaker
 and reaches the caller as ``StoreUnavailableError`` naming the store; the GraphQL layer turns
 that into a null field with an error carrying its path. A value the store refused is the
-caller's ``InputRejectedError``; a call cut short by the request's own deadline is unavailable
+caller's ``InputRejectedError``; a call cut short by the request's own deadline, or one whose
+time ran out while it still waited its turn in this process (the SQLite writer), is unavailable
 for this request only; any other driver error is a bug, reported as unexpected. None of these
 counts. A cache that fails is skipped instead: reads miss, writes are dropped, the request
 goes on.
@@ -27,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram
-from purgatory import AsyncCircuitBreakerFactory
+from purgatory import AsyncCircuitBreakerFactory, AsyncInMemoryUnitOfWork
 from purgatory.domain.model import OpenedState
 
 from philos.datasources.failures import Failure, classify
@@ -117,7 +118,9 @@ class Breakers:
     def __init__(self, threshold: int, reset_seconds: float) -> None:
         # A cancelled call (graphql-core cancels sibling fields when a non-null one fails)
         # says nothing about the store's health.
+        self._states = AsyncInMemoryUnitOfWork()
         self.factory = AsyncCircuitBreakerFactory(
+            uow=self._states,
             default_threshold=threshold,
             default_ttl=reset_seconds,
             exclude=[PhilosError, asyncio.CancelledError],
@@ -135,6 +138,11 @@ class Breakers:
     async def state(self, name: str) -> str:
         breaker = await self.factory.get_breaker(name)
         return str(breaker.context.state)
+
+    def close_all(self) -> None:
+        """Forget every breaker's state: each starts closed again on its next call."""
+        states: Any = self._states.contexts  # purgatory's in-memory repository
+        states.breakers.clear()
 
 
 def guarded(
@@ -264,6 +272,8 @@ class Guarded(Generic[S]):
                     raise InputRejectedError(self._store) from cause
                 if spared.verdict is Failure.DEADLINE:
                     return self._unavailable(method, "the request's time ran out", cause)
+                if spared.verdict is Failure.QUEUED:
+                    return self._unavailable(method, "busy with other writes", cause)
                 raise cause from None  # a bug of ours: masked and logged as unexpected
             except PhilosError:
                 raise

@@ -19,7 +19,7 @@ from tests.api.client import Api
 from tests.corpus import SMALL_CORPUS
 from tests.settings import settings_for
 from tests.sql_access import sql_db
-from tests.stores import clear_cache, wipe
+from tests.stores import clear_cache, close_breakers, wipe
 
 CORPUS = read_corpus()
 
@@ -60,6 +60,7 @@ async def corpus_api(session_stores: Stores, sql_url: str, tmp_path: Any) -> Asy
         await seed(stores)
         editor = _CORPUS_EDITORS[id(stores)] = await make_user(stores, "editor", Role.EDITOR)
     await clear_cache(stores)
+    close_breakers(stores)
     app = create_app(settings_for(sql_url, tmp_path), stores)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://philos.test") as client:

@@ -10,26 +10,36 @@ the breaker.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 
-from philos.datasources.ports import Cache, ConceptStore
+from philos.datasources.ports import Cache, ConceptStore, ThesisStore
 from philos.datasources.resilience import Breakers, Guarded, request_deadline
+from philos.datasources.sql import SqlDatabase
+from philos.datasources.sql.concepts import SqlConceptStore
+from philos.datasources.sql.theses import SqlThesisStore
 from philos.datasources.stores import Stores
 from philos.domain import (
+    Concept,
     ConceptFilter,
     ConceptOrder,
     InputRejectedError,
     Page,
+    Stance,
     StoreUnavailableError,
+    Thesis,
+    new_id,
 )
 from tests.security.documents import drawn
 from tests.sql_access import sql_db
 
+AFFIRMS = Stance.AFFIRMS
 THRESHOLD = 5  # the default PHILOS_BREAKER_THRESHOLD the session's stores use
 surrogate_text = st.tuples(
     st.text(max_size=5).filter(lambda s: "\x00" not in s),
@@ -164,3 +174,49 @@ async def test_a_store_waiting_on_another_is_not_blamed_for_it() -> None:
         assert "slow store" in failed.value.message
     assert await breakers.state("outer") == "closed"
     assert await breakers.state("slow") == "opened"
+
+
+async def test_writes_queued_behind_the_sqlite_writer_count_nothing(tmp_path: Path) -> None:
+    """SQLite takes one writer at a time, and writers queue for it in the process. A write
+    whose time runs out in that queue never reached the store: it is refused as busy for that
+    request, however many there are, and the breaker stays closed; once the writer is free the
+    next write goes through at once. The bursts are drawn: concepts, and theses of one."""
+    db = SqlDatabase(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}")
+    await db.create_schema()
+    breakers = Breakers(threshold=2, reset_seconds=60)
+    inner = SqlConceptStore(db, owns_graph=True, owns_theses=True)
+    concepts: Any = Guarded(inner, ConceptStore, "sql", breakers, timeout=0.2)
+    theses: Any = Guarded(SqlThesisStore(db), ThesisStore, "sql", breakers, timeout=0.2)
+    anchor = await concepts.create(Concept(id=new_id(), slug="anchor", name="A", summary="s"))
+    made = itertools.count()
+
+    async def write(kind: str) -> Any:
+        n = next(made)
+        if kind == "concept":
+            return await concepts.create(Concept(id=new_id(), slug=f"c-{n}", name="C", summary="s"))
+        thesis = Thesis(id=new_id(), concept_id=anchor.id, statement=f"Claim {n}.", stance=AFFIRMS)
+        return await theses.create(thesis)
+
+    async def hold(held: asyncio.Event, release: asyncio.Event) -> None:
+        async with db.begin():
+            held.set()
+            await release.wait()
+
+    try:
+        for burst in drawn(st.lists(st.sampled_from(["concept", "thesis"]), min_size=3), 4):
+            # Another write holds the turn past every queued one's time.
+            held, release = asyncio.Event(), asyncio.Event()
+            holder = asyncio.create_task(hold(held, release))
+            await held.wait()
+            outcomes = await asyncio.gather(
+                *(write(kind) for kind in burst), return_exceptions=True
+            )
+            release.set()
+            await holder
+            for outcome in outcomes:
+                assert isinstance(outcome, StoreUnavailableError), outcome
+                assert "busy with other writes" in outcome.message
+            assert await breakers.state("sql") == "closed", burst
+            assert (await write(burst[0])).id  # the turn is free: the next write is served
+    finally:
+        await db.aclose()

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from philos import domain
+from philos.datasources.resilience import Guarded
 from philos.datasources.sql.tables import metadata
 from philos.datasources.stores import Stores
 from tests.api.accounts import make_user
@@ -183,6 +184,69 @@ async def test_writes_racing_a_delete_leave_no_orphans(api: Api) -> None:
         assert await orphans(api.stores) == [], f"round {n}"
     # Some writes won the race: the orphan checks above saw records the delete had to remove.
     assert outcomes.get("ThesisSuccess", 0) + outcomes.get("RelationSuccess", 0) > 0, outcomes
+
+
+# Bursts of concurrent writes ------------------------------------------------------------------
+
+SQL_WIRINGS = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+THESIS_OF = """mutation($c: ID!, $s: String!) { createThesis(input: {conceptId: $c, statement: $s,
+    stance: AFFIRMS}) { __typename } }"""
+CONCEPT_NAMED = """mutation($slug: String!) { createConcept(input: {slug: $slug, name: "Burst",
+    summary: "One of a burst."}) { __typename } }"""
+BUSY = "The sql store is unavailable right now (busy with other writes); try again shortly."
+
+
+@SQL_WIRINGS
+async def test_a_burst_of_writes_is_applied_or_refused_whole(api: Api) -> None:
+    """However many writes arrive at once, each one is either applied or refused as busy
+    (SQLite's writers queue for their turn; one whose time runs out in the queue was never
+    begun), the store's breaker stays closed, and every write answered a success is there.
+    The bursts are drawn: how many writes, and which (new concepts, theses, relations)."""
+    ids = [await api.concept_id(slug) for slug in CORPUS]
+    # 150 relations no two of which conflict (each pair one way only), more than bursts ask for
+    pairs = iter((a, b, kind) for a, b in itertools.combinations(ids, 2) for kind in TYPES)
+    made = itertools.count()
+    applied = {"ConceptSuccess": 0, "ThesisSuccess": 0, "RelationSuccess": 0}
+
+    def write(kind: int) -> Awaitable[dict[str, Any]]:
+        n = next(made)
+        if kind == 0:
+            return api.post(CONCEPT_NAMED, {"slug": f"burst-{n}"})
+        if kind == 1:
+            return api.post(THESIS_OF, {"c": ids[n % len(ids)], "s": f"Claim {n} of a burst."})
+        a, b, t = next(pairs)
+        return api.post(RELATE, {"a": a, "b": b, "t": t})
+
+    before = await counts(api.stores)
+    for burst in drawn(st.lists(st.integers(0, 2), min_size=90, max_size=140), 3):
+        for body in await asyncio.gather(*(write(kind) for kind in burst)):
+            if "errors" in body:
+                assert [e["message"] for e in body["errors"]] == [BUSY], body
+                continue
+            name = next(iter(body["data"].values()))["__typename"]
+            assert name in applied, body
+            applied[name] += 1
+        assert await _breaker_state(api.stores) == "closed", burst
+    after = await counts(api.stores)
+    assert after["concepts"] - before["concepts"] == applied["ConceptSuccess"]
+    assert after["theses"] - before["theses"] == applied["ThesisSuccess"]
+    assert after["relations"] - before["relations"] == applied["RelationSuccess"]
+    assert sum(applied.values()) > 0, applied
+
+
+async def counts(stores: Stores) -> dict[str, int]:
+    async with sql_db(stores).connect() as conn:
+        return {
+            table: int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+            for table in ("concepts", "theses", "relations")
+        }
+
+
+async def _breaker_state(stores: Stores) -> str:
+    guard: Any = stores.concepts
+    while not isinstance(guard, Guarded):
+        guard = guard.inner
+    return await guard._breakers.state(guard._store)
 
 
 # Item 6: concurrent deletes of one record -----------------------------------------------------

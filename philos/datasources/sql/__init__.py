@@ -7,6 +7,8 @@ when each connection asks (``PRAGMA foreign_keys=ON``, set as it opens).
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from philos.datasources.sql.tables import metadata
 from philos.domain.search import names_similarity, text_score, words
+from philos.timeouts import waiting_turn
+
+# Whether this task, or the call that started it, holds the SQLite writer's turn.
+_writing: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "philos_sqlite_writing", default=False
+)
 
 
 class SqlDatabase:
@@ -37,6 +45,11 @@ class SqlDatabase:
         kwargs["json_serializer"] = lambda value: orjson.dumps(value).decode()
         kwargs["json_deserializer"] = orjson.loads
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # SQLite takes one writer at a time. Left to SQLite, waiting writers poll the lock
+        # with growing sleeps (its busy handler) and a burst of them leaves it idle between
+        # turns; here they queue in this process, first come first served, and each starts
+        # the moment the one before commits. ``busy_timeout`` still covers other processes.
+        self._writer = asyncio.Lock() if self.is_sqlite else None
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around each SELECT.
         self.read_engine: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if self.is_sqlite:
@@ -89,8 +102,11 @@ class SqlDatabase:
         """A connection for reads (autocommit); use ``begin()`` for writes."""
         return self.read_engine.connect()
 
-    def begin(self) -> Any:
-        return self.engine.begin()
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (on SQLite, once this process's writer turn comes)."""
+        async with self._turn(), self.engine.begin() as conn:
+            yield conn
 
     @asynccontextmanager
     async def begin_locked(self) -> AsyncIterator[AsyncConnection]:
@@ -100,10 +116,29 @@ class SqlDatabase:
         SQLite would read first and could fail to upgrade later). On PostgreSQL it is an
         ordinary transaction: lock the rows you read (``FOR UPDATE`` / ``FOR KEY SHARE``).
         """
-        async with self.engine.begin() as conn:
+        async with self._turn(), self.engine.begin() as conn:
             if self.is_sqlite:
                 await conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This process's turn to write to SQLite (nothing to wait for on PostgreSQL). A write
+        made inside another that holds the turn goes ahead. A store call whose time runs out
+        while it waits here is refused as busy, which says nothing about the store's health
+        (``timeouts.waiting_turn``)."""
+        writer = self._writer
+        if writer is None or _writing.get():
+            yield
+            return
+        with waiting_turn():
+            await writer.acquire()
+        token = _writing.set(True)
+        try:
+            yield
+        finally:
+            _writing.reset(token)
+            writer.release()
 
     async def aclose(self) -> None:
         await self.engine.dispose()
