@@ -158,8 +158,9 @@ class CachedThesisStore(_Cached[ThesisStore]):
         concept_ids: Sequence[str],
         stance: Stance | None = None,
         limit_per_concept: int | None = None,
+        fields: frozenset[str] | None = None,
     ) -> dict[str, builtins.list[Thesis]]:
-        return await self.inner.by_concepts(concept_ids, stance, limit_per_concept)
+        return await self.inner.by_concepts(concept_ids, stance, limit_per_concept, fields)
 
     async def count_by_concepts(self, concept_ids: Sequence[str]) -> dict[str, int]:
         return await self.inner.count_by_concepts(concept_ids)

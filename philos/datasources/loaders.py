@@ -52,7 +52,8 @@ def loaded(loader: DataLoader[K, V], key: K) -> V | NotLoaded:
 
 # (concept id, direction, types, whether the relations' end concepts will be read)
 EdgeKey = tuple[str, Direction, tuple[RelationType, ...], bool]
-ThesesKey = tuple[str, Stance | None, int | None]
+# (concept id, stance, first, the thesis attributes read: ``domain.thesis_fields``)
+ThesesKey = tuple[str, Stance | None, int | None, frozenset[str] | None]
 # (concept id, depth, types, direction)
 NeighboursKey = tuple[str, int, tuple[RelationType, ...], Direction]
 
@@ -148,12 +149,12 @@ class Loaders:
         store = self._stores.theses
 
         async def theses(
-            group: tuple[Stance | None, int | None], ids: list[str]
+            group: tuple[Stance | None, int | None, frozenset[str] | None], ids: list[str]
         ) -> dict[str, list[Thesis]]:
-            stance, limit = group
-            return await store.by_concepts(ids, stance, limit)
+            stance, limit, fields = group
+            return await store.by_concepts(ids, stance, limit, fields)
 
-        return _grouped(lambda k: (k[1], k[2]), theses, lambda k: k[0], list)
+        return _grouped(lambda k: (k[1], k[2], k[3]), theses, lambda k: k[0], list)
 
     @cached_property
     def thesis_count(self) -> DataLoader[str, int]:

@@ -37,6 +37,7 @@ from pymongo.monitoring import CommandListener
 from philos.datasources.mongo_documents import (
     argument_value,
     document_class,
+    thesis_projection,
     thesis_values,
     timestamp,
     to_thesis,
@@ -261,10 +262,12 @@ class MongoThesisStore:
         concept_ids: Sequence[str],
         stance: Stance | None = None,
         limit_per_concept: int | None = None,
+        fields: frozenset[str] | None = None,
     ) -> dict[str, builtins.list[Thesis]]:
         result: dict[str, builtins.list[Thesis]] = {cid: [] for cid in concept_ids}
         if not concept_ids:
             return result
+        projection, read = (None, to_thesis) if fields is None else thesis_projection(fields)
         query: dict[str, Any] = {"concept_id": {"$in": sorted(set(concept_ids))}}
         if stance:
             query["stance"] = stance.value
@@ -273,11 +276,11 @@ class MongoThesisStore:
         cap = None if limit_per_concept is None else max(limit_per_concept, 0)
         if cap == 0:
             return result
-        found = (await self._raw()).find(query).sort(_BY_CONCEPT_NEWEST_FIRST)
+        found = (await self._raw()).find(query, projection).sort(_BY_CONCEPT_NEWEST_FIRST)
         async for doc in found.batch_size(_ONE_BATCH):
             kept = result[doc["concept_id"]]
             if cap is None or len(kept) < cap:
-                kept.append(to_thesis(doc))
+                kept.append(read(doc))
         return result
 
     async def count_by_concepts(self, concept_ids: Sequence[str]) -> dict[str, int]:

@@ -7,7 +7,8 @@ as integer microseconds since the epoch (``<field>_us``), which is what is read 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from beanie import Document
 from pydantic import BaseModel
 
 from philos.domain import (
+    THESIS_FIELDS,
     Argument,
     Polarity,
     Provenance,
@@ -32,6 +34,7 @@ __all__ = [
     "StoredThesis",
     "argument_value",
     "document_class",
+    "thesis_projection",
     "thesis_values",
     "timestamp",
     "to_thesis",
@@ -140,6 +143,59 @@ def thesis_values(th: Thesis) -> dict[str, Any]:
 
 def argument_value(a: Argument) -> dict[str, Any]:
     return {"id": a.id, "polarity": a.polarity.value, "text": a.text, "strength": a.strength}
+
+
+def _argument(a: Mapping[str, Any]) -> Argument:
+    return Argument(
+        id=a["id"], polarity=Polarity(a["polarity"]), text=a["text"], strength=a["strength"]
+    )
+
+
+def _source(s: Mapping[str, Any]) -> Source:
+    return Source(author=s["author"], work=s["work"], year=s.get("year"), url=s.get("url"))
+
+
+def _provenance(p: Mapping[str, Any]) -> Provenance:
+    return Provenance(
+        kind=ProvenanceKind(p["kind"]), model=p.get("model"), prompt_version=p.get("prompt_version")
+    )
+
+
+# Each attribute of a thesis: the document's key for it, and how it is read.
+_THESIS_READ: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "id": ("_id", lambda v: v),
+    "concept_id": ("concept_id", lambda v: v),
+    "statement": ("statement", lambda v: v),
+    "stance": ("stance", Stance),
+    "arguments": ("arguments", lambda v: tuple(_argument(a) for a in v)),
+    "sources": ("sources", lambda v: tuple(_source(s) for s in v)),
+    "related_concept_ids": ("related_concept_ids", tuple),
+    "synthesis_of": ("synthesis_of", tuple),
+    "tags": ("tags", tuple),
+    "provenance": ("provenance", _provenance),
+    "status": ("status", ThesisStatus),
+    "author_id": ("author_id", lambda v: v),
+    "created_at": ("created_at_us", _from_micros),
+    "updated_at": ("updated_at_us", _from_micros),
+    "version": ("version", lambda v: v),
+}
+if set(_THESIS_READ) != THESIS_FIELDS:
+    raise RuntimeError("every attribute of a thesis needs its reader here")
+
+
+@functools.cache
+def thesis_projection(
+    fields: frozenset[str],
+) -> tuple[dict[str, int], Callable[[Mapping[str, Any]], Thesis]]:
+    """The find projection that reads ``fields``, and the thesis of a document read with it
+    (its other attributes at their defaults)."""
+    readers = [(name, *_THESIS_READ[name]) for name in sorted(fields)]
+    projection = {key: 1 for _, key, _ in readers}
+
+    def read(doc: Mapping[str, Any]) -> Thesis:
+        return Thesis(**{name: reader(doc[key]) for name, key, reader in readers if key in doc})
+
+    return projection, read
 
 
 def to_thesis(doc: Mapping[str, Any]) -> Thesis:

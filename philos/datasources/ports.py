@@ -212,8 +212,10 @@ class ThesisStore(Store, Protocol):
         concept_ids: Sequence[str],
         stance: Stance | None = None,
         limit_per_concept: int | None = None,
+        fields: frozenset[str] | None = None,
     ) -> dict[str, builtins.list[Thesis]]:
-        """Theses of each concept, newest first."""
+        """Theses of each concept, newest first. ``fields`` (``domain.thesis_fields``): only
+        these attributes are read, the others left at their defaults; None reads them all."""
 
     async def count_by_concepts(self, concept_ids: Sequence[str]) -> dict[str, int]: ...
 

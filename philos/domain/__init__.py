@@ -6,8 +6,10 @@ cached value can be handed to many resolvers safely.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -189,6 +191,31 @@ class Thesis:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     version: int = 1
+
+
+# Every attribute of a thesis, and the ones a thesis read with only some of them (a store's
+# ``by_concepts(..., fields=...)``) carries all the same; its other attributes are left at
+# their defaults, so such a thesis is for a reader that reads no more than it asked for.
+THESIS_FIELDS = frozenset(f.name for f in dataclasses.fields(Thesis))
+THESIS_ALWAYS = frozenset({"id", "concept_id", "statement", "stance"})
+# What an attribute not read is left at, where its default would be made anew for each thesis.
+THESIS_UNREAD: dict[str, Any] = {
+    "provenance": Provenance(),
+    "created_at": datetime(1970, 1, 1, tzinfo=UTC),
+    "updated_at": datetime(1970, 1, 1, tzinfo=UTC),
+}
+
+
+def thesis_fields(wanted: Iterable[str] | None) -> frozenset[str] | None:
+    """The attributes to read for a reader of ``wanted`` (None: all of them), as the one
+    value each distinct need has: None when that is every attribute."""
+    if wanted is None:
+        return None
+    fields = THESIS_ALWAYS | frozenset(wanted)
+    unknown = fields - THESIS_FIELDS
+    if unknown:
+        raise ValueError(f"a thesis has no {', '.join(sorted(unknown))}")
+    return None if fields == THESIS_FIELDS else fields
 
 
 @dataclass(frozen=True, slots=True)

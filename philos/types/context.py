@@ -29,6 +29,9 @@ class Context:
     # The response path of each concept list read with a search -> that search: its nodes
     # answer ``Concept.searchHighlight`` (types/objects.py).
     searches: dict[tuple[str | int, ...], str] = field(default_factory=dict)
+    # A list field's place in the document -> the attributes its selection reads
+    # (``types/projection.py``), worked out once per request.
+    selections: dict[Any, Any] = field(default_factory=dict)
     # The AI job this context runs (``philos/ai/jobs.py``); None for a request.
     job_id: str | None = None
 

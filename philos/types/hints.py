@@ -14,7 +14,11 @@ stated once, beside the field, and read back from graphql-core's definitions:
   holds the value (``Relation.target`` once the relation list loaded its ends), the function
   ``(source, context)`` that gives that value, or ``NOT_LOADED`` when it is not in hand. A
   list whose items select such a field, with plain fields under it, is then still built in
-  one pass (``schema/execution.py``).
+  one pass (``schema/execution.py``);
+- **reads**: for a field with a resolver, the attributes of its record the resolver reads
+  (``Thesis.concept`` reads ``concept_id``). A list read from a store with only the attributes
+  its selection reads (``types/projection.py``) then knows what such a field needs; a resolver
+  field without the hint needs the whole record.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ PER_CALLER = "philos.per_caller"
 MAX_ITEMS = "philos.max_items"
 STORE_COST = "philos.store_cost"
 IN_HAND = "philos.in_hand"
+READS = "philos.reads"
 # The definition Strawberry keeps in each graphql-core field, argument and input field.
 _DEFINITION = "strawberry-definition"
 
@@ -63,6 +68,11 @@ def in_hand(reader: Callable[[Any, Any], Any]) -> dict[str, Any]:
     waiting when the request holds it (else ``NOT_LOADED``); the resolver must answer the
     same value then."""
     return {IN_HAND: reader}
+
+
+def reads(*attributes: str) -> dict[str, Any]:
+    """Metadata for a resolver field that reads only these attributes of its record."""
+    return {READS: frozenset(attributes)}
 
 
 def max_items(limit: int) -> dict[str, Any]:

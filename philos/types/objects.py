@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Annotated, cast
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.types import Info
 
 from philos import domain
@@ -27,8 +26,9 @@ from philos.types.enums import (
     ThesisStatus,
 )
 from philos.types.facets import ConceptFacets
-from philos.types.hints import in_hand, list_argument, store_cost
+from philos.types.hints import in_hand, list_argument, reads, store_cost
 from philos.types.paging import check_range
+from philos.types.projection import read_attributes, selected_names
 from philos.validation import MAX_ARGUMENTS, MAX_SOURCES
 
 PhilosInfo = Info[Context, None]
@@ -168,7 +168,8 @@ class Concept:
         self, info: PhilosInfo, stance: Stance | None = None, first: int = 20
     ) -> list[Thesis] | None:
         theses_of_first(first)
-        found = await info.context.loaders.theses_of.load((str(self.id), stance, first))
+        fields = domain.thesis_fields(read_attributes(info, domain.THESIS_FIELDS))
+        found = await info.context.loaders.theses_of.load((str(self.id), stance, first, fields))
         return [Thesis.from_domain(t) for t in found]
 
     @strawberry.field(description="How many theses this concept has.")
@@ -233,26 +234,7 @@ def _selects_ends(info: PhilosInfo) -> bool:
     or through fragments). Read from the document's syntax tree: Strawberry's
     ``info.selected_fields`` converts the whole sub-selection on every call, once per parent
     on a list."""
-    raw = info._raw_info
-    pending = [node.selection_set for node in raw.field_nodes]
-    seen: set[str] = set()
-    while pending:
-        selection_set = pending.pop()
-        if selection_set is None:
-            continue
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if selection.name.value in _ENDS:
-                    return True
-            elif isinstance(selection, InlineFragmentNode):
-                pending.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = raw.fragments.get(name)
-                if fragment is not None and name not in seen:
-                    seen.add(name)
-                    pending.append(fragment.selection_set)
-    return False
+    return any(name in _ENDS for name in selected_names(info))
 
 
 @strawberry.type(description="A concept reached from another, with its distance in steps.")
@@ -337,7 +319,7 @@ class Thesis:
         found = await info.context.loaders.thesis.load(id)
         return Thesis.from_domain(found) if found else None
 
-    @strawberry.field(description="The concept the thesis is about.")
+    @strawberry.field(description="The concept the thesis is about.", metadata=reads("concept_id"))
     async def concept(self, info: PhilosInfo) -> Concept | None:
         return await concept_by_id(info, self.concept_id)
 
@@ -345,7 +327,7 @@ class Thesis:
         name="synthesisOf",
         description="For a synthesis: the thesis and the antithesis it reconciles (those that "
         "still exist); empty for other theses.",
-        metadata=store_cost(items=2),
+        metadata={**store_cost(items=2), **reads("synthesis_of")},
     )
     async def synthesis_of_theses(self, info: PhilosInfo) -> list[Thesis]:
         found = await info.context.loaders.thesis.load_many(list(self.synthesis_of))

@@ -6,9 +6,11 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import strategies as st
 
 from philos.datasources.ports import ThesisStore
 from philos.domain import (
+    THESIS_FIELDS,
     Argument,
     ConflictError,
     Keyset,
@@ -22,7 +24,9 @@ from philos.domain import (
     Thesis,
     ThesisFilter,
     ThesisStatus,
+    thesis_fields,
 )
+from tests.security.documents import drawn
 
 A, B, C = (f"00000000-0000-4000-8000-{n:012d}" for n in (1, 2, 3))
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -133,6 +137,31 @@ async def test_by_concepts_and_counts(thesis_store: ThesisStore) -> None:
     limited = await thesis_store.by_concepts([A, B], limit_per_concept=2)
     assert [t.id for t in limited[A]] == [tid(3), tid(2)] and len(limited[B]) == 1
     assert await thesis_store.count_by_concepts([A, B, C]) == {A: 3, B: 1, C: 0}
+
+
+async def test_by_concepts_reads_the_fields_asked_for_as_a_full_read_has_them(
+    thesis_store: ThesisStore,
+) -> None:
+    """Whatever attributes are asked for, with or without a stance and a limit, each thesis
+    read with ``fields`` has those attributes (and the ones every thesis carries) as a full
+    read has them, in the same order; the cases are drawn."""
+    await build(thesis_store)
+    cases = drawn(
+        st.tuples(
+            st.frozensets(st.sampled_from(sorted(THESIS_FIELDS))),
+            st.none() | st.sampled_from(Stance),
+            st.none() | st.integers(1, 3),
+        ),
+        25,
+    )
+    for wanted, stance, limit in cases:
+        fields = thesis_fields(wanted)
+        full = await thesis_store.by_concepts([A, B, C], stance, limit)
+        lean = await thesis_store.by_concepts([A, B, C], stance, limit, fields)
+        kept = sorted(fields or THESIS_FIELDS)
+        assert {k: [[getattr(t, f) for f in kept] for t in v] for k, v in lean.items()} == {
+            k: [[getattr(t, f) for f in kept] for t in v] for k, v in full.items()
+        }, (wanted, stance, limit)
 
 
 async def test_update_checks_version(thesis_store: ThesisStore) -> None:

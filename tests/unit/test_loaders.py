@@ -104,15 +104,18 @@ class FakeConcepts:
 @dataclass
 class FakeTheses:
     theses: list[Thesis]
-    calls: list[tuple[tuple[str, ...], Stance | None, int | None]] = field(default_factory=list)
+    calls: list[tuple[tuple[str, ...], Stance | None, int | None, frozenset[str] | None]] = field(
+        default_factory=list
+    )
 
     async def by_concepts(
         self,
         concept_ids: Sequence[str],
         stance: Stance | None = None,
         limit_per_concept: int | None = None,
+        fields: frozenset[str] | None = None,
     ) -> dict[str, list[Thesis]]:
-        self.calls.append((tuple(concept_ids), stance, limit_per_concept))
+        self.calls.append((tuple(concept_ids), stance, limit_per_concept, fields))
         found = {}
         for cid in concept_ids:
             mine = [t for t in self.theses if t.concept_id == cid and stance in (None, t.stance)]
@@ -294,12 +297,15 @@ theses_st = st.lists(
     unique_by=lambda t: t.id,
 )
 theses_keys = st.tuples(
-    st.sampled_from(NODES), st.none() | st.sampled_from(Stance), st.none() | st.integers(1, 3)
+    st.sampled_from(NODES),
+    st.none() | st.sampled_from(Stance),
+    st.none() | st.integers(1, 3),
+    st.none() | st.sampled_from([frozenset({"statement"}), frozenset({"tags", "version"})]),
 )
 
 
 @given(theses_st, st.lists(theses_keys, min_size=1, max_size=12))
-def test_theses_loads_group_by_stance_and_limit(
+def test_theses_loads_group_by_stance_limit_and_fields(
     theses: list[Thesis], keys: list[ThesesKey]
 ) -> None:
     stores = FakeStores(FakeGraph([]), theses=FakeTheses(theses))
@@ -309,14 +315,14 @@ def test_theses_loads_group_by_stance_and_limit(
         return list(await asyncio.gather(*(loaders.theses_of.load(k) for k in keys)))
 
     answers = asyncio.run(run())
-    assert len(stores.theses.calls) == len({(s, n) for _, s, n in keys})
-    for (cid, stance, limit), answer in zip(keys, answers, strict=True):
+    assert len(stores.theses.calls) == len({(s, n, f) for _, s, n, f in keys})
+    for (cid, stance, limit, _), answer in zip(keys, answers, strict=True):
         assert (
             answer
             == [t for t in theses if t.concept_id == cid and stance in (None, t.stance)][:limit]
         )
     # Each group asks for each of its concepts once.
-    for ids, _, _ in stores.theses.calls:
+    for ids, *_ in stores.theses.calls:
         assert len(ids) == len(set(ids))
 
 

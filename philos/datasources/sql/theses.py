@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from philos.datasources.outbox import record_event
@@ -24,6 +25,8 @@ from philos.datasources.sql.keyset import THESIS_KEY, order_by, read_page
 from philos.datasources.sql.search import rank_theses, ranked_page
 from philos.datasources.sql.tables import theses_t
 from philos.domain import (
+    THESIS_FIELDS,
+    THESIS_UNREAD,
     Argument,
     ConflictError,
     NotFoundError,
@@ -92,6 +95,77 @@ def thesis_from_row(row: Row[Any]) -> Thesis:
     )
 
 
+# Each attribute of a thesis: the columns it is read from, and how.
+_READ: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
+    "id": (("id",), lambda m: m["id"]),
+    "concept_id": (("concept_id",), lambda m: m["concept_id"]),
+    "statement": (("statement",), lambda m: m["statement"]),
+    "stance": (("stance",), lambda m: _STANCE[m["stance"]]),
+    "arguments": (
+        ("arguments",),
+        lambda m: tuple([argument_from_dict(a) for a in m["arguments"]]),
+    ),
+    "sources": (("sources",), lambda m: tuple([source_from_dict(s) for s in m["sources"]])),
+    "related_concept_ids": (
+        ("related_concept_ids",),
+        lambda m: tuple(m["related_concept_ids"]),
+    ),
+    "synthesis_of": (("synthesis_of",), lambda m: tuple(m["synthesis_of"])),
+    "tags": (("tags",), lambda m: split_tags(m["tags"])),
+    "provenance": (
+        ("provenance", "model", "prompt_version"),
+        lambda m: Provenance(_KIND[m["provenance"]], m["model"], m["prompt_version"]),
+    ),
+    "status": (("status",), lambda m: _STATUS[m["status"]]),
+    "author_id": (("author_id",), lambda m: m["author_id"]),
+    "created_at": (("created_at",), lambda m: aware(m["created_at"])),
+    "updated_at": (("updated_at",), lambda m: aware(m["updated_at"])),
+    "version": (("version",), lambda m: m["version"]),
+}
+_UNREAD = THESIS_UNREAD
+if set(_READ) != THESIS_FIELDS:
+    raise RuntimeError("every attribute of a thesis needs its reader here")
+
+
+@functools.cache
+def _projection(fields: frozenset[str]) -> tuple[tuple[str, ...], Callable[[Row[Any]], Thesis]]:
+    """The columns to read for ``fields``, and the thesis of a row holding them."""
+    names = sorted(fields)
+    columns = tuple(dict.fromkeys(c for name in names for c in _READ[name][0]))
+    readers = [(name, _READ[name][1]) for name in names]
+    unread = {name: value for name, value in _UNREAD.items() if name not in fields}
+
+    def read(row: Row[Any]) -> Thesis:
+        m = row._mapping
+        return Thesis(**unread, **{name: reader(m) for name, reader in readers})
+
+    return columns, read
+
+
+_ALL_COLUMNS = tuple(theses_t.columns.keys())
+
+
+@functools.cache
+def _by_concepts(names: tuple[str, ...], by_stance: bool, limited: bool) -> Select[Any]:
+    """``by_concepts``'s statement for these columns, built once: the concept ids are bound
+    as ``ids`` (expanding), the stance as ``stance``, the limit per concept as ``limit``."""
+    conds: list[ColumnElement[bool]] = [t.concept_id.in_(bindparam("ids", expanding=True))]
+    if by_stance:
+        conds.append(t.stance == bindparam("stance"))
+    if not limited:
+        return (
+            select(*(t[name] for name in names)).where(*conds).order_by(t.concept_id, *NEWEST_FIRST)
+        )
+    rank = func.row_number().over(partition_by=t.concept_id, order_by=NEWEST_FIRST).label("rank")
+    inner = dict.fromkeys((*names, "concept_id", "created_at", "id"))
+    ranked = select(*(t[name] for name in inner), rank).where(*conds).subquery()
+    return (
+        select(*(ranked.c[name] for name in names))
+        .where(ranked.c.rank <= bindparam("limit"))
+        .order_by(ranked.c.concept_id, ranked.c.created_at.desc(), ranked.c.id.desc())
+    )
+
+
 def thesis_values(th: Thesis) -> dict[str, Any]:
     """A thesis as a ``theses`` row (also the shape of a thesis in a backup)."""
     return {
@@ -156,30 +230,25 @@ class SqlThesisStore(SqlStore):
         concept_ids: Sequence[str],
         stance: Stance | None = None,
         limit_per_concept: int | None = None,
+        fields: frozenset[str] | None = None,
     ) -> dict[str, builtins.list[Thesis]]:
         result: dict[str, builtins.list[Thesis]] = {cid: [] for cid in concept_ids}
         if not concept_ids:
             return result
-        conds: builtins.list[ColumnElement[bool]] = [t.concept_id.in_(set(concept_ids))]
-        if stance:
-            conds.append(t.stance == stance.value)
-        if limit_per_concept is None:
-            stmt = select(theses_t).where(*conds).order_by(t.concept_id, *NEWEST_FIRST)
+        read: Callable[[Row[Any]], Thesis]
+        if fields is None:
+            names, read = _ALL_COLUMNS, thesis_from_row
         else:
-            rank = (
-                func.row_number()
-                .over(partition_by=t.concept_id, order_by=NEWEST_FIRST)
-                .label("rank")
-            )
-            ranked = select(theses_t, rank).where(*conds).subquery()
-            stmt = (
-                select(*(ranked.c[col.name] for col in theses_t.columns))
-                .where(ranked.c.rank <= limit_per_concept)
-                .order_by(ranked.c.concept_id, ranked.c.created_at.desc(), ranked.c.id.desc())
-            )
+            names, read = _projection(fields)
+        stmt = _by_concepts(names, stance is not None, limit_per_concept is not None)
+        params: dict[str, Any] = {"ids": sorted(set(concept_ids))}
+        if stance is not None:
+            params["stance"] = stance.value
+        if limit_per_concept is not None:
+            params["limit"] = limit_per_concept
         async with self.db.connect() as conn:
-            for row in await conn.execute(stmt):
-                result[row.concept_id].append(thesis_from_row(row))
+            for row in await conn.execute(stmt, params):
+                result[row.concept_id].append(read(row))
         return result
 
     async def count_by_concepts(self, concept_ids: Sequence[str]) -> dict[str, int]:
