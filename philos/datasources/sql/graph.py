@@ -7,6 +7,7 @@ the walk to ``nodes × depth`` rows however the graph loops.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,8 +16,10 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Row,
+    Select,
     String,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -69,8 +72,9 @@ def relation_from_row(row: Row[Any]) -> Relation:
     )
 
 
-def _touching(keys: set[str], direction: Direction) -> ColumnElement[bool]:
-    """Relations with an end among ``keys`` on the side ``direction`` names."""
+def _touching(keys: Any, direction: Direction) -> ColumnElement[bool]:
+    """Relations with an end among ``keys`` (ids, or a parameter bound to them) on the side
+    ``direction`` names."""
     if direction is Direction.OUTGOING:
         return r.source_id.in_(keys)
     if direction is Direction.INCOMING:
@@ -88,6 +92,28 @@ _OTHER_ENDS = {
 
 def _type_filter(types: Sequence[RelationType] | None) -> list[Any]:
     return [r.type.in_([t.value for t in types])] if types else []
+
+
+@functools.cache
+def _with_ends(direction: Direction, typed: bool) -> tuple[Select[Any], tuple[str, ...]]:
+    """``edges_with_ends``'s statement, built once per direction (and whether types are
+    given), and the label prefix of each other end. Each other end is joined under labels of
+    its own (``end0_name`` …), only where it is not one of the concepts asked for (bound as
+    ``keys``, expanding; the types as ``types``): one row per relation."""
+    keys: Any = bindparam("keys", expanding=True)
+    joined: Any = relations_t
+    prefixes: list[str] = []
+    labelled: list[Any] = []
+    for n, end in enumerate(_OTHER_ENDS[direction]):
+        other = concepts_t.alias(f"end{n}")
+        joined = joined.outerjoin(other, and_(other.c.id == end, end.not_in(keys)))
+        prefixes.append(f"end{n}_")
+        labelled.extend(col.label(f"end{n}_{col.name}") for col in other.c)
+    conds = [_touching(keys, direction)]
+    if typed:
+        conds.append(r.type.in_(bindparam("types", expanding=True)))
+    stmt = select(relations_t, *labelled).select_from(joined).where(*conds).order_by(*EDGE_ORDER)
+    return stmt, tuple(prefixes)
 
 
 def _steps(direction: Direction, types: Sequence[RelationType] | None) -> CTE:
@@ -175,26 +201,15 @@ class SqlGraphStore(SqlStore):
     ) -> tuple[dict[str, list[Relation]], dict[str, Concept]]:
         if not concept_ids:
             return {}, {}
-        keys = set(concept_ids)
-        # Each other end joined under labels of its own (``end0_name`` …), only where it is
-        # not one of ``keys`` (those the caller has): one statement, one row per relation.
-        joined: Any = relations_t
-        prefixes = []
-        for n, end in enumerate(_OTHER_ENDS[direction]):
-            other = concepts_t.alias(f"end{n}")
-            joined = joined.outerjoin(other, and_(other.c.id == end, end.not_in(keys)))
-            prefixes.append((f"end{n}_", [col.label(f"end{n}_{col.name}") for col in other.c]))
-        stmt = (
-            select(relations_t, *(col for _, cols in prefixes for col in cols))
-            .select_from(joined)
-            .where(_touching(keys, direction), *_type_filter(types))
-            .order_by(*EDGE_ORDER)
-        )
+        stmt, prefixes = _with_ends(direction, bool(types))
+        params: dict[str, Any] = {"keys": sorted(set(concept_ids))}
+        if types:
+            params["types"] = [t.value for t in types]
         async with self.db.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(stmt, params)).all()
         ends: dict[str, Concept] = {}
         for row in rows:
-            for prefix, _ in prefixes:
+            for prefix in prefixes:
                 end_id = row._mapping[prefix + "id"]
                 if end_id is not None and end_id not in ends:
                     ends[end_id] = concept_from_row(row, prefix)
