@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -139,8 +141,9 @@ def test_plain_fields_answer_as_graphql_core_does(values: list[dict[str, Any]]) 
     assert _answer(FAST, values) == _answer(STOCK, values)
 
 
-def test_lists_of_plain_items_are_built_in_one_pass() -> None:
-    """The one-pass build is taken (else the differential test above would not reach it)."""
+@contextmanager
+def one_pass_lists() -> Iterator[list[str]]:
+    """The aliases of the lists built in one pass while the block runs."""
     built: list[str] = []
     original = PlainFieldsExecution._plain_rows
 
@@ -152,9 +155,15 @@ def test_lists_of_plain_items_are_built_in_one_pass() -> None:
 
     PlainFieldsExecution._plain_rows = spy  # type: ignore[method-assign,assignment]
     try:
-        data, errors = _answer(FAST, [VALID, VALID])
+        yield built
     finally:
         PlainFieldsExecution._plain_rows = original  # type: ignore[method-assign]
+
+
+def test_lists_of_plain_items_are_built_in_one_pass() -> None:
+    """The one-pass build is taken (else the differential test above would not reach it)."""
+    with one_pass_lists() as built:
+        data, errors = _answer(FAST, [VALID, VALID])
     assert errors == []
     assert sorted(built) == ["maybeRows", "rows"]  # `items`, `later` select a resolver field
     assert data["rows"][1] == {k: data["items"][1][k] for k in PLAIN_KEYS}
@@ -280,23 +289,11 @@ def test_lists_selecting_in_hand_fields_are_built_in_one_pass() -> None:
     """With every partner in hand and valid, `a`, `b` and `d` are built in one pass (else the
     differential test above would not reach the shortcut); `c` selects an unmarked resolver
     field and `e` a directive."""
-    built: list[str] = []
-    original = PlainFieldsExecution._plain_rows
-
-    def spy(self: PlainFieldsExecution, item_type: Any, details: Any, items: Any) -> Any:
-        rows = original(self, item_type, details, items)
-        if rows is not execution._SLOW:
-            built.append(details[0].node.alias.value if details[0].node.alias else "")
-        return rows
-
     LINKED[:] = ["p0", "p1"]
     HELD.clear()
     HELD.update({k: Partner(name=k, colour=Colour.BLUE) for k in KEYS})
-    PlainFieldsExecution._plain_rows = spy  # type: ignore[method-assign,assignment]
-    try:
+    with one_pass_lists() as built:
         data, errors = _linked_answer(LINKED_FAST)
-    finally:
-        PlainFieldsExecution._plain_rows = original  # type: ignore[method-assign]
     assert errors == []
     assert sorted(built) == ["a", "b", "d"]
     assert data["a"][1] == {
@@ -304,12 +301,8 @@ def test_lists_selecting_in_hand_fields_are_built_in_one_pass() -> None:
         "partner": {"name": "p1", "colour": "BLUE", "__typename": "Partner"},
     }
     HELD.pop("p1")  # one not in hand: the list takes the normal path, and answers the same
-    built.clear()
     LATER["p1"] = Partner(name="stored", colour=None)
-    PlainFieldsExecution._plain_rows = spy  # type: ignore[method-assign,assignment]
-    try:
+    with one_pass_lists() as built:
         data, errors = _linked_answer(LINKED_FAST)
-    finally:
-        PlainFieldsExecution._plain_rows = original  # type: ignore[method-assign]
     assert built == [] and errors == []
     assert data["a"][1]["partner"]["name"] == "stored"
