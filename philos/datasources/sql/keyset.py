@@ -17,11 +17,24 @@ row before the cursor), and the same expression is indexed (migration 0006).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.sql import operators
 
 from philos.datasources.sql import SqlDatabase
@@ -181,6 +194,61 @@ def reverse_order(order_by: Sequence[Any]) -> list[Any]:
     return flipped
 
 
+def _page_statement(
+    table: Table,
+    conds: tuple[ColumnElement[bool], ...],
+    order_by: tuple[Any, ...],
+    parts: tuple[Part, ...],
+    after: Keyset | Any | None,
+    limit: Any = None,
+) -> tuple[Select[Any], list[Any]]:
+    """``read_page``'s statement and its extra columns (the filtered count, and whether a row
+    precedes the page). ``after`` is the cursor, or, for a statement built once, the parameters
+    bound in its place (``_unfiltered_page``); ``limit`` likewise (default: none)."""
+    where = and_(True, *conds)
+    # Not correlated with the page's rows: each is evaluated once, over the whole table.
+    total = select(func.count()).select_from(table).where(where).scalar_subquery().correlate(None)
+    extra: list[Any] = [total.label("_total")]
+    seeking: list[ColumnElement[bool]] = []
+    if after is not None:
+        seeking.append(_after(table, parts, after))
+        # The row just before the page, if any: a scalar subquery keeps its ORDER BY and
+        # LIMIT (an EXISTS would drop them, and the planner may then scan the whole table).
+        before = (
+            select(literal(1))
+            .select_from(table)
+            .where(where, _after(table, parts, after, forward=False))
+            .order_by(*reverse_order(order_by))
+            .limit(1)
+            .scalar_subquery()
+            .correlate(None)
+        )
+        extra.append(before.is_not(None).label("_before"))
+    stmt = select(table, *extra).where(where, *seeking).order_by(*order_by)
+    return stmt.limit(limit), extra
+
+
+def _after(table: Table, parts: tuple[Part, ...], after: Any, forward: bool = True) -> Any:
+    if isinstance(after, Keyset):
+        return condition(table, parts, after, forward)
+    values = [func.lower(v) if part.lower else v for part, v in zip(parts, after, strict=True)]
+    return beyond(order_by(table, parts), values, forward)
+
+
+@functools.lru_cache(maxsize=64)
+def _unfiltered_page(
+    table: Table, order_by: tuple[Any, ...], parts: tuple[Part, ...], seeking: bool
+) -> tuple[Select[Any], list[Any]]:
+    """The statement of an unfiltered page, built once for each order: the cursor's key
+    values are bound as ``k0``, ``k1`` … (typed as their columns), the limit as ``limit``."""
+    after = (
+        [bindparam(f"k{i}", type_=table.c[part.column].type) for i, part in enumerate(parts)]
+        if seeking
+        else None
+    )
+    return _page_statement(table, (), order_by, parts, after, bindparam("limit"))
+
+
 async def read_page(
     db: SqlDatabase,
     table: Table,
@@ -193,35 +261,20 @@ async def read_page(
     """The rows of ``table`` matching ``conds`` just after ``page.after`` in the order
     ``order_by`` (whose key is ``parts``), in one statement with the filtered count and
     whether any row precedes the page: one snapshot, so the three agree."""
-    where = and_(True, *conds)
-    # Not correlated with the page's rows: each is evaluated once, over the whole table.
-    total = select(func.count()).select_from(table).where(where).scalar_subquery().correlate(None)
-    extra: list[Any] = [total.label("_total")]
-    seeking: list[ColumnElement[bool]] = []
-    if page.after is not None:
-        seeking.append(condition(table, parts, page.after))
-        # The row just before the page, if any: a scalar subquery keeps its ORDER BY and
-        # LIMIT (an EXISTS would drop them, and the planner may then scan the whole table).
-        before = (
-            select(literal(1))
-            .select_from(table)
-            .where(where, condition(table, parts, page.after, forward=False))
-            .order_by(*reverse_order(order_by))
-            .limit(1)
-            .scalar_subquery()
-            .correlate(None)
-        )
-        extra.append(before.is_not(None).label("_before"))
-    stmt = (
-        select(table, *extra)
-        .where(where, *seeking)
-        .order_by(*order_by)
-        .limit(page.limit + 1)  # one more: is there a next page
-    )
+    if conds:
+        stmt, extra = _page_statement(
+            table, tuple(conds), tuple(order_by), parts, page.after, page.limit + 1
+        )  # one more row than the page: is there a next page
+        params: dict[str, Any] = {}
+    else:  # an unfiltered list: its statement is built once, the cursor and limit bound
+        stmt, extra = _unfiltered_page(table, tuple(order_by), parts, page.after is not None)
+        params = {"limit": page.limit + 1}
+        if page.after is not None:
+            params.update((f"k{i}", value) for i, value in enumerate(key_values(parts, page.after)))
     async with db.connect() as conn:
-        rows = (await conn.execute(stmt)).all()
+        rows = (await conn.execute(stmt, params)).all()
         # Past the end the counts have no row to ride on.
-        first = rows[0] if rows else (await conn.execute(select(*extra))).one()
+        first = rows[0] if rows else (await conn.execute(select(*extra), params)).one()
     before_found = bool(first._before) if page.after is not None else False
     return PageResult(
         items=[decode(row) for row in rows[: page.limit]],
