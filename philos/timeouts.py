@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -45,9 +46,22 @@ def waiting_turn() -> Iterator[None]:
         bounded.queued -= 1
 
 
-async def within(call: Awaitable[T], seconds: float) -> T:
+# A call's wait is watched in slices of this length. A slice that ends more than
+# ``STALL_SECONDS`` late says the event loop itself was held up meanwhile (a long garbage
+# collection, a starved CPU), not that the awaited call was slow.
+SLICE_SECONDS = 0.05
+STALL_SECONDS = 0.05
+
+
+async def within(call: Awaitable[T], seconds: float, *, until: float | None = None) -> T:
     """The call's result, or ``TimeoutError`` once ``seconds`` have passed
     (``TurnNotReachedError`` if the call was still waiting its turn, see ``waiting_turn``).
+
+    Time during which this process could not run does not count against the call: each time
+    the event loop is found to have been held up (a slice of the wait ended late), the call's
+    time is extended by as much, up to ``until`` (a ``time.monotonic()`` instant: the caller's
+    own deadline). A call that only looked slow because the whole process stalled is then not
+    abandoned, and a store is not blamed for it.
 
     ``asyncio.wait_for`` cancels a call that is too slow and then waits for it to finish; a
     driver that is slow to honour the cancellation (a socket to a server that stopped
@@ -63,12 +77,23 @@ async def within(call: Awaitable[T], seconds: float) -> T:
     finally:
         _bounded.reset(token)
     task.add_done_callback(_consume)
-    done, _ = await asyncio.wait({task}, timeout=max(0.0, seconds))
-    if not done:
-        queued = bounded.queued > 0
-        task.cancel()
-        raise TurnNotReachedError if queued else TimeoutError
-    return task.result()
+    now = time.monotonic()
+    due = now + max(0.0, seconds)
+    while True:
+        step = min(max(0.0, due - now), SLICE_SECONDS)
+        done, _ = await asyncio.wait({task}, timeout=step)
+        if done:
+            return task.result()
+        expected, now = now + step, time.monotonic()
+        if now - expected > STALL_SECONDS:  # the loop was held up: not the call's time
+            due += now - expected
+            if until is not None:
+                due = min(due, until)
+        if now >= due:
+            break
+    queued = bounded.queued > 0
+    task.cancel()
+    raise TurnNotReachedError if queued else TimeoutError
 
 
 def _consume(task: asyncio.Future[Any]) -> None:

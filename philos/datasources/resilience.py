@@ -207,6 +207,13 @@ class Guarded(Generic[S]):
 
         return call
 
+    @staticmethod
+    def _limit() -> float | None:
+        """The latest a call may end however long this process stalls: the request's deadline
+        (the enclosing call's end, for a call inside another), if any."""
+        limits = [d for d in (request_deadline.get(), _enclosing_deadline.get()) if d is not None]
+        return min(limits) if limits else None
+
     def _budget(self) -> tuple[float, bool]:
         """Seconds this call may take, and whether the request's own deadline is what limits
         it. A call made inside another store's call (a check inside a transaction) gets less
@@ -246,9 +253,10 @@ class Guarded(Generic[S]):
                     try:
                         if self._in_process:
                             return await target(*args, **kwargs)
+                        limit = self._limit()
                         token = _enclosing_deadline.set(time.monotonic() + budget)
                         try:  # the task below copies the context, and with it this deadline
-                            return await within(target(*args, **kwargs), budget)
+                            return await within(target(*args, **kwargs), budget, until=limit)
                         finally:
                             _enclosing_deadline.reset(token)
                     except PhilosError:

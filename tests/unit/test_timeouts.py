@@ -6,8 +6,10 @@ import asyncio
 import time
 
 import pytest
+from hypothesis import strategies as st
 
-from philos.timeouts import within
+from philos.timeouts import SLICE_SECONDS, STALL_SECONDS, within
+from tests.security.documents import drawn
 
 
 async def stubborn(release: asyncio.Event) -> str:
@@ -55,3 +57,40 @@ async def test_a_cancelled_caller_leaves_the_call_to_finish() -> None:
     with pytest.raises(asyncio.CancelledError):
         await caller
     await asyncio.wait_for(finished.wait(), 1)
+
+
+# (timeout, when the loop stalls, for how long), in seconds.
+stalls = st.tuples(
+    st.sampled_from([0.15, 0.25]),
+    st.sampled_from([0.0, 0.05, 0.1]),
+    st.sampled_from([0.3, 0.5]),
+)
+
+
+def _stall_at(delay: float, seconds: float) -> None:
+    """Hold the event loop (as a long garbage collection or a starved CPU would)."""
+    asyncio.get_running_loop().call_later(delay, time.sleep, seconds)
+
+
+async def _steps(total: float) -> str:
+    """A call that needs ``total`` seconds of the loop's time, in three steps."""
+    for _ in range(3):
+        await asyncio.sleep(total / 3)
+    return "done"
+
+
+async def test_a_stalled_process_does_not_time_its_calls_out() -> None:
+    """Time the event loop could not run is not the call's: a call that needs less than its
+    timeout is answered however long the process stalls meanwhile, unless the caller's own
+    deadline (``until``) comes first; a call slower than its timeout still times out on time.
+    The timeouts and the stalls are drawn."""
+    for timeout, at, stall in drawn(stalls, 6):
+        _stall_at(at, stall)
+        assert await within(_steps(timeout * 0.6), timeout) == "done", (timeout, at, stall)
+        _stall_at(at, stall)
+        with pytest.raises(TimeoutError):  # the caller's deadline bounds the extra time
+            await within(_steps(timeout * 0.6), timeout, until=time.monotonic() + timeout)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):  # slow without any stall: the timeout holds
+            await within(_steps(timeout * 3), timeout)
+        assert time.monotonic() - started < timeout + SLICE_SECONDS + STALL_SECONDS
