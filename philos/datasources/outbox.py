@@ -144,7 +144,7 @@ class OutboxRelay:
         o = outbox_t.c
         done = 0
         while done < limit:
-            async with self.db.begin() as conn:
+            async with self.db.begin(in_turn=False) as conn:  # it waits on the target store
                 first = (
                     await conn.execute(
                         select(o.id).where(o.target == target).order_by(o.id).limit(1)
@@ -342,7 +342,7 @@ class EventRelay:
         o = outbox_t.c
         done = 0
         while done < limit:
-            async with self.db.begin() as conn:
+            async with self.db.begin(in_turn=False) as conn:  # it waits on the bus
                 if (
                     not self.db.is_sqlite
                     and not (

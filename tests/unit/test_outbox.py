@@ -3,6 +3,7 @@ them and fail on demand."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,38 @@ async def test_a_nudge_retries_at_once(watched: Any) -> None:
     assert await relay.drain() == 0
     relay.nudge("graph")
     assert await relay.drain() == 1
+
+
+class Slow(Recorder):
+    """A target store that takes its time to apply an entry, until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def _record(self, name: str, arg: Any) -> None:
+        self.started.set()
+        await self.release.wait()
+        await super()._record(name, arg)
+
+
+async def test_writes_go_on_while_the_relay_waits_on_a_slow_store(tmp_path: Path) -> None:
+    """The relay applies an entry inside its SQL transaction; on SQLite it does so without
+    holding the process's writer turn, so a slow target store stops no other write."""
+    db = SqlDatabase(f"sqlite+aiosqlite:///{tmp_path / 'slow.db'}")
+    await db.create_schema()
+    graph = Slow()
+    store = SqlConceptStore(db, owns_graph=False, owns_theses=False, outbox=True)
+    relay = OutboxRelay(db, graph, Recorder())  # type: ignore[arg-type]
+    try:
+        await store.create(concept(1, "A"))
+        draining = asyncio.ensure_future(relay.drain())
+        await asyncio.wait_for(graph.started.wait(), 5)
+        made = await asyncio.wait_for(store.create(concept(2, "B")), 5)
+        assert made.name == "B"
+        graph.release.set()
+        assert await asyncio.wait_for(draining, 5) >= 1
+    finally:
+        graph.release.set()
+        await db.aclose()

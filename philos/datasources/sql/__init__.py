@@ -103,8 +103,16 @@ class SqlDatabase:
         return self.read_engine.connect()
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction (on SQLite, once this process's writer turn comes)."""
+    async def begin(self, *, in_turn: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (on SQLite, once this process's writer turn comes). A
+        transaction that waits on another service between its statements (the outbox relay
+        applying an entry to Neo4j, publishing to RabbitMQ) passes ``in_turn=False``: holding
+        the turn meanwhile would stop every other write. SQLite then takes its write lock at
+        the first write, as it would without the turn."""
+        if not in_turn:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
         async with self._turn(), self.engine.begin() as conn:
             yield conn
 
