@@ -122,7 +122,6 @@ _READ: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "updated_at": (("updated_at",), lambda m: aware(m["updated_at"])),
     "version": (("version",), lambda m: m["version"]),
 }
-_UNREAD = THESIS_UNREAD
 if set(_READ) != THESIS_FIELDS:
     raise RuntimeError("every attribute of a thesis needs its reader here")
 
@@ -133,7 +132,7 @@ def _projection(fields: frozenset[str]) -> tuple[tuple[str, ...], Callable[[Row[
     names = sorted(fields)
     columns = tuple(dict.fromkeys(c for name in names for c in _READ[name][0]))
     readers = [(name, _READ[name][1]) for name in names]
-    unread = {name: value for name, value in _UNREAD.items() if name not in fields}
+    unread = {name: value for name, value in THESIS_UNREAD.items() if name not in fields}
 
     def read(row: Row[Any]) -> Thesis:
         m = row._mapping
