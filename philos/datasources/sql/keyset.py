@@ -174,11 +174,18 @@ def condition(
 ) -> ColumnElement[bool]:
     """Rows of ``table`` after the row ``after`` in the order of ``parts`` (``forward``), or
     at or before it."""
-    values = [
+    return seek_values(table, parts, key_values(parts, after), forward)
+
+
+def seek_values(
+    table: Table, parts: tuple[Part, ...], values: Sequence[Any], forward: bool = True
+) -> ColumnElement[bool]:
+    """``condition`` for a cursor's key values (``key_values``), or parameters bound to them."""
+    lowered = [
         func.lower(value) if part.lower else value
-        for part, value in zip(parts, key_values(parts, after), strict=True)
+        for part, value in zip(parts, values, strict=True)
     ]
-    return beyond(order_by(table, parts), values, forward)
+    return beyond(order_by(table, parts), lowered, forward)
 
 
 def reverse_order(order_by: Sequence[Any]) -> list[Any]:
@@ -199,25 +206,25 @@ def _page_statement(
     conds: tuple[ColumnElement[bool], ...],
     order_by: tuple[Any, ...],
     parts: tuple[Part, ...],
-    after: Keyset | Any | None,
+    after: Sequence[Any] | None,
     limit: Any = None,
 ) -> tuple[Select[Any], list[Any]]:
     """``read_page``'s statement and its extra columns (the filtered count, and whether a row
-    precedes the page). ``after`` is the cursor, or, for a statement built once, the parameters
-    bound in its place (``_unfiltered_page``); ``limit`` likewise (default: none)."""
+    precedes the page). ``after`` is the cursor's key values, or, for a statement built once,
+    the parameters bound in their place (``_unfiltered_page``); ``limit`` likewise."""
     where = and_(True, *conds)
     # Not correlated with the page's rows: each is evaluated once, over the whole table.
     total = select(func.count()).select_from(table).where(where).scalar_subquery().correlate(None)
     extra: list[Any] = [total.label("_total")]
     seeking: list[ColumnElement[bool]] = []
     if after is not None:
-        seeking.append(_after(table, parts, after))
+        seeking.append(seek_values(table, parts, after))
         # The row just before the page, if any: a scalar subquery keeps its ORDER BY and
         # LIMIT (an EXISTS would drop them, and the planner may then scan the whole table).
         before = (
             select(literal(1))
             .select_from(table)
-            .where(where, _after(table, parts, after, forward=False))
+            .where(where, seek_values(table, parts, after, forward=False))
             .order_by(*reverse_order(order_by))
             .limit(1)
             .scalar_subquery()
@@ -226,13 +233,6 @@ def _page_statement(
         extra.append(before.is_not(None).label("_before"))
     stmt = select(table, *extra).where(where, *seeking).order_by(*order_by)
     return stmt.limit(limit), extra
-
-
-def _after(table: Table, parts: tuple[Part, ...], after: Any, forward: bool = True) -> Any:
-    if isinstance(after, Keyset):
-        return condition(table, parts, after, forward)
-    values = [func.lower(v) if part.lower else v for part, v in zip(parts, after, strict=True)]
-    return beyond(order_by(table, parts), values, forward)
 
 
 @functools.lru_cache(maxsize=64)
@@ -262,8 +262,9 @@ async def read_page(
     ``order_by`` (whose key is ``parts``), in one statement with the filtered count and
     whether any row precedes the page: one snapshot, so the three agree."""
     if conds:
+        after = None if page.after is None else key_values(parts, page.after)
         stmt, extra = _page_statement(
-            table, tuple(conds), tuple(order_by), parts, page.after, page.limit + 1
+            table, tuple(conds), tuple(order_by), parts, after, page.limit + 1
         )  # one more row than the page: is there a next page
         params: dict[str, Any] = {}
     else:  # an unfiltered list: its statement is built once, the cursor and limit bound
