@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from philos.domain import (
     THESIS_FIELDS,
+    THESIS_UNREAD,
     Argument,
     Polarity,
     Provenance,
@@ -191,39 +192,28 @@ def thesis_projection(
     (its other attributes at their defaults)."""
     readers = [(name, *_THESIS_READ[name]) for name in sorted(fields)]
     projection = {key: 1 for _, key, _ in readers}
+    unread = {name: value for name, value in THESIS_UNREAD.items() if name not in fields}
 
     def read(doc: Mapping[str, Any]) -> Thesis:
-        return Thesis(**{name: reader(doc[key]) for name, key, reader in readers if key in doc})
+        found = {name: reader(doc[key]) for name, key, reader in readers if key in doc}
+        return Thesis(**unread, **found)
 
     return projection, read
 
 
 def to_thesis(doc: Mapping[str, Any]) -> Thesis:
     """A thesis from its stored document, as the driver returns it (``_id`` is the id)."""
-    provenance = doc["provenance"]
     return Thesis(
         id=doc["_id"],
         concept_id=doc["concept_id"],
         statement=doc["statement"],
         stance=Stance(doc["stance"]),
-        arguments=tuple(
-            Argument(
-                id=a["id"], polarity=Polarity(a["polarity"]), text=a["text"], strength=a["strength"]
-            )
-            for a in doc["arguments"]
-        ),
-        sources=tuple(
-            Source(author=s["author"], work=s["work"], year=s.get("year"), url=s.get("url"))
-            for s in doc["sources"]
-        ),
+        arguments=tuple(_argument(a) for a in doc["arguments"]),
+        sources=tuple(_source(s) for s in doc["sources"]),
         related_concept_ids=tuple(doc["related_concept_ids"]),
         synthesis_of=tuple(doc["synthesis_of"]),
         tags=tuple(doc["tags"]),
-        provenance=Provenance(
-            kind=ProvenanceKind(provenance["kind"]),
-            model=provenance.get("model"),
-            prompt_version=provenance.get("prompt_version"),
-        ),
+        provenance=_provenance(doc["provenance"]),
         status=ThesisStatus(doc["status"]),
         author_id=doc.get("author_id"),
         created_at=_from_micros(doc["created_at_us"]),
