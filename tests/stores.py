@@ -43,12 +43,23 @@ async def wipe(stores: Stores) -> None:
     close_breakers(stores)
 
 
-def close_breakers(stores: Stores) -> None:
-    """Every breaker of the wiring closed: what one test did to a store is not the next's."""
+def _sql_guard(stores: Stores) -> Guarded[Any]:
+    """The guard around the wiring's SQL concept store (under its cache wrapper)."""
     guard: object = stores.concepts
     while not isinstance(guard, Guarded):
         guard = guard.inner  # type: ignore[attr-defined]
-    guard._breakers.close_all()
+    return guard
+
+
+def close_breakers(stores: Stores) -> None:
+    """Every breaker of the wiring closed: what one test did to a store is not the next's."""
+    _sql_guard(stores)._breakers.close_all()
+
+
+async def sql_breaker_state(stores: Stores) -> str:
+    """The state of the SQL store's breaker: closed, half-opened or opened."""
+    guard = _sql_guard(stores)
+    return await guard._breakers.state(guard._store)
 
 
 async def clear_cache(stores: Stores) -> None:

@@ -38,6 +38,7 @@ from philos.domain import (
 )
 from tests.security.documents import drawn
 from tests.sql_access import sql_db
+from tests.stores import sql_breaker_state
 
 AFFIRMS = Stance.AFFIRMS
 THRESHOLD = 5  # the default PHILOS_BREAKER_THRESHOLD the session's stores use
@@ -45,13 +46,6 @@ surrogate_text = st.tuples(
     st.text(max_size=5).filter(lambda s: "\x00" not in s),
     st.text(st.characters(categories=["Cs"]), min_size=1, max_size=2),
 ).map("".join)
-
-
-async def _breaker_state(stores: Stores) -> str:
-    guard: Any = stores.concepts
-    while not isinstance(guard, Guarded):
-        guard = guard.inner
-    return await guard._breakers.state(guard._store)
 
 
 Call = tuple[str, Callable[[], Awaitable[Any]]]
@@ -96,7 +90,7 @@ async def test_refused_input_never_opens_the_breaker(stores: Stores) -> None:
                 continue
             with pytest.raises(InputRejectedError):  # SQLite: "Expression tree is too large"
                 await call()
-            assert await _breaker_state(stores) == "closed", what
+            assert await sql_breaker_state(stores) == "closed", what
     found = await stores.concepts.list(ConceptFilter(), ConceptOrder.NAME_ASC, Page())
     assert found.total >= 0
 

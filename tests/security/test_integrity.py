@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from philos import domain
-from philos.datasources.resilience import Guarded
 from philos.datasources.sql.tables import metadata
 from philos.datasources.stores import Stores
 from tests.api.accounts import make_user
@@ -31,7 +30,7 @@ from tests.api.client import Api
 from tests.security.documents import drawn
 from tests.services.plugin import ServiceControl
 from tests.sql_access import sql_db
-from tests.stores import unwrap
+from tests.stores import sql_breaker_state, unwrap
 
 # Every wiring: SQL alone, and production's separate Neo4j and MongoDB-wire stores.
 EVERY_WIRING = pytest.mark.parametrize(
@@ -226,7 +225,7 @@ async def test_a_burst_of_writes_is_applied_or_refused_whole(api: Api) -> None:
             name = next(iter(body["data"].values()))["__typename"]
             assert name in applied, body
             applied[name] += 1
-        assert await _breaker_state(api.stores) == "closed", burst
+        assert await sql_breaker_state(api.stores) == "closed", burst
     after = await counts(api.stores)
     assert after["concepts"] - before["concepts"] == applied["ConceptSuccess"]
     assert after["theses"] - before["theses"] == applied["ThesisSuccess"]
@@ -240,13 +239,6 @@ async def counts(stores: Stores) -> dict[str, int]:
             table: int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
             for table in ("concepts", "theses", "relations")
         }
-
-
-async def _breaker_state(stores: Stores) -> str:
-    guard: Any = stores.concepts
-    while not isinstance(guard, Guarded):
-        guard = guard.inner
-    return await guard._breakers.state(guard._store)
 
 
 # Item 6: concurrent deletes of one record -----------------------------------------------------
