@@ -71,7 +71,7 @@ test: $(STAMP) $(WEB_BUNDLE) $(GATEWAY) $(APQ_CLIENT)  ## lint, type-check, then
 	$(BIN)/lint-imports
 	$(BIN)/mypy philos tests
 	cd web && npx vitest run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	PYTHONUNBUFFERED=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check philos tests bench
