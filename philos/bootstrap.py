@@ -134,13 +134,20 @@ class Separate:
 def _neo4j(settings: Settings, uri: str) -> Store:
     from philos.datasources.neo4j import Neo4jGraphStore
 
-    return Neo4jGraphStore(uri, user=settings.neo4j_user, password=settings.neo4j_password)
+    return Neo4jGraphStore(
+        uri,
+        user=settings.neo4j_user,
+        password=settings.neo4j_password,
+        io_timeout=settings.store_io_timeout,
+    )
 
 
 def _mongo(settings: Settings, uri: str) -> Store:
     from philos.datasources.mongo import MongoThesisStore
 
-    return MongoThesisStore(uri, database=settings.mongodb_database)
+    return MongoThesisStore(
+        uri, database=settings.mongodb_database, io_timeout=settings.store_io_timeout
+    )
 
 
 SEPARATE = {
@@ -170,7 +177,9 @@ async def open_sql(settings: Settings) -> SqlDatabase:
     url = settings.database_url or settings.sql_url
     if settings.database_url:
         check_url(variable, url, SQL_SCHEMES)
-    db = construct(variable, url, lambda: SqlDatabase(settings.sql_url))
+    db = construct(
+        variable, url, lambda: SqlDatabase(settings.sql_url, io_timeout=settings.store_io_timeout)
+    )
     try:
         await reach(variable, url, db.ping(), SETUP_TIMEOUT_SECONDS)
         # No time limit on migrating: replicas wait their turn, and a migration may be long.

@@ -15,6 +15,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
+# Seconds any one exchange with PostgreSQL, Neo4j or MongoDB may take at the driver (connect,
+# a statement, a read from the socket): the bound on work a request has already given up on.
+STORE_IO_TIMEOUT = 30.0
 _ORIGIN_RE = re.compile(
     r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?\Z|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?\Z"
 )
@@ -84,6 +87,9 @@ class Settings(BaseSettings):
     rate_limit_window: float = Field(default=60.0, gt=0, validation_alias="PHILOS_RATE_WINDOW")
     store_timeout: float = Field(default=2.0, gt=0, validation_alias="PHILOS_STORE_TIMEOUT")
     request_timeout: float = Field(default=10.0, gt=0, validation_alias="PHILOS_REQUEST_TIMEOUT")
+    store_io_timeout: float = Field(
+        default=STORE_IO_TIMEOUT, gt=0, validation_alias="PHILOS_STORE_IO_TIMEOUT"
+    )
     breaker_threshold: int = Field(default=5, ge=1, validation_alias="PHILOS_BREAKER_THRESHOLD")
     breaker_reset: float = Field(default=15.0, gt=0, validation_alias="PHILOS_BREAKER_RESET")
     # The longest an outbox entry waits before its next try (back-off doubles up to this).

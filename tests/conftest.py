@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from philos.bootstrap import build_stores
 from philos.datasources.stores import Stores
-from tests.settings import PRODUCTION_BACKENDS, SQL_BACKENDS, settings_for
+from tests.settings import PRODUCTION_BACKENDS, PRODUCTION_SERVERS, SQL_BACKENDS, settings_for
 from tests.sql_access import sql_db
 
 # Importing tests.stores registers its MongoDB command listener before any client exists.
 from tests.stores import wipe
+
+if TYPE_CHECKING:  # imported as a plugin below, after pytest can rewrite its asserts
+    from tests.services.plugin import ServiceManager
 
 pytest_plugins = ["tests.services.plugin", "tests.watchdog"]
 
@@ -53,6 +57,7 @@ def backend_settings(backend: str, request: pytest.FixtureRequest) -> dict[str, 
         "REDIS_URL": request.getfixturevalue("redis_url"),
         # Short enough that outage tests see failures and recoveries quickly.
         "PHILOS_STORE_TIMEOUT": 2,
+        "PHILOS_STORE_IO_TIMEOUT": 15,
         "PHILOS_BREAKER_RESET": 1,
     }
 
@@ -81,9 +86,17 @@ async def session_stores(
     await stores.aclose()
 
 
+# The throwaway servers each wiring's stores talk to.
+WIRING_SERVERS = {"sqlite": (), "postgres": ("postgres",), "production": PRODUCTION_SERVERS}
+
+
 @pytest.fixture
-async def stores(session_stores: Stores) -> AsyncIterator[Stores]:
-    """The backend's stores, emptied (cache included) before each test."""
+async def stores(
+    session_stores: Stores, backend: str, service_manager: ServiceManager
+) -> AsyncIterator[Stores]:
+    """The backend's stores, emptied (cache included) before each test, on servers that
+    answer (one an earlier test left stopped is started again)."""
+    service_manager.ensure_running(WIRING_SERVERS[backend])
     await wipe(session_stores)
     yield session_stores
 

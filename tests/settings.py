@@ -9,6 +9,8 @@ from philos.config import Settings
 SQL_BACKENDS = ["sqlite", "postgres"]
 # The GraphQL API suite (tests/api) also runs once on the full production wiring.
 PRODUCTION_BACKENDS = [*SQL_BACKENDS, "production"]
+# The throwaway servers the production wiring talks to.
+PRODUCTION_SERVERS = ("postgres", "neo4j", "mongo", "redis")
 
 
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789-abcdefghij"

@@ -34,6 +34,7 @@ from pymongo import AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.monitoring import CommandListener
 
+from philos.config import STORE_IO_TIMEOUT
 from philos.datasources.mongo_documents import (
     argument_value,
     document_class,
@@ -125,10 +126,22 @@ class MongoThesisStore:
         database: str = "philos_theses",
         *,
         event_listeners: Sequence[CommandListener] = (),
+        io_timeout: float = STORE_IO_TIMEOUT,
     ) -> None:
-        """``event_listeners`` see every command this store sends (tests count them)."""
+        """``event_listeners`` see every command this store sends (tests count them).
+        ``io_timeout`` bounds finding the server, connecting, waiting for a pooled
+        connection and each read from its socket: a call a request gave up on
+        (``timeouts.within``) cannot hold its connection, or a lock, for longer."""
+        millis = int(io_timeout * 1000)
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            uri, tz_aware=True, tzinfo=UTC, event_listeners=event_listeners
+            uri,
+            tz_aware=True,
+            tzinfo=UTC,
+            event_listeners=event_listeners,
+            serverSelectionTimeoutMS=millis,
+            connectTimeoutMS=millis,
+            socketTimeoutMS=millis,
+            waitQueueTimeoutMS=millis,
         )
         self.database = database
         self._documents = document_class()

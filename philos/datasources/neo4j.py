@@ -35,19 +35,22 @@ those indexes in a ``UNION`` over the types, since Neo4j has no property index a
 
 from __future__ import annotations
 
+import asyncio
 import builtins
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from neo4j import (
     AsyncDriver,
     AsyncGraphDatabase,
     AsyncManagedTransaction,
     AsyncSession,
+    EagerResult,
     RoutingControl,
 )
 from neo4j.exceptions import ConstraintError
 
+from philos.config import STORE_IO_TIMEOUT
 from philos.datasources.neo4j_queries import (
     ARROWS,
     GET_RELATIONS,
@@ -72,6 +75,8 @@ from philos.domain import (
 )
 
 __all__ = ["Neo4jGraphStore", "type_pattern"]
+
+T = TypeVar("T")
 
 # Transaction functions (managed transactions may run them again on a transient error) ---------
 
@@ -213,9 +218,23 @@ class Neo4jGraphStore:
         user: str | None = None,
         password: str | None = None,
         database: str | None = None,
+        io_timeout: float = STORE_IO_TIMEOUT,
     ) -> None:
+        """``io_timeout`` bounds each call on the driver (connecting, waiting for a pooled
+        connection, the query and its retries): a call a request gave up on
+        (``timeouts.within``) cannot hold its connection for longer. The driver has no read
+        timeout of its own; the server's hint (``connection.recv_timeout_seconds``, 120 s by
+        default) is the only other bound, so each call runs under ``asyncio.timeout``, and
+        the driver drops a connection whose call was cut off."""
         auth = (user or "neo4j", password or "") if (user or password) else None
-        self._driver = AsyncGraphDatabase.driver(uri, auth=auth)
+        self._driver = AsyncGraphDatabase.driver(
+            uri,
+            auth=auth,
+            connection_timeout=io_timeout,
+            connection_acquisition_timeout=io_timeout,
+            max_transaction_retry_time=io_timeout,
+        )
+        self._io_timeout = io_timeout
         self.database = database
 
     @property
@@ -230,6 +249,23 @@ class Neo4jGraphStore:
             bookmark_manager=self._driver.execute_query_bookmark_manager,
         )
 
+    async def _query(
+        self, cypher: str, parameters: dict[str, Any] | None = None, *, read: bool = False
+    ) -> EagerResult:
+        """One auto-retried statement, bounded by the store's I/O timeout."""
+        routing = RoutingControl.READ if read else RoutingControl.WRITE
+        async with asyncio.timeout(self._io_timeout):
+            return await self._driver.execute_query(
+                cypher, parameters, database_=self.database, routing_=routing
+            )
+
+    async def _transaction(self, work: Callable[..., Awaitable[T]], *args: Any, read: bool) -> T:
+        """A managed transaction running ``work(tx, *args)``, bounded like ``_query``."""
+        async with asyncio.timeout(self._io_timeout), self._session() as session:
+            if read:
+                return await session.execute_read(work, *args)
+            return await session.execute_write(work, *args)
+
     async def setup(self) -> None:
         """Create the constraints (and with them the indexes) the queries rely on."""
         statements = [
@@ -241,12 +277,10 @@ class Neo4jGraphStore:
             for t in RelationType
         ]
         for statement in statements:
-            await self._driver.execute_query(statement, database_=self.database)
+            await self._query(statement)
 
     async def ping(self) -> None:
-        await self._driver.execute_query(
-            "RETURN 1", database_=self.database, routing_=RoutingControl.READ
-        )
+        await self._query("RETURN 1", read=True)
 
     async def aclose(self) -> None:
         await self._driver.close()
@@ -254,8 +288,7 @@ class Neo4jGraphStore:
     async def get_relations(self, ids: Sequence[str]) -> dict[str, Relation]:
         if not ids:
             return {}
-        async with self._session() as session:
-            return await session.execute_read(_relations_by_id, ids)
+        return await self._transaction(_relations_by_id, ids, read=True)
 
     async def list_relations(self, filter: RelationFilter, page: Page) -> PageResult[Relation]:
         types = type_pattern([filter.type] if filter.type else None)
@@ -281,10 +314,7 @@ class Neo4jGraphStore:
         }
 
         async def read(cypher: str) -> list[Any]:
-            records, _, _ = await self._driver.execute_query(
-                cypher, params, database_=self.database, routing_=RoutingControl.READ
-            )
-            return list(records)
+            return list((await self._query(cypher, params, read=True)).records)
 
         counted = await read(f"{match}{where()} RETURN count(r) AS total")
         seek = where("r.id > $after") if page.after is not None else where()
@@ -311,16 +341,15 @@ class Neo4jGraphStore:
         if not concept_ids:
             return {}
         pattern = ARROWS[direction].format(types=type_pattern(types))
-        records, _, _ = await self._driver.execute_query(
+        records, _, _ = await self._query(
             "UNWIND $ids AS key\n"
             f"MATCH (:Concept {{id: key}}){pattern}()\n"
             "WITH DISTINCT r\n"
             "MATCH (a)-[r]->(b)\n"
             "WITH a, r, b ORDER BY type(r), r.weight DESC, r.id\n"
             f"RETURN {RELATIONS}",
-            ids=list(dict.fromkeys(concept_ids)),
-            database_=self.database,
-            routing_=RoutingControl.READ,
+            {"ids": list(dict.fromkeys(concept_ids))},
+            read=True,
         )
         return group_edges(relations_from(records[0] if records else None), concept_ids, direction)
 
@@ -341,8 +370,7 @@ class Neo4jGraphStore:
         types: Sequence[RelationType] | None = None,
         direction: Direction = Direction.BOTH,
     ) -> dict[str, int]:
-        async with self._session() as session:
-            distance = await session.execute_read(_walk, concept_id, depth, direction, types)
+        distance = await self._transaction(_walk, concept_id, depth, direction, types, read=True)
         return {cid: d for cid, d in distance.items() if cid != concept_id}
 
     async def shortest_path(
@@ -354,8 +382,7 @@ class Neo4jGraphStore:
     ) -> Path | None:
         if from_id == to_id:
             return Path(concept_ids=[from_id], relations=[])
-        async with self._session() as session:
-            return await session.execute_read(_shortest_path, from_id, to_id, max_depth, types)
+        return await self._transaction(_shortest_path, from_id, to_id, max_depth, types, read=True)
 
     async def subgraph(
         self,
@@ -364,13 +391,11 @@ class Neo4jGraphStore:
         types: Sequence[RelationType] | None = None,
         max_nodes: int = 500,
     ) -> tuple[builtins.list[str], builtins.list[Relation], bool]:
-        async with self._session() as session:
-            return await session.execute_read(_subgraph, root_id, depth, types, max_nodes)
+        return await self._transaction(_subgraph, root_id, depth, types, max_nodes, read=True)
 
     async def relate(self, relation: Relation) -> Relation:
         try:
-            async with self._session() as session:
-                problem = await session.execute_write(_relate, relation)
+            problem = await self._transaction(_relate, relation, read=False)
         except ConstraintError as exc:  # the same id, concurrently, under the same type
             raise ConflictError(f"A relation with id '{relation.id}' already exists.") from exc
         if problem is not None:
@@ -382,9 +407,7 @@ class Neo4jGraphStore:
 
     async def remove_relation_ends(self, relation_id: str) -> tuple[str, str] | None:
         """Remove the relation; its (source, target) concept ids, or None if there was none."""
-        records, _, _ = await self._driver.execute_query(
-            REMOVE_RELATION, id=relation_id, database_=self.database
-        )
+        records, _, _ = await self._query(REMOVE_RELATION, {"id": relation_id})
         if not records:
             return None
         return str(records[0]["source"]), str(records[0]["target"])
@@ -392,15 +415,12 @@ class Neo4jGraphStore:
     async def upsert_concepts(self, concepts: Sequence[Concept]) -> None:
         if not concepts:
             return
-        await self._driver.execute_query(
+        await self._query(
             "UNWIND $rows AS row\n"
             "MERGE (c:Concept {id: row.id})\n"
             "SET c.slug = row.slug, c.name = row.name",
-            rows=[{"id": c.id, "slug": c.slug, "name": c.name} for c in concepts],
-            database_=self.database,
+            {"rows": [{"id": c.id, "slug": c.slug, "name": c.name} for c in concepts]},
         )
 
     async def remove_concept(self, concept_id: str) -> None:
-        await self._driver.execute_query(
-            "MATCH (c:Concept {id: $id}) DETACH DELETE c", id=concept_id, database_=self.database
-        )
+        await self._query("MATCH (c:Concept {id: $id}) DETACH DELETE c", {"id": concept_id})

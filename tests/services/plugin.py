@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+import signal
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -140,6 +142,15 @@ class ServiceManager:
             self.failures[backend] = message
             pytest.fail(message, pytrace=False)
         return server
+
+    def ensure_running(self, backends: Iterable[str]) -> None:
+        """Each of these throwaway servers answering before a test uses it: one a test left
+        stopped (a restart that failed, say) is started again, once; if that fails too,
+        every later test that needs it fails at once, instead of each waiting on a store
+        that is not there."""
+        for backend in backends:
+            if external_url(backend) is None:
+                self.server(backend)
 
     def url(self, backend: str) -> str:
         _require_backend(backend)
@@ -332,6 +343,28 @@ class ServiceControl:
         finally:
             self._start(server, backend)
 
+    @contextlib.contextmanager
+    def frozen(self, backend: str) -> Iterator[Server]:
+        """``with control.frozen("neo4j"): ...`` — the server's processes are stopped
+        (SIGSTOP) inside the block: its port still takes connections and its open ones stay
+        up, but nothing is answered, as with a hung server or a black-holed network."""
+        server = self.server(backend)
+        pid = server.pid
+        if pid is None:
+            pytest.fail(f"{backend} is not running", pytrace=False)
+        # The server first, so that it starts no other process meanwhile, then every one it
+        # started (PostgreSQL's backends, each a session of its own).
+        os.kill(pid, signal.SIGSTOP)
+        frozen = _with_descendants(pid)
+        for each in frozen[1:]:
+            os.kill(each, signal.SIGSTOP)
+        try:
+            yield server
+        finally:
+            for each in frozen:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(each, signal.SIGCONT)
+
     @staticmethod
     def _start(server: Server, backend: str) -> str:
         try:
@@ -349,6 +382,23 @@ class ServiceControl:
                     failures.append(f"{backend}: {exc}")
         if failures:
             pytest.fail("could not restart after the test:\n" + "\n".join(failures), pytrace=False)
+
+
+def _with_descendants(pid: int) -> list[int]:
+    """``pid`` and the processes below it, each after its parent (from ``/proc``)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # it ended meanwhile
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found = [pid]
+    for each in found:
+        found.extend(children.get(each, ()))
+    return found
 
 
 @pytest.fixture

@@ -3,7 +3,12 @@ what hung and where each task waited, and the tests after it still run on the sa
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytest_plugins = ["pytester"]
 
@@ -59,6 +64,8 @@ def test_every_hang_is_reported_and_the_run_goes_on(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PHILOS_TEST_TIMEOUT", "1")
+    # The inner run starts in a scratch directory: it finds ``tests.watchdog`` from here.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     pytester.makepyfile(test_inner=INNER)
     result = pytester.runpytest_subprocess(
         "-p",

@@ -18,7 +18,9 @@ import orjson
 from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
+from philos.config import STORE_IO_TIMEOUT
 from philos.datasources.sql.tables import metadata
 from philos.domain.search import names_similarity, text_score, words
 from philos.timeouts import waiting_turn
@@ -32,7 +34,13 @@ _writing: contextvars.ContextVar[bool] = contextvars.ContextVar(
 class SqlDatabase:
     """Owns the engine; the stores borrow it."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, io_timeout: float = STORE_IO_TIMEOUT
+    ) -> None:
+        """``io_timeout`` bounds, on PostgreSQL, opening a connection, taking one from the
+        pool and each statement (asyncpg's ``command_timeout``): a call that a request gave
+        up on (``timeouts.within``) cannot hold its connection for longer. Migrations are
+        not bounded (``create_schema``)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -40,7 +48,8 @@ class SqlDatabase:
             _ensure_parent_dir(url)
             kwargs["connect_args"] = {"timeout": 15}
         else:
-            kwargs.update(pool_size=10, max_overflow=10)
+            kwargs.update(pool_size=10, max_overflow=10, pool_timeout=io_timeout)
+            kwargs["connect_args"] = {"timeout": io_timeout, "command_timeout": io_timeout}
         # JSON columns (arguments, sources, aliases) go through orjson both ways.
         kwargs["json_serializer"] = lambda value: orjson.dumps(value).decode()
         kwargs["json_deserializer"] = orjson.loads
@@ -63,9 +72,15 @@ class SqlDatabase:
         if self.is_sqlite:
             await self._migrate_sqlite()
             return
-        async with self.engine.begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-            await conn.run_sync(_upgrade)
+        # Its own connection without a statement bound: replicas wait their turn on the
+        # lock, and a migration may be long.
+        migrator = create_async_engine(self.url, poolclass=NullPool)
+        try:
+            async with migrator.begin() as conn:
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+                await conn.run_sync(_upgrade)
+        finally:
+            await migrator.dispose()
 
     async def _migrate_sqlite(self) -> None:
         # SQLite changes a table by rebuilding it (Alembic's batch mode), and dropping the old
