@@ -59,6 +59,8 @@ class Measurement:
     #: measured cold requests that repeated an earlier one (of the warm-up or the run)
     repeats: int
     top_statements: list[dict[str, Any]] = field(default_factory=list)
+    #: CPU seconds of each of the server's processes (by part: the gateway, each subgraph)
+    cpu_by_process: dict[str, float] = field(default_factory=dict)
 
     def _per_request(self, value: float | None) -> float | None:
         return None if value is None or not self.executed else value / self.executed
@@ -210,10 +212,11 @@ def measure(
     # requests left in flight by the warm-up finish first (in the stores, too)
     wait_idle(target.pid, IDLE_TIMEOUT, target.store_pids)
     counter.reset(target.db_role or None)
-    cpu_before = sum(cpu_seconds(pid) for pid in target.pids)
+    cpu_before = {name: cpu_seconds(pid) for name, pid in target.processes}
     raw = run_wrk(opts, target.url, bodies, cycle_arg, 0, mode, opts.duration)
     wait_idle(target.pid, IDLE_TIMEOUT, target.store_pids)  # ...and those left by wrk
-    cpu = sum(cpu_seconds(pid) for pid in target.pids) - cpu_before
+    cpu_by_process = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in target.processes}
+    cpu = sum(cpu_by_process.values())
     totals = counter.read()
     usage = [memory_kib(pid) for pid in target.pids]
     memory = {k: sum(u.get(k, 0) for u in usage) for k in ("VmRSS", "VmHWM")}
@@ -248,6 +251,7 @@ def measure(
         if mode == "cold"
         else 0,
         top_statements=totals.top[:8],
+        cpu_by_process=cpu_by_process,
     )
 
 

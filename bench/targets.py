@@ -57,7 +57,12 @@ class ServerUnderTest:
     @property
     def pids(self) -> list[int]:
         """Every process that does the server's work (their CPU and memory count)."""
-        return [self.pid]
+        return [pid for _, pid in self.processes]
+
+    @property
+    def processes(self) -> list[tuple[str, int]]:
+        """The same processes, each with its part's name (the report splits the CPU)."""
+        return [(self.name, self.pid)]
 
     @property
     def documents(self) -> str:
@@ -197,8 +202,8 @@ class FederatedServer(ServerUnderTest):
     subgraphs: list[ServerUnderTest] = field(default_factory=list)
 
     @property
-    def pids(self) -> list[int]:
-        return [s.pid for s in self.subgraphs] + [self.pid]
+    def processes(self) -> list[tuple[str, int]]:
+        return [*((s.name, s.pid) for s in self.subgraphs), ("gateway", self.pid)]
 
     def start(self) -> None:
         for subgraph in self.subgraphs:

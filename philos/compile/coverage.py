@@ -52,6 +52,7 @@ UNCOMPILED: dict[str, dict[str, str]] = {
 
 # (GraphQL type, field) -> the argument names the compiler handles; other fields take none.
 ARGUMENTS: dict[tuple[str, str], frozenset[str]] = {
+    ("Query", "_entities"): frozenset({"representations"}),
     ("Query", "concept"): frozenset({"id", "slug", "name"}),
     ("Query", "concepts"): frozenset({"filter", "orderBy", "first", "after"}),
     ("Query", "thesis"): frozenset({"id"}),

@@ -59,7 +59,9 @@ def json_list(element: str, order: str, source: str) -> str:
 
 
 def json_object(parts: Sequence[tuple[str, str]]) -> str:
-    if not parts or len(parts) > MAX_KEYS:
+    """The object of these keys; ``{}`` when there are none (what the resolvers answer for an
+    entity whose selection only has fragments on other types)."""
+    if len(parts) > MAX_KEYS:
         raise Unsupported
     return "json_build_object(" + ", ".join(f"'{key}', {expr}" for key, expr in parts) + ")"
 

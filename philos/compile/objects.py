@@ -100,6 +100,8 @@ class Objects:
             else:  # pragma: no cover - no other selection kinds exist
                 raise Unsupported
             if condition is not None and condition.name.value != type_name:
+                if isinstance(self.schema.type_map.get(condition.name.value), GraphQLObjectType):
+                    continue  # another object type (a union's other member): never applies
                 raise Unsupported
             self._collect(type_name, inner, out)
 

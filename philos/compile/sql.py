@@ -29,7 +29,7 @@ compile.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from graphql import (
     FieldNode,
     GraphQLInputObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     OperationDefinitionNode,
     OperationType,
 )
@@ -69,10 +70,12 @@ from philos.compile.fragments import (
 from philos.compile.objects import Objects
 from philos.datasources.sql.common import like_pattern, tag_pattern
 from philos.domain import ConceptOrder
+from philos.schema.federation import ENTITY_KEY, ENTITY_UNION
 from philos.schema.root import ConceptFilter as ConceptFilterInput
 from philos.schema.root import ThesisFilter as ThesisFilterInput
 from philos.types.arguments import concept_key, concept_page, thesis_key, thesis_page
 from philos.types.paging import UserInputError
+from philos.validation import is_id
 
 logger = logging.getLogger("philos.compile")
 
@@ -160,6 +163,8 @@ class _Compiler(Objects):
         return Statement(f"SELECT {json_object(parts)}::text", tuple(self.params))
 
     def root_field(self, name: str, nodes: list[FieldNode], args: dict[str, Any]) -> str:
+        if name == "_entities":
+            return self.entities(nodes, args["representations"])
         if name == "concepts":
             return self.concept_connection(nodes, args)
         if name == "theses":
@@ -187,6 +192,33 @@ class _Compiler(Objects):
             cond = f"{t}.id = {self.param(thesis_id, 'varchar')}"
             return f"(SELECT {self.thesis(t, nodes)} FROM theses {t} WHERE {cond})"  # nosec B608
         raise Unsupported
+
+    def entities(self, nodes: list[FieldNode], representations: list[Any]) -> str:
+        """A subgraph's ``_entities`` when every representation is a concept: the concepts in
+        the order asked, null for an id that names none (as ``resolve_reference``). Any other
+        entity type, or a representation the resolvers would refuse, runs through them."""
+        entity_type = self.schema.type_map.get(ENTITY_UNION)
+        if not isinstance(entity_type, GraphQLUnionType) or "Concept" not in {
+            t.name for t in entity_type.types
+        }:
+            raise Unsupported
+        ids: list[str | None] = []
+        for representation in representations:
+            if not isinstance(representation, Mapping):
+                raise Unsupported
+            if representation.get("__typename") != "Concept":
+                raise Unsupported
+            key = representation.get(ENTITY_KEY)
+            ids.append(key if isinstance(key, str) and is_id(key) else None)
+        c, r = self.alias("c"), self.alias("r")
+        concept = f"CASE WHEN {c}.id IS NULL THEN NULL ELSE {self.concept(c, nodes)} END"
+        asked = self.param(ids, "varchar[]")
+        listed = f"json_agg({concept} ORDER BY {r}.n)"
+        return (
+            f"(SELECT coalesce({listed}, '[]'::json) "  # nosec B608
+            f"FROM unnest({asked}) WITH ORDINALITY AS {r}(id, n) "
+            f"LEFT JOIN concepts {c} ON {c}.id = {r}.id)"
+        )
 
     # connections
 

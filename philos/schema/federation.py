@@ -113,6 +113,8 @@ ROOT_FIELDS: dict[str, dict[str, str]] = {
 # The entities, the subgraph that owns their fields, and the fields another subgraph owns.
 ENTITY_HOMES = {"Concept": "concepts", "Thesis": "theses", "User": "users"}
 ENTITY_KEY = "id"
+# The union of the entity types a subgraph resolves, as ``_entities`` returns them.
+ENTITY_UNION = "_Entity"
 ENTITY_FIELDS: dict[str, dict[str, str]] = {
     "Concept": {
         "relations": "graph",
@@ -134,7 +136,7 @@ FEDERATION_FIELDS = ("_entities", "_service")
 # 100 concepts with 25 relations each asks for 2,500 ends); the store-call budget and the
 # response size limit bound the work.
 MAX_REPRESENTATIONS = 5000
-FEDERATION_TYPES = ("_Service", "_Entity", "_Any")
+FEDERATION_TYPES = ("_Service", ENTITY_UNION, "_Any")
 
 
 @strawberry.type(name="_Service", description="What the gateway composes: this subgraph's SDL.")
@@ -236,7 +238,7 @@ def build_subgraph_schema(
     reachable = _reachable_entities(subgraph, mutation)
     names = sorted(set(reachable) | set(contributed_entities(subgraph)))
     entity_union = StrawberryUnion(
-        "_Entity",
+        ENTITY_UNION,
         type_annotations=tuple(StrawberryAnnotation(ENTITY_CLASSES[n]) for n in names),
     )
     sdl_holder: list[str] = []
@@ -269,7 +271,7 @@ def build_subgraph_schema(
         config=config,
         execution_context_class=PlainFieldsExecution,
     )
-    union = schema._schema.get_type("_Entity")
+    union = schema._schema.get_type(ENTITY_UNION)
     assert isinstance(union, GraphQLUnionType)
     union.resolve_type = _entity_type_name
     sdl_holder.append(subgraph_sdl(print_schema(schema), names))

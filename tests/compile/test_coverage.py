@@ -29,6 +29,7 @@ from graphql import (
 
 from philos.compile.coverage import ARGUMENTS, UNCOMPILED
 from philos.compile.sql import compile_operation
+from philos.schema.federation import build_subgraph_schema
 from philos.schema.root import build_schema
 
 # What the schema cannot say: ``concept`` takes exactly one of its two optional arguments.
@@ -132,11 +133,15 @@ def test_every_field_of_a_covered_type_is_compiled_or_listed() -> None:
 
 
 def test_the_arguments_the_compiler_handles_exist() -> None:
-    schema = build_schema()._schema
+    # ``_entities`` exists in the subgraphs' schemas only.
+    schemas = (build_schema()._schema, build_subgraph_schema("concepts")._schema)
     for (type_name, name), arguments in ARGUMENTS.items():
-        object_type = schema.type_map[type_name]
-        assert isinstance(object_type, GraphQLObjectType)
-        assert arguments == set(object_type.fields[name].args), (type_name, name)
+        found = [s.type_map[type_name] for s in schemas]
+        fields = [
+            t.fields[name] for t in found if isinstance(t, GraphQLObjectType) and name in t.fields
+        ]
+        assert fields, (type_name, name)
+        assert arguments == set(fields[0].args), (type_name, name)
 
 
 def test_a_new_field_or_argument_is_reported_not_ignored() -> None:
