@@ -127,7 +127,6 @@ def _compiled() -> float:
 
 async def test_generated_entities_agree(subgraph_clients: Any, stores: Stores) -> None:
     clients, ids = subgraph_clients
-    compiled_any = 0
     for subgraph, (compiled, plain) in clients.items():
         ran = 0
         for query in _documents(subgraph, ids, 60):
@@ -142,10 +141,9 @@ async def test_generated_entities_agree(subgraph_clients: Any, stores: Stores) -
             if was_compiled:
                 assert len(statements) == 1, (query, statements)
                 ran += 1
-        compiled_any += ran
-        if subgraph != "users":  # its Concept field (author) reads accounts: per caller
-            assert ran > 10, f"{subgraph}: only {ran} generated _entities documents compiled"
-    assert compiled_any
+        # Arguments out of range and fields the compiler leaves to the resolvers (coverage.py)
+        # send some documents to the resolvers; most must compile.
+        assert ran > 10, f"{subgraph}: only {ran} generated _entities documents compiled"
 
 
 async def test_what_the_gateway_sends_compiles(subgraph_clients: Any, stores: Stores) -> None:
