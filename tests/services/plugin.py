@@ -354,13 +354,15 @@ class ServiceControl:
             pytest.fail(f"{backend} is not running", pytrace=False)
         # The server first, so that it starts no other process meanwhile, then every one it
         # started (PostgreSQL's backends, each a session of its own).
-        os.kill(pid, signal.SIGSTOP)
-        frozen = _with_descendants(pid)
-        for each in frozen[1:]:
-            os.kill(each, signal.SIGSTOP)
+        frozen = [pid]
         try:
+            os.kill(pid, signal.SIGSTOP)
+            frozen = _with_descendants(pid)
+            for each in frozen[1:]:
+                with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                    os.kill(each, signal.SIGSTOP)
             yield server
-        finally:
+        finally:  # whatever happened, nothing stays stopped
             for each in frozen:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(each, signal.SIGCONT)
