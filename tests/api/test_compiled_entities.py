@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 from graphql import NameNode, ObjectFieldNode, ObjectValueNode, StringValueNode
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, queries
 
@@ -29,6 +28,7 @@ from philos.datasources.stores import Stores
 from philos.domain import ConceptFilter, ConceptOrder, Page, new_id
 from philos.schema.federation import build_subgraph_schema
 from philos.seed.loader import read_corpus, seed
+from tests.security.documents import drawn
 from tests.settings import settings_for
 from tests.stores import counting
 
@@ -50,30 +50,17 @@ def _representation(type_name: str, key: str) -> ObjectValueNode:
 
 
 def _documents(subgraph: str, ids: list[str], count: int) -> list[str]:
-    """``_entities`` documents over the subgraph's schema (hypothesis-graphql, derandomized):
-    every selection the schema allows under ``_Entity``, concept representations inline."""
+    """``_entities`` documents over the subgraph's schema (hypothesis-graphql, the same on
+    every run): every selection the schema allows under ``_Entity``, concept representations
+    inline."""
     keys = st.sampled_from([*ids, new_id(), "not-an-id", ""])
-    found: list[str] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
+    documents = queries(
+        build_subgraph_schema(subgraph)._schema,
+        fields=["_entities"],
+        custom_scalars={"_Any": keys.map(lambda key: _representation("Concept", key))},
+        mode=Mode.POSITIVE,
     )
-    @given(
-        queries(
-            build_subgraph_schema(subgraph)._schema,
-            fields=["_entities"],
-            custom_scalars={"_Any": keys.map(lambda key: _representation("Concept", key))},
-            mode=Mode.POSITIVE,
-        )
-    )
-    def collect(query: str) -> None:
-        found.append(query)
-
-    collect()
+    found: list[str] = drawn(documents, count)
     return found
 
 

@@ -55,15 +55,28 @@ async def answers_again(call: Callable[[], Awaitable[Any]]) -> None:
             await asyncio.sleep(0.2)
 
 
+async def frees_its_callers(
+    control: ServiceControl,
+    backend: str,
+    call: Callable[[], Awaitable[Any]],
+    error: type[BaseException],
+) -> None:
+    """While ``backend`` is frozen, ``call`` fails with ``error`` once the bound has passed;
+    thawed, it answers again."""
+    # A pooled connection exists before the freeze (a server just started can take longer
+    # than the bound to answer its first call).
+    await answers_again(call)
+    with control.frozen(backend):
+        found, waited = await fails_within(call)
+        assert isinstance(found, error), repr(found)
+        assert waited >= IO_TIMEOUT * 0.9
+    await answers_again(call)
+
+
 async def test_postgres(service_control: ServiceControl, postgres_url: str) -> None:
     db = SqlDatabase(normalise_sql_url(postgres_url), io_timeout=IO_TIMEOUT)
     try:
-        await db.ping()  # a pooled connection exists before the freeze
-        with service_control.frozen("postgres"):
-            pooled, waited = await fails_within(db.ping)
-            assert isinstance(pooled, TimeoutError), repr(pooled)
-            assert waited >= IO_TIMEOUT * 0.9
-        await answers_again(db.ping)
+        await frees_its_callers(service_control, "postgres", db.ping, TimeoutError)
     finally:
         await db.aclose()
 
@@ -71,14 +84,7 @@ async def test_postgres(service_control: ServiceControl, postgres_url: str) -> N
 async def test_neo4j(service_control: ServiceControl, neo4j_uri: str) -> None:
     store = Neo4jGraphStore(neo4j_uri, io_timeout=IO_TIMEOUT)
     try:
-        # A pooled connection exists before the freeze (a Neo4j just started can take longer
-        # than the bound to answer its first call).
-        await answers_again(store.ping)
-        with service_control.frozen("neo4j"):
-            error, waited = await fails_within(store.ping)
-            assert isinstance(error, TimeoutError), repr(error)
-            assert waited >= IO_TIMEOUT * 0.9
-        await answers_again(store.ping)
+        await frees_its_callers(service_control, "neo4j", store.ping, TimeoutError)
     finally:
         await store.aclose()
 
@@ -93,11 +99,6 @@ async def test_mongo(service_control: ServiceControl, mongodb_uri: str) -> None:
         async def count() -> dict[str, int]:
             return await store.count_by_concepts(["a"])
 
-        await count()
-        with service_control.frozen("mongo"):
-            error, waited = await fails_within(count)
-            assert isinstance(error, PyMongoError), repr(error)
-            assert waited >= IO_TIMEOUT * 0.9
-        await answers_again(count)
+        await frees_its_callers(service_control, "mongo", count, PyMongoError)
     finally:
         await store.aclose()
