@@ -70,24 +70,20 @@ def ratio_lines(results: list[Measurement], opts: Options) -> list[str]:
                 f"{fed.rps / mono.rps:.2f} (req/s {fed.rps:,.0f} vs {mono.rps:,.0f}; "
                 f"p50 {fed.p50_ms:.1f} vs {mono.p50_ms:.1f} ms; "
                 f"p99 {fed.p99_ms:.1f} vs {mono.p99_ms:.1f} ms; "
-                f"server CPU ms per request {cpu_split(fed)} vs {_cpu(mono)})"
+                f"server CPU ms per request {cpu_split(fed)} vs {_fmt(mono.cpu_ms_per_request, 2)})"
             )
     return lines
-
-
-def _cpu(m: Measurement) -> str:
-    value = m.cpu_ms_per_request
-    return "n/a" if value is None else f"{value:.2f}"
 
 
 def cpu_split(m: Measurement) -> str:
     """The CPU per request, and how much of it each process took when there are several
     (the gateway and the subgraphs): ``12.40 = gateway 4.10 + concepts 3.20 + …``."""
     parts = [(name, seconds) for name, seconds in m.cpu_by_process.items() if seconds > 0]
+    total = _fmt(m.cpu_ms_per_request, 2)
     if len(parts) < 2 or not m.executed:
-        return _cpu(m)
+        return total
     per = [f"{name} {seconds * 1000 / m.executed:.2f}" for name, seconds in parts]
-    return f"{_cpu(m)} = {' + '.join(per)}"
+    return f"{total} = {' + '.join(per)}"
 
 
 def rss_lines(results: list[Measurement], stores: dict[str, dict[str, int]]) -> list[str]:

@@ -76,14 +76,13 @@ const SUBGRAPH_FAILURES = new Set(["SUBREQUEST_HTTP_ERROR", "DOWNSTREAM_SERVICE_
 function maskSubgraphFailures(error, message, isDev) {
   // Duck-typed: the gateway's packages may carry their own copy of graphql-js. The error's
   // own extensions (the subrequest, the connection error) are not the client's to see.
-  const found = error?.extensions ? error : null;
-  if (SUBGRAPH_FAILURES.has(found?.extensions?.code)) {
-    const service = String(found.extensions.serviceName ?? "a subgraph");
+  if (SUBGRAPH_FAILURES.has(error?.extensions?.code)) {
+    const service = String(error.extensions.serviceName ?? "a subgraph");
     return new GraphQLError(`${service} is unavailable`, {
-      nodes: found.nodes,
-      source: found.source,
-      positions: found.positions,
-      path: found.path,
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
       extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: service },
     });
   }

@@ -5,8 +5,8 @@
 goes on; without a bound at the driver it would hold its pooled connection (and any lock it
 took) for as long as the server stays silent. Here each real server is frozen (SIGSTOP: its
 port takes connections, nothing is answered) under a store opened with a short bound, and the
-store's call must fail with the driver's own error within a few times that bound, then work
-again once the server is thawed.
+store's call must fail with the driver's own error once that bound has passed (and well
+before ``GIVE_UP_AFTER``), then work again once the server is thawed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from philos.datasources.sql import SqlDatabase
 from tests.services.plugin import ServiceControl
 
 IO_TIMEOUT = 1.5
-# Generous for a loaded machine; a driver without the bound never returns at all.
+# Generous for a loaded machine; a driver without the bound waits for as long as the server is
+# silent (Neo4j's client until the server's 120 s hint, asyncpg and pymongo without end).
 GIVE_UP_AFTER = 30.0
 
 
