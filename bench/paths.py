@@ -72,7 +72,9 @@ async def measure(
                         await _cpu_per_request(calls["resolvers"], chunks[1])
                     out = profile.with_name(f"{profile.stem}-{key}.txt")
                     out.write_text(profiler.output_text(unicode=True, show_all=False))
-                    print(f"wrote {out}")
+                    flat = profile.with_name(f"{profile.stem}-{key}-flat.txt")  # by own time
+                    flat.write_text(profiler.output_text(unicode=True, flat=True))
+                    print(f"wrote {out} and {flat}")
                     continue
                 best = {name: float("inf") for name in calls}
                 for chunk in chunks[1:]:  # requests neither app has answered: cold

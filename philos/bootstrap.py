@@ -299,7 +299,7 @@ def _open_cache(settings: Settings, breakers: Breakers) -> Cache:
     cache: Cache = (
         construct("REDIS_URL", redis_url, lambda: RedisCache(redis_url))
         if redis_url
-        else MemoryCache()
+        else MemoryCache(max_bytes=settings.memory_cache_bytes)
     )
     name = "redis" if redis_url else "memory"
     return guarded(cache, Cache, name, breakers, settings.store_timeout, fail_open=True)

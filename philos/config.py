@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         default=60.0, ge=0, validation_alias="PHILOS_RESPONSE_CACHE_TTL"
     )
     cache_ttl: float = Field(default=300.0, ge=0, validation_alias="PHILOS_CACHE_TTL")
+    # The in-process cache's bound on the bytes it holds (without REDIS_URL): part of a
+    # replica's memory once its answers fill it.
+    memory_cache_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, validation_alias="PHILOS_MEMORY_CACHE_BYTES"
+    )
     sql_compile: bool = Field(default=True, validation_alias="PHILOS_SQL_COMPILE")
     # Serve one service's Federation 2 subgraph instead of the whole schema (docs/federation.md).
     subgraph: Literal["users", "concepts", "graph", "theses", "ai"] | None = Field(

@@ -7,10 +7,11 @@ so each group is still one store call. Batch functions answer in key order, by k
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from functools import cached_property
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -48,6 +49,17 @@ def loaded(loader: DataLoader[K, V], key: K) -> V | NotLoaded:
     if future is None or not future.done() or future.cancelled() or future.exception():
         return NOT_LOADED
     return future.result()
+
+
+async def load_all(loader: DataLoader[K, V], keys: Iterable[K]) -> list[V]:
+    """``loader.load_many(keys)``, without gathering the keys' futures: the futures of one
+    batch are resolved together, so waiting on each one not done yet wakes this task about
+    once per batch rather than once per key. The first failure is raised, as there."""
+    futures = [cast("asyncio.Future[V]", loader.load(key)) for key in keys]
+    for future in futures:
+        if not future.done():
+            await future
+    return [future.result() for future in futures]
 
 
 # (concept id, direction, types, whether the relations' end concepts will be read)
@@ -139,7 +151,7 @@ class Loaders:
             ends = {c for rels in found.values() for r in rels for c in (r.source_id, r.target_id)}
             wanted = [c for c in ends if loaded(concept, c) is NOT_LOADED]
             if wanted:
-                await concept.load_many(wanted)
+                await load_all(concept, wanted)
             return found
 
         return _grouped(lambda k: (k[1], k[2], k[3]), edges, lambda k: k[0], list)

@@ -19,13 +19,25 @@ marked "in hand" (``types/hints.py``: ``Relation.target``, whose concept the rel
 loaded with it) counts as plain when everything selected under it is: its value is read from
 the request's loaders and built the same way, and a value not in hand sends the list down the
 normal path too (``relations { type target { name } }`` is one pass).
+
+A list field marked "per level" (``types/hints.py``: ``Concept.relations``, ``Concept.theses``)
+is answered for all the items of its parent list by one call, not by a resolver call per
+item: its arguments are coerced and converted once, the call gets every parent and one
+``info``, and what it answers is built by the items' own row plan, which may hold per-level
+fields again, so ``concepts { nodes { relations { target { name } } theses { statement } } }``
+takes one call per list level and no resolver call per object. The calls of one level are
+all made before any is awaited, so their loaders dispatch together. A call that fails, or a
+value the plan cannot build, sends the list down the normal path, whose resolvers then report
+what went wrong at each field (the loaders answer them from what the call already fetched).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -38,11 +50,15 @@ from graphql import (
     GraphQLScalarType,
     Undefined,
 )
+from graphql.execution.executor import to_nodes
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import Info
+from strawberry.types.arguments import convert_arguments
 
 from philos.datasources.loaders import NOT_LOADED
-from philos.types.hints import IN_HAND, metadata
+from philos.types.hints import IN_HAND, PER_LEVEL, metadata
 
 __all__ = ["PlainFieldsExecution"]
 
@@ -60,8 +76,24 @@ class _InHand:
 
 
 @dataclass(frozen=True, slots=True)
+class _PerLevel:
+    """A list field answered for a whole level of parents by one call (``hints.per_level``),
+    its arguments converted once, and the row plan of its items."""
+
+    values: Callable[..., Awaitable[Sequence[Any]]]
+    field: GraphQLField
+    definition: Any  # Strawberry's field
+    details: Any  # the field's details, to build its one ``info``
+    parent: GraphQLObjectType
+    arguments: dict[str, Any]
+    plan: list[tuple[str, Any]]
+    nullable: bool  # may the list be null
+    item_nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
 class _Plain:
-    resolve: Callable[..., Any]
+    read: Callable[[Any], Any]  # source -> the attribute's value
     serialize: Callable[[Any], Any]
     nullable: bool
     is_list: bool
@@ -107,15 +139,31 @@ def plain_field(field: GraphQLField) -> _Plain | None:
     resolve = field.resolve
     if resolve is None or not getattr(resolve, "_is_default", False) or field.args:
         return None
+    read = _reader(field, resolve)
     serialize, nullable = _leaf(field.type)
     if serialize is not None:
-        return _Plain(resolve, serialize, nullable, is_list=False)
+        return _Plain(read, serialize, nullable, is_list=False)
     outer = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if isinstance(outer, GraphQLList):
         item_serialize, item_nullable = _leaf(outer.of_type)
         if item_serialize is not None and not item_nullable:
-            return _Plain(resolve, item_serialize, False, is_list=True, list_nullable=nullable)
+            return _Plain(read, item_serialize, False, is_list=True, list_nullable=nullable)
     return None
+
+
+def _reader(field: GraphQLField, resolve: Callable[..., Any]) -> Callable[[Any], Any]:
+    """What Strawberry's default resolver does for ``field``: where that is ``getattr`` of
+    the attribute (the default configuration), the attribute read itself, without the two
+    calls Strawberry wraps around it."""
+    definition = field.extensions.get(_DEFINITION)
+    if (
+        definition is not None
+        and definition.base_resolver is None
+        and definition.default_resolver is getattr
+        and isinstance(definition.python_name, str)
+    ):
+        return attrgetter(definition.python_name)
+    return lambda source: resolve(source, None)
 
 
 # Filled lazily; the field objects are kept in the values so their ids stay theirs.
@@ -131,7 +179,7 @@ def _plan(field: GraphQLField) -> _Plain | None:
 
 
 def _read(plain: _Plain, source: Any) -> Any:
-    value = plain.resolve(source, None)
+    value = plain.read(source)
     if plain.is_list:
         if value is None:
             return None if plain.list_nullable else _SLOW
@@ -151,6 +199,10 @@ def _read(plain: _Plain, source: Any) -> Any:
 
 
 _TYPENAME = "__typename"
+
+
+def _has_levels(plan: list[tuple[str, Any]]) -> bool:
+    return any(isinstance(how, _PerLevel) for _, how in plan)
 
 
 class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
@@ -178,10 +230,11 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         return plan
 
     def _make_row_plan(
-        self, item_type: GraphQLObjectType, field_details_list: Any
+        self, item_type: GraphQLObjectType, field_details_list: Any, levels: bool = True
     ) -> list[tuple[str, Any]] | None:
-        """Each selected field of an item as (response key, a ``_Plain``, an ``_InHand`` or
-        the type's name for ``__typename``), or None when one needs the normal path."""
+        """Each selected field of an item as (response key, a ``_Plain``, an ``_InHand``, a
+        ``_PerLevel`` (only where ``levels``) or the type's name for ``__typename``), or None
+        when one needs the normal path."""
         if item_type.is_type_of is not None:
             return None
         if any(d.node.directives or d.defer_usage is not None for d in field_details_list):
@@ -192,18 +245,21 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         plan: list[tuple[str, Any]] = []
         for response_key, details in grouped.items():
             # A key selected more than once (a fragment and the selection) is one field.
-            for detail in details:
-                node = detail.node
-                if node.arguments or node.directives or detail.fragment_variable_values:
-                    return None
+            if any(d.node.directives or d.fragment_variable_values for d in details):
+                return None
             name = details[0].node.name.value
-            if name == _TYPENAME:
+            given = any(d.node.arguments for d in details)
+            if name == _TYPENAME and not given:
                 plan.append((response_key, item_type.name))
                 continue
             field = item_type.fields.get(name)
             if field is None:
                 return None
-            how: _Plain | _InHand | None = _plan(field) or self._in_hand_plan(field, details)
+            how: _Plain | _InHand | _PerLevel | None = None
+            if not given:
+                how = _plan(field) or self._in_hand_plan(field, details)
+            if how is None and levels:
+                how = self._per_level_plan(item_type, field, details)
             if how is None:
                 return None
             plan.append((response_key, how))
@@ -221,15 +277,56 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
         if not isinstance(inner, GraphQLObjectType):
             return None
-        plan = self._make_row_plan(inner, details)
+        # Built as the value is read, one item at a time: nothing under it waits for a level.
+        plan = self._make_row_plan(inner, details, levels=False)
         return None if plan is None else _InHand(read, plan, nullable)
 
+    def _per_level_plan(
+        self, parent: GraphQLObjectType, field: GraphQLField, details: Any
+    ) -> _PerLevel | None:
+        """How to answer a "per level" list field for a whole list of parents, or None."""
+        values = metadata(field).get(PER_LEVEL)
+        definition = field.extensions.get(_DEFINITION)
+        schema = getattr(self.schema, "_strawberry_schema", None)
+        if values is None or definition is None or schema is None:
+            return None
+        if definition.permission_classes or definition.extensions or definition.directives:
+            return None  # something must run around the resolver: the normal path
+        nullable = not isinstance(field.type, GraphQLNonNull)
+        outer = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        if not isinstance(outer, GraphQLList):
+            return None
+        item_nullable = not isinstance(outer.of_type, GraphQLNonNull)
+        inner = outer.of_type.of_type if not item_nullable else outer.of_type
+        if not isinstance(inner, GraphQLObjectType):
+            return None
+        plan = self._make_row_plan(inner, details)
+        if plan is None:
+            return None
+        try:  # the arguments, as the resolver would get them: once for the whole level
+            given = get_argument_values(field, details[0].node, self.variable_values)
+            arguments = convert_arguments(
+                given,
+                definition.arguments,
+                scalar_registry=schema.schema_converter.scalar_registry,
+                config=schema.config,
+            )
+        except Exception:
+            return None  # the normal path reports it, at each field
+        return _PerLevel(
+            values, field, definition, details, parent, arguments, plan, nullable, item_nullable
+        )
+
     def _row(self, plan: list[tuple[str, Any]], item: Any) -> Any:
-        """An item built by ``plan``, or ``_SLOW``."""
+        """An item built by ``plan``, or ``_SLOW``; a per-level field is left None, in its
+        place, for ``_fill`` to set."""
         row: dict[str, Any] = {}
         for response_key, how in plan:
             if isinstance(how, str):
                 row[response_key] = how
+                continue
+            if isinstance(how, _PerLevel):
+                row[response_key] = None
                 continue
             if isinstance(how, _InHand):
                 value = how.read(item, self.context_value)
@@ -250,15 +347,26 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
             row[response_key] = value
         return row
 
-    def _plain_rows(self, item_type: GraphQLOutputType, field_details_list: Any, items: Any) -> Any:
-        """The completed list, or ``_SLOW``."""
+    def _list_plan(
+        self, item_type: GraphQLOutputType, field_details_list: Any, items: Any
+    ) -> tuple[list[tuple[str, Any]], bool] | None:
+        """(the items' row plan, whether an item may be null), or None."""
         nullable = not isinstance(item_type, GraphQLNonNull)
         inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         if not isinstance(inner, GraphQLObjectType) or not isinstance(items, list | tuple):
-            return _SLOW
+            return None
         plan = self._row_plan(inner, field_details_list)
-        if plan is None:
+        return None if plan is None else (plan, nullable)
+
+    def _plain_rows(self, item_type: GraphQLOutputType, field_details_list: Any, items: Any) -> Any:
+        """The completed list, when no per-level field is selected in it, or ``_SLOW``."""
+        found = self._list_plan(item_type, field_details_list, items)
+        if found is None or _has_levels(found[0]):
             return _SLOW
+        return self._build_rows(*found, items)
+
+    def _build_rows(self, plan: list[tuple[str, Any]], nullable: bool, items: Any) -> Any:
+        """Each item built by ``plan`` (its per-level fields left None), or ``_SLOW``."""
         rows: list[Any] = []
         append = rows.append
         try:
@@ -278,6 +386,81 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
             return _SLOW
         return rows
 
+    async def _level_rows(
+        self, plan: list[tuple[str, Any]], nullable: bool, items: Sequence[Any], path: Path
+    ) -> Any:
+        """The completed list, each per-level field in ``plan`` answered by one call for all
+        the items (and so on down), or ``_SLOW``. Raises what a call raises."""
+        rows = self._build_rows(plan, nullable, items)
+        if rows is _SLOW:
+            return _SLOW
+        levels = [(key, how) for key, how in plan if isinstance(how, _PerLevel)]
+        built = [(item, row) for item, row in zip(items, rows, strict=True) if row is not None]
+        if not levels or not built:
+            return rows
+        fills = [self._fill(built, key, how, path) for key, how in levels]
+        # Every level's call is made before any is awaited: their loaders dispatch together.
+        done = [await fills[0]] if len(fills) == 1 else await asyncio.gather(*fills)
+        return _SLOW if any(d is _SLOW for d in done) else rows
+
+    async def _fill(
+        self, built: list[tuple[Any, dict[str, Any]]], key: str, how: _PerLevel, path: Path
+    ) -> Any:
+        """Sets ``key`` of each built row to its item's value of ``how``; ``_SLOW`` when a
+        value is not one the plan can build."""
+        raw = self.build_resolve_info(how.field, to_nodes(how.details), how.parent, path)
+        info = Info(_raw_info=raw, _field=how.definition)
+        values = await how.values(info, [item for item, _ in built], **how.arguments)
+        if len(values) != len(built):
+            return _SLOW
+        children: list[Any] = []
+        spans: list[int | None] = []
+        for value in values:
+            if value is None:
+                if not how.nullable:
+                    return _SLOW
+                spans.append(None)
+            elif isinstance(value, list | tuple):
+                spans.append(len(value))
+                children.extend(value)
+            else:
+                return _SLOW
+        rows = await self._level_rows(how.plan, how.item_nullable, children, path)
+        if rows is _SLOW:
+            return _SLOW
+        start = 0
+        for (_, row), span in zip(built, spans, strict=True):
+            if span is None:
+                row[key] = None
+            else:
+                row[key] = rows[start : start + span]
+                start += span
+        return None
+
+    async def _complete_by_level(
+        self,
+        plan: list[tuple[str, Any]],
+        nullable: bool,
+        item_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        items: Any,
+        position_context: Any,
+    ) -> Any:
+        """``_level_rows``, or, when it cannot build the list or a call fails, the normal
+        path (which reports the failure at each field, from the loaders' cached answers)."""
+        try:
+            rows = await self._level_rows(plan, nullable, items, path)
+        except Exception:
+            rows = _SLOW
+        if rows is not _SLOW:
+            return rows
+        completed = super().complete_iterable_value(
+            item_type, field_details_list, info, path, items, position_context
+        )
+        return await completed if self.is_awaitable(completed) else completed
+
     def complete_iterable_value(
         self,
         item_type: GraphQLOutputType,
@@ -288,6 +471,19 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if self._shortcut:
+            found = self._list_plan(item_type, field_details_list, items)
+            if found is not None and _has_levels(found[0]):
+                plan, nullable = found
+                return self._complete_by_level(
+                    plan,
+                    nullable,
+                    item_type,
+                    field_details_list,
+                    info,
+                    path,
+                    items,
+                    position_context,
+                )
             rows = self._plain_rows(item_type, field_details_list, items)
             if rows is not _SLOW:
                 return rows

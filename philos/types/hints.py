@@ -15,6 +15,12 @@ stated once, beside the field, and read back from graphql-core's definitions:
   ``(source, context)`` that gives that value, or ``NOT_LOADED`` when it is not in hand. A
   list whose items select such a field, with plain fields under it, is then still built in
   one pass (``schema/execution.py``);
+- **per level**: for a list field whose values for many parents come from one batched call,
+  the function ``(info, parents, **arguments)`` that answers them for a whole list level at
+  once, in the parents' order. The resolver answers what that function answers for
+  ``[self]``; a list of parents selecting the field is then built in one pass, with one call
+  of the function for all its items (``schema/execution.py``). The function must not depend on
+  ``info.path``: it gets one ``info`` for the whole level;
 - **reads**: for a field with a resolver, the attributes of its record the resolver reads
   (``Thesis.concept`` reads ``concept_id``). A list read from a store with only the attributes
   its selection reads (``types/projection.py``) then knows what such a field needs; a resolver
@@ -23,7 +29,7 @@ stated once, beside the field, and read back from graphql-core's definitions:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +39,7 @@ PER_CALLER = "philos.per_caller"
 MAX_ITEMS = "philos.max_items"
 STORE_COST = "philos.store_cost"
 IN_HAND = "philos.in_hand"
+PER_LEVEL = "philos.per_level"
 READS = "philos.reads"
 # The definition Strawberry keeps in each graphql-core field, argument and input field.
 _DEFINITION = "strawberry-definition"
@@ -68,6 +75,13 @@ def in_hand(reader: Callable[[Any, Any], Any]) -> dict[str, Any]:
     waiting when the request holds it (else ``NOT_LOADED``); the resolver must answer the
     same value then."""
     return {IN_HAND: reader}
+
+
+def per_level(values: Callable[..., Awaitable[Sequence[Any]]]) -> dict[str, Any]:
+    """Metadata for a list field whose values for a whole level of parents
+    ``values(info, parents, **arguments)`` gives in one batched call, in the parents' order;
+    the resolver must answer what it answers for ``[self]``."""
+    return {PER_LEVEL: values}
 
 
 def reads(*attributes: str) -> dict[str, Any]:

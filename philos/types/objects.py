@@ -5,6 +5,7 @@ DataLoaders.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, cast
 
@@ -12,7 +13,7 @@ import strawberry
 from strawberry.types import Info
 
 from philos import domain
-from philos.datasources.loaders import NOT_LOADED, NotLoaded, loaded
+from philos.datasources.loaders import NOT_LOADED, NotLoaded, load_all, loaded
 from philos.domain.search import highlight
 from philos.types.arguments import theses_of_first
 from philos.types.context import Context
@@ -26,7 +27,7 @@ from philos.types.enums import (
     ThesisStatus,
 )
 from philos.types.facets import ConceptFacets
-from philos.types.hints import in_hand, list_argument, reads, store_cost
+from philos.types.hints import in_hand, list_argument, per_level, reads, store_cost
 from philos.types.paging import check_range
 from philos.types.projection import read_attributes, selected_names
 from philos.validation import MAX_ARGUMENTS, MAX_SOURCES
@@ -46,6 +47,34 @@ RelationTypes = Annotated[
     list[RelationType] | None,
     list_argument(len(domain.RelationType), "Only these relation types; null for all."),
 ]
+
+
+async def _relations_of(
+    info: PhilosInfo,
+    concepts: Sequence[Concept],
+    direction: Direction = Direction.BOTH,
+    types: Sequence[RelationType] | None = None,
+) -> list[list[Relation]]:
+    """``Concept.relations`` of each concept, for a whole list level in one loader batch."""
+    ends = _selects_ends(info)
+    kind = tuple(sorted(set(types or ())))
+    keys = [(str(c.id), direction, kind, ends) for c in concepts]
+    found = await load_all(info.context.loaders.edges, keys)
+    return [[Relation.from_domain(r) for r in rels] for rels in found]
+
+
+async def _theses_of(
+    info: PhilosInfo,
+    concepts: Sequence[Concept],
+    stance: Stance | None = None,
+    first: int = 20,
+) -> list[list[Thesis]]:
+    """``Concept.theses`` of each concept, for a whole list level in one loader batch."""
+    theses_of_first(first)
+    fields = domain.thesis_fields(read_attributes(info, domain.THESIS_FIELDS))
+    keys = [(str(c.id), stance, first, fields) for c in concepts]
+    found = await load_all(info.context.loaders.theses_of, keys)
+    return [[Thesis.from_domain(t) for t in theses] for theses in found]
 
 
 @strawberry.type(description="Who or what made a record.")
@@ -128,7 +157,7 @@ class Concept:
 
     @strawberry.field(
         description="Relations touching this concept, by type then weight.",
-        metadata=store_cost(items=RELATIONS_PER_CONCEPT),
+        metadata={**store_cost(items=RELATIONS_PER_CONCEPT), **per_level(_relations_of)},
     )
     async def relations(
         self,
@@ -136,10 +165,7 @@ class Concept:
         direction: Direction = Direction.BOTH,
         types: RelationTypes = None,
     ) -> list[Relation] | None:
-        ends = _selects_ends(info)
-        key = (str(self.id), direction, tuple(sorted(set(types or ()))), ends)
-        rels = await info.context.loaders.edges.load(key)
-        return [Relation.from_domain(r) for r in rels]
+        return (await _relations_of(info, [self], direction, types))[0]
 
     @strawberry.field(
         description="Concepts within `depth` steps (1–3), nearest first.",
@@ -163,14 +189,13 @@ class Concept:
         concepts.sort(key=lambda c: (found[c.id], c.name.lower(), c.id))
         return [Neighbour(concept=Concept.from_domain(c), distance=found[c.id]) for c in concepts]
 
-    @strawberry.field(description="Theses about this concept, newest first.")
+    @strawberry.field(
+        description="Theses about this concept, newest first.", metadata=per_level(_theses_of)
+    )
     async def theses(
         self, info: PhilosInfo, stance: Stance | None = None, first: int = 20
     ) -> list[Thesis] | None:
-        theses_of_first(first)
-        fields = domain.thesis_fields(read_attributes(info, domain.THESIS_FIELDS))
-        found = await info.context.loaders.theses_of.load((str(self.id), stance, first, fields))
-        return [Thesis.from_domain(t) for t in found]
+        return (await _theses_of(info, [self], stance, first))[0]
 
     @strawberry.field(description="How many theses this concept has.")
     async def thesis_count(self, info: PhilosInfo) -> int | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from philos.bootstrap import build_stores
 from philos.datasources.cache import MemoryCache, RedisCache
 from philos.datasources.cached import CachedConceptStore, CachedThesisStore
 from philos.datasources.ports import Cache
@@ -15,6 +16,7 @@ from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.concepts import SqlConceptStore
 from philos.datasources.sql.theses import SqlThesisStore
 from philos.domain import Argument, Concept, Polarity, Stance, Thesis, new_id
+from tests.settings import settings_for
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -134,3 +136,18 @@ class Unreachable:
             raise ConnectionError(f"store asked for {attr}")
 
         return fail
+
+
+async def test_the_embedded_cache_holds_what_its_setting_allows(tmp_path: Path) -> None:
+    """``PHILOS_MEMORY_CACHE_BYTES`` bounds the cache the app builds without Redis."""
+    settings = settings_for(
+        f"sqlite+aiosqlite:///{tmp_path / 'e.db'}", tmp_path, PHILOS_MEMORY_CACHE_BYTES=4096
+    )
+    stores = await build_stores(settings)
+    try:
+        await stores.cache.set_many({"a": b"x" * 1500, "b": b"y" * 1500}, ttl=30)
+        assert set(await stores.cache.get_many(["a", "b"])) == {"a", "b"}
+        await stores.cache.set_many({"c": b"z" * 1500}, ttl=30)  # 4500 bytes: "a" goes
+        assert set(await stores.cache.get_many(["a", "b", "c"])) == {"b", "c"}
+    finally:
+        await stores.aclose()

@@ -19,7 +19,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from philos.datasources.loaders import NOT_LOADED
 from philos.schema import execution
 from philos.schema.execution import PlainFieldsExecution
-from philos.types.hints import in_hand
+from philos.types.hints import in_hand, per_level
 
 
 @strawberry.enum
@@ -306,3 +306,105 @@ def test_lists_selecting_in_hand_fields_are_built_in_one_pass() -> None:
         data, errors = _linked_answer(LINKED_FAST)
     assert built == [] and errors == []
     assert data["a"][1]["partner"]["name"] == "stored"
+
+
+# A list field marked "per level" (``types/hints.py``): ``_children_of`` answers a whole level
+# of parents in one call, and the resolver answers what it answers for ``[self]``. The values
+# are drawn right and wrong: a parent with no children (null), null children, keys that are
+# no string, a parent whose call fails, and arguments the call refuses.
+CHILDREN: dict[str, Any] = {}
+ROOTS: list[Any] = []
+CALLS: list[int] = []  # the number of parents of each call
+BOOM = "boom"  # a parent for which the call fails, as a store call would
+
+
+async def _children_of(info: Any, parents: Any, first: int = 2) -> list[Any]:
+    CALLS.append(len(parents))
+    if first < 0:
+        raise ValueError("first must be 0 or more")
+    out: list[Any] = []
+    for parent in parents:
+        found = CHILDREN.get(parent.key)
+        if found == BOOM:
+            raise RuntimeError("the store failed")
+        out.append(None if found is None else [None if k is None else Node(key=k) for k in found])
+    return [None if kids is None else kids[:first] for kids in out]
+
+
+@strawberry.type
+class Node:
+    key: str
+
+    @strawberry.field(metadata=per_level(_children_of))  # type: ignore[untyped-decorator]
+    async def children(self, info: strawberry.Info, first: int = 2) -> list[Node | None] | None:
+        return cast("list[Node | None] | None", (await _children_of(info, [self], first))[0])
+
+    @strawberry.field(metadata=per_level(_children_of))  # type: ignore[untyped-decorator]
+    async def sure_children(self, info: strawberry.Info, first: int = 2) -> list[Node]:
+        return cast("list[Node]", (await _children_of(info, [self], first))[0])
+
+
+def _tree_schema(context_class: type[Any]) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def roots(self) -> list[Node | None] | None:
+            return [None if k is None else Node(key=k) for k in ROOTS]
+
+    return strawberry.Schema(query=Query, execution_context_class=context_class)
+
+
+TREE_DOCUMENT = """query Tree($n: Int!) {
+  a: roots { key children { key children(first: $n) { key __typename } } }
+  b: roots { key sure: sureChildren(first: 1) { key } again: children { key } }
+  c: roots { ...f }
+  d: roots { key children(first: $n) @include(if: true) { key } }
+}
+fragment f on Node { children { key sureChildren { key } } }"""
+TREE_FAST = _tree_schema(PlainFieldsExecution)
+TREE_STOCK = _tree_schema(StrawberryGraphQLCoreExecutionContext)
+NODE_KEYS = ["n0", "n1", "n2", "n3"]
+_KEY = st.one_of(st.sampled_from(NODE_KEYS), st.none(), st.integers(0, 3))  # null, or no string
+_KIDS = st.one_of(st.none(), st.just(BOOM), st.lists(_KEY, max_size=3))
+
+
+def _tree_answer(schema: strawberry.Schema, n: int) -> Any:
+    result = asyncio.run(schema.execute(TREE_DOCUMENT, variable_values={"n": n}))
+    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+    return result.data, errors
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.sampled_from(NODE_KEYS), st.none()), max_size=4),
+    st.dictionaries(st.sampled_from(NODE_KEYS), _KIDS),
+    st.integers(-1, 3),
+)
+def test_per_level_fields_answer_as_graphql_core_does(
+    roots: list[Any], children: dict[str, Any], n: int
+) -> None:
+    ROOTS[:] = roots
+    CHILDREN.clear()
+    CHILDREN.update(children)
+    assert _tree_answer(TREE_FAST, n) == _tree_answer(TREE_STOCK, n)
+
+
+def test_per_level_fields_take_one_call_per_level() -> None:
+    """With valid values, `a`, `b` and `c` make one call for each list level, whatever the
+    number of parents (else the differential test above would not reach the batched path);
+    `d` selects a directive and so takes the normal path, a call per parent."""
+    ROOTS[:] = NODE_KEYS
+    CHILDREN.clear()
+    CHILDREN.update(dict.fromkeys(NODE_KEYS, NODE_KEYS[:3]))
+    CALLS.clear()
+    data, errors = _tree_answer(TREE_FAST, 2)
+    assert errors == []
+    assert data["a"][1]["children"][1] == {
+        "key": "n1",
+        "children": [{"key": "n0", "__typename": "Node"}, {"key": "n1", "__typename": "Node"}],
+    }
+    # a: 4 roots, then their 4 × 2 children; b: 4 and 4; c: 4, then 8; d: 4 calls of one.
+    assert sorted(CALLS) == sorted([4, 8, 4, 4, 4, 8, 1, 1, 1, 1])
+    CALLS.clear()
+    _tree_answer(TREE_STOCK, 2)
+    assert len(CALLS) == 4 + 8 + 4 + 4 + 4 + 8 + 4  # graphql-core: one call per parent

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, func, insert, or_, select, update
@@ -47,23 +49,66 @@ def concept_from_row(row: Row[Any], prefix: str = "") -> Concept:
     ``prefix`` (a concept joined to another table's rows under labels of its own)."""
     m = row._mapping
     p = prefix
+    return _concept(*(m[p + name] for name in _CONCEPT_FIELDS))
+
+
+# The concept's attributes in the order ``_concept`` takes them, and where each is in a row of
+# ``select(concepts_t)``.
+_CONCEPT_FIELDS = (
+    "id", "slug", "name", "summary", "body", "tradition", "era_from", "era_to", "tags",
+    "aliases", "wikidata_id", "sep_url", "author_id", "created_at", "updated_at", "version",
+)  # fmt: skip
+_CONCEPT_AT = [concepts_t.columns.keys().index(name) for name in _CONCEPT_FIELDS]
+CONCEPT_ID_AT = concepts_t.columns.keys().index("id")
+
+
+def concept_at(row: Row[Any], start: int = 0) -> Concept:
+    """The concept whose columns are ``row``'s from ``start`` on, in the concepts table's
+    order: a row of ``select(concepts_t)``, or of a statement selecting the table's columns
+    after ``start`` others. By position, which costs a fraction of reading by name."""
+    return _concept(*_concept_picker(start)(row))
+
+
+@functools.cache
+def _concept_picker(start: int) -> Callable[[Any], tuple[Any, ...]]:
+    return itemgetter(*(start + i for i in _CONCEPT_AT))
+
+
+def _concept(
+    id: str,
+    slug: str,
+    name: str,
+    summary: str,
+    body: str,
+    tradition: str | None,
+    era_from: int | None,
+    era_to: int | None,
+    tags: str,
+    aliases: Any,
+    wikidata_id: str | None,
+    sep_url: str | None,
+    author_id: str | None,
+    created_at: Any,
+    updated_at: Any,
+    version: int,
+) -> Concept:
     return Concept(
-        id=m[p + "id"],
-        slug=m[p + "slug"],
-        name=m[p + "name"],
-        summary=m[p + "summary"],
-        body=m[p + "body"],
-        tradition=m[p + "tradition"],
-        era_from=m[p + "era_from"],
-        era_to=m[p + "era_to"],
-        tags=split_tags(m[p + "tags"]),
-        aliases=tuple(m[p + "aliases"] or ()),
-        wikidata_id=m[p + "wikidata_id"],
-        sep_url=m[p + "sep_url"],
-        author_id=m[p + "author_id"],
-        created_at=aware(m[p + "created_at"]),
-        updated_at=aware(m[p + "updated_at"]),
-        version=m[p + "version"],
+        id=id,
+        slug=slug,
+        name=name,
+        summary=summary,
+        body=body,
+        tradition=tradition,
+        era_from=era_from,
+        era_to=era_to,
+        tags=split_tags(tags),
+        aliases=tuple(aliases or ()),
+        wikidata_id=wikidata_id,
+        sep_url=sep_url,
+        author_id=author_id,
+        created_at=aware(created_at),
+        updated_at=aware(updated_at),
+        version=version,
     )
 
 
@@ -123,14 +168,14 @@ class SqlConceptStore(SqlStore):
             return {}
         async with self.db.connect() as conn:
             rows = await conn.execute(select(concepts_t).where(c.id.in_(set(ids))))
-        return {r.id: concept_from_row(r) for r in rows}
+        return {r.id: concept_at(r) for r in rows}
 
     async def get_many_by_slug(self, slugs: Sequence[str]) -> dict[str, Concept]:
         if not slugs:
             return {}
         async with self.db.connect() as conn:
             rows = await conn.execute(select(concepts_t).where(c.slug.in_(set(slugs))))
-        return {r.slug: concept_from_row(r) for r in rows}
+        return {r.slug: concept_at(r) for r in rows}
 
     async def get_many_by_name(self, names: Sequence[str]) -> dict[str, Concept]:
         wanted = {n.lower() for n in names}
@@ -144,7 +189,7 @@ class SqlConceptStore(SqlStore):
         async with self.db.connect() as conn:
             rows = await conn.execute(stmt)
         # Oldest last, so it is the one kept for a name several concepts share.
-        return {r.name.lower(): concept_from_row(r) for r in rows}
+        return {r.name.lower(): concept_at(r) for r in rows}
 
     async def list(
         self, filter: ConceptFilter, order: ConceptOrder, page: Page
@@ -158,7 +203,7 @@ class SqlConceptStore(SqlStore):
             ORDER[order],
             CONCEPT_KEYS[order],
             page,
-            concept_from_row,
+            concept_at,  # the page's statement selects the table's columns first
         )
 
     async def _search(
