@@ -8,6 +8,7 @@ so each group is still one store call. Batch functions answer in key order, by k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from functools import cached_property
@@ -52,13 +53,15 @@ def loaded(loader: DataLoader[K, V], key: K) -> V | NotLoaded:
 
 
 async def load_all(loader: DataLoader[K, V], keys: Iterable[K]) -> list[V]:
-    """``loader.load_many(keys)``, without gathering the keys' futures: the futures of one
-    batch are resolved together, so waiting on each one not done yet wakes this task about
-    once per batch rather than once per key. The first failure is raised, as there."""
+    """The values of ``keys``, as ``loader.load_many(keys)`` answers them, without gathering
+    the keys' futures: the futures of one batch are resolved together, so waiting on each one
+    not done yet wakes this task about once per batch rather than once per key. Where loads
+    failed, the failure of the first such key (in the keys' order) is raised."""
     futures = [cast("asyncio.Future[V]", loader.load(key)) for key in keys]
     for future in futures:
         if not future.done():
-            await future
+            with contextlib.suppress(Exception):  # raised below, in the keys' order
+                await future
     return [future.result() for future in futures]
 
 

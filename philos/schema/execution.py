@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import attrgetter
 from typing import Any
 
@@ -125,8 +126,7 @@ def _enum_serializer(enum: GraphQLEnumType) -> Callable[[Any], Any]:
 
 def _leaf(of: GraphQLOutputType) -> tuple[Callable[[Any], Any] | None, bool]:
     """(serialize, nullable) of a scalar or enum type, else (None, …)."""
-    nullable = not isinstance(of, GraphQLNonNull)
-    inner = of.of_type if isinstance(of, GraphQLNonNull) else of
+    inner, nullable = _unwrapped(of)
     if isinstance(inner, GraphQLEnumType):
         return _enum_serializer(inner), nullable
     if isinstance(inner, GraphQLScalarType):
@@ -143,7 +143,7 @@ def plain_field(field: GraphQLField) -> _Plain | None:
     serialize, nullable = _leaf(field.type)
     if serialize is not None:
         return _Plain(read, serialize, nullable, is_list=False)
-    outer = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    outer, _ = _unwrapped(field.type)
     if isinstance(outer, GraphQLList):
         item_serialize, item_nullable = _leaf(outer.of_type)
         if item_serialize is not None and not item_nullable:
@@ -199,6 +199,26 @@ def _read(plain: _Plain, source: Any) -> Any:
 
 
 _TYPENAME = "__typename"
+
+
+def _hint(field: GraphQLField, name: str) -> Any:
+    """The field's hint ``name`` (``types/hints.py``), where the field may be answered without
+    its resolver: Strawberry's field is known and nothing (permissions, field extensions,
+    directives) must run around the resolver. Else None: the normal path."""
+    found = metadata(field).get(name)
+    definition = field.extensions.get(_DEFINITION)
+    if found is None or definition is None:
+        return None
+    if definition.permission_classes or definition.extensions or definition.directives:
+        return None
+    return found
+
+
+def _unwrapped(of: Any) -> tuple[Any, bool]:
+    """(the type inside ``of``'s non-null wrapper if it has one, whether ``of`` is nullable)."""
+    if isinstance(of, GraphQLNonNull):
+        return of.of_type, False
+    return of, True
 
 
 def _has_levels(plan: list[tuple[str, Any]]) -> bool:
@@ -267,14 +287,10 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
 
     def _in_hand_plan(self, field: GraphQLField, details: Any) -> _InHand | None:
         """How to build an "in hand" object field's value directly, or None."""
-        read = metadata(field).get(IN_HAND)
-        definition = field.extensions.get(_DEFINITION)
-        if read is None or field.args or definition is None:
+        read = _hint(field, IN_HAND)
+        if read is None or field.args:
             return None
-        if definition.permission_classes or definition.extensions or definition.directives:
-            return None  # something must run around the resolver: the normal path
-        nullable = not isinstance(field.type, GraphQLNonNull)
-        inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        inner, nullable = _unwrapped(field.type)
         if not isinstance(inner, GraphQLObjectType):
             return None
         # Built as the value is read, one item at a time: nothing under it waits for a level.
@@ -285,24 +301,20 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         self, parent: GraphQLObjectType, field: GraphQLField, details: Any
     ) -> _PerLevel | None:
         """How to answer a "per level" list field for a whole list of parents, or None."""
-        values = metadata(field).get(PER_LEVEL)
-        definition = field.extensions.get(_DEFINITION)
+        values = _hint(field, PER_LEVEL)
         schema = getattr(self.schema, "_strawberry_schema", None)
-        if values is None or definition is None or schema is None:
+        if values is None or schema is None:
             return None
-        if definition.permission_classes or definition.extensions or definition.directives:
-            return None  # something must run around the resolver: the normal path
-        nullable = not isinstance(field.type, GraphQLNonNull)
-        outer = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        outer, nullable = _unwrapped(field.type)
         if not isinstance(outer, GraphQLList):
             return None
-        item_nullable = not isinstance(outer.of_type, GraphQLNonNull)
-        inner = outer.of_type.of_type if not item_nullable else outer.of_type
+        inner, item_nullable = _unwrapped(outer.of_type)
         if not isinstance(inner, GraphQLObjectType):
             return None
         plan = self._make_row_plan(inner, details)
         if plan is None:
             return None
+        definition = field.extensions[_DEFINITION]
         try:  # the arguments, as the resolver would get them: once for the whole level
             given = get_argument_values(field, details[0].node, self.variable_values)
             arguments = convert_arguments(
@@ -351,8 +363,7 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         self, item_type: GraphQLOutputType, field_details_list: Any, items: Any
     ) -> tuple[list[tuple[str, Any]], bool] | None:
         """(the items' row plan, whether an item may be null), or None."""
-        nullable = not isinstance(item_type, GraphQLNonNull)
-        inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        inner, nullable = _unwrapped(item_type)
         if not isinstance(inner, GraphQLObjectType) or not isinstance(items, list | tuple):
             return None
         plan = self._row_plan(inner, field_details_list)
@@ -441,12 +452,9 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         self,
         plan: list[tuple[str, Any]],
         nullable: bool,
-        item_type: GraphQLOutputType,
-        field_details_list: Any,
-        info: Any,
-        path: Path,
         items: Any,
-        position_context: Any,
+        path: Path,
+        normal: Callable[[], Any],
     ) -> Any:
         """``_level_rows``, or, when it cannot build the list or a call fails, the normal
         path (which reports the failure at each field, from the loaders' cached answers)."""
@@ -456,9 +464,7 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
             rows = _SLOW
         if rows is not _SLOW:
             return rows
-        completed = super().complete_iterable_value(
-            item_type, field_details_list, info, path, items, position_context
-        )
+        completed = normal()
         return await completed if self.is_awaitable(completed) else completed
 
     def complete_iterable_value(
@@ -473,10 +479,8 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         if self._shortcut:
             found = self._list_plan(item_type, field_details_list, items)
             if found is not None and _has_levels(found[0]):
-                plan, nullable = found
-                return self._complete_by_level(
-                    plan,
-                    nullable,
+                normal = partial(
+                    super().complete_iterable_value,
                     item_type,
                     field_details_list,
                     info,
@@ -484,6 +488,7 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
                     items,
                     position_context,
                 )
+                return self._complete_by_level(*found, items, path, normal)
             rows = self._plain_rows(item_type, field_details_list, items)
             if rows is not _SLOW:
                 return rows

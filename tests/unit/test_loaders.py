@@ -10,12 +10,14 @@ from typing import Any, cast
 
 from hypothesis import given
 from hypothesis import strategies as st
+from strawberry.dataloader import DataLoader
 
 from philos.datasources.loaders import (
     EdgeKey,
     NotLoaded,
     ThesesKey,
     build_loaders,
+    load_all,
     loaded,
     walk_levels,
 )
@@ -338,3 +340,50 @@ def test_by_id_loads_answer_in_key_order_with_none_for_the_missing(ids: list[str
     assert [a.id if a else None for a in answers] == [i if i in NODES else None for i in ids]
     (batch,) = stores.concepts.calls
     assert sorted(batch) == sorted(set(ids))
+
+
+@given(
+    st.lists(st.integers(0, 9), max_size=12),
+    st.sets(st.integers(0, 9)),
+    st.sets(st.integers(0, 9)),
+    st.lists(st.integers(0, 9), max_size=4),
+)
+def test_load_all_answers_as_load_many(
+    keys: list[int], failing: set[int], primed: set[int], earlier: list[int]
+) -> None:
+    """``load_all`` gives ``load_many``'s answer with the same batches, and where keys
+    failed, the failure of the first of them: keys repeated, primed, loaded by an earlier
+    batch (answered or failed), or failing."""
+
+    async def reference(loader: DataLoader[int, int], ks: list[int]) -> list[int]:
+        answers = await asyncio.gather(*map(loader.load, ks), return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        return cast("list[int]", answers)
+
+    def run(load: Any) -> Any:
+        async def go() -> Any:
+            batches: list[list[int]] = []
+
+            async def fetch(ks: list[int]) -> list[int]:
+                batches.append(list(ks))
+                if failing & set(ks):
+                    raise RuntimeError(f"the store failed on {sorted(failing & set(ks))}")
+                return [k * 10 for k in ks]
+
+            loader = DataLoader(load_fn=fetch)
+            loader.prime_many({k: -k for k in primed})
+            if earlier:  # a batch before: its answers, or its failure, are cached
+                await asyncio.gather(*map(loader.load, earlier), return_exceptions=True)
+            try:
+                answer: Any = await load(loader, keys)
+            except RuntimeError as error:
+                answer = str(error)
+            return answer, batches
+
+        return asyncio.run(go())
+
+    assert run(load_all) == run(reference)
+    if not failing:
+        assert run(load_all) == run(lambda loader, ks: loader.load_many(ks))
