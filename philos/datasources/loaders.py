@@ -62,6 +62,11 @@ async def load_all(loader: DataLoader[K, V], keys: Iterable[K]) -> list[V]:
         if not future.done():
             with contextlib.suppress(Exception):  # raised below, in the keys' order
                 await future
+    # Every failure is looked at, so that none is logged as never retrieved.
+    failures = [future.exception() for future in futures]
+    for failure in failures:
+        if failure is not None:
+            raise failure
     return [future.result() for future in futures]
 
 
