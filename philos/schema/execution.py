@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     GraphQLEnumType,
@@ -64,6 +64,7 @@ from philos.types.hints import IN_HAND, PER_LEVEL, metadata
 __all__ = ["PlainFieldsExecution"]
 
 _SLOW = object()  # "take the normal path"
+_LEVELS = object()  # "a list with per-level fields: build it a level at a time"
 _DEFINITION = "strawberry-definition"  # Strawberry's field, kept in graphql-core's
 
 
@@ -370,10 +371,13 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         return None if plan is None else (plan, nullable)
 
     def _plain_rows(self, item_type: GraphQLOutputType, field_details_list: Any, items: Any) -> Any:
-        """The completed list, when no per-level field is selected in it, or ``_SLOW``."""
+        """The completed list, ``_LEVELS`` when a per-level field is selected in it (for
+        ``_complete_by_level``), or ``_SLOW``."""
         found = self._list_plan(item_type, field_details_list, items)
-        if found is None or _has_levels(found[0]):
+        if found is None:
             return _SLOW
+        if _has_levels(found[0]):
+            return _LEVELS
         return self._build_rows(*found, items)
 
     def _build_rows(self, plan: list[tuple[str, Any]], nullable: bool, items: Any) -> Any:
@@ -477,8 +481,13 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if self._shortcut:
-            found = self._list_plan(item_type, field_details_list, items)
-            if found is not None and _has_levels(found[0]):
+            rows = self._plain_rows(item_type, field_details_list, items)
+            if rows is _LEVELS:
+                # The plan _plain_rows just found, from the request's cache.
+                found = cast(
+                    "tuple[list[tuple[str, Any]], bool]",
+                    self._list_plan(item_type, field_details_list, items),
+                )
                 normal = partial(
                     super().complete_iterable_value,
                     item_type,
@@ -489,7 +498,6 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
                     position_context,
                 )
                 return self._complete_by_level(*found, items, path, normal)
-            rows = self._plain_rows(item_type, field_details_list, items)
             if rows is not _SLOW:
                 return rows
         return super().complete_iterable_value(

@@ -149,7 +149,7 @@ def one_pass_lists() -> Iterator[list[str]]:
 
     def spy(self: PlainFieldsExecution, item_type: Any, details: Any, items: Any) -> Any:
         rows = original(self, item_type, details, items)
-        if rows is not execution._SLOW:
+        if rows is not execution._SLOW and rows is not execution._LEVELS:
             built.append(details[0].node.alias.value if details[0].node.alias else "")
         return rows
 
