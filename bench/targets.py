@@ -155,6 +155,7 @@ def _uvicorn(port: int, app: str = "philos.bootstrap:serve_app") -> list[str]:
         "--workers",
         "1",
         "--no-access-log",
+        "--no-server-header",  # as ``philos serve`` runs it
         "--log-level",
         "warning",
     ]

@@ -40,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
         "port": args.port,
         "reload": args.reload,
         "proxy_headers": True,
+        "server_header": False,  # no "server: uvicorn" banner on every answer
         # httptools with a bound on the time to send the headers (PHILOS_HEADER_TIMEOUT).
         "http": "philos.gateway.serving:HeaderTimeoutProtocol",
         "timeout_graceful_shutdown": args.graceful_timeout,

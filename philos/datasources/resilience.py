@@ -185,8 +185,8 @@ class Guarded(Generic[S]):
         self._timeout = timeout
         self._fail_open = fail_open
         self._after_write = after_write  # e.g. bump the data version the response cache checks
-        # An in-process store's calls never wait (no I/O): they cannot time out or be cancelled
-        # half-way, so they run inline instead of as a shielded task with a timeout.
+        # An in-process store's calls never wait (no I/O): they cannot time out, be cancelled
+        # half-way or find a server down, so they run inline (``_call_in_process``).
         self._in_process = bool(getattr(inner, "in_process", False))
         self._timers: dict[str, Any] = {}
         self.name = getattr(inner, "name", store)
@@ -238,10 +238,12 @@ class Guarded(Generic[S]):
     ) -> Any:
         if not self._fail_open:
             spend_call()
-        attempts = 2 if method in self._reads else 1
         timer = self._timers.get(method)
         if timer is None:
             timer = self._timers[method] = STORE_CALLS.labels(self._store, method)
+        if self._in_process:
+            return await self._call_in_process(method, target, args, kwargs, timer)
+        attempts = 2 if method in self._reads else 1
         for attempt in range(attempts):
             budget, deadline_bound = self._budget()
             if budget <= 0:  # the request is out of time: nothing to learn about the store
@@ -251,8 +253,6 @@ class Guarded(Generic[S]):
                 breaker = await self._breakers.factory.get_breaker(self._store)
                 async with breaker:
                     try:
-                        if self._in_process:
-                            return await target(*args, **kwargs)
                         limit = self._limit()
                         token = _enclosing_deadline.set(time.monotonic() + budget)
                         try:  # the task below copies the context, and with it this deadline
@@ -297,6 +297,28 @@ class Guarded(Generic[S]):
             finally:
                 timer.observe(time.perf_counter() - started)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _call_in_process(
+        self,
+        method: str,
+        target: Callable[..., Awaitable[Any]],
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        timer: Any,
+    ) -> Any:
+        """A call that does no I/O: it cannot time out, be cancelled half-way or fail because
+        a server is down, so it runs inline, with no breaker, deadline or retry. A failure is
+        a bug of ours, answered as an outage of the store (counted and logged)."""
+        started = time.perf_counter()
+        try:
+            return await target(*args, **kwargs)
+        except PhilosError:
+            raise
+        except Exception as exc:
+            STORE_ERRORS.labels(self._store, method).inc()
+            return self._unavailable(method, type(exc).__name__, exc)
+        finally:
+            timer.observe(time.perf_counter() - started)
 
     def _unavailable(self, method: str, reason: str, exc: BaseException | None) -> Any:
         if self._fail_open:

@@ -126,13 +126,8 @@ def create_app(
             Route("/metrics", metrics),
         ],
         middleware=[
-            # Outermost: security headers on every answer, and the last-resort JSON 500.
-            Middleware(SecurityHeaders),
-            Middleware(DeadlineScope),  # around everything that may set a request deadline
-            *cors,
-            # Before anything reads a body: the content coding and the body deadline.
-            Middleware(RequestGuard, body_timeout=settings.body_timeout),
-            # A repeated query the response cache holds is answered before routing.
+            # Outermost: a repeated query the response cache holds is answered here, with the
+            # headers the layers below gave it the first time (gateway/answers.py).
             Middleware(
                 CachedAnswers,
                 settings=settings,
@@ -140,6 +135,12 @@ def create_app(
                 callers=graphql.callers,
                 index=graphql.answers,
             ),
+            # Security headers on every other answer, and the last-resort JSON 500.
+            Middleware(SecurityHeaders),
+            Middleware(DeadlineScope),  # around everything that may set a request deadline
+            *cors,
+            # Before anything reads a body: the content coding and the body deadline.
+            Middleware(RequestGuard, body_timeout=settings.body_timeout),
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         ],

@@ -44,7 +44,7 @@ from philos.config import Settings
 from philos.datasources.loaders import build_loaders
 from philos.datasources.resilience import CallBudget, request_calls, request_deadline
 from philos.gateway import bodies
-from philos.gateway.answers import AnswerIndex, record_answer
+from philos.gateway.answers import LIMITED, AnswerIndex, note_answer
 from philos.gateway.callers import Callers, RateLimited, http_error, too_many_requests
 from philos.gateway.errors import MaskUnexpectedErrors, is_unexpected, masked
 from philos.gateway.explorer import Bundle
@@ -320,7 +320,8 @@ class PhilosGraphQL(GraphQL[Context, None]):
         # Store calls made for this request share one deadline (see datasources/resilience).
         request_deadline.set(time.monotonic() + self.settings.request_timeout)
         request_calls.set(CallBudget(self.settings.max_store_calls))
-        response = self._reject_media_type(request)
+        # A repeated request the raw-request index found over a rate limit (already counted).
+        response = scope.get("state", {}).pop(LIMITED, None) or self._reject_media_type(request)
         if response is None:
             try:
                 response = await self.run(request)
@@ -332,7 +333,7 @@ class PhilosGraphQL(GraphQL[Context, None]):
                 response = exc.response()
             else:
                 self._negotiate(request, response)
-                record_answer(self.answers, scope, response)
+                note_answer(scope, response)
         await response(scope, receive, send)
 
     @staticmethod

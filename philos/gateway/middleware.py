@@ -13,7 +13,7 @@ import base64
 import hashlib
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -41,7 +41,7 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 def request_id_for(incoming: bytes) -> str:
     """The client's ``X-Request-ID`` if it is sane, else a new one."""
     text = incoming.decode("latin-1")
-    return text if _REQUEST_ID_RE.match(text) else uuid.uuid4().hex
+    return text if _REQUEST_ID_RE.match(text) else secrets.token_hex(16)
 
 
 class DeadlineScope:
@@ -175,7 +175,8 @@ def scope_request_id(scope: Scope) -> str:
     state = scope.setdefault("state", {})
     request_id: str | None = state.get("request_id")
     if not request_id:
-        request_id = request_id_for(dict(scope["headers"]).get(b"x-request-id", b""))
+        incoming = next((v for n, v in scope["headers"] if n == b"x-request-id"), b"")
+        request_id = request_id_for(incoming)
         state["request_id"] = request_id
     return request_id
 
@@ -276,8 +277,9 @@ class Cors:
 
 
 class RequestGuard:
-    """What a request may send, checked before anything reads its body (the raw-request
-    answers included):
+    """What a request may send, checked before anything below reads its body (the
+    raw-request index above reads one only when there is no coding to check, and within the
+    same deadline):
 
     - ``Content-Encoding``: only ``identity``; anything else (gzip, br, …) is 415 with
       ``Accept-Encoding: identity`` (RFC 7694), since no layer here decodes it.

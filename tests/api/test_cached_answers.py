@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 import jwt
 import pytest
 import structlog
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from philos.bootstrap import create_app
@@ -23,6 +25,7 @@ from philos.gateway.graphql import PhilosGraphQL
 from philos.seed.loader import seed
 from tests.api.accounts import TOKENS, make_user
 from tests.corpus import SMALL_CORPUS
+from tests.security.documents import drawn
 from tests.settings import JWT_SECRET, settings_for
 from tests.stores import counting
 
@@ -211,6 +214,9 @@ async def test_rate_limits_count_repeats(seeded: Stores, sql_url: str, tmp_path:
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert "slow down" in limited.json()["errors"][0]["message"]
         assert limited.headers["x-request-id"] == "limited-1"
+        # Sent down the normal path, the 429 has every header an answer there gets.
+        assert limited.headers["x-content-type-options"] == "nosniff"
+        assert limited.headers["content-security-policy"].startswith("default-src 'none'")
     editor = await make_user(seeded, "editor", Role.EDITOR)
     auth = {"authorization": f"Bearer {TOKENS.issue_access(editor)}"}
     async with client_for(seeded, sql_url, tmp_path, PHILOS_RATE_LIMIT_USER=2) as (client, view):
@@ -292,3 +298,109 @@ async def test_metrics_and_log_lines_are_counted(
             "errors": 0,
         }
     )
+
+
+ALLOWED_ORIGIN = "https://explorer.example"
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A request sent again and again: each part one the answer or its headers depend on."""
+
+    method: str
+    query: str
+    accept: str | None
+    origin: str | None
+    signed_in: bool
+    request_id: str | None
+    coding: str | None
+
+    def send(self, client: httpx.AsyncClient, token: str) -> Any:
+        headers = {
+            name: value
+            for name, value in (
+                ("accept", self.accept),
+                ("origin", self.origin),
+                ("authorization", f"Bearer {token}" if self.signed_in else None),
+                ("x-request-id", self.request_id),
+                ("content-encoding", self.coding),
+            )
+            if value is not None
+        }
+        if self.method == "GET":
+            return client.get("/graphql", params={"query": self.query}, headers=headers)
+        return client.post("/graphql", json={"query": self.query}, headers=headers)
+
+
+repeats = st.builds(
+    Repeat,
+    method=st.sampled_from(["GET", "POST"]),
+    query=st.sampled_from([LISTING, ONE, "{ __typename }"]),
+    accept=st.sampled_from([None, "*/*", "application/json", GQL_RESPONSE, "text/html"]),
+    origin=st.sampled_from([None, ALLOWED_ORIGIN, "https://elsewhere.example"]),
+    signed_in=st.booleans(),
+    request_id=st.sampled_from([None, "abc-1", "bad id\twith tab"]),
+    coding=st.sampled_from([None, None, None, "identity", "gzip"]),
+)
+
+
+async def test_every_repeat_is_answered_as_the_normal_path_answers_it(
+    seeded: Stores, sql_url: str, tmp_path: Path
+) -> None:
+    """Generated repeats (method, media types, CORS origins, callers, request ids, content
+    codings): the raw-request index answers each with the normal path's status, headers and
+    bytes (the security and CORS headers included), and it answers exactly the repeats it
+    can answer without the checks below it."""
+    editor = await make_user(seeded, "editor", Role.EDITOR)
+    token = TOKENS.issue_access(editor)
+    cases = drawn(repeats, 40)
+    indexed: set[tuple[object, ...]] = set()
+    async with (
+        client_for(seeded, sql_url, tmp_path, index=False, PHILOS_CORS_ORIGINS=ALLOWED_ORIGIN) as (
+            normal,
+            _,
+        ),
+        client_for(seeded, sql_url, tmp_path, PHILOS_CORS_ORIGINS=ALLOWED_ORIGIN) as (fast, view),
+    ):
+        for case in cases:
+            expected = [await case.send(normal, token) for _ in range(2)]
+            hits = view.answers.hits
+            answers = [await case.send(fast, token) for _ in range(3)]
+            assert comparable(expected[0]) == comparable(expected[1]), case
+            for answer in answers:
+                assert comparable(answer) == comparable(expected[0]), case
+                sent_id = case.request_id
+                if sent_id is not None and "\t" not in sent_id:
+                    assert answer.headers["x-request-id"] == sent_id
+                else:
+                    assert len(answer.headers["x-request-id"]) == 32
+            # The request id is no part of what is answered: a repeat of an earlier case but
+            # for it is answered from the index from its first send. (httpx sends no Accept
+            # as ``*/*``.)
+            raw = (case.method, case.query, case.accept or "*/*", case.origin, case.signed_in)
+            answerable = case.coding is None and b'"data"' in expected[0].content
+            assert view.answers.hits - hits == (3 if raw in indexed else 2) * answerable, case
+            if answerable:
+                indexed.add(raw)
+
+
+async def test_a_failing_hit_is_answered_by_the_normal_path(
+    seeded: Stores, sql_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """A bug in the index's own answer (here: one raised on purpose) costs the caller
+    nothing: the normal path answers, and the failure is logged with its traceback."""
+    from philos.gateway.answers import CachedAnswers
+
+    async with client_for(seeded, sql_url, tmp_path) as (client, view):
+        first = await client.post("/graphql", json={"query": LISTING})
+        assert len(view.answers) == 1
+
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("boom: a bug in the raw-request answer")
+
+        monkeypatch.setattr(CachedAnswers, "_answer", broken)
+        with caplog.at_level("ERROR", logger="philos.errors"):
+            again = await client.post("/graphql", json={"query": LISTING})
+        assert comparable(again) == comparable(first)
+        assert view.answers.hits == 0
+        assert any("boom" in (r.exc_text or "") for r in caplog.records), caplog.records

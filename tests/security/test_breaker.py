@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
+from philos.datasources.cache import MemoryCache
 from philos.datasources.ports import Cache, ConceptStore, ThesisStore
 from philos.datasources.resilience import Breakers, Guarded, request_deadline
 from philos.datasources.sql import SqlDatabase
@@ -36,6 +37,7 @@ from philos.domain import (
     Thesis,
     new_id,
 )
+from philos.metrics import REGISTRY
 from tests.security.documents import drawn
 from tests.sql_access import sql_db
 from tests.stores import sql_breaker_state
@@ -214,3 +216,61 @@ async def test_writes_queued_behind_the_sqlite_writer_count_nothing(tmp_path: Pa
             assert (await write(burst[0])).id  # the turn is free: the next write is served
     finally:
         await db.aclose()
+
+
+class _Broken(MemoryCache):
+    """The in-process cache with every call failing as a bug would."""
+
+    async def get_many(self, keys: Any) -> dict[str, bytes]:
+        raise RuntimeError("a bug in the cache")
+
+    async def set_many(self, items: Any, ttl: float) -> None:
+        raise RuntimeError("a bug in the cache")
+
+    async def delete(self, keys: Any) -> None:
+        raise RuntimeError("a bug in the cache")
+
+    async def incr(self, key: str, ttl: float | None = None) -> int:
+        raise RuntimeError("a bug in the cache")
+
+
+_CACHE_CALLS: dict[str, Callable[[Any, list[str]], Awaitable[Any]]] = {
+    "get_many": lambda c, keys: c.get_many(keys),
+    "set_many": lambda c, keys: c.set_many({k: k.encode() for k in keys}, 60),
+    "delete": lambda c, keys: c.delete(keys),
+    "incr": lambda c, keys: c.incr(keys[0]),
+}
+
+
+def _errors(method: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "philos_store_errors_total", {"store": "memory-cache", "method": method}
+        )
+        or 0.0
+    )
+
+
+async def test_in_process_calls_answer_as_the_store_does_and_fail_as_outages() -> None:
+    """The in-process cache runs inline: past the request's deadline it still answers what the
+    cache itself answers, and a failure (a bug: no I/O can fail) is the port's fail-open
+    fallback, counted as a store error and never a reason to open the breaker."""
+    keys = st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=4, unique=True)
+    cases = drawn(st.tuples(st.sampled_from(sorted(_CACHE_CALLS)), keys), 40)
+    assert {method for method, _ in cases} == set(_CACHE_CALLS)
+    breakers = Breakers(threshold=1, reset_seconds=60)
+    plain, reference = MemoryCache(), MemoryCache()
+    guarded: Any = Guarded(plain, Cache, "memory-cache", breakers, timeout=0.01, fail_open=True)
+    broken: Any = Guarded(_Broken(), Cache, "memory-cache", breakers, timeout=0.01, fail_open=True)
+    token = request_deadline.set(time.monotonic() - 1)  # the request is out of time
+    try:
+        for method, drawn_keys in cases:
+            call = _CACHE_CALLS[method]
+            assert await call(guarded, drawn_keys) == await call(reference, drawn_keys), method
+            before = _errors(method)
+            answer = await call(broken, drawn_keys)
+            assert answer == {"get_many": {}, "incr": 0}.get(method), method
+            assert _errors(method) == before + 1
+    finally:
+        request_deadline.reset(token)
+    assert await breakers.state("memory-cache") == "closed"

@@ -1,7 +1,8 @@
 """Slow clients against a real ``philos serve`` (uvicorn over TCP): a request whose headers or
 body trickle in is cut off within the bound (``PHILOS_HEADER_TIMEOUT``,
 ``PHILOS_BODY_TIMEOUT``), and the server keeps answering others. Also the bodies the in-process
-transport cannot stand for, sent as raw bytes over a socket."""
+transport cannot stand for, sent as raw bytes over a socket, and repeated answers as they leave
+the server."""
 
 from __future__ import annotations
 
@@ -186,3 +187,29 @@ def test_content_codings_over_tcp_are_415(server: Served, coding: str) -> None:
     assert response.status_code == 415, response.text
     assert response.headers["x-request-id"] and response.json()["errors"]
     still_answers(server)
+
+
+def test_repeats_over_tcp_keep_their_headers_and_name_no_server(server: Served) -> None:
+    """A request answered by the normal path, then from the raw-request index, has the same
+    status, headers and bytes over TCP; no answer names the server software."""
+    answers = [
+        httpx.post(
+            f"{server}/graphql",
+            content=QUERY,
+            headers={"content-type": "application/json", "origin": "https://elsewhere.example"},
+            timeout=10,
+        )
+        for _ in range(4)
+    ]
+    seen = {
+        (
+            a.status_code,
+            tuple((k, v) for k, v in a.headers.multi_items() if k not in ("date", "x-request-id")),
+            a.content,
+        )
+        for a in answers
+    }
+    assert len(seen) == 1, seen
+    assert answers[0].status_code == 200 and b'"errors"' not in answers[0].content
+    assert "server" not in answers[0].headers
+    assert answers[0].headers["x-content-type-options"] == "nosniff"

@@ -10,7 +10,7 @@ import pytest
 from starlette.responses import Response
 
 from philos.domain import AuthError, Role
-from philos.gateway.answers import AnswerIndex, raw_digest
+from philos.gateway.answers import AnswerIndex, framed, raw_digest
 from philos.gateway.response_cache import CachedAnswer, encode_entry, fresh_data
 from philos.tokens import Tokens, VerifiedTokens
 
@@ -35,36 +35,66 @@ def _answered(data: bytes) -> Response:
     return Response(b'{"data":' + data + b"}", media_type="application/json")
 
 
-def test_index_keeps_only_exact_framings_and_is_bounded() -> None:
-    index = AnswerIndex(max_entries=2)
+def _start(status: int = 200, *extra: tuple[bytes, bytes]) -> dict[str, object]:
+    """An ``http.response.start`` as the outer middleware sends it."""
+    headers = [
+        (b"content-length", b"40"),
+        (b"content-type", b"application/json"),
+        (b"x-request-id", b"first-id"),
+        (b"x-content-type-options", b"nosniff"),
+        *extra,
+    ]
+    return {"type": "http.response.start", "status": status, "headers": headers}
+
+
+def test_only_exact_framings_are_noted() -> None:
     data = b'{"concept":{"name":"Ataraxia"}}'
     note = CachedAnswer("rc2:1", data, "One")
-    index.record((b"a", "READER"), note, Response(b'[{"data":' + data + b"}]"))
-    index.record((b"a", "READER"), note, Response(b'{"data":' + data + b',"errors":[]}'))
-    index.record((b"a", "READER"), None, _answered(data))
+    assert framed(note, _answered(data)) is note
+    assert framed(None, _answered(data)) is None
+    assert framed(note, Response(b'[{"data":' + data + b"}]")) is None
+    assert framed(note, Response(b'{"data":' + data + b',"errors":[]}')) is None
+    assert framed(note, Response(b'{"data":' + data + b"}", status_code=400)) is None
+    assert framed(note, Response(b'{"data":' + data[:-1] + b"]}")) is None
+
+
+def test_index_keeps_what_was_sent_and_is_bounded() -> None:
+    index = AnswerIndex(max_entries=2)
+    note = CachedAnswer("rc2:1", b"{}", "One")
+    index.record((b"a", "READER"), note, _start(429))
+    index.record((b"a", "READER"), note, _start(200, (b"connection", b"close")))
+    index.record((b"a", "READER"), note, _start(200, (b"content-length", b"40")))
+    index.record((b"a", "READER"), note, _start(200, (b"x-request-id", b"other")))
+    index.record((b"a", "READER"), None, _start())
     assert len(index) == 0
-    index.record((b"a", "READER"), note, _answered(data))
-    index.record((b"b", "READER"), note, _answered(data))
+    index.record((b"a", "READER"), note, _start())
+    index.record((b"b", "READER"), note, _start())
     assert index.get((b"a", "READER")) is not None  # now the most recently used
-    index.record((b"c", "READER"), note, _answered(data))
+    index.record((b"c", "READER"), note, _start())
     assert len(index) == 2
     assert index.get((b"b", "READER")) is None
     found = index.get((b"a", "READER"))
     assert found is not None and found.cache_key == "rc2:1"
-    headers = found.response_headers(len(data) + 9, "rid")
-    assert headers == [
-        (b"content-length", str(len(data) + 9).encode()),
+    assert found.response_headers(12, "rid") == [
+        (b"content-length", b"12"),
         (b"content-type", b"application/json"),
+        (b"x-content-type-options", b"nosniff"),
         (b"x-request-id", b"rid"),
     ]
 
 
 def test_raw_digest_separates_every_part() -> None:
-    base = raw_digest(b"POST", b"application/json", b"*/*", b"", b"{}")
-    assert base == raw_digest(b"POST", b"application/json", b"*/*", b"", b"{}")
-    assert base != raw_digest(b"GET", b"application/json", b"*/*", b"", b"{}")
-    assert base != raw_digest(b"POST", b"application/json", b"*/*", b"{}", b"")
-    assert base != raw_digest(b"POST", b"application/json", b"", b"*/*", b"{}")
+    parts = (b"POST", b"application/json", b"*/*", b"https://a.example", b"", b"{}")
+    base = raw_digest(*parts)
+    assert base == raw_digest(*parts)
+    for i in range(len(parts) - 1):  # each part moved into its neighbour's place
+        moved = list(parts)
+        moved[i], moved[i + 1] = parts[i + 1], parts[i]
+        assert raw_digest(*moved) != base
+    for i in range(len(parts)):
+        changed = list(parts)
+        changed[i] = parts[i] + b"x"
+        assert raw_digest(*changed) != base
 
 
 def test_entries_answer_only_at_their_stamp() -> None:
