@@ -49,7 +49,7 @@ from philos.gateway.metrics import (
     log_operation,
     operation_label,
 )
-from philos.gateway.middleware import bind_request, request_id_for
+from philos.gateway.middleware import BODY_IN_HAND, bind_request, request_id_for
 from philos.gateway.response_cache import (
     ANSWER_NOTE,
     RESPONSE_HITS,
@@ -276,6 +276,8 @@ class CachedAnswers:
             body = read
         downstream = _replaying(messages, receive) if messages else receive
         state = scope.setdefault("state", {})
+        if messages:
+            state[BODY_IN_HAND] = True
         state["request_id"] = request_id_for(watched.get(b"x-request-id", b""))
         authorization = watched.get(b"authorization")
         principal = self.callers.principal_or_none(

@@ -36,6 +36,9 @@ logger = logging.getLogger("philos.errors")
 Headers = tuple[tuple[bytes, bytes], ...]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+# Set in the scope's state by a layer above that has read the whole body within the body
+# deadline (``answers.CachedAnswers``) and replays it: ``RequestGuard`` has nothing to time.
+BODY_IN_HAND = "philos.body_in_hand"
 
 
 def request_id_for(incoming: bytes) -> str:
@@ -313,7 +316,7 @@ class RequestGuard:
         has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or (
             b"transfer-encoding" in headers
         )
-        done = not has_body
+        done = not has_body or bool(scope.get("state", {}).get(BODY_IN_HAND))
         deadline = asyncio.get_running_loop().time() + self.body_timeout
         started = False
 
