@@ -190,8 +190,9 @@ def test_content_codings_over_tcp_are_415(server: Served, coding: str) -> None:
 
 
 def test_repeats_over_tcp_keep_their_headers_and_name_no_server(server: Served) -> None:
-    """A request answered by the normal path, then from the raw-request index, has the same
-    status, headers and bytes over TCP; no answer names the server software."""
+    """A request sent again and again (the first answer computed, the later ones repeats the
+    response cache and its raw-request index can answer) has the same status, headers and
+    bytes over TCP; no answer names the server software."""
     answers = [
         httpx.post(
             f"{server}/graphql",
