@@ -38,6 +38,7 @@ from philos.datasources.ports import (
     AiJobStore,
     AiLedger,
     Cache,
+    ConceptHold,
     ConceptStore,
     EventBus,
     FacetStore,
@@ -377,8 +378,9 @@ async def _build_on(db: SqlDatabase, settings: Settings) -> Stores:
         theses = CachedThesisStore(theses, cache, settings.cache_ttl)
     # Records written to a separate store name concepts that live here: each such write holds
     # its concepts, so a concurrent delete cannot leave it behind (in SQL, foreign keys do it).
-    anchor = ConceptAnchor(db)
-    anchor.events, anchor.on_event = True, event_relay.kick
+    held = ConceptAnchor(db)
+    held.events, held.on_event = True, event_relay.kick
+    anchor = guard(held, ConceptHold, "sql")  # its hold, events and commit are SQL calls
     if "graph" in separate:
         graph = cast(GraphStore, AnchoredGraphStore(graph, anchor))
     if "theses" in separate:

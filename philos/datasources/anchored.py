@@ -20,25 +20,42 @@ Domain events of these writes go to the SQL outbox too: a write that holds its c
 records its event in the holding transaction (no event for a write that failed); one that
 holds none (an update, a delete) records it right after the other store took the write, in a
 transaction of its own, so a crash between the two loses that one event.
+
+Once the other store has taken a write, the write is done: the caller is answered its success
+even when the SQL database fails before the event is recorded or the hold committed (it went
+away, say). That loses the event only, as a crash would, and is logged and counted in
+``philos_events_lost_total``; answering the outage instead would have the caller repeat a write
+that happened. An outage before the other store is asked fails the write, with nothing written.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
+from prometheus_client import Counter
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 
+from philos.datasources.failures import Failure, classify
 from philos.datasources.outbox import record_event
-from philos.datasources.ports import GraphStore, ThesisStore
+from philos.datasources.ports import ConceptHold, GraphStore, ThesisStore
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.tables import concepts_t
-from philos.domain import Argument, NotFoundError, Relation, StoreUnavailableError, Thesis
+from philos.domain import Argument, NotFoundError, Relation, Thesis
+from philos.metrics import REGISTRY
 
 T = TypeVar("T")
 c = concepts_t.c
+logger = logging.getLogger("philos.stores")
+
+EVENTS_LOST = Counter(
+    "philos_events_lost",
+    "Domain events of writes a store outside SQL took that the SQL outbox could not record "
+    "(the SQL database failed between the two).",
+    ["kind"],
+    registry=REGISTRY,
+)
 
 
 class Change:
@@ -57,7 +74,8 @@ class Change:
 
 
 class ConceptAnchor:
-    """Runs a write to another store while the concepts it names are held in SQL."""
+    """Runs a write to another store while the concepts it names are held in SQL (the
+    ``ConceptHold`` port; the composition root puts it behind the SQL store's guard)."""
 
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db
@@ -80,8 +98,12 @@ class ConceptAnchor:
         """The event of a write the other store has taken, in a transaction of its own."""
         if not self.events:
             return
-        async with self.db.begin() as conn:
-            await _record(conn, change)
+        try:
+            async with self.db.begin() as conn:
+                await _record(conn, change)
+        except Exception as exc:
+            _lost(change, exc)
+            return
         if self.on_event is not None:
             self.on_event()
 
@@ -92,9 +114,9 @@ class ConceptAnchor:
         change: Callable[[T], Change] | None,
     ) -> T:
         wanted = list(dict.fromkeys(concept_ids))
-        async with AsyncExitStack() as stack:
-            try:
-                conn = await stack.enter_async_context(self.db.begin_locked())
+        taken, recorded = False, None
+        try:
+            async with self.db.begin_locked() as conn:
                 held = (
                     await conn.execute(
                         select(c.id)
@@ -103,20 +125,26 @@ class ConceptAnchor:
                     )
                 ).scalars()
                 found = set(held)
-            except (DBAPIError, OSError) as exc:  # OSError: refused, reset, timed out
-                raise StoreUnavailableError("sql", type(exc).__name__) from exc
-            gone = next((i for i in wanted if i not in found), None)
-            if gone is not None:
-                raise NotFoundError("concept", gone)
-            result = await action()
-            if self.events and change is not None:
-                await _record(conn, change(result))
-            return result
-        raise AssertionError("unreachable")  # pragma: no cover - the stack swallows nothing
+                gone = next((i for i in wanted if i not in found), None)
+                if gone is not None:
+                    raise NotFoundError("concept", gone)
+                result = await action()
+                taken = True
+                if self.events and change is not None:
+                    recorded = change(result)
+                    await _record(conn, recorded)
+        except Exception as exc:
+            # Before the other store took the write, a failure fails it: nothing is written,
+            # and the SQL store's guard this runs behind judges the database's failure. After
+            # it, the write is done and only its event can be lost.
+            if not taken:
+                raise
+            _lost(recorded, exc)
+        return result
 
 
 class _Anchored:
-    def __init__(self, inner: object, anchor: ConceptAnchor) -> None:
+    def __init__(self, inner: object, anchor: ConceptHold) -> None:
         self.inner = inner
         self.anchor = anchor
         self.name: str = getattr(inner, "name", "")
@@ -187,6 +215,20 @@ class AnchoredThesisStore(_Anchored):
         extra = {"argument": "removed", "argumentId": argument_id}
         await self.anchor.record(_updated(stored, extra))
         return stored
+
+
+def _lost(change: Change | None, exc: Exception) -> None:
+    """After the other store took a write: an SQL outage loses its event (re-raised
+    otherwise, a bug of ours)."""
+    if classify(exc) is not Failure.OUTAGE:
+        raise exc
+    kind = change.kind if change is not None else "none"
+    EVENTS_LOST.labels(kind).inc()
+    logger.warning(
+        "the SQL database failed after a write was taken; its %s event is lost: %r",
+        kind,
+        exc,
+    )
 
 
 def _updated(thesis: Thesis, extra: dict[str, Any] | None = None) -> Change:

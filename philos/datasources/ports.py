@@ -14,7 +14,7 @@ import builtins
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from philos.domain import (
     Argument,
@@ -363,6 +363,29 @@ class JsonReader(Store, Protocol):
 
 
 declare(JsonReader, reads={"read_json"}, writes=set())
+
+T = TypeVar("T")
+
+
+class ConceptHold(Protocol):
+    """Writes to a store outside SQL that name concepts kept in SQL (``datasources/anchored``).
+
+    ``write`` runs ``action`` while the concepts are held in an SQL transaction, as a foreign
+    key would hold them, and records ``change(result)`` as a domain event in it; ``record``
+    records the event of a write that held nothing, in a transaction of its own. Both are SQL
+    calls: behind the SQL store's guard, a failure of that database is its outage."""
+
+    async def write(
+        self,
+        concept_ids: Sequence[str],
+        action: Callable[[], Awaitable[T]],
+        change: Callable[[T], Any] | None = None,
+    ) -> T: ...
+
+    async def record(self, change: Any) -> None: ...
+
+
+declare(ConceptHold, reads=set(), writes={"write", "record"})
 
 
 class Database(Protocol):

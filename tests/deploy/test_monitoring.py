@@ -37,6 +37,7 @@ KNOWN_METRICS = {
     "philos_ai_tokens_total",
     "philos_events_outbox_pending",
     "philos_events_dead_lettered_total",
+    "philos_events_lost_total",
     "kube_pod_container_status_restarts_total",
     "graphql_gateway_subgraph_execute_errors",  # the federated gateway (docs/federation.md)
     "up",

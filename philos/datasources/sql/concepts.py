@@ -167,8 +167,7 @@ class SqlConceptStore(SqlStore):
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            rows = await conn.execute(select(concepts_t).where(c.id.in_(set(ids))))
-        return {r.id: concept_at(r) for r in rows}
+            return await _by_id(conn, ids)
 
     async def get_many_by_slug(self, slugs: Sequence[str]) -> dict[str, Concept]:
         if not slugs:
@@ -274,13 +273,14 @@ class SqlConceptStore(SqlStore):
                         version=expected_version + 1,
                         concept_ids=[concept.id],
                     )
+                # Read back before the commit: nothing can fail once the change is durable.
+                stored = (await _by_id(conn, [concept.id]))[concept.id]
         except IntegrityError as exc:
             raise ConflictError(
                 f"The slug '{concept.slug}' is already used by another concept; choose another."
             ) from exc
         self._evented()
-        stored = await self.get_many([concept.id])
-        return stored[concept.id]
+        return stored
 
     async def delete(self, concept_id: str, check: DeleteCheck | None = None) -> bool:
         # The concept row is locked first, so what is read below stays true until the delete
@@ -332,3 +332,8 @@ class SqlConceptStore(SqlStore):
             )
             found += [Dependant("relation", row.id, row.author_id) for row in rows]
         return found
+
+
+async def _by_id(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Concept]:
+    rows = await conn.execute(select(concepts_t).where(c.id.in_(set(ids))))
+    return {r.id: concept_at(r) for r in rows}

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from philos.datasources.outbox import record_event
 from philos.datasources.shared import without_argument
@@ -204,8 +205,7 @@ class SqlThesisStore(SqlStore):
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            rows = await conn.execute(select(theses_t).where(t.id.in_(set(ids))))
-        return {row.id: thesis_from_row(row) for row in rows}
+            return await _by_id(conn, ids)
 
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
         if filter.search:  # ranked: datasources/sql/search.py
@@ -308,8 +308,10 @@ class SqlThesisStore(SqlStore):
                     version=current + 1,
                     concept_ids=[thesis.concept_id],
                 )
+            # Read back before the commit: nothing can fail once the change is durable.
+            stored = (await _by_id(conn, [thesis.id]))[thesis.id]
         self._evented()
-        return (await self.get_many([thesis.id]))[thesis.id]
+        return stored
 
     async def delete(self, thesis_id: str) -> bool:
         async with self.db.begin() as conn:
@@ -375,9 +377,10 @@ class SqlThesisStore(SqlStore):
                         concept_ids=[current.concept_id],
                         extra=change,
                     )
-            if result.rowcount:
+                stored = (await _by_id(conn, [thesis_id]))[thesis_id] if result.rowcount else None
+            if stored is not None:
                 self._evented()
-                return (await self.get_many([thesis_id]))[thesis_id]
+                return stored
         raise ConflictError("The thesis is being changed by others right now; try again.")
 
     async def remove_concept(self, concept_id: str) -> None:
@@ -391,3 +394,8 @@ def _stale(current: int, expected: int) -> ConflictError:
         "Reload it and apply your change again.",
         current_version=current,
     )
+
+
+async def _by_id(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Thesis]:
+    rows = await conn.execute(select(theses_t).where(t.id.in_(set(ids))))
+    return {row.id: thesis_from_row(row) for row in rows}

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, case, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from philos.datasources.outbox import record_event
 from philos.datasources.sql import SqlStore
@@ -38,8 +39,7 @@ class SqlUserStore(SqlStore):
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            rows = await conn.execute(select(users_t).where(u.id.in_(set(ids))))
-        return {row.id: user_from_row(row) for row in rows}
+            return await _by_id(conn, ids)
 
     async def get_by_email(self, email: str) -> User | None:
         async with self.db.connect() as conn:
@@ -100,9 +100,11 @@ class SqlUserStore(SqlStore):
                 await record_event(
                     conn, "user.updated", user_id, version=None, extra={"role": role.value}
                 )
+            # Read back before the commit: nothing can fail once the change is durable.
+            stored = (await _by_id(conn, [user_id])).get(user_id)
         if result.rowcount:
             self._evented()
-        return (await self.get_many([user_id])).get(user_id)
+        return stored
 
     async def search(self, text: str | None, limit: int) -> list[User]:
         query = select(users_t).order_by(u.email, u.id).limit(limit)
@@ -168,3 +170,8 @@ class SqlRefreshTokenStore(SqlStore):
                 .where(rt.family_id == family_id, rt.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
+
+
+async def _by_id(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, User]:
+    rows = await conn.execute(select(users_t).where(u.id.in_(set(ids))))
+    return {row.id: user_from_row(row) for row in rows}
