@@ -268,9 +268,9 @@ def collect_meta(
         + f", pinned to CPU {opts.postgres_cpus}",
         "Philos": (
             f"Python {pyver}, uvicorn {version('uvicorn')} (uvloop {version('uvloop')}, "
-            f"httptools {version('httptools')}, 1 worker, no access log), strawberry-graphql "
-            f"{version('strawberry-graphql')}, SQLAlchemy {version('sqlalchemy')}, asyncpg "
-            f"{version('asyncpg')}; PHILOS_CACHE_TTL="
+            f"httptools {version('httptools')} under philos serve's protocol, 1 worker, "
+            f"no access log), strawberry-graphql {version('strawberry-graphql')}, "
+            f"SQLAlchemy {version('sqlalchemy')}, asyncpg {version('asyncpg')}; PHILOS_CACHE_TTL="
             f"{opts.cache_ttl if opts.cache_ttl is not None else 'unset (product default)'}"
         ),
         "pinning": (

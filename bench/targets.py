@@ -151,7 +151,7 @@ def _uvicorn(port: int, app: str = "philos.bootstrap:serve_app") -> list[str]:
         "--loop",
         "uvloop",
         "--http",
-        "httptools",
+        "philos.gateway.serving:HeaderTimeoutProtocol",  # as ``philos serve`` runs it
         "--workers",
         "1",
         "--no-access-log",

@@ -36,6 +36,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,7 @@ from philos.gateway.metrics import (
     log_operation,
     operation_label,
 )
-from philos.gateway.middleware import BODY_IN_HAND, bind_request, request_id_for
+from philos.gateway.middleware import BODY_IN_HAND, bind_request, body_deadline, request_id_for
 from philos.gateway.response_cache import (
     ANSWER_NOTE,
     RESPONSE_HITS,
@@ -269,7 +270,7 @@ class CachedAnswers:
             if not declared.isdigit() or int(declared) > self.max_bytes:
                 await self.app(scope, receive, send)
                 return
-            read, late = await self._body(receive, messages, int(declared))
+            read, late = await self._body(scope, receive, messages, int(declared))
             if read is None:
                 await self.app(scope, _replaying(messages, receive, late=late), send)
                 return
@@ -313,23 +314,28 @@ class CachedAnswers:
         await self.app(scope, downstream, self._recording(scope, key, send))
 
     async def _body(
-        self, receive: Receive, messages: list[Message], declared: int
+        self, scope: Scope, receive: Receive, messages: list[Message], declared: int
     ) -> tuple[bytes | None, bool]:
         """The request body (``declared`` bytes, read within the body deadline), or None with
-        what was read in ``messages`` when it was not that; and whether it came too late."""
+        what was read in ``messages`` when it was not that; and whether it came too late.
+        The deadline is the server's when it keeps one, else timed here."""
         chunks: list[bytes] = []
         size = 0
+        kept = body_deadline(scope)
         try:
-            async with asyncio.timeout(self.body_timeout):
+            async with nullcontext() if kept is not None else asyncio.timeout(self.body_timeout):
                 while True:
                     message = await receive()
                     messages.append(message)
                     if message["type"] != "http.request":
                         return None, False
+                    more = message.get("more_body", False)
+                    if more and kept is not None and kept.late:
+                        return None, True
                     chunk = message.get("body", b"")
                     chunks.append(chunk)
                     size += len(chunk)
-                    if size > declared or not message.get("more_body", False):
+                    if size > declared or not more:
                         break
         except TimeoutError:
             return None, True

@@ -40,6 +40,28 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 # deadline (``answers.CachedAnswers``) and replays it: ``RequestGuard`` has nothing to time.
 BODY_IN_HAND = "philos.body_in_hand"
 
+# The ASGI scope extension of a server that bounds each request's body itself (``philos serve``'s
+# protocol, ``gateway/serving.py``): one timer per request in the server instead of one per
+# reader here. Its value is the request's ``BodyDeadline``; readers of the body check ``late``
+# after each message instead of timing their reads.
+BODY_DEADLINE = "philos.body_deadline"
+
+
+class BodyDeadline:
+    """A request body's deadline, kept by the server: ``late`` once the body missed it (the
+    server then wakes the reader, which answers 408)."""
+
+    __slots__ = ("late",)
+
+    def __init__(self) -> None:
+        self.late = False
+
+
+def body_deadline(scope: Scope) -> BodyDeadline | None:
+    """The server's deadline for this request's body, if the server keeps one."""
+    extensions = scope.get("extensions")
+    return None if extensions is None else extensions.get(BODY_DEADLINE)
+
 
 def request_id_for(incoming: bytes) -> str:
     """The client's ``X-Request-ID`` if it is sane, else a new one."""
@@ -287,7 +309,8 @@ class RequestGuard:
     - ``Content-Encoding``: only ``identity``; anything else (gzip, br, …) is 415 with
       ``Accept-Encoding: identity`` (RFC 7694), since no layer here decodes it.
     - The body must arrive within ``body_timeout`` seconds of the request's headers: a client
-      that sends it slower gets 408 and the connection is closed. A body the app did not read
+      that sends it slower gets 408 and the connection is closed. (Timed here, or by the
+      server when it says it keeps the deadline: ``BODY_DEADLINE``.) A body the app did not read
       to its end (a GET with a body, an unknown path) closes the connection after the answer,
       so it cannot be trickled in either.
     """
@@ -317,6 +340,7 @@ class RequestGuard:
             b"transfer-encoding" in headers
         )
         done = not has_body or bool(scope.get("state", {}).get(BODY_IN_HAND))
+        kept = body_deadline(scope)  # the server times the body: nothing to time here
         deadline = asyncio.get_running_loop().time() + self.body_timeout
         started = False
 
@@ -324,11 +348,16 @@ class RequestGuard:
             nonlocal done
             if done:
                 return await receive()  # the body is in; what is left is a disconnect
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise BodyTimeout from None
+            if kept is not None:
+                message = await receive()
+                if kept.late and message.get("more_body", False):
+                    raise BodyTimeout
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
+                except TimeoutError:
+                    raise BodyTimeout from None
             if message["type"] != "http.request" or not message.get("more_body", False):
                 done = True
             return message

@@ -6,15 +6,19 @@ the server."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
+from hypothesis import strategies as st
 
 from tests.e2e.serve import Served, start_server, stop_server
+from tests.security.documents import drawn
 
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 1.5
@@ -214,3 +218,85 @@ def test_repeats_over_tcp_keep_their_headers_and_name_no_server(server: Served) 
     assert answers[0].status_code == 200 and b'"errors"' not in answers[0].content
     assert "server" not in answers[0].headers
     assert answers[0].headers["x-content-type-options"] == "nosniff"
+
+
+def read_answer(sock: socket.socket, limit: float) -> bytes:
+    """One HTTP answer (head and ``content-length`` bytes of body) from a kept-alive socket."""
+    sock.settimeout(limit)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    head_part, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line.split(b":", 1)[1]
+            for line in head_part.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        body += chunk
+    return head_part + b"\r\n\r\n" + body
+
+
+@dataclass(frozen=True)
+class Sending:
+    """A request sent in pieces: where the body is cut, whether the first piece goes with the
+    headers, the pause before each later piece, and whether the client stops before the end."""
+
+    cuts: tuple[int, ...]
+    with_headers: bool
+    pause: float
+    stalls: bool
+
+    def pieces(self) -> list[bytes]:
+        bounds = [0, *sorted(set(self.cuts)), len(QUERY)]
+        return [QUERY[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+sendings = st.builds(
+    Sending,
+    cuts=st.lists(st.integers(1, len(QUERY) - 1), max_size=3).map(tuple),
+    with_headers=st.booleans(),
+    pause=st.sampled_from([0.0, 0.02, 0.2]),
+    stalls=st.booleans(),
+)
+
+
+def test_bodies_sent_in_pieces_are_answered_or_cut_off_at_their_deadline(
+    server: Served,
+) -> None:
+    """Generated ways to send a body: in pieces, with or without the first one in the headers'
+    segment, with pauses well inside the deadline, finished or stopped short. A finished body is
+    answered 200; one stopped short gets 408 (with a request id) once its deadline passes,
+    counted from the headers. Each is followed on the same connection by a request sent whole
+    after a pause longer than the deadline: a deadline kept for an earlier request cuts off no
+    later one."""
+    for case in drawn(sendings, 8):
+        pieces = case.pieces()
+        if case.stalls:
+            pieces = pieces[:-1] or [QUERY[:1]]
+        with connect(server) as sock:
+            first, *rest = pieces
+            sock.sendall(head(len(QUERY)) + (first if case.with_headers else b""))
+            started = time.monotonic()
+            for piece in rest if case.with_headers else pieces:
+                time.sleep(case.pause)
+                sock.sendall(piece)
+            if case.stalls:
+                data, _ = read_until_closed(sock, BODY_TIMEOUT + SLACK)
+                waited = time.monotonic() - started
+                assert data.startswith(b"HTTP/1.1 408"), (case, data)
+                assert b"x-request-id:" in data.lower() and b"REQUEST_TIMEOUT" in data, case
+                assert waited > BODY_TIMEOUT - 0.2, (case, waited)
+                continue
+            answer = read_answer(sock, 10)
+            assert answer.startswith(b"HTTP/1.1 200"), (case, answer)
+            time.sleep(BODY_TIMEOUT + 0.3)
+            sock.sendall(head(len(QUERY)) + QUERY)
+            again = read_answer(sock, 10)
+            assert again.startswith(b"HTTP/1.1 200"), (case, again)
