@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from typing import Any
 
 import pytest
+from pymongo import monitoring
 
 from philos.domain import Role
 from tests.api.accounts import make_user
@@ -39,6 +41,48 @@ async def recovered(api: Api, query: str, within: float = 60) -> dict[str, Any]:
         if "errors" not in body or time.monotonic() > deadline:
             return body
         await asyncio.sleep(0.5)
+
+
+class Heartbeats(monitoring.ServerHeartbeatListener):
+    """The latest heartbeats of every MongoDB client in this process (registered below)."""
+
+    def __init__(self) -> None:
+        self.seen: deque[str] = deque(maxlen=12)
+
+    def _note(self, what: str, event: Any) -> None:
+        self.seen.append(f"{time.strftime('%H:%M:%S')} {what} {event.connection_id}")
+
+    def started(self, event: monitoring.ServerHeartbeatStartedEvent) -> None:
+        self._note("started", event)
+
+    def succeeded(self, event: monitoring.ServerHeartbeatSucceededEvent) -> None:
+        self._note("succeeded", event)
+
+    def failed(self, event: monitoring.ServerHeartbeatFailedEvent) -> None:
+        self._note(f"failed ({event.reply!r})", event)
+
+
+HEARTBEATS = Heartbeats()
+monitoring.register(HEARTBEATS)
+
+
+def mongo_monitors(api: Api) -> str:
+    """How the MongoDB client's monitors stand, for a failure message: each server's monitor
+    task (running, done or cancelled) and the latest heartbeats."""
+    store = unwrap(api.stores.theses)
+    topology = getattr(store.client, "_topology", None)  # type: ignore[attr-defined]
+    states = []
+    for address, server in (getattr(topology, "_servers", None) or {}).items():
+        task = server._monitor._executor._task
+        state = (
+            "none"
+            if task is None
+            else "cancelled"
+            if task.cancelled()
+            else ("done" if task.done() else "running")
+        )
+        states.append(f"{address}: monitor {state}")
+    return f"{states}; heartbeats: {list(HEARTBEATS.seen)}"
 
 
 def paths(body: dict[str, Any]) -> dict[tuple[Any, ...], str]:
@@ -84,7 +128,8 @@ async def test_thesis_outage(api: Api, service_control: ServiceControl) -> None:
         assert paths(listing) == {("theses",): "STORE_UNAVAILABLE"}
         assert (await api.client.get("/ready")).status_code == 200
     later = await recovered(api, fresh(FORMS))
-    assert later["data"]["concept"] == healthy["concept"]
+    assert later["data"]["concept"] == healthy["concept"], (later, mongo_monitors(api))
+    assert "monitor running" in mongo_monitors(api)  # the client watches the server again
 
 
 async def node(api: Api, concept_id: str) -> dict[str, Any] | None:
