@@ -42,7 +42,7 @@ from philos.datasources.outbox import record_event
 from philos.datasources.ports import ConceptHold, GraphStore, ThesisStore
 from philos.datasources.sql import SqlDatabase
 from philos.datasources.sql.tables import concepts_t
-from philos.domain import Argument, NotFoundError, Relation, Thesis
+from philos.domain import Argument, NotFoundError, Relation, StoreUnavailableError, Thesis
 from philos.metrics import REGISTRY
 
 T = TypeVar("T")
@@ -98,12 +98,8 @@ class ConceptAnchor:
         """The event of a write the other store has taken, in a transaction of its own."""
         if not self.events:
             return
-        try:
-            async with self.db.begin() as conn:
-                await _record(conn, change)
-        except Exception as exc:
-            _lost(change, exc)
-            return
+        async with self.db.begin() as conn:
+            await _record(conn, change)
         if self.on_event is not None:
             self.on_event()
 
@@ -152,6 +148,14 @@ class _Anchored:
     def __getattr__(self, attr: str) -> object:
         return getattr(self.inner, attr)
 
+    async def _record(self, change: Change) -> None:
+        """Record the event of a write the other store took; the SQL store's guard answers
+        an outage of the database as unavailable, which loses the event, not the write."""
+        try:
+            await self.anchor.record(change)
+        except StoreUnavailableError as exc:
+            _count_lost(change.kind, exc)
+
 
 class AnchoredGraphStore(_Anchored):
     """A separate graph store whose ``relate`` holds both concepts while it writes."""
@@ -176,7 +180,7 @@ class AnchoredGraphStore(_Anchored):
             found = await remove_with_ends(relation_id)
             removed, ends = found is not None, list(found or ())
         if removed:
-            await self.anchor.record(Change("relation.deleted", relation_id, 2, ends))
+            await self._record(Change("relation.deleted", relation_id, 2, ends))
         return bool(removed)
 
 
@@ -194,7 +198,7 @@ class AnchoredThesisStore(_Anchored):
 
     async def update(self, thesis: Thesis, expected_version: int | None) -> Thesis:
         stored = await self.inner.update(thesis, expected_version)
-        await self.anchor.record(_updated(stored))
+        await self._record(_updated(stored))
         return stored
 
     async def delete(self, thesis_id: str) -> bool:
@@ -202,18 +206,18 @@ class AnchoredThesisStore(_Anchored):
         deleted = await self.inner.delete(thesis_id)
         if deleted and before is not None:
             change = Change("thesis.deleted", thesis_id, before.version + 1, [before.concept_id])
-            await self.anchor.record(change)
+            await self._record(change)
         return deleted
 
     async def add_argument(self, thesis_id: str, argument: Argument) -> Thesis:
         stored = await self.inner.add_argument(thesis_id, argument)
-        await self.anchor.record(_updated(stored, {"argument": "added", "argumentId": argument.id}))
+        await self._record(_updated(stored, {"argument": "added", "argumentId": argument.id}))
         return stored
 
     async def remove_argument(self, thesis_id: str, argument_id: str) -> Thesis:
         stored = await self.inner.remove_argument(thesis_id, argument_id)
         extra = {"argument": "removed", "argumentId": argument_id}
-        await self.anchor.record(_updated(stored, extra))
+        await self._record(_updated(stored, extra))
         return stored
 
 
@@ -222,7 +226,10 @@ def _lost(change: Change | None, exc: Exception) -> None:
     otherwise, a bug of ours)."""
     if classify(exc) is not Failure.OUTAGE:
         raise exc
-    kind = change.kind if change is not None else "none"
+    _count_lost(change.kind if change is not None else "none", exc)
+
+
+def _count_lost(kind: str, exc: Exception) -> None:
     EVENTS_LOST.labels(kind).inc()
     logger.warning(
         "the SQL database failed after a write was taken; its %s event is lost: %r",
