@@ -95,7 +95,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         self._disarm()
         self._request_begun = False
         deadline = BodyDeadline()
-        self.scope["extensions"] = {BODY_DEADLINE: deadline}  # type: ignore[dict-item]
+        extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
+        extensions[BODY_DEADLINE] = deadline
         super().on_headers_complete()
         if self.cycle is not None and self.cycle.scope is self.scope:  # not an upgrade
             self._awaited = deadline
