@@ -74,15 +74,16 @@ def mongo_monitors(api: Api) -> str:
     states = []
     for address, server in (getattr(topology, "_servers", None) or {}).items():
         task = server._monitor._executor._task
-        state = (
-            "none"
-            if task is None
-            else "cancelled"
-            if task.cancelled()
-            else ("done" if task.done() else "running")
-        )
-        states.append(f"{address}: monitor {state}")
+        states.append(f"{address}: monitor {_task_state(task)}")
     return f"{states}; heartbeats: {list(HEARTBEATS.seen)}"
+
+
+def _task_state(task: asyncio.Task[Any] | None) -> str:
+    if task is None:
+        return "none"
+    if task.cancelled():
+        return "cancelled"
+    return "done" if task.done() else "running"
 
 
 def paths(body: dict[str, Any]) -> dict[tuple[Any, ...], str]:

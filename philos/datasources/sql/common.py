@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from sqlalchemy import ColumnElement, Row, String, Table, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnClause
@@ -13,9 +14,12 @@ from sqlalchemy.sql.elements import ColumnClause
 from philos.datasources.sql.tables import concepts_t
 from philos.domain import PageResult
 
+T = TypeVar("T")
+
 __all__ = [
     "PageResult",
     "aware",
+    "by_id",
     "contains_text",
     "is_missing_reference",
     "join_tags",
@@ -78,3 +82,12 @@ async def missing_concept(conn: AsyncConnection, ids: Sequence[str]) -> str | No
         .all()
     )
     return next((i for i in ids if i not in found), None)
+
+
+async def by_id(
+    conn: AsyncConnection, table: Table, ids: Sequence[str], convert: Callable[[Row[Any]], T]
+) -> dict[str, T]:
+    """The records of ``table`` with these ids, by id, read on ``conn`` (so a write can read
+    back what it wrote inside its own transaction)."""
+    rows = await conn.execute(select(table).where(table.c.id.in_(set(ids))))
+    return {row.id: convert(row) for row in rows}

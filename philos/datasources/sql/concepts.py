@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from philos.datasources.outbox import TOPIC_DELETE, TOPIC_UPSERT, enqueue, record_event
 from philos.datasources.ports import DeleteCheck
 from philos.datasources.sql import SqlDatabase, SqlStore
-from philos.datasources.sql.common import aware, contains_text, join_tags, split_tags, tag_pattern
+from philos.datasources.sql.common import (
+    aware,
+    by_id,
+    contains_text,
+    join_tags,
+    split_tags,
+    tag_pattern,
+)
 from philos.datasources.sql.keyset import CONCEPT_KEYS, order_by, read_page
 from philos.datasources.sql.search import rank_concepts, ranked_page
 from philos.datasources.sql.tables import concepts_t, relations_t, theses_t
@@ -167,7 +174,7 @@ class SqlConceptStore(SqlStore):
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            return await _by_id(conn, ids)
+            return await by_id(conn, concepts_t, ids, concept_at)
 
     async def get_many_by_slug(self, slugs: Sequence[str]) -> dict[str, Concept]:
         if not slugs:
@@ -274,7 +281,7 @@ class SqlConceptStore(SqlStore):
                         concept_ids=[concept.id],
                     )
                 # Read back before the commit: nothing can fail once the change is durable.
-                stored = (await _by_id(conn, [concept.id]))[concept.id]
+                stored = (await by_id(conn, concepts_t, [concept.id], concept_at))[concept.id]
         except IntegrityError as exc:
             raise ConflictError(
                 f"The slug '{concept.slug}' is already used by another concept; choose another."
@@ -332,8 +339,3 @@ class SqlConceptStore(SqlStore):
             )
             found += [Dependant("relation", row.id, row.author_id) for row in rows]
         return found
-
-
-async def _by_id(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Concept]:
-    rows = await conn.execute(select(concepts_t).where(c.id.in_(set(ids))))
-    return {r.id: concept_at(r) for r in rows}

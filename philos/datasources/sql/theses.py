@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from philos.datasources.outbox import record_event
 from philos.datasources.shared import without_argument
 from philos.datasources.sql import SqlStore
 from philos.datasources.sql.common import (
     aware,
+    by_id,
     contains_text,
     is_missing_reference,
     join_tags,
@@ -205,7 +205,7 @@ class SqlThesisStore(SqlStore):
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            return await _by_id(conn, ids)
+            return await by_id(conn, theses_t, ids, thesis_from_row)
 
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
         if filter.search:  # ranked: datasources/sql/search.py
@@ -309,7 +309,7 @@ class SqlThesisStore(SqlStore):
                     concept_ids=[thesis.concept_id],
                 )
             # Read back before the commit: nothing can fail once the change is durable.
-            stored = (await _by_id(conn, [thesis.id]))[thesis.id]
+            stored = (await by_id(conn, theses_t, [thesis.id], thesis_from_row))[thesis.id]
         self._evented()
         return stored
 
@@ -377,7 +377,9 @@ class SqlThesisStore(SqlStore):
                         concept_ids=[current.concept_id],
                         extra=change,
                     )
-                stored = (await _by_id(conn, [thesis_id]))[thesis_id] if result.rowcount else None
+                stored = None
+                if result.rowcount:
+                    stored = (await by_id(conn, theses_t, [thesis_id], thesis_from_row))[thesis_id]
             if stored is not None:
                 self._evented()
                 return stored
@@ -394,8 +396,3 @@ def _stale(current: int, expected: int) -> ConflictError:
         "Reload it and apply your change again.",
         current_version=current,
     )
-
-
-async def _by_id(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Thesis]:
-    rows = await conn.execute(select(theses_t).where(t.id.in_(set(ids))))
-    return {row.id: thesis_from_row(row) for row in rows}

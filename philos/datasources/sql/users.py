@@ -8,11 +8,10 @@ from typing import Any
 
 from sqlalchemy import Row, case, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from philos.datasources.outbox import record_event
 from philos.datasources.sql import SqlStore
-from philos.datasources.sql.common import aware
+from philos.datasources.sql.common import aware, by_id
 from philos.datasources.sql.tables import refresh_tokens_t, users_t
 from philos.domain import ConflictError, RefreshToken, Role, User, utcnow
 
@@ -39,7 +38,7 @@ class SqlUserStore(SqlStore):
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            return await _by_id(conn, ids)
+            return await by_id(conn, users_t, ids, user_from_row)
 
     async def get_by_email(self, email: str) -> User | None:
         async with self.db.connect() as conn:
@@ -101,7 +100,7 @@ class SqlUserStore(SqlStore):
                     conn, "user.updated", user_id, version=None, extra={"role": role.value}
                 )
             # Read back before the commit: nothing can fail once the change is durable.
-            stored = (await _by_id(conn, [user_id])).get(user_id)
+            stored = (await by_id(conn, users_t, [user_id], user_from_row)).get(user_id)
         if result.rowcount:
             self._evented()
         return stored
@@ -170,8 +169,3 @@ class SqlRefreshTokenStore(SqlStore):
                 .where(rt.family_id == family_id, rt.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
-
-
-async def _by_id(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, User]:
-    rows = await conn.execute(select(users_t).where(u.id.in_(set(ids))))
-    return {row.id: user_from_row(row) for row in rows}
