@@ -8,19 +8,30 @@ in any order find the concept, and accents are ignored both ways.
 
 from __future__ import annotations
 
+import importlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
 import pytest
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from philos.datasources.sql.search import _TRIGRAMS
 from philos.datasources.stores import Stores
 from philos.domain.search import fold
 from philos.seed.loader import read_corpus
+from tests.api import search_cases
 from tests.api.client import Api
-from tests.api.search_cases import accented, letters, marked, two_words, typos
+from tests.api.search_cases import accented, letters, marked, pair, two_words, typos
 from tests.security.documents import drawn
 from tests.sql_access import sql_db
 
 CORPUS = read_corpus()
+SEARCH_INDEXES = importlib.import_module(
+    "philos.datasources.sql.migrations.versions.0004_ranked_search"
+).PG_INDEX_NAMES
 SEARCH = (
     "query($s:String!,$n:Int!,$o:ConceptOrder){concepts(filter:{search:$s},first:$n,orderBy:$o)"
     "{totalCount edges{node{slug name searchHighlight}}}}"
@@ -239,3 +250,88 @@ async def test_cursors_of_searched_and_plain_lists_do_not_mix(corpus_api: Api) -
         {"a": searched["concepts"]["pageInfo"]["endCursor"]},
     )
     assert any("issued for a list with a `search`, not orderBy NAME_ASC" in e for e in errors)
+
+
+# The words a search may be made of: names, typos of them, words of summaries and thesis
+# statements, and letters at random (which match nothing, or a little).
+_NAMES = [c for c in CORPUS.concepts if len(letters(c.name)) >= 6]
+SEARCHES = st.one_of(
+    st.sampled_from([c.name for c in CORPUS.concepts]),
+    st.sampled_from(_NAMES).flatmap(lambda c: search_cases.typo(c.name)),
+    st.sampled_from(CORPUS.concepts).flatmap(pair),
+    st.sampled_from([w for t in CORPUS.theses for w in t.statement.split()]),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzäéü ", min_size=1, max_size=14).filter(str.strip),
+)
+SEARCH_ORDERS = st.sampled_from([None, "RELEVANCE", "NAME_ASC", "ERA_DESC", "CREATED_AT_ASC"])
+THESES = "query($s:String!,$n:Int!){theses(filter:{search:$s},first:$n){totalCount nodes{id}}}"
+_SEARCHED = ("philos_concept_tsv", "philos_thesis_tsv")
+
+
+def _has_trigram(search: str) -> bool:
+    return any(len(w) >= 3 for w in re.split(r"[^\w]+|_", search))
+
+
+def _scans(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _scans(child)
+
+
+async def test_searches_read_their_matches_through_the_search_indexes(
+    corpus_api: Api, backend: str, session_stores: Stores
+) -> None:
+    """On PostgreSQL a search that matches a small part of a table (concepts or theses, the
+    list in any order) finds its matches in the search indexes of migration 0004, in the plan
+    of its first runs and in the generic plan a prepared statement may settle on, instead of
+    computing every row's text (migration 0009)."""
+    if backend == "sqlite":
+        pytest.skip("SQLite's search reads its FTS5 tables")
+    db = sql_db(corpus_api.stores)
+    ran: list[tuple[str, Sequence[Any]]] = []
+
+    def record(_c: Any, _k: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if any(f in statement for f in _SEARCHED):
+            ran.append((statement, tuple(parameters)))
+
+    lists = [(SEARCH, "concepts", len(CORPUS.concepts))]
+    if session_stores.theses.name == "sql":
+        lists.append((THESES, "theses", len(CORPUS.theses)))
+    selective: list[tuple[str, str, Sequence[Any]]] = []  # (search, list, a statement)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        cases = drawn(st.tuples(SEARCHES, SEARCH_ORDERS, st.integers(1, 60)), 60)
+        for search, order, first in cases:
+            for query, field, size in lists:
+                ran.clear()
+                asked = {"s": search, "n": first} | ({"o": order} if field == "concepts" else {})
+                data = await corpus_api.data(query, asked)
+                assert ran, (search, field)
+                # The trigram index serves a substring of three letters or more; a shorter
+                # one is looked for in every row, as it should be.
+                if data[field]["totalCount"] <= size // 20 and _has_trigram(search):
+                    selective += [(search, field, r) for r in ran]
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    assert len(selective) >= 20  # enough of the drawn searches are selective to judge
+    unindexed = []
+    async with db.engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        # The statistics autovacuum keeps (the corpus may have been loaded a moment ago).
+        await driver.execute("ANALYZE concepts, theses")
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            await driver.execute(f"SET plan_cache_mode = {mode}")
+            for search, field, (statement, parameters) in selective:
+                found = await driver.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *parameters)
+                # (decoded already where the connection has a JSON codec)
+                (explained,) = json.loads(found) if isinstance(found, str) else found
+                for node in _scans(explained["Plan"]):
+                    if node.get("Relation Name") == field and not (
+                        node["Node Type"] == "Bitmap Heap Scan"
+                        and {i["Index Name"] for i in _scans(node) if "Index Name" in i}
+                        <= set(SEARCH_INDEXES)
+                    ):
+                        index = [i.get("Index Name") for i in _scans(node)]
+                        unindexed.append((mode, search, field, node["Node Type"], index))
+        await driver.execute("RESET plan_cache_mode")
+    assert not unindexed

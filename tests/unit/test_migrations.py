@@ -85,7 +85,7 @@ async def test_migrations_match_the_models(
             indexes = await conn.run_sync(_concept_indexes)
         assert "ix_concepts_name_order" in indexes
         assert {"ix_concepts_era_asc_key", "ix_concepts_era_desc_key"} <= indexes
-        assert version == [("0008",)]
+        assert version == [("0009",)]
     finally:
         await db.aclose()
 
