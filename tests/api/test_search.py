@@ -319,19 +319,21 @@ async def test_searches_read_their_matches_through_the_search_indexes(
         assert driver is not None
         # The statistics autovacuum keeps (the corpus may have been loaded a moment ago).
         await driver.execute("ANALYZE concepts, theses")
-        for mode in ("force_custom_plan", "force_generic_plan"):
-            await driver.execute(f"SET plan_cache_mode = {mode}")
-            for search, field, (statement, parameters) in selective:
-                found = await driver.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *parameters)
-                # (decoded already where the connection has a JSON codec)
-                (explained,) = json.loads(found) if isinstance(found, str) else found
-                for node in _scans(explained["Plan"]):
-                    if node.get("Relation Name") == field and not (
-                        node["Node Type"] == "Bitmap Heap Scan"
-                        and {i["Index Name"] for i in _scans(node) if "Index Name" in i}
-                        <= set(SEARCH_INDEXES)
-                    ):
-                        index = [i.get("Index Name") for i in _scans(node)]
-                        unindexed.append((mode, search, field, node["Node Type"], index))
-        await driver.execute("RESET plan_cache_mode")
+        try:
+            for mode in ("force_custom_plan", "force_generic_plan"):
+                await driver.execute(f"SET plan_cache_mode = {mode}")
+                for search, field, (statement, parameters) in selective:
+                    found = await driver.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *parameters)
+                    # (decoded already where the connection has a JSON codec)
+                    (explained,) = json.loads(found) if isinstance(found, str) else found
+                    for node in _scans(explained["Plan"]):
+                        if node.get("Relation Name") == field and not (
+                            node["Node Type"] == "Bitmap Heap Scan"
+                            and {i["Index Name"] for i in _scans(node) if "Index Name" in i}
+                            <= set(SEARCH_INDEXES)
+                        ):
+                            index = [i.get("Index Name") for i in _scans(node)]
+                            unindexed.append((mode, search, field, node["Node Type"], index))
+        finally:  # the pooled connection goes back as it came
+            await driver.execute("RESET plan_cache_mode")
     assert not unindexed
