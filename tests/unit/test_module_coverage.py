@@ -41,7 +41,6 @@ ALLOWED_UNIMPORTED: frozenset[str] = frozenset(
         # The ASGI app's assembly: routes, lifespan, server start, process-wide logging and
         # metrics. Built by philos.bootstrap.create_app, which tests/api and tests/http drive.
         "philos.gateway.app",
-        "philos.gateway.serving",
         "philos.gateway.state",
         # Account resolvers: every function needs a Context with live stores, tokens and the
         # sign-in throttle (tests/api/test_auth.py, tests/security/test_accounts.py).
