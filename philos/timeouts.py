@@ -98,6 +98,31 @@ async def within(call: Awaitable[T], seconds: float, *, until: float | None = No
     raise TurnNotReachedError if queued else TimeoutError
 
 
+# What ``uncancelled`` runs: the loop holds its tasks only weakly, and a call whose caller left
+# must not be collected half-way.
+_RUNNING: set[asyncio.Future[Any]] = set()
+
+
+async def uncancelled(call: Awaitable[T]) -> T:
+    """The call's result; a cancel of the caller stops the caller only. The call runs on to
+    its own end (its outcome is then dropped), so it must be bounded by timeouts of its own.
+
+    For a driver whose internals do not survive being cancelled half-way: pymongo's server
+    selection waits on its topology's condition through ``asyncio.wait_for``, and on Python
+    3.11 a cancel that lands while ``wait_for`` is cancelling that wait leaves the topology's
+    lock held for good, after which every operation of the client, and its ``close``, waits
+    forever."""
+    task = asyncio.ensure_future(call)
+    _RUNNING.add(task)
+    task.add_done_callback(_settled)
+    return await asyncio.shield(task)
+
+
+def _settled(task: asyncio.Future[Any]) -> None:
+    _RUNNING.discard(task)
+    _consume(task)
+
+
 def _consume(task: asyncio.Future[Any]) -> None:
     # Fetch the outcome of a call nobody waits for any more, so it is not reported as lost.
     if not task.cancelled():

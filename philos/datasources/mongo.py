@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from beanie import Document, SortDirection, init_beanie
 from pymongo import AsyncMongoClient, IndexModel, ReturnDocument
@@ -57,6 +58,7 @@ from philos.domain import (
     utcnow,
 )
 from philos.errors import UserInputError
+from philos.timeouts import uncancelled
 
 __all__ = ["MongoThesisStore"]
 
@@ -117,6 +119,26 @@ def _filter(flt: ThesisFilter) -> dict[str, Any]:
     return query
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _to_its_end(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """The store's operations are never cancelled half-way (``timeouts.uncancelled``): a
+    caller that gives up (a deadline, a cancelled request) leaves at once, and the operation
+    ends on its own within the client's timeouts. Cancelling pymongo inside its server
+    selection can leave the client's topology lock held for good: every later call of the
+    store, and its ``close``, would then wait forever."""
+
+    @functools.wraps(method)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await uncancelled(method(*args, **kwargs))
+
+    return run
+
+
 class MongoThesisStore:
     name = "mongo"
 
@@ -149,6 +171,7 @@ class MongoThesisStore:
         self._setup_lock = asyncio.Lock()
         self._write_locks = [asyncio.Lock() for _ in range(_WRITE_LOCK_STRIPES)]
 
+    @_to_its_end
     async def setup(self) -> None:
         """Bind the document class to the database and create the indexes (idempotent)."""
         async with self._setup_lock:
@@ -183,12 +206,14 @@ class MongoThesisStore:
     def _write_lock(self, thesis_id: str) -> asyncio.Lock:
         return self._write_locks[hash(thesis_id) % _WRITE_LOCK_STRIPES]
 
+    @_to_its_end
     async def ping(self) -> None:
         await self.client.admin.command("ping")
 
     async def aclose(self) -> None:
         await self.client.close()
 
+    @_to_its_end
     async def get_many(self, ids: Sequence[str]) -> dict[str, Thesis]:
         if not ids:
             return {}
@@ -197,6 +222,7 @@ class MongoThesisStore:
         theses = (to_thesis(doc) for doc in docs)
         return {thesis.id: thesis for thesis in theses}
 
+    @_to_its_end
     async def list(self, filter: ThesisFilter, page: Page) -> PageResult[Thesis]:
         docs_t = await self._raw()
         query = _filter(filter)
@@ -270,6 +296,7 @@ class MongoThesisStore:
             keys=[(flag, thesis.created_at) for flag, thesis in on_page],
         )
 
+    @_to_its_end
     async def by_concepts(
         self,
         concept_ids: Sequence[str],
@@ -296,6 +323,7 @@ class MongoThesisStore:
                 kept.append(read(doc))
         return result
 
+    @_to_its_end
     async def count_by_concepts(self, concept_ids: Sequence[str]) -> dict[str, int]:
         result = dict.fromkeys(concept_ids, 0)
         if not concept_ids:
@@ -310,11 +338,13 @@ class MongoThesisStore:
             result[row["_id"]] = int(row["n"])
         return result
 
+    @_to_its_end
     async def create(self, thesis: Thesis) -> Thesis:
         docs = await self._docs()
         await docs.model_validate({"id": thesis.id, **thesis_values(thesis)}).insert()
         return thesis
 
+    @_to_its_end
     async def update(self, thesis: Thesis, expected_version: int | None) -> Thesis:
         values = thesis_values(thesis)
         for kept in ("created_at", "created_at_us", "author_id", "version"):
@@ -335,14 +365,17 @@ class MongoThesisStore:
                     raise _stale(current, expected_version)
         raise NotFoundError("thesis", thesis.id)
 
+    @_to_its_end
     async def delete(self, thesis_id: str) -> bool:
         collection = (await self._docs()).get_pymongo_collection()
         result = await collection.delete_one({"_id": thesis_id})
         return result.deleted_count > 0
 
+    @_to_its_end
     async def add_argument(self, thesis_id: str, argument: Argument) -> Thesis:
         return await self._edit_arguments(thesis_id, lambda args: [*args, argument])
 
+    @_to_its_end
     async def remove_argument(self, thesis_id: str, argument_id: str) -> Thesis:
         return await self._edit_arguments(
             thesis_id, lambda args: without_argument(args, argument_id)
@@ -373,6 +406,7 @@ class MongoThesisStore:
                 return stored
         raise ConflictError("The thesis is being changed by others right now; try again.")
 
+    @_to_its_end
     async def remove_concept(self, concept_id: str) -> None:
         collection = (await self._docs()).get_pymongo_collection()
         await collection.delete_many({"concept_id": concept_id})

@@ -68,14 +68,17 @@ monitoring.register(HEARTBEATS)
 
 def mongo_monitors(api: Api) -> str:
     """How the MongoDB client's monitors stand, for a failure message: each server's monitor
-    task (running, done or cancelled) and the latest heartbeats."""
+    task (running, done or cancelled), whether the topology's lock is held, and the latest
+    heartbeats."""
     store = unwrap(api.stores.theses)
     topology = getattr(store.client, "_topology", None)  # type: ignore[attr-defined]
     states = []
     for address, server in (getattr(topology, "_servers", None) or {}).items():
         task = server._monitor._executor._task
         states.append(f"{address}: monitor {_task_state(task)}")
-    return f"{states}; heartbeats: {list(HEARTBEATS.seen)}"
+    lock = getattr(topology, "_lock", None)
+    held = "held" if lock is not None and lock.locked() else "free"
+    return f"{states}; topology lock {held}; heartbeats: {list(HEARTBEATS.seen)}"
 
 
 def _task_state(task: asyncio.Task[Any] | None) -> str:

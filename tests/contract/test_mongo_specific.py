@@ -4,16 +4,22 @@ microsecond timestamps, compare-and-set under concurrency, one store per databas
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import socket
+import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import strategies as st
 from pymongo import monitoring
 
 from philos.datasources.mongo import MongoThesisStore
 from philos.domain import Argument, ConflictError, Page, Polarity, Stance, Thesis, ThesisFilter
+from tests.security.documents import drawn
 
 DATABASE = "philos_mongo_specific"
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -212,3 +218,112 @@ async def test_two_stores_keep_to_their_own_databases(
     finally:
         await other.client.drop_database(other.database)
         await other.aclose()
+
+
+class Selections(logging.Handler):
+    """The server selections of pymongo's own log: which started, which ended (either way)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.started: set[int] = set()
+        self.ended: set[int] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        entry = json.loads(record.getMessage())
+        if entry["message"] == "Server selection started":
+            self.started.add(entry["operationId"])
+        elif entry["message"] in ("Server selection failed", "Server selection succeeded"):
+            self.ended.add(entry["operationId"])
+
+
+@pytest.fixture
+def selections() -> Iterator[Selections]:
+    logger = logging.getLogger("pymongo.serverSelection")
+    handler, level = Selections(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+# Store calls, each with the delay after which its caller is cancelled (None: never).
+CALLS: dict[str, Callable[[MongoThesisStore, int], Awaitable[object]]] = {
+    "get_many": lambda store, n: store.get_many([tid(n)]),
+    "list": lambda store, n: store.list(ThesisFilter(concept_id=cid(n)), Page(limit=5)),
+    "by_concepts": lambda store, n: store.by_concepts([cid(n)]),
+    "count_by_concepts": lambda store, n: store.count_by_concepts([cid(n)]),
+    "create": lambda store, n: store.create(thesis(n, cid(1), T0)),
+    "delete": lambda store, n: store.delete(tid(n)),
+    "remove_concept": lambda store, n: store.remove_concept(cid(n)),
+    "ping": lambda store, n: store.ping(),
+}
+calls = st.lists(
+    st.tuples(st.sampled_from(sorted(CALLS)), st.none() | st.sampled_from([0.0, 0.05, 0.2])),
+    min_size=1,
+    max_size=5,
+)
+
+
+async def _cancelled_after(call: Awaitable[object], delay: float | None) -> None:
+    task = asyncio.ensure_future(call)
+    if delay is not None:
+        await asyncio.sleep(delay)
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_calls_given_up_on_while_the_server_is_down_still_end_on_their_own(
+    selections: Selections,
+) -> None:
+    """While no server answers, callers give up at drawn moments (a request's deadline, a
+    cancelled request). Each operation the store began still runs to its own end (its server
+    selection fails after the client's timeout): none is cut inside pymongo, where a cut can
+    leave the client's topology lock held for good. The client then closes at once."""
+    for case in drawn(calls, 8):
+        selections.started.clear()
+        selections.ended.clear()
+        store = MongoThesisStore(f"mongodb://127.0.0.1:{_closed_port()}", io_timeout=0.3)
+        try:
+            await asyncio.gather(
+                *(
+                    _cancelled_after(CALLS[name](store, n), delay)
+                    for n, (name, delay) in enumerate(case)
+                )
+            )
+            deadline = time.monotonic() + 10
+            while selections.ended != selections.started and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            assert selections.started, case
+            assert selections.ended == selections.started, case
+        finally:
+            await asyncio.wait_for(store.aclose(), 5)
+
+
+async def test_writes_given_up_on_still_land_whole(store: MongoThesisStore) -> None:
+    """Callers of creates give up at drawn moments, some before anything was sent: each
+    create still lands, whole, as it would have; none is cut half-way."""
+    for round_, delays in enumerate(
+        drawn(st.lists(st.sampled_from([0.0, 0.002, 0.01]), min_size=1, max_size=6), 6)
+    ):
+        made = [
+            thesis(100 * round_ + n, cid(1), T0 + timedelta(seconds=n)) for n in range(len(delays))
+        ]
+        await asyncio.gather(
+            *(
+                _cancelled_after(store.create(each), delay)
+                for each, delay in zip(made, delays, strict=True)
+            )
+        )
+        ids = [each.id for each in made]
+        deadline = time.monotonic() + 10
+        while len(await store.get_many(ids)) < len(ids) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        assert await store.get_many(ids) == {each.id: each for each in made}, delays

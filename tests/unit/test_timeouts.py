@@ -1,14 +1,19 @@
-"""``within``: a bounded wait that a call ignoring cancellation cannot stretch."""
+"""``within``: a bounded wait that a call ignoring cancellation cannot stretch; ``uncancelled``:
+a call that a cancel of its caller does not cut half-way."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+from typing import Any
 
 import pytest
 from hypothesis import strategies as st
+from pymongo._asyncio_lock import Condition, Lock
+from pymongo.lock import _async_cond_wait
 
-from philos.timeouts import SLICE_SECONDS, STALL_SECONDS, within
+from philos.timeouts import SLICE_SECONDS, STALL_SECONDS, uncancelled, within
 from tests.security.documents import drawn
 
 
@@ -97,3 +102,128 @@ async def test_a_stalled_process_does_not_time_its_calls_out() -> None:
         with pytest.raises(TimeoutError):  # slow without any stall: the timeout holds
             await within(_steps(timeout * 3), timeout)
         assert time.monotonic() - started < timeout + SLICE_SECONDS + STALL_SECONDS
+
+
+# (the call's steps in seconds, whether it ends in an error, when its caller is cancelled:
+# None for never, else a delay, often one before the call can have ended).
+uncancelled_cases = st.tuples(
+    st.lists(st.sampled_from([0.0, 0.01, 0.03]), max_size=3),
+    st.booleans(),
+    st.none() | st.sampled_from([0.0, 0.005, 0.02, 0.06]),
+)
+
+
+async def test_an_uncancelled_call_runs_to_its_end_whenever_its_caller_leaves() -> None:
+    """Whenever the caller is cancelled, the call itself never sees the cancel and ends as
+    it would have; the caller leaves at once; an error nobody waits for any more is not
+    reported as lost; a caller left alone gets the call's result or error."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    lost: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: lost.append(context))
+    try:
+        for steps, fails, cancel_at in drawn(uncancelled_cases, 40):
+            case = (steps, fails, cancel_at)
+            ended = asyncio.Event()
+            cut: list[str] = []
+
+            async def call() -> str:
+                try:
+                    for step in steps:  # noqa: B023 (run before the next case is drawn)
+                        await asyncio.sleep(step)
+                except asyncio.CancelledError:
+                    cut.append("cancelled")  # noqa: B023
+                    raise
+                ended.set()  # noqa: B023
+                if fails:  # noqa: B023
+                    raise ValueError("bad")
+                return "done"
+
+            caller = asyncio.ensure_future(uncancelled(call()))
+            if cancel_at is not None:
+                await asyncio.sleep(cancel_at)
+                call_pending = not ended.is_set()
+                caller.cancel()
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+                if call_pending:  # the caller left without waiting for the call
+                    assert caller.cancelled(), case
+            outcome = (await asyncio.gather(caller, return_exceptions=True))[0]
+            await asyncio.wait_for(ended.wait(), 1)
+            assert cut == [], case
+            if not caller.cancelled():
+                assert isinstance(outcome, ValueError) if fails else outcome == "done", case
+            await asyncio.sleep(0)
+        gc.collect()
+        await asyncio.sleep(0)
+        assert lost == []
+    finally:
+        loop.set_exception_handler(previous)
+
+
+# pymongo's server selection, as it runs on Python 3.11: under the topology's lock, a wait on
+# the topology's condition through ``asyncio.wait_for``. (The wait's timeout, how much longer
+# than it another task then holds the lock, how many other selections wait alongside.)
+selections = st.tuples(
+    st.sampled_from([0.01, 0.02]),
+    st.sampled_from([0.01, 0.03]),
+    st.integers(min_value=0, max_value=2),
+)
+
+
+async def _lock_after_a_cancelled_selection(
+    wait: float, held: float, others: int, *, wrapped: bool
+) -> tuple[bool, int]:
+    """Whether the lock is still held once all could end, and how many selections are stuck
+    waiting for it. A selection's wait times out
+    while another task holds the lock, and that task cancels the selection just before it
+    lets the lock go (a request's deadline landing then)."""
+    before = asyncio.all_tasks()
+    lock = Lock()
+    condition = Condition(lock)
+
+    async def selection() -> None:
+        async with lock:
+            await _async_cond_wait(condition, wait)
+
+    def select() -> Any:
+        return uncancelled(selection()) if wrapped else selection()
+
+    cancelled = asyncio.ensure_future(select())
+    waiting = [asyncio.ensure_future(select()) for _ in range(others)]
+    await asyncio.sleep(0)
+
+    async def holder() -> None:
+        async with lock:
+            await asyncio.sleep(wait + held)
+            cancelled.cancel()
+
+    tasks = [asyncio.ensure_future(holder()), cancelled, *waiting]
+    await asyncio.wait(tasks, timeout=wait + held + 1)
+    await asyncio.sleep(wait + held)  # every wrapped selection has ended on its own
+    stuck = sum(not task.done() for task in tasks)  # waiting for the lock, if it leaked
+    locked = lock.locked()
+    # Let every task of the case end, the stuck ones and their inner waits (a condition's
+    # wait takes its lock back before it ends, even when cancelled): the leaked hold is let go,
+    # and then each hold they take in turn.
+    for task in tasks:
+        task.cancel()
+    while mine := {task for task in asyncio.all_tasks() - before if not task.done()} - {
+        asyncio.current_task()
+    }:
+        if lock.locked():
+            lock.release()
+        await asyncio.wait(mine, timeout=0.01)
+    return locked, stuck
+
+
+async def test_a_cancelled_mongo_selection_does_not_keep_the_topology_lock() -> None:
+    """The schedule that wedged a MongoDB client after an outage. Cancelled directly, the
+    selection leaves pymongo's topology lock held by no task, for good (the control: the
+    schedule reaches the race); run through ``uncancelled``, the lock is free again."""
+    for wait, held, others in drawn(selections, 8):
+        case = (wait, held, others)
+        locked, stuck = await _lock_after_a_cancelled_selection(wait, held, others, wrapped=False)
+        assert locked and stuck == others, case
+        locked, stuck = await _lock_after_a_cancelled_selection(wait, held, others, wrapped=True)
+        assert not locked and stuck == 0, case
