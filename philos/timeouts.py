@@ -18,11 +18,15 @@ class TurnNotReachedError(TimeoutError):
 
 
 class _Bounded:
-    """The call ``within`` is running in this task, and whether it is queued right now."""
+    """The call ``within`` is running in this task: whether it is queued right now, when its
+    time runs out (a ``time.monotonic()`` instant, later after a stall), and the bounded call
+    it runs inside, if any."""
 
-    __slots__ = ("queued",)
+    __slots__ = ("due", "outer", "queued")
 
-    def __init__(self) -> None:
+    def __init__(self, due: float, outer: _Bounded | None) -> None:
+        self.due = due
+        self.outer = outer
         self.queued = 0
 
 
@@ -44,6 +48,19 @@ def waiting_turn() -> Iterator[None]:
         yield
     finally:
         bounded.queued -= 1
+
+
+def time_left() -> float | None:
+    """Seconds until the bounded calls (``within``) this context runs in are given up on (the
+    first of them to run out), None outside any: for a store that ends an operation itself
+    rather than be cancelled."""
+    bounded = _bounded.get()
+    if bounded is None:
+        return None
+    due = bounded.due
+    while (bounded := bounded.outer) is not None:
+        due = min(due, bounded.due)
+    return max(0.0, due - time.monotonic())
 
 
 # A call's wait is watched in slices of this length. A slice that ends more than
@@ -72,15 +89,15 @@ async def within(call: Awaitable[T], seconds: float, *, until: float | None = No
     cancels the siblings of a failed non-null field, and a store call cut half-way (say, while
     its connection opens) would never give its connection back. Its result is then dropped.
     """
-    bounded = _Bounded()
+    now = time.monotonic()
+    due = now + max(0.0, seconds)
+    bounded = _Bounded(due, _bounded.get())
     token = _bounded.set(bounded)
     try:  # the task copies the context, and with it ``bounded``
         task = asyncio.ensure_future(call)
     finally:
         _bounded.reset(token)
     task.add_done_callback(_consume)
-    now = time.monotonic()
-    due = now + max(0.0, seconds)
     while True:
         step = min(max(0.0, due - now), SLICE_SECONDS)
         done, _ = await asyncio.wait({task}, timeout=step)
@@ -91,6 +108,7 @@ async def within(call: Awaitable[T], seconds: float, *, until: float | None = No
             due += now - expected
             if until is not None:
                 due = min(due, until)
+            bounded.due = due
         if now >= due:
             break
     queued = bounded.queued > 0

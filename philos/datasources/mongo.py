@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from beanie import Document, SortDirection, init_beanie
-from pymongo import AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo import AsyncMongoClient, IndexModel, ReturnDocument, timeout
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.monitoring import CommandListener
 
@@ -58,7 +58,7 @@ from philos.domain import (
     utcnow,
 )
 from philos.errors import UserInputError
-from philos.timeouts import uncancelled
+from philos.timeouts import time_left, uncancelled
 
 __all__ = ["MongoThesisStore"]
 
@@ -121,6 +121,7 @@ def _filter(flt: ThesisFilter) -> dict[str, Any]:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+_LEAST_TIMEOUT = 0.001
 
 
 def _to_its_end(
@@ -128,15 +129,27 @@ def _to_its_end(
 ) -> Callable[P, Coroutine[Any, Any, R]]:
     """The store's operations are never cancelled half-way (``timeouts.uncancelled``): a
     caller that gives up (a deadline, a cancelled request) leaves at once, and the operation
-    ends on its own within the client's timeouts. Cancelling pymongo inside its server
-    selection can leave the client's topology lock held for good: every later call of the
-    store, and its ``close``, would then wait forever."""
+    ends on its own. Cancelling pymongo inside its server selection can leave the client's
+    topology lock held for good: every later call of the store, and its ``close``, would then
+    wait forever.
+
+    An operation ends by its caller's deadline (``timeouts.time_left``, as pymongo's own
+    timeout): one its caller gave up on is not sent later, when what its caller held for it
+    (a concept's rows, ``datasources/anchored.py``) is let go. Without a deadline, the
+    client's timeouts bound it."""
 
     @functools.wraps(method)
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        return await uncancelled(method(*args, **kwargs))
+        return await uncancelled(_by(time_left(), method(*args, **kwargs)))
 
     return run
+
+
+async def _by(left: float | None, call: Coroutine[Any, Any, R]) -> R:
+    if left is None:
+        return await call
+    with timeout(max(left, _LEAST_TIMEOUT)):  # 0 would be no timeout at all
+        return await call
 
 
 class MongoThesisStore:

@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import strategies as st
 from pymongo import monitoring
+from pymongo.errors import ConnectionFailure
 
 from philos.datasources.mongo import MongoThesisStore
 from philos.domain import Argument, ConflictError, Page, Polarity, Stance, Thesis, ThesisFilter
+from philos.timeouts import within
 from tests.security.documents import drawn
 
 DATABASE = "philos_mongo_specific"
@@ -327,3 +329,33 @@ async def test_writes_given_up_on_still_land_whole(store: MongoThesisStore) -> N
         while len(await store.get_many(ids)) < len(ids) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         assert await store.get_many(ids) == {each.id: each for each in made}, delays
+
+
+async def test_an_operation_ends_by_its_callers_deadline(selections: Selections) -> None:
+    """A call bounded by a deadline (``within``, as a request's store calls are) ends its
+    operation by that deadline, not after the client's own, longer timeouts: an operation
+    given up on is not sent later, once what its caller held for it has been let go."""
+    bounded = st.lists(
+        st.tuples(st.sampled_from(sorted(CALLS)), st.sampled_from([0.05, 0.2, 0.5])),
+        min_size=1,
+        max_size=4,
+    )
+    for case in drawn(bounded, 6):
+        selections.started.clear()
+        selections.ended.clear()
+        store = MongoThesisStore(f"mongodb://127.0.0.1:{_closed_port()}", io_timeout=5)
+        try:
+            began = time.monotonic()
+            answers = await asyncio.gather(
+                *(within(CALLS[name](store, n), seconds) for n, (name, seconds) in enumerate(case)),
+                return_exceptions=True,
+            )
+            assert all(isinstance(each, TimeoutError | ConnectionFailure) for each in answers)
+            deadline = began + 4
+            while selections.ended != selections.started and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            assert selections.ended == selections.started, case
+            # Every operation ended well before the client's 5 s would have ended it.
+            assert time.monotonic() - began < 2.5, case
+        finally:
+            await asyncio.wait_for(store.aclose(), 5)

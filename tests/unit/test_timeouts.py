@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pymongo._asyncio_lock import Condition, Lock
 from pymongo.lock import _async_cond_wait
 
-from philos.timeouts import SLICE_SECONDS, STALL_SECONDS, uncancelled, within
+from philos.timeouts import SLICE_SECONDS, STALL_SECONDS, time_left, uncancelled, within
 from tests.security.documents import drawn
 
 
@@ -227,3 +227,26 @@ async def test_a_cancelled_mongo_selection_does_not_keep_the_topology_lock() -> 
         assert locked and stuck == others, case
         locked, stuck = await _lock_after_a_cancelled_selection(wait, held, others, wrapped=True)
         assert not locked and stuck == 0, case
+
+
+async def test_a_bounded_call_knows_the_time_it_has_left() -> None:
+    """``time_left`` is a bounded call's timeout less what has passed, None outside any; a
+    call made inside another has the time of whichever of the two runs out first."""
+    assert time_left() is None
+    for outer, inner in drawn(
+        st.tuples(st.sampled_from([0.3, 0.6]), st.sampled_from([0.1, 2.0])), 4
+    ):
+
+        async def call(seconds: float) -> tuple[float | None, float | None]:
+            first = time_left()
+            await asyncio.sleep(0.05)
+            return first, time_left()
+
+        first, later = await within(call(outer), outer)
+        assert first is not None and later is not None
+        assert outer - 0.05 < first <= outer, (outer, first)
+        assert later <= first - 0.05, (first, later)
+        nested, _ = await within(within(call(inner), inner), outer)
+        first_out = min(inner, outer)
+        assert nested is not None and first_out - 0.05 < nested <= first_out, (inner, nested)
+        assert time_left() is None
