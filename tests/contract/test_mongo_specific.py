@@ -1,5 +1,6 @@
 """What the ThesisStore contract cannot see on MongoDB: indexes, batching into few commands,
-microsecond timestamps, compare-and-set under concurrency, one store per database."""
+microsecond timestamps, compare-and-set under concurrency, one store per database, and
+operations that end on their own, by their caller's deadline, when the caller gives up."""
 
 from __future__ import annotations
 
