@@ -5,9 +5,9 @@ operations that end on their own, by their caller's deadline, when the caller gi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -23,6 +23,7 @@ from philos.datasources.mongo import MongoThesisStore
 from philos.domain import Argument, ConflictError, Page, Polarity, Stance, Thesis, ThesisFilter
 from philos.timeouts import within
 from tests.security.documents import drawn
+from tests.services.servers.base import free_port
 
 DATABASE = "philos_mongo_specific"
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -238,6 +239,13 @@ class Selections(logging.Handler):
         elif entry["message"] in ("Server selection failed", "Server selection succeeded"):
             self.ended.add(entry["operationId"])
 
+    async def all_ended(self, within_seconds: float) -> bool:
+        """Whether every selection that started has ended, waiting up to ``within_seconds``."""
+        deadline = time.monotonic() + within_seconds
+        while self.ended != self.started and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        return self.ended == self.started
+
 
 @pytest.fixture
 def selections() -> Iterator[Selections]:
@@ -250,7 +258,7 @@ def selections() -> Iterator[Selections]:
     logger.setLevel(level)
 
 
-# Store calls, each with the delay after which its caller is cancelled (None: never).
+# Store calls by name, each on the n-th thesis or concept.
 CALLS: dict[str, Callable[[MongoThesisStore, int], Awaitable[object]]] = {
     "get_many": lambda store, n: store.get_many([tid(n)]),
     "list": lambda store, n: store.list(ThesisFilter(concept_id=cid(n)), Page(limit=5)),
@@ -261,6 +269,7 @@ CALLS: dict[str, Callable[[MongoThesisStore, int], Awaitable[object]]] = {
     "remove_concept": lambda store, n: store.remove_concept(cid(n)),
     "ping": lambda store, n: store.ping(),
 }
+# Calls, each with the delay after which its caller is cancelled (None: never).
 calls = st.lists(
     st.tuples(st.sampled_from(sorted(CALLS)), st.none() | st.sampled_from([0.0, 0.05, 0.2])),
     min_size=1,
@@ -276,11 +285,19 @@ async def _cancelled_after(call: Awaitable[object], delay: float | None) -> None
     await asyncio.gather(task, return_exceptions=True)
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+@contextlib.asynccontextmanager
+async def _store_of_a_down_server(
+    selections: Selections, io_timeout: float
+) -> AsyncIterator[MongoThesisStore]:
+    """A store whose server does not answer (nothing listens on its port), with the log of
+    selections emptied; its client must close at once afterwards."""
+    selections.started.clear()
+    selections.ended.clear()
+    store = MongoThesisStore(f"mongodb://127.0.0.1:{free_port()}", io_timeout=io_timeout)
+    try:
+        yield store
+    finally:
+        await asyncio.wait_for(store.aclose(), 5)
 
 
 async def test_calls_given_up_on_while_the_server_is_down_still_end_on_their_own(
@@ -291,23 +308,15 @@ async def test_calls_given_up_on_while_the_server_is_down_still_end_on_their_own
     selection fails after the client's timeout): none is cut inside pymongo, where a cut can
     leave the client's topology lock held for good. The client then closes at once."""
     for case in drawn(calls, 8):
-        selections.started.clear()
-        selections.ended.clear()
-        store = MongoThesisStore(f"mongodb://127.0.0.1:{_closed_port()}", io_timeout=0.3)
-        try:
+        async with _store_of_a_down_server(selections, io_timeout=0.3) as store:
             await asyncio.gather(
                 *(
                     _cancelled_after(CALLS[name](store, n), delay)
                     for n, (name, delay) in enumerate(case)
                 )
             )
-            deadline = time.monotonic() + 10
-            while selections.ended != selections.started and time.monotonic() < deadline:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
+            assert await selections.all_ended(within_seconds=10), case
             assert selections.started, case
-            assert selections.ended == selections.started, case
-        finally:
-            await asyncio.wait_for(store.aclose(), 5)
 
 
 async def test_writes_given_up_on_still_land_whole(store: MongoThesisStore) -> None:
@@ -342,21 +351,13 @@ async def test_an_operation_ends_by_its_callers_deadline(selections: Selections)
         max_size=4,
     )
     for case in drawn(bounded, 6):
-        selections.started.clear()
-        selections.ended.clear()
-        store = MongoThesisStore(f"mongodb://127.0.0.1:{_closed_port()}", io_timeout=5)
-        try:
+        async with _store_of_a_down_server(selections, io_timeout=5) as store:
             began = time.monotonic()
             answers = await asyncio.gather(
                 *(within(CALLS[name](store, n), seconds) for n, (name, seconds) in enumerate(case)),
                 return_exceptions=True,
             )
             assert all(isinstance(each, TimeoutError | ConnectionFailure) for each in answers)
-            deadline = began + 4
-            while selections.ended != selections.started and time.monotonic() < deadline:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-            assert selections.ended == selections.started, case
+            assert await selections.all_ended(within_seconds=4 - (time.monotonic() - began)), case
             # Every operation ended well before the client's 5 s would have ended it.
             assert time.monotonic() - began < 2.5, case
-        finally:
-            await asyncio.wait_for(store.aclose(), 5)

@@ -237,16 +237,16 @@ async def test_a_bounded_call_knows_the_time_it_has_left() -> None:
         st.tuples(st.sampled_from([0.3, 0.6]), st.sampled_from([0.1, 2.0])), 4
     ):
 
-        async def call(seconds: float) -> tuple[float | None, float | None]:
+        async def call() -> tuple[float | None, float | None]:
             first = time_left()
             await asyncio.sleep(0.05)
             return first, time_left()
 
-        first, later = await within(call(outer), outer)
+        first, later = await within(call(), outer)
         assert first is not None and later is not None
         assert outer - 0.05 < first <= outer, (outer, first)
         assert later <= first - 0.05, (first, later)
-        nested, _ = await within(within(call(inner), inner), outer)
+        nested, _ = await within(within(call(), inner), outer)
         first_out = min(inner, outer)
         assert nested is not None and first_out - 0.05 < nested <= first_out, (inner, nested)
         assert time_left() is None
